@@ -1,0 +1,147 @@
+//! `Config` and `Engine`: compilation settings and the state shared by every module and store.
+
+use super::error::{CompileError, Error};
+use super::types::FuncType;
+use crate::compiler::Compiler;
+use crate::environ::{BoundsChecks, HostTrampolineCode, Tunables};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use wasmparser::WasmFeatures;
+
+/// Settings for an [`Engine`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) tunables: Tunables,
+    pub(crate) features: WasmFeatures,
+    pub(crate) max_wasm_stack: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tunables: Tunables::default(),
+            features: WasmFeatures::default(),
+            max_wasm_stack: 512 * 1024,
+        }
+    }
+}
+
+impl Config {
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// The proposals the validator accepts. Valid modules that use a proposal weft does not
+    /// implement fail with [`CompileError::Unsupported`].
+    pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
+        self.features = features;
+        self
+    }
+
+    /// How memory accesses are bounds-checked; guard pages by default.
+    pub fn bounds_checks(&mut self, bounds_checks: BoundsChecks) -> &mut Self {
+        self.tunables.bounds_checks = bounds_checks;
+        self
+    }
+
+    /// Bytes of native stack wasm code may use before trapping with "call stack exhausted".
+    /// The thread calling into wasm must have this much stack left, plus room for host code.
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Run Cranelift's IR verifier on all generated code (on by default in debug builds).
+    pub fn verify_ir(&mut self, verify: bool) -> &mut Self {
+        self.tunables.verify_ir = verify;
+        self
+    }
+}
+
+/// Deduplicates signatures into engine-wide ids, which `call_indirect` compares.
+#[derive(Default)]
+struct TypeRegistry {
+    ids: HashMap<FuncType, u32>,
+    types: Vec<FuncType>,
+}
+
+struct EngineInner {
+    config: Config,
+    compiler: Compiler,
+    types: Mutex<TypeRegistry>,
+    host_trampolines: Mutex<HashMap<u32, Arc<dyn HostTrampolineCode>>>,
+}
+
+/// Compiles modules and owns what they share. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine(Arc<EngineInner>);
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(&Config::default()).expect("the host is a supported target")
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.0.config).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub fn new(config: &Config) -> Result<Engine, Error> {
+        let compiler = Compiler::new(&config.tunables).map_err(CompileError::from)?;
+        Ok(Engine(Arc::new(EngineInner {
+            config: config.clone(),
+            compiler,
+            types: Mutex::default(),
+            host_trampolines: Mutex::default(),
+        })))
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub(crate) fn compiler(&self) -> &Compiler {
+        &self.0.compiler
+    }
+
+    /// Whether two handles refer to the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+
+    pub(crate) fn register_type(&self, ty: &FuncType) -> u32 {
+        let mut registry = self.0.types.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&id) = registry.ids.get(ty) {
+            return id;
+        }
+        let id = registry.types.len() as u32;
+        registry.types.push(ty.clone());
+        registry.ids.insert(ty.clone(), id);
+        id
+    }
+
+    pub(crate) fn func_type(&self, id: u32) -> FuncType {
+        let registry = self.0.types.lock().unwrap_or_else(PoisonError::into_inner);
+        registry.types[id as usize].clone()
+    }
+
+    /// The trampolines for host functions of signature `id`, compiled on first use.
+    pub(crate) fn host_trampolines(&self, id: u32) -> Result<Arc<dyn HostTrampolineCode>, Error> {
+        let mut cache = self
+            .0
+            .host_trampolines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(code) = cache.get(&id) {
+            return Ok(Arc::clone(code));
+        }
+        let ty = self.func_type(id).to_wasm();
+        let code: Arc<dyn HostTrampolineCode> =
+            Arc::new(self.0.compiler.compile_host_trampolines(&ty).map_err(CompileError::from)?);
+        cache.insert(id, Arc::clone(&code));
+        Ok(code)
+    }
+}

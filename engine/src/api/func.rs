@@ -1,0 +1,247 @@
+//! Functions: calling wasm from the host, and host closures callable from wasm.
+
+use super::engine::Engine;
+use super::error::{Error, UsageError};
+use super::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId};
+use super::typed::{TypedFunc, WasmParams, WasmResults};
+use super::types::FuncType;
+use super::values::Val;
+use crate::vm::{HostFunc, HostPanic, StoreInner, StoreOpaque, UnwindReason, VMVal};
+use std::any::Any;
+use std::sync::Arc;
+
+/// A function in a store: exported by an instance, or defined by the host.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Func {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+/// Gives a host function access to the store and to the calling instance.
+pub struct Caller<'a, T> {
+    pub(crate) inner: &'a mut StoreInner<T>,
+    pub(crate) engine: &'a Engine,
+    pub(crate) instance: Option<usize>,
+}
+
+impl<T: 'static> Caller<'_, T> {
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    /// An export of the calling instance; `None` when the caller is not a wasm instance or
+    /// has no such export.
+    pub fn get_export(&mut self, name: &str) -> Option<super::Extern> {
+        let instance = super::Instance {
+            store: StoreId::of(&self.inner.opaque),
+            index: self.instance?,
+        };
+        instance.get_export(self, name)
+    }
+}
+
+impl<T: 'static> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext {
+            inner: self.inner,
+            engine: self.engine,
+        }
+    }
+}
+
+impl<T: 'static> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut {
+            inner: self.inner,
+            engine: self.engine,
+        }
+    }
+}
+
+/// A host function ready to be added to stores of data type `T`: its signature and its
+/// type-erased body.
+pub struct HostFuncDef<T> {
+    pub(crate) ty: FuncType,
+    pub(crate) body: HostFunc<T>,
+}
+
+impl<T> Clone for HostFuncDef<T> {
+    fn clone(&self) -> Self {
+        HostFuncDef {
+            ty: self.ty.clone(),
+            body: Arc::clone(&self.body),
+        }
+    }
+}
+
+impl<T: 'static> HostFuncDef<T> {
+    /// A host function with a dynamically typed body.
+    pub(crate) fn new(
+        engine: &Engine,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Error> + Send + Sync + 'static,
+    ) -> Self {
+        let engine = engine.clone();
+        let signature = ty.clone();
+        let body: HostFunc<T> = Arc::new(move |inner: &mut StoreInner<T>, instance, slots: &mut [VMVal]| {
+            let params: Vec<Val> = signature
+                .params()
+                .iter()
+                .zip(slots.iter())
+                .map(|(&ty, slot)| Val::from_raw(&mut inner.opaque, slot.get_u64(), ty))
+                .collect();
+            let mut results: Vec<Val> = signature
+                .results()
+                .iter()
+                .map(|&ty| Val::default_for(ty).expect("host signatures exclude v128"))
+                .collect();
+            let caller = Caller {
+                inner: &mut *inner,
+                engine: &engine,
+                instance,
+            };
+            func(caller, &params, &mut results).map_err(into_payload)?;
+            for (index, (result, &ty)) in results.iter().zip(signature.results()).enumerate() {
+                if result.ty() != ty {
+                    return Err(into_payload(Error::from(UsageError::ResultType {
+                        index,
+                        expected: ty.to_string(),
+                        given: result.ty().to_string(),
+                    })));
+                }
+                let raw = result.to_raw(&inner.opaque).map_err(into_payload)?;
+                slots[index] = VMVal::from_u64(raw);
+            }
+            Ok(())
+        });
+        HostFuncDef { ty, body }
+    }
+
+    /// Adds this function to a store.
+    pub(crate) fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Func, Error> {
+        let mut cx = store.as_context_mut();
+        if self.ty.params().iter().chain(self.ty.results()).any(|ty| *ty == super::ValType::V128) {
+            return Err(UsageError::UnsupportedType("v128 in a host function".into()).into());
+        }
+        let type_id = cx.engine.register_type(&self.ty);
+        let trampolines = cx.engine.host_trampolines(type_id)?;
+        let index = cx.inner().add_host_func(type_id, trampolines, Arc::clone(&self.body));
+        Ok(Func {
+            store: StoreId::of(cx.opaque()),
+            index,
+        })
+    }
+}
+
+/// Boxes a host error for the trip through the trap handler.
+pub(crate) fn into_payload(error: Error) -> Box<dyn Any + Send> {
+    Box::new(error)
+}
+
+/// Turns the reason a call unwound into the error the embedder sees; re-raises host panics.
+pub(crate) fn unwind_to_error(reason: UnwindReason) -> Error {
+    match reason {
+        UnwindReason::Trap { kind, .. } => Error::Trap(kind),
+        UnwindReason::Host(payload) => match payload.downcast::<HostPanic>() {
+            Ok(panic) => std::panic::resume_unwind(panic.0),
+            Err(payload) => match payload.downcast::<Error>() {
+                Ok(error) => *error,
+                Err(_) => Error::msg("host function failed with an unknown error"),
+            },
+        },
+    }
+}
+
+impl Func {
+    /// A host function with a dynamically typed body.
+    pub fn new<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Error> + Send + Sync + 'static,
+    ) -> Result<Func, Error> {
+        let engine = store.as_context().engine().clone();
+        HostFuncDef::new(&engine, ty, func).instantiate(store)
+    }
+
+    /// A host function from a Rust closure with typed parameters and results.
+    pub fn wrap<T: 'static, Params, Results>(
+        mut store: impl AsContextMut<Data = T>,
+        func: impl super::IntoFunc<T, Params, Results>,
+    ) -> Result<Func, Error> {
+        let engine = store.as_context().engine().clone();
+        func.into_func_def(&engine).instantiate(store)
+    }
+
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let cx = store.as_context();
+        cx.engine.func_type(cx.opaque().func_type_id(self.index))
+    }
+
+    /// Calls the function. `params` must match its parameter types and `results` must have
+    /// one slot per result.
+    pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
+        let mut cx = store.as_context_mut();
+        self.store.check(cx.opaque())?;
+        let ty = self.ty(&cx);
+        if params.len() != ty.params().len() {
+            return Err(UsageError::ArgumentCount {
+                expected: ty.params().len(),
+                given: params.len(),
+            }
+            .into());
+        }
+        if results.len() != ty.results().len() {
+            return Err(UsageError::ResultCount {
+                expected: ty.results().len(),
+                given: results.len(),
+            }
+            .into());
+        }
+        let mut slots = vec![VMVal::default(); params.len().max(results.len())];
+        for (index, (param, &expected)) in params.iter().zip(ty.params()).enumerate() {
+            if param.ty() != expected {
+                return Err(UsageError::ArgumentType {
+                    index,
+                    expected: expected.to_string(),
+                    given: param.ty().to_string(),
+                }
+                .into());
+            }
+            slots[index] = VMVal::from_u64(param.to_raw(cx.opaque())?);
+        }
+        call_raw(cx.opaque(), self.index, &mut slots)?;
+        for (slot, (result, &ty)) in slots.iter().zip(results.iter_mut().zip(ty.results())) {
+            *result = Val::from_raw(cx.opaque(), slot.get_u64(), ty);
+        }
+        Ok(())
+    }
+
+    /// A statically typed view of this function, checked once here.
+    pub fn typed<Params: WasmParams, Results: WasmResults>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<TypedFunc<Params, Results>, Error> {
+        let cx = store.as_context();
+        self.store.check(cx.opaque())?;
+        let actual = self.ty(&cx);
+        let expected = FuncType::new(Params::valtypes(), Results::valtypes());
+        if actual != expected {
+            return Err(UsageError::FuncType {
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            }
+            .into());
+        }
+        Ok(TypedFunc::new(*self))
+    }
+}
+
+/// Calls `func` with slots already holding its parameters.
+pub(crate) fn call_raw(store: &mut StoreOpaque, func: usize, slots: &mut [VMVal]) -> Result<(), Error> {
+    store.call(func, slots).map_err(unwind_to_error)
+}

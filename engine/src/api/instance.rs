@@ -1,0 +1,174 @@
+//! `Instance`: a module linked to its imports and initialized in a store.
+
+use super::error::{Error, InstantiationError, LinkError, UsageError};
+use super::externals::{Extern, Global, Memory, Table};
+use super::func::{Func, unwind_to_error};
+use super::module::Module;
+use super::store::{AsContextMut, StoreId};
+use super::typed::{TypedFunc, WasmParams, WasmResults};
+use super::types::ExternType;
+use crate::vm::InstantiationFailure;
+use std::sync::Arc;
+
+/// An instance of a module in a store.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+/// Whether an entity of type `actual` may satisfy an import of type `expected`
+/// (the spec's import subtyping: limits may be narrower, everything else must be equal).
+fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
+    let limits_fit = |expected_min: u64, expected_max: Option<u64>, actual_min: u64, actual_max: Option<u64>| {
+        actual_min >= expected_min
+            && match expected_max {
+                None => true,
+                Some(expected_max) => actual_max.is_some_and(|actual_max| actual_max <= expected_max),
+            }
+    };
+    match (expected, actual) {
+        (ExternType::Func(expected), ExternType::Func(actual)) => expected == actual,
+        (ExternType::Global(expected), ExternType::Global(actual)) => expected == actual,
+        (ExternType::Memory(expected), ExternType::Memory(actual)) => {
+            expected.is_shared() == actual.is_shared()
+                && limits_fit(expected.minimum(), expected.maximum(), actual.minimum(), actual.maximum())
+        }
+        (ExternType::Table(expected), ExternType::Table(actual)) => {
+            expected.element() == actual.element()
+                && limits_fit(expected.minimum(), expected.maximum(), actual.minimum(), actual.maximum())
+        }
+        _ => false,
+    }
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the module's import order, then runs
+    /// its start function. A trap during initialization is returned as an error; the
+    /// effects of segments applied before it stay visible, as the spec requires.
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance, Error> {
+        let mut cx = store.as_context_mut();
+        let needed = &module.info().imports;
+        if needed.len() != imports.len() {
+            return Err(LinkError::ImportCount {
+                expected: needed.len(),
+                given: imports.len(),
+            }
+            .into());
+        }
+        for (import, item) in needed.iter().zip(imports) {
+            item.store().check(cx.opaque())?;
+            let expected = module.entity_type(import.index);
+            let actual = item.ty(&cx);
+            if !import_matches(&expected, &actual) {
+                return Err(LinkError::IncompatibleImport {
+                    module: import.module.clone(),
+                    name: import.name.clone(),
+                    expected: expected.to_string(),
+                    found: actual.to_string(),
+                }
+                .into());
+            }
+        }
+        let indices: Vec<_> = imports.iter().map(Extern::index).collect();
+        let store_id = StoreId::of(cx.opaque());
+        match cx.opaque().instantiate(Arc::clone(module.runtime()), &indices) {
+            Ok(index) => Ok(Instance {
+                store: store_id,
+                index,
+            }),
+            Err(InstantiationFailure::Unwind(reason)) => Err(unwind_to_error(reason)),
+            Err(InstantiationFailure::Resource(message)) => {
+                Err(InstantiationError::Resource(message).into())
+            }
+        }
+    }
+
+    /// The export called `name`.
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let mut cx = store.as_context_mut();
+        self.store.check(cx.opaque()).ok()?;
+        let module = Arc::clone(cx.opaque().instance_module(self.index));
+        let (_, index) = module.info.exports.iter().find(|(export, _)| export == name)?;
+        let item = cx.opaque().instance_export(self.index, *index);
+        Some(Extern::from_index(cx.opaque(), item))
+    }
+
+    /// Every export, in the module's order.
+    pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
+        let mut cx = store.as_context_mut();
+        let module = Arc::clone(cx.opaque().instance_module(self.index));
+        module
+            .info
+            .exports
+            .iter()
+            .map(|(name, index)| {
+                let item = cx.opaque().instance_export(self.index, *index);
+                (name.clone(), Extern::from_index(cx.opaque(), item))
+            })
+            .collect()
+    }
+
+    fn export_of_kind<T>(
+        &self,
+        store: impl AsContextMut,
+        name: &str,
+        kind: &'static str,
+        pick: impl FnOnce(Extern) -> Option<T>,
+    ) -> Result<T, Error> {
+        let item = self
+            .get_export(store, name)
+            .ok_or_else(|| UsageError::UnknownExport { name: name.into() })?;
+        pick(item).ok_or_else(|| {
+            UsageError::ExportKind {
+                name: name.into(),
+                expected: kind,
+            }
+            .into()
+        })
+    }
+
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// The exported function `name`, checked against `Params` and `Results`.
+    pub fn get_typed_func<Params: WasmParams, Results: WasmResults>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<Params, Results>, Error> {
+        let func = self.export_of_kind(&mut store, name, "function", Extern::into_func)?;
+        func.typed(&store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::types::{MemoryType, TableType, RefType};
+
+    #[test]
+    fn import_limits_may_be_narrower_but_not_wider() {
+        let memory = |min, max| ExternType::Memory(MemoryType::new(min, max));
+        assert!(import_matches(&memory(1, None), &memory(2, Some(3))));
+        assert!(import_matches(&memory(1, Some(4)), &memory(2, Some(3))));
+        assert!(!import_matches(&memory(1, Some(2)), &memory(1, Some(3))));
+        assert!(!import_matches(&memory(1, Some(2)), &memory(1, None)));
+        assert!(!import_matches(&memory(2, None), &memory(1, None)));
+        let table = |element, min| ExternType::Table(TableType::new(element, min, None));
+        assert!(!import_matches(&table(RefType::FuncRef, 1), &table(RefType::ExternRef, 1)));
+    }
+}

@@ -1,0 +1,118 @@
+//! `Linker`: resolves imports by module and field name.
+
+use super::engine::Engine;
+use super::error::{Error, LinkError};
+use super::externals::Extern;
+use super::func::{Caller, HostFuncDef};
+use super::instance::Instance;
+use super::module::Module;
+use super::store::AsContextMut;
+use super::typed::IntoFunc;
+use super::types::FuncType;
+use super::values::Val;
+use std::collections::HashMap;
+
+enum Definition<T> {
+    Extern(Extern),
+    /// Host functions are store-independent until instantiation adds them to a store.
+    HostFunc(HostFuncDef<T>),
+}
+
+/// Named definitions that satisfy module imports.
+pub struct Linker<T> {
+    engine: Engine,
+    definitions: HashMap<(String, String), Definition<T>>,
+    allow_shadowing: bool,
+}
+
+impl<T: 'static> Linker<T> {
+    pub fn new(engine: &Engine) -> Linker<T> {
+        Linker {
+            engine: engine.clone(),
+            definitions: HashMap::new(),
+            allow_shadowing: false,
+        }
+    }
+
+    /// Whether a later definition may replace an earlier one of the same name (off by
+    /// default, so accidental duplicates are reported).
+    pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
+        self.allow_shadowing = allow;
+        self
+    }
+
+    fn insert(&mut self, module: &str, name: &str, definition: Definition<T>) -> Result<&mut Self, Error> {
+        let key = (module.to_string(), name.to_string());
+        if !self.allow_shadowing && self.definitions.contains_key(&key) {
+            return Err(LinkError::Duplicate {
+                module: key.0,
+                name: key.1,
+            }
+            .into());
+        }
+        self.definitions.insert(key, definition);
+        Ok(self)
+    }
+
+    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Extern(item.into()))
+    }
+
+    /// Defines a host function from a typed Rust closure.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: impl IntoFunc<T, Params, Results>,
+    ) -> Result<&mut Self, Error> {
+        let definition = func.into_func_def(&self.engine);
+        self.insert(module, name, Definition::HostFunc(definition))
+    }
+
+    /// Defines a host function with a dynamically typed body.
+    pub fn func_new(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Error> + Send + Sync + 'static,
+    ) -> Result<&mut Self, Error> {
+        let definition = HostFuncDef::new(&self.engine, ty, func);
+        self.insert(module, name, Definition::HostFunc(definition))
+    }
+
+    /// Defines every export of `instance` under the module name `module`.
+    pub fn instance(&mut self, mut store: impl AsContextMut<Data = T>, module: &str, instance: Instance) -> Result<&mut Self, Error> {
+        for (name, item) in instance.exports(&mut store) {
+            self.define(module, &name, item)?;
+        }
+        Ok(self)
+    }
+
+    /// The definition of `module::name`, added to `store` if it is a host function.
+    pub fn get(&self, store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Result<Extern, Error>> {
+        let definition = self.definitions.get(&(module.to_string(), name.to_string()))?;
+        Some(match definition {
+            Definition::Extern(item) => Ok(*item),
+            Definition::HostFunc(func) => func.instantiate(store).map(Extern::Func),
+        })
+    }
+
+    /// Resolves `module`'s imports by name and instantiates it.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance, Error> {
+        let imports = module
+            .imports()
+            .map(|import| {
+                self.get(&mut store, import.module(), import.name())
+                    .unwrap_or_else(|| {
+                        Err(LinkError::UnknownImport {
+                            module: import.module().into(),
+                            name: import.name().into(),
+                        }
+                        .into())
+                    })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Instance::new(store, module, &imports)
+    }
+}

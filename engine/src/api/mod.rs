@@ -1,0 +1,30 @@
+//! The safe embedding API, shaped like wasmtime's: `Engine`, `Module`, `Store`, `Linker`,
+//! `Instance`, `Func`/`TypedFunc`, `Memory`, `Global`, `Table`.
+#![deny(unsafe_code)]
+
+mod engine;
+mod error;
+mod externals;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod store;
+mod typed;
+mod types;
+mod values;
+
+pub use engine::{Config, Engine};
+pub use error::{CompileError, Error, InstantiationError, LinkError, Trap, UsageError};
+pub use externals::{Extern, Global, Memory, Table};
+pub use func::{Caller, Func, HostFuncDef};
+pub use instance::Instance;
+pub use linker::Linker;
+pub use module::Module;
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use typed::{HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
+pub use types::{
+    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,
+    TableType, ValType,
+};
+pub use values::{ExternRef, Val};

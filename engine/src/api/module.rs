@@ -1,0 +1,149 @@
+//! `Module`: a validated, compiled WebAssembly module.
+
+use super::engine::Engine;
+use super::error::{CompileError, Error};
+use super::types::{ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType};
+use crate::environ::{EntityIndex, ModuleInfo};
+use crate::vm::ModuleRuntime;
+use std::path::Path;
+use std::sync::Arc;
+use wasmparser::Validator;
+
+/// A compiled module, ready to be instantiated in any store of its engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Module {
+    engine: Engine,
+    runtime: Arc<ModuleRuntime>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").finish_non_exhaustive()
+    }
+}
+
+impl Module {
+    /// Compiles a module from its binary or text format (text is recognised by the absence
+    /// of the `\0asm` magic).
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
+        let bytes = bytes.as_ref();
+        if bytes.starts_with(b"\0asm") {
+            return Module::from_binary(engine, bytes);
+        }
+        let binary = wat::parse_bytes(bytes).map_err(|error| CompileError::Text {
+            message: error.to_string().replace('\n', " "),
+        })?;
+        Module::from_binary(engine, &binary)
+    }
+
+    /// Reads and compiles a `.wasm` or `.wat` file.
+    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Module::new(engine, bytes)
+    }
+
+    /// Compiles a module from its binary format.
+    pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+        Validator::new_with_features(engine.config().features)
+            .validate_all(bytes)
+            .map_err(|error| CompileError::Invalid {
+                message: error.message().to_string(),
+                offset: error.offset() as u64,
+            })?;
+        let info = ModuleInfo::parse(bytes)?;
+        check_entity_types(&info)?;
+        let type_ids = info
+            .types
+            .iter()
+            .map(|ty| Ok(engine.register_type(&FuncType::from_wasm(ty)?)))
+            .collect::<Result<Box<[u32]>, CompileError>>()?;
+        let code = engine.compiler().compile_module(bytes, &info, &type_ids)?;
+        let runtime = ModuleRuntime::new(Arc::new(info), bytes.into(), type_ids, Arc::new(code));
+        Ok(Module {
+            engine: engine.clone(),
+            runtime: Arc::new(runtime),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn runtime(&self) -> &Arc<ModuleRuntime> {
+        &self.runtime
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.runtime.info
+    }
+
+    pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
+        let info = self.info();
+        let unsupported = "types outside WebAssembly 2.0 are rejected at compile time";
+        match index {
+            EntityIndex::Function(func) => {
+                let id = self.runtime.type_ids[info.functions[func as usize] as usize];
+                ExternType::Func(self.engine.func_type(id))
+            }
+            EntityIndex::Global(global) => ExternType::Global(
+                GlobalType::from_wasm(info.globals[global as usize]).expect(unsupported),
+            ),
+            EntityIndex::Memory(memory) => {
+                ExternType::Memory(MemoryType::from_wasm(info.memories[memory as usize]))
+            }
+            EntityIndex::Table(table) => ExternType::Table(
+                TableType::from_wasm(info.tables[table as usize]).expect(unsupported),
+            ),
+        }
+    }
+
+    /// The module's imports, in order.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType> + '_ {
+        self.info().imports.iter().map(|import| ImportType {
+            module: import.module.clone(),
+            name: import.name.clone(),
+            ty: self.entity_type(import.index),
+        })
+    }
+
+    /// The module's exports, in order.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
+        self.info().exports.iter().map(|(name, index)| ExportType {
+            name: name.clone(),
+            ty: self.entity_type(*index),
+        })
+    }
+}
+
+/// Rejects globals and tables whose types the API cannot describe (typed references, GC),
+/// so that describing a module's imports and exports cannot fail later.
+fn check_entity_types(info: &ModuleInfo) -> Result<(), CompileError> {
+    let unsupported = |what: String| CompileError::Unsupported {
+        feature: what,
+        offset: 0,
+    };
+    for global in &info.globals {
+        GlobalType::from_wasm(*global)
+            .ok_or_else(|| unsupported(format!("global of type {}", global.content_type)))?;
+    }
+    for table in &info.tables {
+        if table.table64 {
+            return Err(unsupported("64-bit tables (memory64)".into()));
+        }
+        TableType::from_wasm(*table)
+            .ok_or_else(|| unsupported(format!("table of {}", table.element_type)))?;
+    }
+    for memory in &info.memories {
+        if memory.memory64 {
+            return Err(unsupported("64-bit memories (memory64)".into()));
+        }
+        if memory.page_size_log2.is_some() {
+            return Err(unsupported("custom page sizes".into()));
+        }
+    }
+    Ok(())
+}

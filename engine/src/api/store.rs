@@ -1,0 +1,189 @@
+//! `Store`: the owner of instances and their entities, plus the context traits that let
+//! API calls accept a store, a `Caller`, or a reference to either.
+
+use super::engine::Engine;
+use super::error::{Error, UsageError};
+use crate::vm::{StoreBox, StoreInner, StoreOpaque};
+
+/// Owns instances, memories, tables, globals and functions, and the embedder's data `T`.
+///
+/// Entities live until the store is dropped. A store is used by one thread at a time.
+pub struct Store<T> {
+    inner: StoreBox<T>,
+    engine: Engine,
+}
+
+impl<T: 'static> Store<T> {
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        let config = engine.config();
+        Store {
+            inner: StoreBox::new(data, config.max_wasm_stack, config.tunables.bounds_checks),
+            engine: engine.clone(),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn data(&self) -> &T {
+        &self.inner.inner().data
+    }
+
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.inner_mut().data
+    }
+
+    pub fn into_data(self) -> T
+    where
+        T: Default,
+    {
+        let mut store = self;
+        std::mem::take(store.data_mut())
+    }
+}
+
+/// Shared access to a store.
+pub struct StoreContext<'a, T> {
+    pub(crate) inner: &'a StoreInner<T>,
+    pub(crate) engine: &'a Engine,
+}
+
+/// Exclusive access to a store.
+pub struct StoreContextMut<'a, T> {
+    pub(crate) inner: &'a mut StoreInner<T>,
+    pub(crate) engine: &'a Engine,
+}
+
+impl<'a, T> StoreContext<'a, T> {
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    pub fn engine(&self) -> &Engine {
+        self.engine
+    }
+
+    pub(crate) fn opaque(&self) -> &StoreOpaque {
+        &self.inner.opaque
+    }
+}
+
+impl<'a, T> StoreContextMut<'a, T> {
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    pub fn engine(&self) -> &Engine {
+        self.engine
+    }
+
+    pub(crate) fn opaque(&mut self) -> &mut StoreOpaque {
+        &mut self.inner.opaque
+    }
+
+    pub(crate) fn inner(&mut self) -> &mut StoreInner<T> {
+        self.inner
+    }
+}
+
+/// Anything that gives shared access to a store.
+pub trait AsContext {
+    type Data: 'static;
+    fn as_context(&self) -> StoreContext<'_, Self::Data>;
+}
+
+/// Anything that gives exclusive access to a store.
+pub trait AsContextMut: AsContext {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T: 'static> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext {
+            inner: self.inner.inner(),
+            engine: &self.engine,
+        }
+    }
+}
+
+impl<T: 'static> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut {
+            inner: self.inner.inner_mut(),
+            engine: &self.engine,
+        }
+    }
+}
+
+impl<T: 'static> AsContext for StoreContext<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext {
+            inner: self.inner,
+            engine: self.engine,
+        }
+    }
+}
+
+impl<T: 'static> AsContext for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext {
+            inner: self.inner,
+            engine: self.engine,
+        }
+    }
+}
+
+impl<T: 'static> AsContextMut for StoreContextMut<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut {
+            inner: self.inner,
+            engine: self.engine,
+        }
+    }
+}
+
+impl<C: AsContext + ?Sized> AsContext for &C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContext + ?Sized> AsContext for &mut C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContextMut + ?Sized> AsContextMut for &mut C {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, C::Data> {
+        (**self).as_context_mut()
+    }
+}
+
+/// Identifies the store a handle belongs to, so handles cannot be used with another store.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct StoreId(u64);
+
+impl StoreId {
+    pub(crate) fn of(store: &StoreOpaque) -> StoreId {
+        StoreId(store.id())
+    }
+
+    pub(crate) fn check(self, store: &StoreOpaque) -> Result<(), Error> {
+        if self.0 == store.id() {
+            Ok(())
+        } else {
+            Err(UsageError::WrongStore.into())
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Statically typed calls in both directions: `TypedFunc` for host→wasm and `IntoFunc` for
+//! Rust closures called from wasm. Types are checked once, when the view or function is
+//! made, so calls only move raw slots.
+
+use super::engine::Engine;
+use super::error::Error;
+use super::func::{Caller, Func, HostFuncDef, call_raw, into_payload};
+use super::store::AsContextMut;
+use super::types::{FuncType, ValType};
+use crate::vm::{HostFunc, StoreInner, VMVal};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A Rust type that is also a WebAssembly value type.
+pub trait WasmTy: Copy + Send + sealed::Sealed + 'static {
+    #[doc(hidden)]
+    fn valtype() -> ValType;
+    #[doc(hidden)]
+    fn to_raw(self) -> u64;
+    #[doc(hidden)]
+    fn from_raw(raw: u64) -> Self;
+}
+
+macro_rules! wasm_ty {
+    ($($ty:ty => $valtype:ident, |$to:ident| $to_raw:expr, |$from:ident| $from_raw:expr;)*) => {$(
+        impl sealed::Sealed for $ty {}
+        impl WasmTy for $ty {
+            fn valtype() -> ValType { ValType::$valtype }
+            fn to_raw(self) -> u64 { let $to = self; $to_raw }
+            fn from_raw(raw: u64) -> Self { let $from = raw; $from_raw }
+        }
+    )*};
+}
+
+wasm_ty! {
+    i32 => I32, |v| u64::from(v as u32), |r| r as u32 as i32;
+    u32 => I32, |v| u64::from(v), |r| r as u32;
+    i64 => I64, |v| v as u64, |r| r as i64;
+    u64 => I64, |v| v, |r| r;
+    f32 => F32, |v| u64::from(v.to_bits()), |r| f32::from_bits(r as u32);
+    f64 => F64, |v| v.to_bits(), |r| f64::from_bits(r);
+}
+
+/// Parameter lists: `()`, a single [`WasmTy`], or a tuple of them.
+pub trait WasmParams: Send + 'static {
+    #[doc(hidden)]
+    fn valtypes() -> Vec<ValType>;
+    #[doc(hidden)]
+    fn write_slots(self, slots: &mut [VMVal]);
+    #[doc(hidden)]
+    fn read_slots(slots: &[VMVal]) -> Self;
+}
+
+/// Result lists: the same shapes as [`WasmParams`].
+pub trait WasmResults: WasmParams {}
+
+impl<T: WasmTy> WasmParams for T {
+    fn valtypes() -> Vec<ValType> {
+        vec![T::valtype()]
+    }
+    fn write_slots(self, slots: &mut [VMVal]) {
+        slots[0] = VMVal::from_u64(self.to_raw());
+    }
+    fn read_slots(slots: &[VMVal]) -> Self {
+        T::from_raw(slots[0].get_u64())
+    }
+}
+
+impl<T: WasmTy> WasmResults for T {}
+
+macro_rules! wasm_tuple {
+    ($($name:ident $index:tt),*) => {
+        impl<$($name: WasmTy),*> WasmParams for ($($name,)*) {
+            fn valtypes() -> Vec<ValType> {
+                vec![$($name::valtype()),*]
+            }
+            #[allow(unused_variables, reason = "the empty tuple writes nothing")]
+            fn write_slots(self, slots: &mut [VMVal]) {
+                $(slots[$index] = VMVal::from_u64(self.$index.to_raw());)*
+            }
+            #[allow(unused_variables, reason = "the empty tuple reads nothing")]
+            fn read_slots(slots: &[VMVal]) -> Self {
+                ($($name::from_raw(slots[$index].get_u64()),)*)
+            }
+        }
+        impl<$($name: WasmTy),*> WasmResults for ($($name,)*) {}
+    };
+}
+
+wasm_tuple!();
+wasm_tuple!(A 0);
+wasm_tuple!(A 0, B 1);
+wasm_tuple!(A 0, B 1, C 2);
+wasm_tuple!(A 0, B 1, C 2, D 3);
+wasm_tuple!(A 0, B 1, C 2, D 3, E 4);
+wasm_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+wasm_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+wasm_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+/// A function whose signature was checked against `Params` and `Results`.
+pub struct TypedFunc<Params, Results> {
+    func: Func,
+    _signature: PhantomData<fn(Params) -> Results>,
+}
+
+impl<Params, Results> Clone for TypedFunc<Params, Results> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Params, Results> Copy for TypedFunc<Params, Results> {}
+
+impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
+    pub(crate) fn new(func: Func) -> Self {
+        TypedFunc {
+            func,
+            _signature: PhantomData,
+        }
+    }
+
+    pub fn func(&self) -> &Func {
+        &self.func
+    }
+
+    pub fn call(&self, mut store: impl AsContextMut, params: Params) -> Result<Results, Error> {
+        let mut cx = store.as_context_mut();
+        self.func.store.check(cx.opaque())?;
+        let mut slots = [VMVal::default(); 8];
+        let needed = Params::valtypes().len().max(Results::valtypes().len());
+        let mut heap_slots;
+        let slots: &mut [VMVal] = if needed <= slots.len() {
+            &mut slots
+        } else {
+            heap_slots = vec![VMVal::default(); needed];
+            &mut heap_slots
+        };
+        params.write_slots(slots);
+        call_raw(cx.opaque(), self.func.index, slots)?;
+        Ok(Results::read_slots(slots))
+    }
+}
+
+/// What a typed host closure may return: results, or results wrapped in `Result`.
+pub trait HostResult: Send + 'static {
+    #[doc(hidden)]
+    fn valtypes() -> Vec<ValType>;
+    #[doc(hidden)]
+    fn into_slots(self, slots: &mut [VMVal]) -> Result<(), Error>;
+}
+
+impl<R: WasmResults> HostResult for R {
+    fn valtypes() -> Vec<ValType> {
+        R::valtypes()
+    }
+    fn into_slots(self, slots: &mut [VMVal]) -> Result<(), Error> {
+        self.write_slots(slots);
+        Ok(())
+    }
+}
+
+impl<R: WasmResults> HostResult for Result<R, Error> {
+    fn valtypes() -> Vec<ValType> {
+        R::valtypes()
+    }
+    fn into_slots(self, slots: &mut [VMVal]) -> Result<(), Error> {
+        self?.write_slots(slots);
+        Ok(())
+    }
+}
+
+/// Rust closures usable as host functions: `Fn(A1, .., An) -> R` or
+/// `Fn(Caller<'_, T>, A1, .., An) -> R`, with `Ai: WasmTy` and `R: HostResult`.
+pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
+    #[doc(hidden)]
+    fn into_func_def(self, engine: &Engine) -> HostFuncDef<T>;
+}
+
+macro_rules! into_func {
+    ($($arg:ident $index:tt),*) => {
+        impl<T: 'static, F, $($arg: WasmTy,)* R: HostResult> IntoFunc<T, ($($arg,)*), R> for F
+        where
+            F: Fn($($arg),*) -> R + Send + Sync + 'static,
+        {
+            fn into_func_def(self, engine: &Engine) -> HostFuncDef<T> {
+                (move |_: Caller<'_, T>, $($arg: $arg),*| self($($arg),*)).into_func_def(engine)
+            }
+        }
+
+        impl<T: 'static, F, $($arg: WasmTy,)* R: HostResult> IntoFunc<T, (Caller<'static, T>, $($arg,)*), R> for F
+        where
+            F: Fn(Caller<'_, T>, $($arg),*) -> R + Send + Sync + 'static,
+        {
+            #[allow(non_snake_case, reason = "arguments are named after their type parameters")]
+            fn into_func_def(self, engine: &Engine) -> HostFuncDef<T> {
+                let ty = FuncType::new(vec![$($arg::valtype()),*], R::valtypes());
+                let engine = engine.clone();
+                let body: HostFunc<T> = Arc::new(move |inner: &mut StoreInner<T>, instance, slots: &mut [VMVal]| {
+                    $(let $arg = $arg::from_raw(slots[$index].get_u64());)*
+                    let caller = Caller { inner, engine: &engine, instance };
+                    self(caller, $($arg),*).into_slots(slots).map_err(into_payload)
+                });
+                HostFuncDef { ty, body }
+            }
+        }
+    };
+}
+
+into_func!();
+into_func!(A1 0);
+into_func!(A1 0, A2 1);
+into_func!(A1 0, A2 1, A3 2);
+into_func!(A1 0, A2 1, A3 2, A4 3);
+into_func!(A1 0, A2 1, A3 2, A4 3, A5 4);
+into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5);

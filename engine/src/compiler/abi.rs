@@ -1,0 +1,45 @@
+//! How wasm values and function types appear in Cranelift signatures.
+
+use crate::environ::{WasmError, unsupported};
+use cranelift_codegen::ir::{AbiParam, ArgumentPurpose, Signature, Type, types};
+use cranelift_codegen::isa::CallConv;
+use wasmparser::{FuncType, RefType, ValType};
+
+/// The Cranelift type of a wasm value. References are pointer-sized: a funcref is a
+/// `*const VMFuncRef` and an externref an opaque handle, with 0 as null for both.
+pub(crate) fn value_type(ty: ValType, offset: u64) -> Result<Type, WasmError> {
+    match ty {
+        ValType::I32 => Ok(types::I32),
+        ValType::I64 => Ok(types::I64),
+        ValType::F32 => Ok(types::F32),
+        ValType::F64 => Ok(types::F64),
+        ValType::Ref(r) if r == RefType::FUNCREF || r == RefType::EXTERNREF => Ok(types::I64),
+        ValType::V128 => unsupported("SIMD (v128 values)", offset),
+        ValType::Ref(r) => unsupported(format!("reference type {r}"), offset),
+    }
+}
+
+/// Cranelift types of a list of wasm values.
+pub(crate) fn value_types(tys: &[ValType], offset: u64) -> Result<Vec<Type>, WasmError> {
+    tys.iter().map(|&ty| value_type(ty, offset)).collect()
+}
+
+/// The signature of code with the wasm calling convention:
+/// `(callee_vmctx, caller_vmctx, params...) -> results`.
+pub(crate) fn wasm_signature(
+    call_conv: CallConv,
+    ty: &FuncType,
+    offset: u64,
+) -> Result<Signature, WasmError> {
+    let mut sig = Signature::new(call_conv);
+    sig.params
+        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(types::I64));
+    for param in value_types(ty.params(), offset)? {
+        sig.params.push(AbiParam::new(param));
+    }
+    for result in value_types(ty.results(), offset)? {
+        sig.returns.push(AbiParam::new(result));
+    }
+    Ok(sig)
+}

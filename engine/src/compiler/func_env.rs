@@ -1,0 +1,534 @@
+//! Everything generated code needs to know about the VMContext layout and the libcalls: how a
+//! function reaches globals, memories, tables, other functions and the builtins from its
+//! vmctx. The operator translator stays ignorant of offsets and calls in here instead.
+
+use super::traps::trap_code;
+use crate::environ::{
+    BoundsChecks, BuiltinIndex, BuiltinParam, MEMORY_GUARD_SIZE, ModuleInfo, TrapKind, Tunables,
+    VMOffsets,
+};
+use cranelift_codegen::ir::{
+    self, AbiParam, Endianness, FuncRef, GlobalValueData, InstBuilder, MemFlagsData, SigRef,
+    Signature, TrapCode, Type, Value, condcodes::IntCC, types::I32, types::I64,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::FunctionBuilder;
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Module};
+use std::collections::HashMap;
+
+/// Pointers inside the VMContext and the definitions it points to that never change while
+/// an instance exists (memory bases included: memories never move).
+const VM_CONSTANT: MemFlagsData = MemFlagsData::trusted().with_readonly().with_can_move();
+
+/// Fields that are valid to read but may change at any call (lengths, table bases, mutable
+/// globals).
+const VM_MUTABLE: MemFlagsData = MemFlagsData::trusted();
+
+/// Fields of a `VMFuncRef`, which never change. Not movable: a funcref read from a table is
+/// only known to be non-null after the check that dominates these loads.
+const FUNCREF: MemFlagsData = MemFlagsData::trusted().with_readonly();
+
+/// Linear-memory accesses: wasm is little-endian, and an access past the end faults in a
+/// guard page, which the runtime reports as an out-of-bounds access.
+const HEAP: MemFlagsData = MemFlagsData::new()
+    .with_endianness(Endianness::Little)
+    .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS));
+
+/// What every function of one module shares during compilation.
+pub(crate) struct ModuleEnv<'a> {
+    pub(crate) module: &'a ModuleInfo,
+    pub(crate) offsets: VMOffsets,
+    /// Engine-wide id of each type index, compared by `call_indirect`.
+    pub(crate) type_ids: &'a [u32],
+    pub(crate) tunables: &'a Tunables,
+    /// Wasm-ABI signature of each type index.
+    pub(crate) signatures: Vec<Signature>,
+    /// Declarations of the defined functions, for direct calls.
+    pub(crate) func_ids: Vec<FuncId>,
+    /// The platform's C convention, which builtins (Rust `extern "C"` functions) use.
+    pub(crate) native_call_conv: CallConv,
+}
+
+/// The per-function view of a [`ModuleEnv`], caching what the function imports.
+pub(crate) struct FuncEnv<'a, 'm> {
+    env: &'a ModuleEnv<'m>,
+    jit: &'a mut JITModule,
+    vmctx: Value,
+    signatures: HashMap<u32, SigRef>,
+    functions: HashMap<u32, FuncRef>,
+    builtins: HashMap<u32, SigRef>,
+}
+
+/// Makes `func`'s prologue trap with a stack overflow when the stack pointer is below the
+/// store's limit, which the runtime sets for the thread that enters wasm.
+pub(crate) fn install_stack_limit(func: &mut ir::Function) {
+    let vmctx = func.create_global_value(GlobalValueData::VMContext);
+    let readonly = func.dfg.mem_flags.insert_unchecked(VM_CONSTANT);
+    let store_context = func.create_global_value(GlobalValueData::Load {
+        base: vmctx,
+        offset: offset32(VMOffsets::vmctx_store_context()),
+        global_type: I64,
+        flags: readonly,
+    });
+    let mutable = func.dfg.mem_flags.insert_unchecked(VM_MUTABLE);
+    let limit = func.create_global_value(GlobalValueData::Load {
+        base: store_context,
+        offset: offset32(VMOffsets::store_context_stack_limit()),
+        global_type: I64,
+        flags: mutable,
+    });
+    func.stack_limit = Some(limit);
+}
+
+fn offset32(offset: u32) -> ir::immediates::Offset32 {
+    i32::try_from(offset)
+        .expect("static VMContext fields are at small offsets")
+        .into()
+}
+
+/// The signature of a builtin, derived from the one list of builtins.
+fn builtin_signature(builtin: BuiltinIndex, call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    for param in builtin.params() {
+        let ty = match param {
+            BuiltinParam::VmCtx | BuiltinParam::I64 | BuiltinParam::Pointer => I64,
+            BuiltinParam::I32 => I32,
+        };
+        sig.params.push(AbiParam::new(ty));
+    }
+    if builtin.returns_i32() {
+        sig.returns.push(AbiParam::new(I32));
+    }
+    sig
+}
+
+impl<'a, 'm> FuncEnv<'a, 'm> {
+    pub(crate) fn new(env: &'a ModuleEnv<'m>, jit: &'a mut JITModule, vmctx: Value) -> Self {
+        FuncEnv {
+            env,
+            jit,
+            vmctx,
+            signatures: HashMap::new(),
+            functions: HashMap::new(),
+            builtins: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn module(&self) -> &'m ModuleInfo {
+        self.env.module
+    }
+
+    /// Loads a `ty` at `base + offset`; the offset may exceed Cranelift's 31-bit immediates.
+    fn load_at(
+        b: &mut FunctionBuilder,
+        ty: Type,
+        flags: MemFlagsData,
+        base: Value,
+        offset: u32,
+    ) -> Value {
+        match i32::try_from(offset) {
+            Ok(offset) => b.ins().load(ty, flags, base, offset),
+            Err(_) => {
+                let address = b.ins().iadd_imm_u(base, i64::from(offset));
+                b.ins().load(ty, flags, address, 0)
+            }
+        }
+    }
+
+    fn vmctx_address(&self, b: &mut FunctionBuilder, offset: u32) -> Value {
+        b.ins().iadd_imm_u(self.vmctx, i64::from(offset))
+    }
+
+    // --- globals ---
+
+    fn global_pointer(&self, b: &mut FunctionBuilder, global: u32) -> Value {
+        let offset = self.env.offsets.vmctx_global_pointer(global);
+        Self::load_at(b, I64, VM_CONSTANT, self.vmctx, offset)
+    }
+
+    pub(crate) fn global_get(&self, b: &mut FunctionBuilder, global: u32, ty: Type) -> Value {
+        let pointer = self.global_pointer(b, global);
+        // Immutable globals are written once, before any code of the instance runs.
+        let flags = if self.env.module.globals[global as usize].mutable {
+            VM_MUTABLE
+        } else {
+            VM_CONSTANT
+        };
+        b.ins().load(ty, flags, pointer, 0)
+    }
+
+    pub(crate) fn global_set(&self, b: &mut FunctionBuilder, global: u32, value: Value) {
+        let pointer = self.global_pointer(b, global);
+        b.ins().store(VM_MUTABLE, value, pointer, 0);
+    }
+
+    // --- linear memories ---
+
+    fn memory_definition(&self, b: &mut FunctionBuilder, memory: u32) -> Value {
+        let offset = self.env.offsets.vmctx_memory_pointer(memory);
+        Self::load_at(b, I64, VM_CONSTANT, self.vmctx, offset)
+    }
+
+    fn memory_length(b: &mut FunctionBuilder, definition: Value) -> Value {
+        let offset = VMOffsets::memory_current_length();
+        Self::load_at(b, I64, VM_MUTABLE, definition, offset)
+    }
+
+    /// The address of a `size`-byte access at `index + offset` in `memory`, bounds-checked,
+    /// as a base value and an immediate offset for the load or store instruction.
+    pub(crate) fn heap_address(
+        &self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        index: Value,
+        offset: u64,
+        size: u32,
+    ) -> (Value, i32) {
+        let definition = self.memory_definition(b, memory);
+        let base = Self::load_at(b, I64, VM_CONSTANT, definition, VMOffsets::memory_base());
+        let index = b.ins().uextend(I64, index);
+        let end = offset + u64::from(size);
+        // A 32-bit index plus a static offset within the guard region can only land in the
+        // reservation or the guard pages, where the hardware catches it.
+        let needs_check = match self.env.tunables.bounds_checks {
+            BoundsChecks::GuardPages => end > MEMORY_GUARD_SIZE,
+            BoundsChecks::Explicit => true,
+        };
+        if needs_check {
+            let length = Self::memory_length(b, definition);
+            // Cannot wrap: the index is below 2^32 and `end` below 2^33.
+            let access_end = b.ins().iadd_imm_u(index, end as i64);
+            let out_of_bounds = b.ins().icmp(IntCC::UnsignedGreaterThan, access_end, length);
+            b.ins()
+                .trapnz(out_of_bounds, trap_code(TrapKind::MemoryOutOfBounds));
+        }
+        let address = b.ins().iadd(base, index);
+        match i32::try_from(offset) {
+            Ok(offset) => (address, offset),
+            Err(_) => (b.ins().iadd_imm_u(address, offset as i64), 0),
+        }
+    }
+
+    /// Flags for the load or store at a [`heap_address`](Self::heap_address).
+    pub(crate) fn heap_flags(&self) -> MemFlagsData {
+        HEAP
+    }
+
+    pub(crate) fn memory_size(&self, b: &mut FunctionBuilder, memory: u32) -> Value {
+        let definition = self.memory_definition(b, memory);
+        let length = Self::memory_length(b, definition);
+        let pages = b.ins().ushr_imm_u(length, 16);
+        b.ins().ireduce(I32, pages)
+    }
+
+    pub(crate) fn memory_grow(
+        &mut self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        delta: Value,
+    ) -> Value {
+        let memory = b.ins().iconst(I32, i64::from(memory));
+        self.call_builtin(b, BuiltinIndex::memory_grow, &[memory, delta])
+            .expect("memory_grow returns the old size")
+    }
+
+    pub(crate) fn memory_fill(
+        &mut self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        [dst, value, len]: [Value; 3],
+    ) {
+        let memory = b.ins().iconst(I32, i64::from(memory));
+        let args = [memory, dst, value, len];
+        self.call_trapping_builtin(
+            b,
+            BuiltinIndex::memory_fill,
+            &args,
+            TrapKind::MemoryOutOfBounds,
+        );
+    }
+
+    pub(crate) fn memory_copy(
+        &mut self,
+        b: &mut FunctionBuilder,
+        dst_memory: u32,
+        src_memory: u32,
+        [dst, src, len]: [Value; 3],
+    ) {
+        let dst_memory = b.ins().iconst(I32, i64::from(dst_memory));
+        let src_memory = b.ins().iconst(I32, i64::from(src_memory));
+        let args = [dst_memory, src_memory, dst, src, len];
+        self.call_trapping_builtin(
+            b,
+            BuiltinIndex::memory_copy,
+            &args,
+            TrapKind::MemoryOutOfBounds,
+        );
+    }
+
+    pub(crate) fn memory_init(
+        &mut self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        data: u32,
+        [dst, src, len]: [Value; 3],
+    ) {
+        let memory = b.ins().iconst(I32, i64::from(memory));
+        let data = b.ins().iconst(I32, i64::from(data));
+        let args = [memory, data, dst, src, len];
+        self.call_trapping_builtin(
+            b,
+            BuiltinIndex::memory_init,
+            &args,
+            TrapKind::MemoryOutOfBounds,
+        );
+    }
+
+    pub(crate) fn data_drop(&mut self, b: &mut FunctionBuilder, data: u32) {
+        let data = b.ins().iconst(I32, i64::from(data));
+        self.call_builtin(b, BuiltinIndex::data_drop, &[data]);
+    }
+
+    // --- tables ---
+
+    fn table_definition(&self, b: &mut FunctionBuilder, table: u32) -> Value {
+        let offset = self.env.offsets.vmctx_table_pointer(table);
+        Self::load_at(b, I64, VM_CONSTANT, self.vmctx, offset)
+    }
+
+    fn table_length(b: &mut FunctionBuilder, definition: Value) -> Value {
+        let offset = VMOffsets::table_current_elements();
+        Self::load_at(b, I64, VM_MUTABLE, definition, offset)
+    }
+
+    /// The address of element `index` of `table`, trapping with `kind` when it is out of
+    /// bounds.
+    fn table_element_address(
+        &self,
+        b: &mut FunctionBuilder,
+        table: u32,
+        index: Value,
+        kind: TrapKind,
+    ) -> Value {
+        let definition = self.table_definition(b, table);
+        let length = Self::table_length(b, definition);
+        let index = b.ins().uextend(I64, index);
+        let out_of_bounds = b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        b.ins().trapnz(out_of_bounds, trap_code(kind));
+        // The base is reloaded after the check: growing the table moves its elements.
+        let base = Self::load_at(b, I64, VM_MUTABLE, definition, VMOffsets::table_base());
+        let element_size = i64::from(VMOffsets::size_of_table_element());
+        let byte_offset = b.ins().imul_imm_u(index, element_size);
+        b.ins().iadd(base, byte_offset)
+    }
+
+    pub(crate) fn table_get(&self, b: &mut FunctionBuilder, table: u32, index: Value) -> Value {
+        let address = self.table_element_address(b, table, index, TrapKind::TableOutOfBounds);
+        b.ins().load(I64, VM_MUTABLE, address, 0)
+    }
+
+    pub(crate) fn table_set(
+        &self,
+        b: &mut FunctionBuilder,
+        table: u32,
+        index: Value,
+        value: Value,
+    ) {
+        let address = self.table_element_address(b, table, index, TrapKind::TableOutOfBounds);
+        b.ins().store(VM_MUTABLE, value, address, 0);
+    }
+
+    pub(crate) fn table_size(&self, b: &mut FunctionBuilder, table: u32) -> Value {
+        let definition = self.table_definition(b, table);
+        let length = Self::table_length(b, definition);
+        b.ins().ireduce(I32, length)
+    }
+
+    pub(crate) fn table_grow(
+        &mut self,
+        b: &mut FunctionBuilder,
+        table: u32,
+        init: Value,
+        delta: Value,
+    ) -> Value {
+        let table = b.ins().iconst(I32, i64::from(table));
+        self.call_builtin(b, BuiltinIndex::table_grow, &[table, init, delta])
+            .expect("table_grow returns the old size")
+    }
+
+    pub(crate) fn table_fill(
+        &mut self,
+        b: &mut FunctionBuilder,
+        table: u32,
+        [dst, value, len]: [Value; 3],
+    ) {
+        let table = b.ins().iconst(I32, i64::from(table));
+        let args = [table, dst, value, len];
+        self.call_trapping_builtin(
+            b,
+            BuiltinIndex::table_fill,
+            &args,
+            TrapKind::TableOutOfBounds,
+        );
+    }
+
+    pub(crate) fn table_copy(
+        &mut self,
+        b: &mut FunctionBuilder,
+        dst_table: u32,
+        src_table: u32,
+        [dst, src, len]: [Value; 3],
+    ) {
+        let dst_table = b.ins().iconst(I32, i64::from(dst_table));
+        let src_table = b.ins().iconst(I32, i64::from(src_table));
+        let args = [dst_table, src_table, dst, src, len];
+        self.call_trapping_builtin(
+            b,
+            BuiltinIndex::table_copy,
+            &args,
+            TrapKind::TableOutOfBounds,
+        );
+    }
+
+    pub(crate) fn table_init(
+        &mut self,
+        b: &mut FunctionBuilder,
+        table: u32,
+        elem: u32,
+        [dst, src, len]: [Value; 3],
+    ) {
+        let table = b.ins().iconst(I32, i64::from(table));
+        let elem = b.ins().iconst(I32, i64::from(elem));
+        let args = [table, elem, dst, src, len];
+        self.call_trapping_builtin(
+            b,
+            BuiltinIndex::table_init,
+            &args,
+            TrapKind::TableOutOfBounds,
+        );
+    }
+
+    pub(crate) fn elem_drop(&mut self, b: &mut FunctionBuilder, elem: u32) {
+        let elem = b.ins().iconst(I32, i64::from(elem));
+        self.call_builtin(b, BuiltinIndex::elem_drop, &[elem]);
+    }
+
+    // --- functions and calls ---
+
+    /// `ref.func`: every function's `VMFuncRef` lives inside the vmctx.
+    pub(crate) fn ref_func(&self, b: &mut FunctionBuilder, function: u32) -> Value {
+        self.vmctx_address(b, self.env.offsets.vmctx_funcref(function))
+    }
+
+    fn signature(&mut self, b: &mut FunctionBuilder, type_index: u32) -> SigRef {
+        *self
+            .signatures
+            .entry(type_index)
+            .or_insert_with(|| b.import_signature(self.env.signatures[type_index as usize].clone()))
+    }
+
+    pub(crate) fn call(
+        &mut self,
+        b: &mut FunctionBuilder,
+        function: u32,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let module = self.env.module;
+        if module.is_defined_function(function) {
+            let func_ref = match self.functions.get(&function) {
+                Some(&func_ref) => func_ref,
+                None => {
+                    let defined = (function - module.num_imported_functions) as usize;
+                    let id = self.env.func_ids[defined];
+                    let func_ref = self.jit.declare_func_in_func(id, b.func);
+                    // The JIT may place functions of one module more than 2 GiB apart, out of
+                    // reach of a pc-relative call; an absolute address always works.
+                    b.func.dfg.ext_funcs[func_ref].colocated = false;
+                    self.functions.insert(function, func_ref);
+                    func_ref
+                }
+            };
+            let call_args = [&[self.vmctx, self.vmctx][..], args].concat();
+            let call = b.ins().call(func_ref, &call_args);
+            b.inst_results(call).to_vec()
+        } else {
+            let funcref = self.ref_func(b, function);
+            self.call_funcref(b, module.functions[function as usize], funcref, args)
+        }
+    }
+
+    /// Calls through a non-null `VMFuncRef` known to have type `type_index`.
+    fn call_funcref(
+        &mut self,
+        b: &mut FunctionBuilder,
+        type_index: u32,
+        funcref: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let sig = self.signature(b, type_index);
+        let code = Self::load_at(b, I64, FUNCREF, funcref, VMOffsets::funcref_wasm_call());
+        let callee_vmctx = Self::load_at(b, I64, FUNCREF, funcref, VMOffsets::funcref_vmctx());
+        let call_args = [&[callee_vmctx, self.vmctx][..], args].concat();
+        let call = b.ins().call_indirect(sig, code, &call_args);
+        b.inst_results(call).to_vec()
+    }
+
+    pub(crate) fn call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder,
+        type_index: u32,
+        table: u32,
+        index: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let address = self.table_element_address(b, table, index, TrapKind::UndefinedElement);
+        let funcref = b.ins().load(I64, VM_MUTABLE, address, 0);
+        b.ins()
+            .trapz(funcref, trap_code(TrapKind::UninitializedElement));
+        let actual = Self::load_at(b, I32, FUNCREF, funcref, VMOffsets::funcref_type_index());
+        let expected = self.env.type_ids[type_index as usize];
+        let mismatch = b
+            .ins()
+            .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
+        b.ins()
+            .trapnz(mismatch, trap_code(TrapKind::IndirectCallTypeMismatch));
+        self.call_funcref(b, type_index, funcref, args)
+    }
+
+    // --- builtins ---
+
+    /// Calls `builtin` with the caller's vmctx followed by `args`.
+    fn call_builtin(
+        &mut self,
+        b: &mut FunctionBuilder,
+        builtin: BuiltinIndex,
+        args: &[Value],
+    ) -> Option<Value> {
+        let sig = *self.builtins.entry(builtin.index()).or_insert_with(|| {
+            b.import_signature(builtin_signature(builtin, self.env.native_call_conv))
+        });
+        let array = Self::load_at(b, I64, VM_CONSTANT, self.vmctx, VMOffsets::vmctx_builtins());
+        let slot = builtin.index() * 8;
+        let entry = Self::load_at(b, I64, VM_CONSTANT, array, slot);
+        let call_args = [&[self.vmctx][..], args].concat();
+        let call = b.ins().call_indirect(sig, entry, &call_args);
+        b.inst_results(call).first().copied()
+    }
+
+    /// Calls a builtin that reports failure with a non-zero result, raising `kind` then.
+    fn call_trapping_builtin(
+        &mut self,
+        b: &mut FunctionBuilder,
+        builtin: BuiltinIndex,
+        args: &[Value],
+        kind: TrapKind,
+    ) {
+        let status = self
+            .call_builtin(b, builtin, args)
+            .expect("trapping builtins return a status");
+        b.ins().trapnz(status, trap_code(kind));
+    }
+}

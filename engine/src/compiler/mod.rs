@@ -1,0 +1,367 @@
+//! Compilation of validated wasm modules to native code with Cranelift.
+//!
+//! Each module gets its own JIT code memory holding its defined functions and one array-call
+//! trampoline per type; host functions get theirs per signature. The code follows the ABI
+//! described in `environ::vmoffsets`: every wasm function takes the callee's and the caller's
+//! VMContext before its wasm parameters.
+#![cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "remove once the runtime, written alongside, calls the compiler"
+    )
+)]
+
+mod abi;
+mod code_memory;
+mod func_env;
+mod trampolines;
+mod translate;
+mod traps;
+
+#[cfg(test)]
+mod tests;
+
+use self::abi::wasm_signature;
+use self::code_memory::CodeMemory;
+use self::func_env::ModuleEnv;
+use self::trampolines::{array_call_signature, build_array_call, build_host_call};
+use self::translate::translate_function;
+use self::traps::trap_kind;
+use crate::environ::{
+    CodeRange, ModuleInfo, TrapSite, Tunables, VMOffsets, WasmError, unsupported,
+};
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::Signature;
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Module, ModuleError};
+use wasmparser::{BinaryReader, FuncType, FunctionBody, RefType};
+
+/// Compiles modules and trampolines for the host machine.
+pub(crate) struct Compiler {
+    isa: OwnedTargetIsa,
+    tunables: Tunables,
+}
+
+/// Where one function's machine code is, and where it can trap.
+pub(crate) type CompiledFunction = CodeRange;
+
+/// The code of one module; freed on drop.
+pub(crate) struct CompiledModule {
+    functions: Vec<CompiledFunction>,
+    array_trampolines: Vec<CompiledFunction>,
+    _code: CodeMemory,
+}
+
+impl CompiledModule {
+    /// One per defined function, in index order (imports excluded).
+    pub(crate) fn functions(&self) -> &[CompiledFunction] {
+        &self.functions
+    }
+
+    /// One per type index of the module.
+    pub(crate) fn array_trampolines(&self) -> &[CompiledFunction] {
+        &self.array_trampolines
+    }
+}
+
+/// The trampolines of one host function signature; freed on drop.
+pub(crate) struct HostTrampolines {
+    array_call: CompiledFunction,
+    host_call: CompiledFunction,
+    _code: CodeMemory,
+}
+
+impl HostTrampolines {
+    /// Lets the runtime call the host function through the array-call ABI like any function.
+    pub(crate) fn array_call(&self) -> &CompiledFunction {
+        &self.array_call
+    }
+
+    /// The `wasm_call` of the host function's `VMFuncRef`.
+    pub(crate) fn host_call(&self) -> &CompiledFunction {
+        &self.host_call
+    }
+}
+
+fn codegen_error(message: impl std::fmt::Display) -> WasmError {
+    WasmError::Codegen {
+        message: message.to_string(),
+    }
+}
+
+fn module_error(error: ModuleError) -> WasmError {
+    match error {
+        ModuleError::Compilation(cranelift_codegen::CodegenError::Verifier(errors)) => {
+            codegen_error(format!("IR verifier: {errors}"))
+        }
+        other => codegen_error(other),
+    }
+}
+
+impl Compiler {
+    pub(crate) fn new(tunables: &Tunables) -> Result<Compiler, WasmError> {
+        let mut flags = settings::builder();
+        let verify = if tunables.verify_ir { "true" } else { "false" };
+        let settings = [
+            ("opt_level", "speed"),
+            ("enable_verifier", verify),
+            // The JIT places code anywhere in the address space and resolves calls itself.
+            ("is_pic", "false"),
+            ("use_colocated_libcalls", "false"),
+            // Wasm functions may return more values than there are return registers.
+            ("enable_multi_ret_implicit_sret", "true"),
+            // Stack overflow is caught by the stack limit check in every wasm prologue.
+            ("enable_probestack", "false"),
+            // Lets the runtime walk wasm frames when a trap occurs.
+            ("preserve_frame_pointers", "true"),
+        ];
+        for (name, value) in settings {
+            flags.set(name, value).map_err(codegen_error)?;
+        }
+        let isa = cranelift_native::builder()
+            .map_err(codegen_error)?
+            .finish(settings::Flags::new(flags))
+            .map_err(codegen_error)?;
+        Ok(Compiler {
+            isa,
+            tunables: tunables.clone(),
+        })
+    }
+
+    fn wasm_call_conv(&self) -> CallConv {
+        self.isa.default_call_conv()
+    }
+
+    fn native_call_conv(&self) -> CallConv {
+        CallConv::triple_default(self.isa.triple())
+    }
+
+    /// Compiles every defined function of `module` (whose binary is `bytes`) and the
+    /// array-call trampolines of all its types. `type_ids[i]` is the engine-wide id of
+    /// `module.types[i]`.
+    pub(crate) fn compile_module(
+        &self,
+        bytes: &[u8],
+        module: &ModuleInfo,
+        type_ids: &[u32],
+    ) -> Result<CompiledModule, WasmError> {
+        check_entity_types(module)?;
+        let signatures = module
+            .types
+            .iter()
+            .map(|ty| wasm_signature(self.wasm_call_conv(), ty, 0))
+            .collect::<Result<Vec<_>, _>>()?;
+        let array_signature = array_call_signature(self.native_call_conv());
+
+        let mut code = CodeBuilder::new(self.isa.clone());
+        let defined_types = &module.functions[module.num_imported_functions as usize..];
+        let func_ids = defined_types
+            .iter()
+            .map(|&ty| code.declare(&signatures[ty as usize]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let trampoline_ids = signatures
+            .iter()
+            .map(|_| code.declare(&array_signature))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let env = ModuleEnv {
+            module,
+            offsets: VMOffsets::new(module),
+            type_ids,
+            tunables: &self.tunables,
+            signatures,
+            func_ids,
+            native_call_conv: self.native_call_conv(),
+        };
+        let mut functions = Vec::with_capacity(env.func_ids.len());
+        for ((&id, &ty), range) in env
+            .func_ids
+            .iter()
+            .zip(defined_types)
+            .zip(&module.function_bodies)
+        {
+            let reader = BinaryReader::new(&bytes[range.clone()], range.start as u64);
+            let body = FunctionBody::new(reader);
+            let func_type = &module.types[ty as usize];
+            functions.push(code.define(id, &env.signatures[ty as usize], |b, jit| {
+                translate_function(&env, jit, b, &body, func_type)
+            })?);
+        }
+        let mut array_trampolines = Vec::with_capacity(trampoline_ids.len());
+        for (&id, wasm) in trampoline_ids.iter().zip(&env.signatures) {
+            array_trampolines.push(code.define(id, &array_signature, |b, _| {
+                build_array_call(b, wasm);
+                Ok(())
+            })?);
+        }
+
+        let mut code = code.finish()?;
+        let functions = code.locate_all(functions);
+        let array_trampolines = code.locate_all(array_trampolines);
+        Ok(CompiledModule {
+            functions,
+            array_trampolines,
+            _code: code.memory,
+        })
+    }
+
+    /// Compiles the array-call and host-call trampolines of host functions of type `ty`.
+    pub(crate) fn compile_host_trampolines(
+        &self,
+        ty: &FuncType,
+    ) -> Result<HostTrampolines, WasmError> {
+        let wasm = wasm_signature(self.wasm_call_conv(), ty, 0)?;
+        let array_signature = array_call_signature(self.native_call_conv());
+        let mut code = CodeBuilder::new(self.isa.clone());
+        let array_id = code.declare(&array_signature)?;
+        let host_id = code.declare(&wasm)?;
+        let array_call = code.define(array_id, &array_signature, |b, _| {
+            build_array_call(b, &wasm);
+            Ok(())
+        })?;
+        let native = self.native_call_conv();
+        let host_call = code.define(host_id, &wasm, |b, _| {
+            build_host_call(b, &wasm, native);
+            Ok(())
+        })?;
+        let mut code = code.finish()?;
+        let array_call = code.locate(array_call);
+        let host_call = code.locate(host_call);
+        Ok(HostTrampolines {
+            array_call,
+            host_call,
+            _code: code.memory,
+        })
+    }
+}
+
+/// Rejects memories and tables that the generated code cannot address: their types are
+/// valid, but every access would need 64-bit indices or other unsupported features.
+fn check_entity_types(module: &ModuleInfo) -> Result<(), WasmError> {
+    for memory in &module.memories {
+        if memory.memory64 {
+            return unsupported("64-bit memories (memory64)", 0);
+        }
+        if memory.page_size_log2.is_some() {
+            return unsupported("custom page sizes", 0);
+        }
+    }
+    for table in &module.tables {
+        if table.table64 {
+            return unsupported("64-bit tables (memory64)", 0);
+        }
+        if table.element_type != RefType::FUNCREF && table.element_type != RefType::EXTERNREF {
+            return unsupported(format!("tables of {}", table.element_type), 0);
+        }
+    }
+    Ok(())
+}
+
+/// A function that is compiled but not finalized yet: its address is still unknown.
+struct PendingFunction {
+    id: FuncId,
+    len: usize,
+    traps: Vec<TrapSite>,
+}
+
+/// Drives one `JITModule` from declarations to finalized code.
+struct CodeBuilder {
+    memory: CodeMemory,
+    context: Context,
+    builder_context: FunctionBuilderContext,
+}
+
+impl CodeBuilder {
+    fn new(isa: OwnedTargetIsa) -> Self {
+        let jit = JITModule::new(JITBuilder::with_isa(
+            isa,
+            cranelift_module::default_libcall_names(),
+        ));
+        let context = jit.make_context();
+        CodeBuilder {
+            memory: CodeMemory::new(jit),
+            context,
+            builder_context: FunctionBuilderContext::new(),
+        }
+    }
+
+    fn declare(&mut self, signature: &Signature) -> Result<FuncId, WasmError> {
+        self.memory
+            .module_mut()
+            .declare_anonymous_function(signature)
+            .map_err(module_error)
+    }
+
+    /// Builds function `id` with `build` and compiles it.
+    fn define(
+        &mut self,
+        id: FuncId,
+        signature: &Signature,
+        build: impl FnOnce(&mut FunctionBuilder<'_>, &mut JITModule) -> Result<(), WasmError>,
+    ) -> Result<PendingFunction, WasmError> {
+        let jit = self.memory.module_mut();
+        jit.clear_context(&mut self.context);
+        self.context.func.signature = signature.clone();
+        let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+        build(&mut builder, jit)?;
+        builder.finalize(jit.target_config());
+        jit.define_function(id, &mut self.context)
+            .map_err(module_error)?;
+        let compiled = self
+            .context
+            .compiled_code()
+            .expect("a defined function has code");
+        let traps = compiled
+            .buffer
+            .traps()
+            .iter()
+            .map(|trap| {
+                let kind = trap_kind(trap.code)
+                    .ok_or_else(|| codegen_error(format!("unexpected trap code {}", trap.code)))?;
+                Ok(TrapSite {
+                    code_offset: trap.offset,
+                    kind,
+                })
+            })
+            .collect::<Result<Vec<_>, WasmError>>()?;
+        Ok(PendingFunction {
+            id,
+            len: compiled.code_buffer().len(),
+            traps,
+        })
+    }
+
+    fn finish(mut self) -> Result<FinishedCode, WasmError> {
+        self.memory
+            .module_mut()
+            .finalize_definitions()
+            .map_err(module_error)?;
+        Ok(FinishedCode {
+            memory: self.memory,
+        })
+    }
+}
+
+/// Finalized code whose functions have addresses.
+struct FinishedCode {
+    memory: CodeMemory,
+}
+
+impl FinishedCode {
+    fn locate(&mut self, function: PendingFunction) -> CompiledFunction {
+        let start = self.memory.module_mut().get_finalized_function(function.id);
+        CompiledFunction {
+            start: start as usize,
+            len: function.len,
+            traps: function.traps,
+        }
+    }
+
+    fn locate_all(&mut self, functions: Vec<PendingFunction>) -> Vec<CompiledFunction> {
+        functions.into_iter().map(|f| self.locate(f)).collect()
+    }
+}

@@ -1,0 +1,105 @@
+//! Adapters between the host's calling convention and wasm's.
+//!
+//! The runtime calls wasm code of any signature through one native function type by passing
+//! arguments and results in an array of 16-byte slots (the array call); host functions are
+//! reached from wasm through the mirror image of that (the host call).
+
+use super::traps::trap_code;
+use crate::environ::{TrapKind, VMOffsets, VMVAL_SIZE};
+use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::{
+    AbiParam, Endianness, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind, Value,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::FunctionBuilder;
+
+/// Slots of the values array hold little-endian values in their low bytes.
+const VALUES: MemFlagsData = MemFlagsData::trusted().with_endianness(Endianness::Little);
+
+/// `extern "C" fn(callee_vmctx, caller_vmctx, wasm_call, values)`.
+pub(crate) fn array_call_signature(native: CallConv) -> Signature {
+    let mut sig = Signature::new(native);
+    sig.params.extend([AbiParam::new(I64); 4]);
+    sig
+}
+
+/// `extern "C" fn(host_ctx, caller_vmctx, values, len) -> i32`, the entry point of a host
+/// function; a non-zero result means the host function failed.
+fn host_entry_signature(native: CallConv) -> Signature {
+    let mut sig = Signature::new(native);
+    sig.params.extend([AbiParam::new(I64); 3]);
+    sig.params.push(AbiParam::new(I32));
+    sig.returns.push(AbiParam::new(I32));
+    sig
+}
+
+fn slot_offset(index: usize) -> i32 {
+    i32::try_from(index * VMVAL_SIZE as usize).expect("wasm signatures have few values")
+}
+
+fn load_values(b: &mut FunctionBuilder<'_>, types: &[AbiParam], values: Value) -> Vec<Value> {
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, param)| {
+            b.ins()
+                .load(param.value_type, VALUES, values, slot_offset(i))
+        })
+        .collect()
+}
+
+fn store_values(b: &mut FunctionBuilder<'_>, results: &[Value], values: Value) {
+    for (i, &result) in results.iter().enumerate() {
+        b.ins().store(VALUES, result, values, slot_offset(i));
+    }
+}
+
+/// Emits the array-call trampoline for functions with signature `wasm` into `b`, whose
+/// signature is [`array_call_signature`].
+pub(crate) fn build_array_call(b: &mut FunctionBuilder<'_>, wasm: &Signature) {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let &[callee_vmctx, caller_vmctx, wasm_call, values] = b.block_params(entry) else {
+        unreachable!("the array-call signature has four parameters")
+    };
+    let mut args = vec![callee_vmctx, caller_vmctx];
+    args.extend(load_values(b, &wasm.params[2..], values));
+    let sig = b.import_signature(wasm.clone());
+    let call = b.ins().call_indirect(sig, wasm_call, &args);
+    let results = b.inst_results(call).to_vec();
+    store_values(b, &results, values);
+    b.ins().return_(&[]);
+}
+
+/// Emits the host-call trampoline for signature `wasm` into `b`, whose signature is `wasm`
+/// itself: wasm code calls host functions exactly like wasm functions.
+pub(crate) fn build_host_call(b: &mut FunctionBuilder<'_>, wasm: &Signature, native: CallConv) {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let (host_ctx, caller_vmctx) = (params[0], params[1]);
+
+    let len = (wasm.params.len() - 2).max(wasm.returns.len());
+    let size = u32::try_from(len.max(1)).expect("wasm signatures have few values") * VMVAL_SIZE;
+    let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 4));
+    let values = b.ins().stack_addr(I64, slot, 0);
+    store_values(b, &params[2..], values);
+
+    let entry_offset = i32::try_from(VMOffsets::host_func_entry()).expect("small offset");
+    let flags = MemFlagsData::trusted().with_readonly().with_can_move();
+    let host_entry = b.ins().load(I64, flags, host_ctx, entry_offset);
+    let sig = b.import_signature(host_entry_signature(native));
+    let len = b.ins().iconst(I32, i64::try_from(len).expect("few values"));
+    let call = b
+        .ins()
+        .call_indirect(sig, host_entry, &[host_ctx, caller_vmctx, values, len]);
+    let status = b.inst_results(call)[0];
+    b.ins().trapnz(status, trap_code(TrapKind::HostError));
+
+    let results = load_values(b, &wasm.returns, values);
+    b.ins().return_(&results);
+}

@@ -1,0 +1,135 @@
+//! The libcalls that JIT code reaches through the builtins array in every VMContext.
+//!
+//! The list is written once, here. The compiler expands it into Cranelift signatures and the
+//! runtime into `extern "C"` entry points and the array itself, so their order and types
+//! cannot disagree.
+
+/// Invokes `$mac` with every builtin as `name(param: type, ...) -> result;`.
+///
+/// Parameter types are `vmctx` (the caller's VMContext), `i32`, `i64` or `pointer`. A builtin
+/// that can trap returns `i32`: non-zero means the trap named in its doc comment must be raised
+/// by the caller, so the trap kind is known statically at the call site.
+macro_rules! foreach_builtin_function {
+    ($mac:ident) => {
+        $mac! {
+            /// `memory.grow`: returns the old size in pages, or -1.
+            memory_grow(vmctx: vmctx, memory: i32, delta: i32) -> i32;
+            /// `memory.fill`; non-zero result: out of bounds memory access.
+            memory_fill(vmctx: vmctx, memory: i32, dst: i32, value: i32, len: i32) -> i32;
+            /// `memory.copy`; non-zero result: out of bounds memory access.
+            memory_copy(vmctx: vmctx, dst_memory: i32, src_memory: i32, dst: i32, src: i32, len: i32) -> i32;
+            /// `memory.init`; non-zero result: out of bounds memory access.
+            memory_init(vmctx: vmctx, memory: i32, data: i32, dst: i32, src: i32, len: i32) -> i32;
+            /// `data.drop`.
+            data_drop(vmctx: vmctx, data: i32) -> ();
+            /// `table.grow`: returns the old size, or -1.
+            table_grow(vmctx: vmctx, table: i32, init: pointer, delta: i32) -> i32;
+            /// `table.fill`; non-zero result: out of bounds table access.
+            table_fill(vmctx: vmctx, table: i32, dst: i32, value: pointer, len: i32) -> i32;
+            /// `table.copy`; non-zero result: out of bounds table access.
+            table_copy(vmctx: vmctx, dst_table: i32, src_table: i32, dst: i32, src: i32, len: i32) -> i32;
+            /// `table.init`; non-zero result: out of bounds table access.
+            table_init(vmctx: vmctx, table: i32, elem: i32, dst: i32, src: i32, len: i32) -> i32;
+            /// `elem.drop`.
+            elem_drop(vmctx: vmctx, elem: i32) -> ();
+        }
+    };
+}
+pub(crate) use foreach_builtin_function;
+
+/// The kinds of builtin parameters, for code that builds signatures from the list.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BuiltinParam {
+    /// The calling instance's VMContext pointer.
+    VmCtx,
+    /// A 32-bit integer.
+    I32,
+    /// A 64-bit integer.
+    I64,
+    /// A pointer-sized value (table elements are pointer-sized).
+    Pointer,
+}
+
+macro_rules! define_builtin_index {
+    ($( $(#[$attr:meta])* $name:ident($($param:ident: $ty:ident),*) -> $result:tt;)*) => {
+        /// Index of a builtin in the builtins array.
+        #[allow(non_camel_case_types, reason = "variants are named after the libcalls")]
+        #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum BuiltinIndex {
+            $( $(#[$attr])* $name, )*
+        }
+
+        impl BuiltinIndex {
+            /// Every builtin, in array order.
+            pub const ALL: &'static [BuiltinIndex] = &[$(BuiltinIndex::$name),*];
+
+            /// Position in the builtins array.
+            pub const fn index(self) -> u32 {
+                self as u32
+            }
+
+            /// The libcall's name, for diagnostics.
+            pub const fn name(self) -> &'static str {
+                match self { $(BuiltinIndex::$name => stringify!($name),)* }
+            }
+
+            /// Parameter kinds, in order.
+            pub fn params(self) -> &'static [BuiltinParam] {
+                match self {
+                    $(BuiltinIndex::$name => &[$(builtin_param!($ty)),*],)*
+                }
+            }
+
+            /// Whether the builtin returns an `i32`.
+            pub const fn returns_i32(self) -> bool {
+                match self { $(BuiltinIndex::$name => builtin_returns!($result),)* }
+            }
+        }
+    };
+}
+
+macro_rules! builtin_param {
+    (vmctx) => {
+        BuiltinParam::VmCtx
+    };
+    (i32) => {
+        BuiltinParam::I32
+    };
+    (i64) => {
+        BuiltinParam::I64
+    };
+    (pointer) => {
+        BuiltinParam::Pointer
+    };
+}
+
+macro_rules! builtin_returns {
+    (i32) => {
+        true
+    };
+    (()) => {
+        false
+    };
+}
+
+foreach_builtin_function!(define_builtin_index);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_takes_the_vmctx_first() {
+        for builtin in BuiltinIndex::ALL {
+            assert_eq!(builtin.params().first(), Some(&BuiltinParam::VmCtx), "{}", builtin.name());
+        }
+    }
+
+    #[test]
+    fn indices_are_dense() {
+        for (position, builtin) in BuiltinIndex::ALL.iter().enumerate() {
+            assert_eq!(builtin.index() as usize, position);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The seam between the compiler and the runtime: finished machine code, described without
+//! naming Cranelift.
+
+use super::TrapSite;
+
+/// One finished function or trampoline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRange {
+    /// Address of the first instruction.
+    pub start: usize,
+    /// Length in bytes.
+    pub len: usize,
+    /// Instructions in the range that raise traps.
+    pub traps: Vec<TrapSite>,
+}
+
+/// A compiled module's code.
+///
+/// # Safety
+///
+/// Implementors promise that every address they return is the start of finished, executable
+/// machine code with the calling convention documented on the method, and that it stays
+/// valid for as long as the implementor is alive. The runtime calls these addresses.
+#[allow(unsafe_code, reason = "declares the contract the runtime relies on; no unsafe operation")]
+pub unsafe trait CompiledCode: Send + Sync {
+    /// Defined function `index` with the wasm calling convention:
+    /// `(callee_vmctx, caller_vmctx, params...) -> results`.
+    fn function(&self, index: u32) -> &CodeRange;
+
+    /// Array-call trampoline for the module's type `index`:
+    /// `extern "C" fn(callee_vmctx, caller_vmctx, wasm_call, values: *mut VMVal)`.
+    fn array_trampoline(&self, index: u32) -> &CodeRange;
+
+    /// Every range of code, for trap handling.
+    fn code_ranges(&self) -> Vec<&CodeRange>;
+}
+
+/// The trampolines of one signature, for host functions.
+///
+/// # Safety
+///
+/// As for [`CompiledCode`]: `array_call` has the array-call convention and `host_call` the wasm
+/// convention, calling the entry of the `VMHostFuncContext` it receives as callee vmctx.
+#[allow(unsafe_code, reason = "declares the contract the runtime relies on; no unsafe operation")]
+pub unsafe trait HostTrampolineCode: Send + Sync {
+    fn array_call(&self) -> &CodeRange;
+    fn host_call(&self) -> &CodeRange;
+}

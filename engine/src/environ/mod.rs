@@ -1,0 +1,23 @@
+//! The vocabulary shared by the compiler and the runtime: module metadata, the VMContext
+//! layout, the libcall list and trap kinds. Nothing here generates code or touches raw
+//! memory, so both sides can depend on it without depending on each other.
+#![deny(unsafe_code)]
+
+mod builtins;
+mod compiled;
+mod module;
+mod trap;
+mod tunables;
+mod vmoffsets;
+
+pub use builtins::{BuiltinIndex, BuiltinParam};
+pub use compiled::{CodeRange, CompiledCode, HostTrampolineCode};
+pub(crate) use builtins::foreach_builtin_function;
+pub use module::{
+    ConstExpr, ConstOp, DataKind, DataSegment, ElementKind, ElementSegment, EntityIndex,
+    Import, ModuleInfo, WasmError,
+};
+pub(crate) use module::unsupported;
+pub use trap::{TrapKind, TrapSite};
+pub use tunables::{BoundsChecks, MEMORY_GUARD_SIZE, MEMORY_RESERVATION, Tunables};
+pub use vmoffsets::{VMOffsets, VM_CONTEXT_MAGIC, VMVAL_SIZE};

@@ -1,0 +1,366 @@
+//! Module metadata: everything about a validated module except its function bodies' code.
+
+use std::ops::Range;
+use wasmparser::{
+    CompositeInnerType, DataKind as ParsedDataKind, ElementItems, ElementKind as ParsedElementKind,
+    ExternalKind, FuncType, GlobalType, MemoryType, Operator, Parser, Payload, RefType, TableInit,
+    TableType, TypeRef,
+};
+
+/// Why a module could not be turned into metadata or code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WasmError {
+    /// The bytes are malformed or the module is invalid.
+    Invalid { message: String, offset: u64 },
+    /// The module is valid but needs a feature weft does not implement yet.
+    Unsupported { feature: String, offset: u64 },
+    /// Cranelift failed on IR that weft produced: a bug in weft, reported rather than hidden.
+    Codegen { message: String },
+}
+
+impl From<wasmparser::BinaryReaderError> for WasmError {
+    fn from(error: wasmparser::BinaryReaderError) -> Self {
+        WasmError::Invalid {
+            message: error.message().to_string(),
+            offset: error.offset() as u64,
+        }
+    }
+}
+
+pub(crate) fn unsupported<T>(feature: impl Into<String>, offset: u64) -> Result<T, WasmError> {
+    Err(WasmError::Unsupported {
+        feature: feature.into(),
+        offset,
+    })
+}
+
+/// An index into one of a module's index spaces.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EntityIndex {
+    Function(u32),
+    Table(u32),
+    Memory(u32),
+    Global(u32),
+}
+
+/// One import, in declaration order.
+#[derive(Clone, Debug)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    /// The index the import occupies in its index space.
+    pub index: EntityIndex,
+}
+
+/// One instruction of a constant expression. Extended constant expressions are a short stack
+/// program, so an expression is a sequence of these.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum ConstOp {
+    I32Const(i32),
+    I64Const(i64),
+    F32Const(u32),
+    F64Const(u64),
+    RefNull,
+    RefFunc(u32),
+    GlobalGet(u32),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A constant expression (global initializers, segment offsets, element items).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstExpr {
+    pub ops: Vec<ConstOp>,
+}
+
+impl ConstExpr {
+    fn parse(expr: &wasmparser::ConstExpr<'_>) -> Result<Self, WasmError> {
+        let mut reader = expr.get_operators_reader();
+        let mut ops = Vec::new();
+        loop {
+            let offset = reader.original_position();
+            let op = match reader.read()? {
+                Operator::End => break,
+                Operator::I32Const { value } => ConstOp::I32Const(value),
+                Operator::I64Const { value } => ConstOp::I64Const(value),
+                Operator::F32Const { value } => ConstOp::F32Const(value.bits()),
+                Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
+                Operator::RefNull { .. } => ConstOp::RefNull,
+                Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+                Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                Operator::I32Add => ConstOp::I32Add,
+                Operator::I32Sub => ConstOp::I32Sub,
+                Operator::I32Mul => ConstOp::I32Mul,
+                Operator::I64Add => ConstOp::I64Add,
+                Operator::I64Sub => ConstOp::I64Sub,
+                Operator::I64Mul => ConstOp::I64Mul,
+                other => return unsupported(format!("constant expression operator {other:?}"), offset),
+            };
+            ops.push(op);
+        }
+        Ok(ConstExpr { ops })
+    }
+
+    fn ref_func(index: u32) -> Self {
+        ConstExpr {
+            ops: vec![ConstOp::RefFunc(index)],
+        }
+    }
+}
+
+/// Where an element segment goes.
+#[derive(Clone, Debug)]
+pub enum ElementKind {
+    Active { table: u32, offset: ConstExpr },
+    Passive,
+    Declared,
+}
+
+/// An element segment; each item is a constant expression producing a reference.
+#[derive(Clone, Debug)]
+pub struct ElementSegment {
+    pub kind: ElementKind,
+    pub ty: RefType,
+    pub items: Vec<ConstExpr>,
+}
+
+/// Where a data segment goes.
+#[derive(Clone, Debug)]
+pub enum DataKind {
+    Active { memory: u32, offset: ConstExpr },
+    Passive,
+}
+
+/// A data segment; its bytes stay in the module's binary.
+#[derive(Clone, Debug)]
+pub struct DataSegment {
+    pub kind: DataKind,
+    /// Byte range of the contents within the module binary.
+    pub range: Range<usize>,
+}
+
+/// Metadata of a validated module. Imported entities come first in each index space.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleInfo {
+    /// Function types by type index.
+    pub types: Vec<FuncType>,
+    /// Type index of every function.
+    pub functions: Vec<u32>,
+    pub tables: Vec<TableType>,
+    /// Initial element of each *defined* table (`None`: null).
+    pub table_inits: Vec<Option<ConstExpr>>,
+    pub memories: Vec<MemoryType>,
+    pub globals: Vec<GlobalType>,
+    /// Initializer of each *defined* global.
+    pub global_inits: Vec<ConstExpr>,
+    pub num_imported_functions: u32,
+    pub num_imported_tables: u32,
+    pub num_imported_memories: u32,
+    pub num_imported_globals: u32,
+    pub imports: Vec<Import>,
+    /// Exports in declaration order.
+    pub exports: Vec<(String, EntityIndex)>,
+    pub start: Option<u32>,
+    pub elements: Vec<ElementSegment>,
+    pub data: Vec<DataSegment>,
+    /// Byte range of each defined function's body (locals and code) within the binary.
+    pub function_bodies: Vec<Range<usize>>,
+}
+
+impl ModuleInfo {
+    /// Decodes the metadata of `bytes`, which the caller has already validated.
+    pub fn parse(bytes: &[u8]) -> Result<ModuleInfo, WasmError> {
+        let mut info = ModuleInfo::default();
+        for payload in Parser::new(0).parse_all(bytes) {
+            info.add_payload(payload?)?;
+        }
+        Ok(info)
+    }
+
+    /// The type of function `index`.
+    pub fn function_type(&self, index: u32) -> &FuncType {
+        &self.types[self.functions[index as usize] as usize]
+    }
+
+    /// Whether function `index` is defined by this module rather than imported.
+    pub fn is_defined_function(&self, index: u32) -> bool {
+        index >= self.num_imported_functions
+    }
+
+    fn add_payload(&mut self, payload: Payload<'_>) -> Result<(), WasmError> {
+        match payload {
+            Payload::Version { .. } | Payload::End(_) | Payload::CustomSection(_) => {}
+            Payload::DataCountSection { .. } | Payload::CodeSectionStart { .. } => {}
+            Payload::TypeSection(reader) => {
+                for group in reader.into_iter_with_offsets() {
+                    let (offset, group) = group?;
+                    if group.is_explicit_rec_group() {
+                        return unsupported("explicit recursion groups (GC)", offset);
+                    }
+                    for sub_type in group.into_types() {
+                        match &sub_type.composite_type.inner {
+                            CompositeInnerType::Func(func)
+                                if sub_type.is_final
+                                    && sub_type.supertype_idxs.is_empty()
+                                    && !sub_type.composite_type.shared =>
+                            {
+                                self.types.push(func.clone())
+                            }
+                            _ => return unsupported("GC and shared composite types", offset),
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports_with_offsets() {
+                    let (offset, import) = import?;
+                    let index = match import.ty {
+                        TypeRef::Func(type_index) => {
+                            self.functions.push(type_index);
+                            self.num_imported_functions += 1;
+                            EntityIndex::Function(self.functions.len() as u32 - 1)
+                        }
+                        TypeRef::Table(ty) => {
+                            self.tables.push(ty);
+                            self.num_imported_tables += 1;
+                            EntityIndex::Table(self.tables.len() as u32 - 1)
+                        }
+                        TypeRef::Memory(ty) => {
+                            self.memories.push(ty);
+                            self.num_imported_memories += 1;
+                            EntityIndex::Memory(self.memories.len() as u32 - 1)
+                        }
+                        TypeRef::Global(ty) => {
+                            self.globals.push(ty);
+                            self.num_imported_globals += 1;
+                            EntityIndex::Global(self.globals.len() as u32 - 1)
+                        }
+                        TypeRef::Tag(_) => return unsupported("exception-handling tags", offset),
+                        TypeRef::FuncExact(_) => return unsupported("exact function imports", offset),
+                    };
+                    self.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        index,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for type_index in reader {
+                    self.functions.push(type_index?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table?;
+                    self.tables.push(table.ty);
+                    self.table_inits.push(match table.init {
+                        TableInit::RefNull => None,
+                        TableInit::Expr(expr) => Some(ConstExpr::parse(&expr)?),
+                    });
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    self.memories.push(memory?);
+                }
+            }
+            Payload::TagSection(reader) => {
+                return unsupported("exception-handling tags", reader.range().start as u64);
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global?;
+                    self.globals.push(global.ty);
+                    self.global_inits.push(ConstExpr::parse(&global.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader.into_iter_with_offsets() {
+                    let (offset, export) = export?;
+                    let index = match export.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => {
+                            EntityIndex::Function(export.index)
+                        }
+                        ExternalKind::Table => EntityIndex::Table(export.index),
+                        ExternalKind::Memory => EntityIndex::Memory(export.index),
+                        ExternalKind::Global => EntityIndex::Global(export.index),
+                        ExternalKind::Tag => return unsupported("exception-handling tags", offset),
+                    };
+                    self.exports.push((export.name.to_string(), index));
+                }
+            }
+            Payload::StartSection { func, .. } => self.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    self.elements.push(Self::parse_element(element?)?);
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let kind = match data.kind {
+                        ParsedDataKind::Passive => DataKind::Passive,
+                        ParsedDataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataKind::Active {
+                            memory: memory_index,
+                            offset: ConstExpr::parse(&offset_expr)?,
+                        },
+                    };
+                    let start = data.range.end as usize - data.data.len();
+                    self.data.push(DataSegment {
+                        kind,
+                        range: start..data.range.end as usize,
+                    });
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let range = body.range();
+                self.function_bodies
+                    .push(range.start as usize..range.end as usize);
+            }
+            other => {
+                let offset = other.as_section().map_or(0, |(_, range)| range.start as u64);
+                return unsupported("component-model or unknown sections", offset);
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_element(element: wasmparser::Element<'_>) -> Result<ElementSegment, WasmError> {
+        let kind = match element.kind {
+            ParsedElementKind::Passive => ElementKind::Passive,
+            ParsedElementKind::Declared => ElementKind::Declared,
+            ParsedElementKind::Active {
+                table_index,
+                offset_expr,
+            } => ElementKind::Active {
+                table: table_index.unwrap_or(0),
+                offset: ConstExpr::parse(&offset_expr)?,
+            },
+        };
+        let (ty, items) = match element.items {
+            ElementItems::Functions(indices) => {
+                let items = indices
+                    .into_iter()
+                    .map(|index| index.map(ConstExpr::ref_func))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (RefType::FUNCREF, items)
+            }
+            ElementItems::Expressions(ty, exprs) => {
+                let items = exprs
+                    .into_iter()
+                    .map(|expr| ConstExpr::parse(&expr?))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (ty, items)
+            }
+        };
+        Ok(ElementSegment { kind, ty, items })
+    }
+}

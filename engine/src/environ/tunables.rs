@@ -1,0 +1,38 @@
+//! Settings that change the code the compiler emits and the layout the runtime must provide.
+
+/// How linear-memory accesses are kept in bounds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum BoundsChecks {
+    /// Each 32-bit memory reserves [`MEMORY_RESERVATION`] plus [`MEMORY_GUARD_SIZE`] bytes of
+    /// address space, so an access can only fault, never reach another allocation, and needs
+    /// no compare-and-branch.
+    #[default]
+    GuardPages,
+    /// Every access compares its end against the current length first. Slower, but needs
+    /// no large reservations.
+    Explicit,
+}
+
+/// Address space reserved for the accessible part of a 32-bit memory: every index fits.
+pub const MEMORY_RESERVATION: u64 = 1 << 32;
+
+/// Inaccessible space after the reservation. Static offsets up to this size (minus the widest
+/// access) need no check in [`BoundsChecks::GuardPages`] mode.
+pub const MEMORY_GUARD_SIZE: u64 = 2 << 30;
+
+/// Compiler and runtime settings derived from the public `Config`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tunables {
+    pub bounds_checks: BoundsChecks,
+    /// Run Cranelift's IR verifier on every function (slow; for tests and debugging).
+    pub verify_ir: bool,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables {
+            bounds_checks: BoundsChecks::default(),
+            verify_ir: cfg!(debug_assertions),
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The one definition of the VMContext layout and of the small structs JIT code reads.
+//!
+//! The compiler turns these offsets into loads; the runtime's `#[repr(C)]` structs in
+//! `vm::vmcontext` must agree, and tests there check every field with `offset_of!`.
+//!
+//! ```text
+//! VMContext (one per instance and thread of execution)
+//!   0  magic: u32 (+4 padding)
+//!   8  store_context: *mut VMStoreContext      stack limit of the running thread
+//!  16  builtins: *const [fn; N]                 libcall table, see `builtins.rs`
+//!  24  instance: *mut Instance                  runtime-private, for libcalls
+//!  32  memories: [*mut VMMemoryDefinition; M]   imported and defined alike
+//!      tables:   [*mut VMTableDefinition; T]
+//!      globals:  [*mut VMGlobalDefinition; G]
+//!      funcrefs: [VMFuncRef; F]                 one per function index, imports first
+//! ```
+//! Memories, tables and globals are reached through pointers even when the instance defines
+//! them: shared entities will live outside any one context, and a uniform access path keeps
+//! the compiler free of import/definition special cases.
+
+use super::ModuleInfo;
+
+const _: () = assert!(
+    size_of::<usize>() == 8,
+    "weft's VMContext layout assumes 64-bit pointers"
+);
+
+/// Written at offset 0 of every VMContext, checked in debug builds when a context is entered.
+pub const VM_CONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"weft");
+
+/// Size of one value slot in the array-call ABI and of a global's storage.
+pub const VMVAL_SIZE: u32 = 16;
+
+const POINTER_SIZE: u32 = 8;
+
+/// Offsets into a VMContext for one module, plus the fixed offsets of the small VM structs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VMOffsets {
+    num_memories: u32,
+    num_tables: u32,
+    num_globals: u32,
+    num_funcs: u32,
+}
+
+impl VMOffsets {
+    /// Layout for instances of `module`.
+    pub fn new(module: &ModuleInfo) -> Self {
+        let count = |n: usize| u32::try_from(n).expect("module entity counts fit in u32");
+        VMOffsets {
+            num_memories: count(module.memories.len()),
+            num_tables: count(module.tables.len()),
+            num_globals: count(module.globals.len()),
+            num_funcs: count(module.functions.len()),
+        }
+    }
+
+    // --- VMContext static prefix ---
+
+    /// `VMContext::magic`.
+    pub const fn vmctx_magic() -> u32 {
+        0
+    }
+
+    /// `VMContext::store_context`.
+    pub const fn vmctx_store_context() -> u32 {
+        8
+    }
+
+    /// `VMContext::builtins`.
+    pub const fn vmctx_builtins() -> u32 {
+        16
+    }
+
+    /// `VMContext::instance`: only the runtime reads it, to find the instance in libcalls.
+    pub const fn vmctx_instance() -> u32 {
+        24
+    }
+
+    /// Size of the static prefix; the per-module arrays start here.
+    pub const fn vmctx_static_size() -> u32 {
+        32
+    }
+
+    // --- VMContext per-module arrays ---
+
+    /// Offset of the pointer to memory `index`'s definition.
+    pub fn vmctx_memory_pointer(&self, index: u32) -> u32 {
+        assert!(index < self.num_memories);
+        Self::vmctx_static_size() + index * POINTER_SIZE
+    }
+
+    fn vmctx_tables_begin(&self) -> u32 {
+        Self::vmctx_static_size() + self.num_memories * POINTER_SIZE
+    }
+
+    /// Offset of the pointer to table `index`'s definition.
+    pub fn vmctx_table_pointer(&self, index: u32) -> u32 {
+        assert!(index < self.num_tables);
+        self.vmctx_tables_begin() + index * POINTER_SIZE
+    }
+
+    fn vmctx_globals_begin(&self) -> u32 {
+        self.vmctx_tables_begin() + self.num_tables * POINTER_SIZE
+    }
+
+    /// Offset of the pointer to global `index`'s storage.
+    pub fn vmctx_global_pointer(&self, index: u32) -> u32 {
+        assert!(index < self.num_globals);
+        self.vmctx_globals_begin() + index * POINTER_SIZE
+    }
+
+    fn vmctx_funcrefs_begin(&self) -> u32 {
+        self.vmctx_globals_begin() + self.num_globals * POINTER_SIZE
+    }
+
+    /// Offset of the `VMFuncRef` of function `index`.
+    pub fn vmctx_funcref(&self, index: u32) -> u32 {
+        assert!(index < self.num_funcs);
+        self.vmctx_funcrefs_begin() + index * Self::size_of_vmfuncref()
+    }
+
+    /// Total size of a VMContext for this module.
+    pub fn size_of_vmctx(&self) -> u32 {
+        self.vmctx_funcrefs_begin() + self.num_funcs * Self::size_of_vmfuncref()
+    }
+
+    // --- VMStoreContext ---
+
+    /// `VMStoreContext::stack_limit`: JIT prologues trap when the stack pointer drops below it.
+    pub const fn store_context_stack_limit() -> u32 {
+        0
+    }
+
+    // --- VMMemoryDefinition ---
+
+    /// `VMMemoryDefinition::base`; never changes for the memory's lifetime.
+    pub const fn memory_base() -> u32 {
+        0
+    }
+
+    /// `VMMemoryDefinition::current_length`, in bytes.
+    pub const fn memory_current_length() -> u32 {
+        8
+    }
+
+    /// Size of `VMMemoryDefinition`.
+    pub const fn size_of_memory_definition() -> u32 {
+        16
+    }
+
+    // --- VMTableDefinition ---
+
+    /// `VMTableDefinition::base`: pointer to the pointer-sized elements; moves on growth.
+    pub const fn table_base() -> u32 {
+        0
+    }
+
+    /// `VMTableDefinition::current_elements`.
+    pub const fn table_current_elements() -> u32 {
+        8
+    }
+
+    /// Size of `VMTableDefinition`.
+    pub const fn size_of_table_definition() -> u32 {
+        16
+    }
+
+    /// Size of one table element (a nullable `*const VMFuncRef`, or an externref handle).
+    pub const fn size_of_table_element() -> u32 {
+        POINTER_SIZE
+    }
+
+    // --- VMFuncRef ---
+
+    /// `VMFuncRef::wasm_call`: code with the wasm calling convention.
+    pub const fn funcref_wasm_call() -> u32 {
+        0
+    }
+
+    /// `VMFuncRef::vmctx`: the callee's context, passed as its first argument.
+    pub const fn funcref_vmctx() -> u32 {
+        8
+    }
+
+    /// `VMFuncRef::type_index`: engine-wide signature id, compared by `call_indirect`.
+    pub const fn funcref_type_index() -> u32 {
+        16
+    }
+
+    /// Size of `VMFuncRef`.
+    pub const fn size_of_vmfuncref() -> u32 {
+        24
+    }
+
+    // --- VMHostFuncContext ---
+
+    /// `VMHostFuncContext::entry`: the Rust function a host-call trampoline calls.
+    pub const fn host_func_entry() -> u32 {
+        8
+    }
+}

@@ -1,0 +1,99 @@
+//! Host functions: Rust closures that wasm calls through a host-call trampoline.
+
+use super::store::StoreInner;
+use super::traphandlers::set_pending_host_error;
+use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMFuncRef, VMHostFuncContext, VMVal};
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// A host function's body: it gets the store, the calling instance (if the caller is wasm
+/// code of this store) and the array-call value slots. An `Err` payload becomes the error the
+/// outermost call returns.
+pub(crate) type HostFunc<T> = Arc<
+    dyn Fn(&mut StoreInner<T>, Option<usize>, &mut [VMVal]) -> Result<(), Box<dyn Any + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A host function panicked; the payload is re-raised once the wasm frames are gone.
+pub(crate) struct HostPanic(pub Box<dyn Any + Send>);
+
+/// The context a host function's funcref points at. `#[repr(C)]` with the VM-visible part
+/// first, so the entry can recover the whole context from the pointer JIT code passes.
+#[repr(C)]
+pub(crate) struct HostFuncContext<T> {
+    vm: VMHostFuncContext,
+    store: *mut StoreInner<T>,
+    func: HostFunc<T>,
+}
+
+impl<T: 'static> HostFuncContext<T> {
+    pub fn new(
+        store: *mut StoreInner<T>,
+        wasm_call: *const u8,
+        type_index: u32,
+        func: HostFunc<T>,
+    ) -> Box<Self> {
+        let mut context = Box::new(HostFuncContext {
+            vm: VMHostFuncContext {
+                magic: HOST_FUNC_MAGIC,
+                entry: host_entry::<T>,
+                funcref: VMFuncRef {
+                    wasm_call,
+                    vmctx: std::ptr::null_mut(),
+                    type_index,
+                },
+            },
+            store,
+            func,
+        });
+        let vmctx: *mut VMHostFuncContext = &mut context.vm;
+        context.vm.funcref.vmctx = vmctx.cast();
+        context
+    }
+
+    /// The funcref for this function; stable because the context is boxed.
+    pub fn funcref(&mut self) -> NonNull<VMFuncRef> {
+        NonNull::from(&mut self.vm.funcref)
+    }
+}
+
+/// Entry point every host-call trampoline of a `StoreInner<T>` calls.
+///
+/// # Safety
+///
+/// `context` must be the `vm` field of a live `HostFuncContext<T>`, and `values` must point
+/// to `len` value slots; host-call trampolines guarantee both.
+unsafe extern "C" fn host_entry<T: 'static>(
+    context: *mut VMHostFuncContext,
+    caller: *mut VMContext,
+    values: *mut VMVal,
+    len: u32,
+) -> u32 {
+    let context = context.cast::<HostFuncContext<T>>();
+    // SAFETY: `vm` is the first field of the `#[repr(C)]` context, so the pointers coincide.
+    // The closure is cloned out so that no reference into the store outlives this line.
+    let (func, store) = unsafe { (Arc::clone(&(*context).func), (*context).store) };
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the store owns this context, so it is alive; wasm runs on the thread that
+        // holds the store, which is blocked in the call that led here.
+        let store = unsafe { &mut *store };
+        // SAFETY: the trampoline passes its own slot array of `len` values.
+        let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
+        let caller = store.opaque.instance_of_vmctx(caller);
+        func(store, caller, values)
+    }));
+    match outcome {
+        Ok(Ok(())) => 0,
+        Ok(Err(error)) => {
+            set_pending_host_error(error);
+            1
+        }
+        Err(panic) => {
+            set_pending_host_error(Box::new(HostPanic(panic)));
+            1
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! An instance's runtime state: its VMContext and the segments bulk operations still need.
+//!
+//! Memories, tables and globals are owned by the store; an instance holds pointers to them,
+//! which stay valid because the store frees nothing before it drops all of its instances.
+
+use super::memory::LinearMemory;
+use super::module::ModuleRuntime;
+use super::table::Table;
+use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMStoreContext};
+use super::libcalls::VM_BUILTINS;
+use crate::environ::{
+    ConstExpr, ConstOp, DataKind, ElementKind, TrapKind, VM_CONTEXT_MAGIC, VMOffsets,
+};
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// The entities an instance's index spaces refer to, imports first.
+pub(crate) struct InstanceEntities {
+    /// Imported functions only; defined ones are created by the instance.
+    pub imported_funcs: Vec<VMFuncRef>,
+    pub memories: Vec<NonNull<LinearMemory>>,
+    pub tables: Vec<NonNull<Table>>,
+    pub globals: Vec<NonNull<VMGlobalDefinition>>,
+}
+
+/// A module instance. Always boxed: its VMContext stores its address.
+pub(crate) struct Instance {
+    module: Arc<ModuleRuntime>,
+    offsets: VMOffsets,
+    vmctx: NonNull<u8>,
+    memories: Vec<NonNull<LinearMemory>>,
+    tables: Vec<NonNull<Table>>,
+    globals: Vec<NonNull<VMGlobalDefinition>>,
+    /// Evaluated items of each element segment; emptied by `elem.drop` and after use by
+    /// active and declarative segments.
+    elements: Vec<Box<[usize]>>,
+    /// Whether each data segment was dropped.
+    dropped_data: Vec<bool>,
+}
+
+impl Instance {
+    fn vmctx_layout(offsets: &VMOffsets) -> Layout {
+        Layout::from_size_align(offsets.size_of_vmctx() as usize, 16)
+            .expect("VMContext sizes are far below isize::MAX")
+    }
+
+    /// Builds the instance and its VMContext. Segments and the start function have not run.
+    pub fn new(
+        module: Arc<ModuleRuntime>,
+        store_context: NonNull<VMStoreContext>,
+        entities: InstanceEntities,
+    ) -> Box<Instance> {
+        let offsets = VMOffsets::new(&module.info);
+        let layout = Self::vmctx_layout(&offsets);
+        // SAFETY: the layout has a non-zero size (the static prefix alone is 32 bytes).
+        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+        let vmctx = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        let mut instance = Box::new(Instance {
+            elements: vec![Box::default(); module.info.elements.len()],
+            dropped_data: vec![false; module.info.data.len()],
+            module,
+            offsets,
+            vmctx,
+            memories: entities.memories,
+            tables: entities.tables,
+            globals: entities.globals,
+        });
+        let instance_ptr: *mut Instance = &mut *instance;
+        instance.write(VMOffsets::vmctx_magic(), VM_CONTEXT_MAGIC);
+        instance.write(VMOffsets::vmctx_store_context(), store_context.as_ptr());
+        instance.write(VMOffsets::vmctx_builtins(), &raw const VM_BUILTINS);
+        instance.write(VMOffsets::vmctx_instance(), instance_ptr);
+        for index in 0..instance.memories.len() {
+            // SAFETY: the store keeps every memory alive while instances use it.
+            let definition = unsafe { instance.memories[index].as_mut() }.definition_ptr();
+            instance.write(instance.offsets.vmctx_memory_pointer(index as u32), definition);
+        }
+        for index in 0..instance.tables.len() {
+            // SAFETY: as for memories.
+            let definition = unsafe { instance.tables[index].as_mut() }.definition_ptr();
+            instance.write(instance.offsets.vmctx_table_pointer(index as u32), definition);
+        }
+        for index in 0..instance.globals.len() {
+            let global = instance.globals[index].as_ptr();
+            instance.write(instance.offsets.vmctx_global_pointer(index as u32), global);
+        }
+        let info = Arc::clone(&instance.module.info);
+        for (index, imported) in entities.imported_funcs.iter().enumerate() {
+            instance.write(instance.offsets.vmctx_funcref(index as u32), *imported);
+        }
+        let vmctx = instance.vmctx();
+        for index in info.num_imported_functions..info.functions.len() as u32 {
+            let defined = index - info.num_imported_functions;
+            let funcref = VMFuncRef {
+                wasm_call: instance.module.code.function(defined).start as *const u8,
+                vmctx,
+                type_index: instance.module.type_ids[info.functions[index as usize] as usize],
+            };
+            instance.write(instance.offsets.vmctx_funcref(index), funcref);
+        }
+        instance
+    }
+
+    fn write<T>(&mut self, offset: u32, value: T) {
+        debug_assert!(offset as usize + size_of::<T>() <= self.offsets.size_of_vmctx() as usize);
+        // SAFETY: `offset` comes from this module's `VMOffsets`, so it lies inside the
+        // VMContext allocation and is aligned for the field stored there.
+        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().write(value) }
+    }
+
+    pub fn module(&self) -> &Arc<ModuleRuntime> {
+        &self.module
+    }
+
+    pub fn vmctx(&self) -> *mut VMContext {
+        self.vmctx.as_ptr().cast()
+    }
+
+    /// The funcref of function `index`, which lives inside this instance's VMContext.
+    pub fn funcref(&self, index: u32) -> NonNull<VMFuncRef> {
+        let offset = self.offsets.vmctx_funcref(index) as usize;
+        // SAFETY: the offset is inside the VMContext allocation.
+        unsafe { self.vmctx.add(offset).cast() }
+    }
+
+    pub fn memory(&self, index: u32) -> NonNull<LinearMemory> {
+        self.memories[index as usize]
+    }
+
+    pub fn table(&self, index: u32) -> NonNull<Table> {
+        self.tables[index as usize]
+    }
+
+    pub fn global(&self, index: u32) -> NonNull<VMGlobalDefinition> {
+        self.globals[index as usize]
+    }
+
+    fn memory_mut(&mut self, index: u32) -> &mut LinearMemory {
+        // SAFETY: the store keeps the memory alive, and wasm execution is single-threaded per
+        // store, so no other reference to it is live during a libcall.
+        unsafe { self.memories[index as usize].as_mut() }
+    }
+
+    fn table_mut(&mut self, index: u32) -> &mut Table {
+        // SAFETY: as for `memory_mut`.
+        unsafe { self.tables[index as usize].as_mut() }
+    }
+
+    /// Evaluates a constant expression to its raw 64-bit representation.
+    pub fn eval_const(&self, expr: &ConstExpr) -> u64 {
+        let mut stack: Vec<u64> = Vec::with_capacity(2);
+        for op in &expr.ops {
+            let value = match *op {
+                ConstOp::I32Const(value) => u64::from(value as u32),
+                ConstOp::I64Const(value) => value as u64,
+                ConstOp::F32Const(bits) => u64::from(bits),
+                ConstOp::F64Const(bits) => bits,
+                ConstOp::RefNull => 0,
+                ConstOp::RefFunc(index) => self.funcref(index).as_ptr() as u64,
+                ConstOp::GlobalGet(index) => {
+                    // SAFETY: the store keeps the global alive.
+                    let bytes = unsafe { self.globals[index as usize].as_ref() }.bytes;
+                    u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))
+                }
+                binary => {
+                    let rhs = stack.pop().expect("validated constant expression");
+                    let lhs = stack.pop().expect("validated constant expression");
+                    let (l32, r32) = (lhs as u32, rhs as u32);
+                    match binary {
+                        ConstOp::I32Add => u64::from(l32.wrapping_add(r32)),
+                        ConstOp::I32Sub => u64::from(l32.wrapping_sub(r32)),
+                        ConstOp::I32Mul => u64::from(l32.wrapping_mul(r32)),
+                        ConstOp::I64Add => lhs.wrapping_add(rhs),
+                        ConstOp::I64Sub => lhs.wrapping_sub(rhs),
+                        ConstOp::I64Mul => lhs.wrapping_mul(rhs),
+                        _ => unreachable!("operands handled above"),
+                    }
+                }
+            };
+            stack.push(value);
+        }
+        stack.pop().expect("validated constant expression yields a value")
+    }
+
+    /// Runs global initializers, table initializers and segments, in the spec's order. A trap
+    /// leaves the effects of earlier segments in place, as the spec requires.
+    pub fn initialize(&mut self) -> Result<(), TrapKind> {
+        let info = Arc::clone(&self.module.info);
+        for (defined, init) in info.global_inits.iter().enumerate() {
+            let value = self.eval_const(init);
+            let index = info.num_imported_globals as usize + defined;
+            // SAFETY: the store keeps the global alive and nothing else accesses it yet.
+            let global = unsafe { self.globals[index].as_mut() };
+            global.bytes = [0; 16];
+            global.bytes[..8].copy_from_slice(&value.to_le_bytes());
+        }
+        for (defined, init) in info.table_inits.iter().enumerate() {
+            if let Some(init) = init {
+                let value = self.eval_const(init) as usize;
+                let table = self.table_mut(info.num_imported_tables + defined as u32);
+                let len = table.len();
+                table
+                    .range_mut(0, len)
+                    .expect("whole table is in bounds")
+                    .fill(value);
+            }
+        }
+        for (index, segment) in info.elements.iter().enumerate() {
+            self.elements[index] = segment
+                .items
+                .iter()
+                .map(|item| self.eval_const(item) as usize)
+                .collect();
+        }
+        for (index, segment) in info.elements.iter().enumerate() {
+            match &segment.kind {
+                ElementKind::Active { table, offset } => {
+                    let offset = self.eval_const(offset) as u32;
+                    let len = self.elements[index].len() as u32;
+                    self.table_init(*table, index as u32, offset, 0, len)?;
+                    self.elem_drop(index as u32);
+                }
+                ElementKind::Declared => self.elem_drop(index as u32),
+                ElementKind::Passive => {}
+            }
+        }
+        for (index, segment) in info.data.iter().enumerate() {
+            if let DataKind::Active { memory, offset } = &segment.kind {
+                let offset = self.eval_const(offset) as u32;
+                let len = segment.range.len() as u32;
+                self.memory_init(*memory, index as u32, offset, 0, len)?;
+                self.data_drop(index as u32);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn memory_grow(&mut self, memory: u32, delta: u32) -> u32 {
+        match self.memory_mut(memory).grow(u64::from(delta)) {
+            Ok(Some(old_pages)) => old_pages as u32,
+            Ok(None) | Err(_) => u32::MAX,
+        }
+    }
+
+    pub fn memory_fill(&mut self, memory: u32, dst: u32, value: u8, len: u32) -> Result<(), TrapKind> {
+        let memory = self.memory_mut(memory);
+        let dst = memory
+            .checked_range(u64::from(dst), u64::from(len))
+            .ok_or(TrapKind::MemoryOutOfBounds)?;
+        // SAFETY: `checked_range` proved `dst..dst + len` is accessible memory.
+        unsafe { std::ptr::write_bytes(dst, value, len as usize) };
+        Ok(())
+    }
+
+    pub fn memory_copy(&mut self, dst_memory: u32, src_memory: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+        let src = self
+            .memory_mut(src_memory)
+            .checked_range(u64::from(src), u64::from(len))
+            .ok_or(TrapKind::MemoryOutOfBounds)?;
+        let dst = self
+            .memory_mut(dst_memory)
+            .checked_range(u64::from(dst), u64::from(len))
+            .ok_or(TrapKind::MemoryOutOfBounds)?;
+        // SAFETY: both ranges were bounds-checked; `copy` allows them to overlap.
+        unsafe { std::ptr::copy(src, dst, len as usize) };
+        Ok(())
+    }
+
+    pub fn memory_init(&mut self, memory: u32, data: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+        let segment = if self.dropped_data[data as usize] {
+            0..0
+        } else {
+            self.module.info.data[data as usize].range.clone()
+        };
+        let src_end = u64::from(src) + u64::from(len);
+        if src_end > segment.len() as u64 {
+            return Err(TrapKind::MemoryOutOfBounds);
+        }
+        let bytes_start = segment.start + src as usize;
+        let module = Arc::clone(&self.module);
+        let source = &module.bytes[bytes_start..bytes_start + len as usize];
+        let dst = self
+            .memory_mut(memory)
+            .checked_range(u64::from(dst), u64::from(len))
+            .ok_or(TrapKind::MemoryOutOfBounds)?;
+        // SAFETY: the destination was bounds-checked and cannot overlap the module's bytes.
+        unsafe { std::ptr::copy_nonoverlapping(source.as_ptr(), dst, source.len()) };
+        Ok(())
+    }
+
+    pub fn data_drop(&mut self, data: u32) {
+        self.dropped_data[data as usize] = true;
+    }
+
+    pub fn table_grow(&mut self, table: u32, init: usize, delta: u32) -> u32 {
+        self.table_mut(table)
+            .grow(u64::from(delta), init)
+            .map_or(u32::MAX, |old| old as u32)
+    }
+
+    pub fn table_fill(&mut self, table: u32, dst: u32, value: usize, len: u32) -> Result<(), TrapKind> {
+        self.table_mut(table)
+            .range_mut(u64::from(dst), u64::from(len))
+            .ok_or(TrapKind::TableOutOfBounds)?
+            .fill(value);
+        Ok(())
+    }
+
+    pub fn table_copy(&mut self, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+        let (dst, src, len) = (u64::from(dst), u64::from(src), u64::from(len));
+        if self.tables[dst_table as usize] == self.tables[src_table as usize] {
+            let table = self.table_mut(dst_table);
+            let in_bounds = |start: u64| start.checked_add(len).is_some_and(|end| end <= table.len());
+            if !in_bounds(src) || !in_bounds(dst) {
+                return Err(TrapKind::TableOutOfBounds);
+            }
+            let whole = table.range_mut(0, table.len()).expect("whole table is in bounds");
+            whole.copy_within(src as usize..(src + len) as usize, dst as usize);
+            return Ok(());
+        }
+        let source: Vec<usize> = self
+            .table_mut(src_table)
+            .range(src, len)
+            .ok_or(TrapKind::TableOutOfBounds)?
+            .to_vec();
+        self.table_mut(dst_table)
+            .range_mut(dst, len)
+            .ok_or(TrapKind::TableOutOfBounds)?
+            .copy_from_slice(&source);
+        Ok(())
+    }
+
+    pub fn table_init(&mut self, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+        let items = std::mem::take(&mut self.elements[elem as usize]);
+        let result = (|| {
+            let source = u64::from(src)
+                .checked_add(u64::from(len))
+                .filter(|&end| end <= items.len() as u64)
+                .map(|end| &items[src as usize..end as usize])
+                .ok_or(TrapKind::TableOutOfBounds)?;
+            self.table_mut(table)
+                .range_mut(u64::from(dst), u64::from(len))
+                .ok_or(TrapKind::TableOutOfBounds)?
+                .copy_from_slice(source);
+            Ok(())
+        })();
+        self.elements[elem as usize] = items;
+        result
+    }
+
+    pub fn elem_drop(&mut self, elem: u32) {
+        self.elements[elem as usize] = Box::default();
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let layout = Self::vmctx_layout(&self.offsets);
+        // SAFETY: allocated in `new` with this layout, and only freed here.
+        unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), layout) };
+    }
+}

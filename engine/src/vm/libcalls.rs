@@ -1,0 +1,123 @@
+//! The Rust side of the builtins: `extern "C"` entry points that JIT code calls through the
+//! `VMBuiltins` table, generated from `environ::foreach_builtin_function!` in the same order
+//! as the compiler's signatures.
+//!
+//! Each entry point only finds the calling instance and forwards to a safe method of it.
+//! They never unwind: the trapping ones return non-zero and the JIT code raises the trap.
+
+use super::instance::Instance;
+use super::vmcontext::VMContext;
+use crate::environ::{foreach_builtin_function, TrapKind, VMOffsets};
+
+/// Finds the instance a VMContext belongs to.
+///
+/// # Safety
+///
+/// `vmctx` must be the live VMContext of an [`Instance`] whose store is executing this call,
+/// with no other reference to that instance active.
+unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
+    // SAFETY: per the contract, `vmctx` is a VMContext whose `instance` field was written by
+    // `Instance::new` and points to the live, boxed instance.
+    unsafe {
+        let field = vmctx.cast::<u8>().add(VMOffsets::vmctx_instance() as usize);
+        &mut *field.cast::<*mut Instance>().read()
+    }
+}
+
+fn trapped(result: Result<(), TrapKind>) -> u32 {
+    u32::from(result.is_err())
+}
+
+mod entry {
+    use super::*;
+
+    pub unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u32) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.memory_grow(memory, delta)
+    }
+
+    pub unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, memory: u32, dst: u32, value: u32, len: u32) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        trapped(unsafe { instance(vmctx) }.memory_fill(memory, dst, value as u8, len))
+    }
+
+    pub unsafe extern "C" fn memory_copy(vmctx: *mut VMContext, dst_memory: u32, src_memory: u32, dst: u32, src: u32, len: u32) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        trapped(unsafe { instance(vmctx) }.memory_copy(dst_memory, src_memory, dst, src, len))
+    }
+
+    pub unsafe extern "C" fn memory_init(vmctx: *mut VMContext, memory: u32, data: u32, dst: u32, src: u32, len: u32) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        trapped(unsafe { instance(vmctx) }.memory_init(memory, data, dst, src, len))
+    }
+
+    pub unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.data_drop(data)
+    }
+
+    pub unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: usize, delta: u32) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.table_grow(table, init, delta)
+    }
+
+    pub unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32, value: usize, len: u32) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        trapped(unsafe { instance(vmctx) }.table_fill(table, dst, value, len))
+    }
+
+    pub unsafe extern "C" fn table_copy(vmctx: *mut VMContext, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        trapped(unsafe { instance(vmctx) }.table_copy(dst_table, src_table, dst, src, len))
+    }
+
+    pub unsafe extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        trapped(unsafe { instance(vmctx) }.table_init(table, elem, dst, src, len))
+    }
+
+    pub unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.elem_drop(elem)
+    }
+}
+
+macro_rules! builtin_rust_type {
+    (vmctx) => { *mut VMContext };
+    (i32) => { u32 };
+    (i64) => { u64 };
+    (pointer) => { usize };
+}
+
+macro_rules! builtin_rust_result {
+    (i32) => { u32 };
+    (()) => { () };
+}
+
+macro_rules! define_builtins_table {
+    ($( $(#[$attr:meta])* $name:ident($($param:ident: $ty:ident),*) -> $result:tt;)*) => {
+        /// The table every VMContext points at; field `i` is builtin `BuiltinIndex` `i`.
+        #[repr(C)]
+        pub struct VMBuiltins {
+            $( $name: unsafe extern "C" fn($(builtin_rust_type!($ty)),*) -> builtin_rust_result!($result), )*
+        }
+
+        pub static VM_BUILTINS: VMBuiltins = VMBuiltins {
+            $( $name: entry::$name, )*
+        };
+
+        #[cfg(test)]
+        #[test]
+        fn builtins_table_follows_builtin_indices() {
+            use crate::environ::BuiltinIndex;
+            $(
+                assert_eq!(
+                    std::mem::offset_of!(VMBuiltins, $name),
+                    BuiltinIndex::$name.index() as usize * size_of::<usize>(),
+                );
+            )*
+        }
+    };
+}
+
+foreach_builtin_function!(define_builtins_table);

@@ -1,0 +1,22 @@
+//! The runtime structures JIT code reads and the machinery around them: memories, tables,
+//! globals, contexts, libcalls and trap handling. All of weft's unsafe code lives here; every
+//! unsafe block says why it is sound.
+
+mod host;
+mod instance;
+mod libcalls;
+mod memory;
+mod mmap;
+mod module;
+mod store;
+mod table;
+mod traphandlers;
+mod vmcontext;
+
+pub(crate) use host::{HostFunc, HostPanic};
+pub(crate) use memory::{LinearMemory, WASM_PAGE_SIZE};
+pub(crate) use module::ModuleRuntime;
+pub(crate) use store::{ExternIndex, InstantiationFailure, StoreBox, StoreInner, StoreOpaque};
+pub(crate) use table::Table;
+pub(crate) use traphandlers::UnwindReason;
+pub(crate) use vmcontext::{VMGlobalDefinition, VMVal};

@@ -1,0 +1,394 @@
+//! The store: owner of every runtime entity, addressed by index from the safe API.
+//!
+//! Entities are boxed so that the pointers JIT code and VMContexts hold stay valid until the
+//! store is dropped; nothing is freed earlier, which is what makes index handles sound.
+
+use super::host::{HostFunc, HostFuncContext};
+use super::instance::{Instance, InstanceEntities};
+use super::memory::LinearMemory;
+use super::module::{ModuleRuntime, register_all};
+use super::table::Table;
+use super::traphandlers::{CodeRegistration, UnwindReason, catch_traps};
+use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMStoreContext, VMVal};
+use crate::environ::{BoundsChecks, EntityIndex, HostTrampolineCode};
+use std::any::Any;
+use std::collections::HashMap;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmparser::GlobalType;
+
+/// An entity of a store, by kind and index.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ExternIndex {
+    Func(usize),
+    Memory(usize),
+    Table(usize),
+    Global(usize),
+}
+
+/// Why instantiation stopped.
+#[derive(Debug)]
+pub(crate) enum InstantiationFailure {
+    /// A segment or the start function trapped; the instance stays in the store.
+    Unwind(UnwindReason),
+    /// A memory or table could not be created.
+    Resource(String),
+}
+
+struct FuncData {
+    funcref: NonNull<VMFuncRef>,
+    /// Array-call trampoline matching the function's signature.
+    array_call: *const u8,
+}
+
+struct InstanceRecord {
+    instance: Box<Instance>,
+    memories: Vec<usize>,
+    tables: Vec<usize>,
+    globals: Vec<usize>,
+}
+
+/// The untyped part of a store.
+pub(crate) struct StoreOpaque {
+    /// Process-unique, so handles from another store are caught.
+    id: u64,
+    context: Box<VMStoreContext>,
+    max_wasm_stack: usize,
+    bounds_checks: BoundsChecks,
+    instances: Vec<InstanceRecord>,
+    instances_by_vmctx: HashMap<usize, usize>,
+    memories: Vec<Box<LinearMemory>>,
+    tables: Vec<Box<Table>>,
+    globals: Vec<Box<VMGlobalDefinition>>,
+    global_types: Vec<GlobalType>,
+    funcs: Vec<FuncData>,
+    funcs_by_ref: HashMap<usize, usize>,
+    /// Host function contexts, each owning its closure; typed by the store's data type.
+    host_funcs: Vec<Box<dyn Any>>,
+    /// Trampolines and their trap registrations, kept alive for the host functions using them.
+    host_code: Vec<(Arc<dyn HostTrampolineCode>, Vec<CodeRegistration>)>,
+    externrefs: Vec<Box<dyn Any + Send + Sync>>,
+}
+
+/// A store with its embedder data. Only [`StoreBox`] creates one, so it is always boxed:
+/// host function contexts point at it.
+pub(crate) struct StoreInner<T> {
+    pub opaque: StoreOpaque,
+    pub data: T,
+    _always_boxed: (),
+}
+
+/// Owns a [`StoreInner`] at a stable address.
+pub(crate) struct StoreBox<T>(Box<StoreInner<T>>);
+
+impl<T: 'static> StoreBox<T> {
+    pub fn new(data: T, max_wasm_stack: usize, bounds_checks: BoundsChecks) -> Self {
+        StoreBox(Box::new(StoreInner {
+            opaque: StoreOpaque {
+                id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+                context: Box::default(),
+                max_wasm_stack,
+                bounds_checks,
+                instances: Vec::new(),
+                instances_by_vmctx: HashMap::new(),
+                memories: Vec::new(),
+                tables: Vec::new(),
+                globals: Vec::new(),
+                global_types: Vec::new(),
+                funcs: Vec::new(),
+                funcs_by_ref: HashMap::new(),
+                host_funcs: Vec::new(),
+                host_code: Vec::new(),
+                externrefs: Vec::new(),
+            },
+            data,
+            _always_boxed: (),
+        }))
+    }
+
+    pub fn inner(&self) -> &StoreInner<T> {
+        &self.0
+    }
+
+    pub fn inner_mut(&mut self) -> &mut StoreInner<T> {
+        &mut self.0
+    }
+
+}
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+impl<T: 'static> StoreInner<T> {
+    /// Adds a host function of engine-wide signature `type_id`, returning its func index.
+    pub fn add_host_func(
+        &mut self,
+        type_id: u32,
+        trampolines: Arc<dyn HostTrampolineCode>,
+        func: HostFunc<T>,
+    ) -> usize {
+        let store: *mut StoreInner<T> = self;
+        let wasm_call = trampolines.host_call().start as *const u8;
+        let array_call = trampolines.array_call().start as *const u8;
+        let mut context = HostFuncContext::new(store, wasm_call, type_id, func);
+        let funcref = context.funcref();
+        let opaque = &mut self.opaque;
+        if !opaque
+            .host_code
+            .iter()
+            .any(|(code, _)| Arc::ptr_eq(code, &trampolines))
+        {
+            let registrations = register_all([trampolines.array_call(), trampolines.host_call()]);
+            opaque.host_code.push((trampolines, registrations));
+        }
+        opaque.host_funcs.push(context);
+        opaque.push_func(funcref, array_call)
+    }
+}
+
+impl StoreOpaque {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn push_func(&mut self, funcref: NonNull<VMFuncRef>, array_call: *const u8) -> usize {
+        let index = self.funcs.len();
+        self.funcs.push(FuncData { funcref, array_call });
+        self.funcs_by_ref.insert(funcref.as_ptr() as usize, index);
+        index
+    }
+
+    fn funcref(&self, func: usize) -> &VMFuncRef {
+        // SAFETY: every funcref lives in a VMContext or host context this store owns.
+        unsafe { self.funcs[func].funcref.as_ref() }
+    }
+
+    /// Engine-wide signature id of `func`.
+    pub fn func_type_id(&self, func: usize) -> u32 {
+        self.funcref(func).type_index
+    }
+
+    /// The table-element representation of `func`.
+    pub fn func_to_raw(&self, func: usize) -> usize {
+        self.funcs[func].funcref.as_ptr() as usize
+    }
+
+    /// The func index of a non-null funcref produced by this store's code, registering it on
+    /// first sight (for example a function only reachable through a table).
+    pub fn func_from_raw(&mut self, raw: usize) -> usize {
+        if let Some(&index) = self.funcs_by_ref.get(&raw) {
+            return index;
+        }
+        let funcref = NonNull::new(raw as *mut VMFuncRef).expect("caller checked for null");
+        // SAFETY: funcrefs handed out by this store's code point into contexts it owns.
+        let VMFuncRef { vmctx, type_index, .. } = unsafe { *funcref.as_ptr() };
+        let instance = self.instances_by_vmctx[&(vmctx as usize)];
+        let module = self.instances[instance].instance.module();
+        let module_type = module
+            .type_index_of(type_index)
+            .expect("a function's signature is among its module's types");
+        let array_call = module.code.array_trampoline(module_type).start as *const u8;
+        self.push_func(funcref, array_call)
+    }
+
+    /// Calls `func` with the array-call convention: `values` holds the parameters and
+    /// receives the results, and must have room for the longer of the two lists.
+    pub fn call(&mut self, func: usize, values: &mut [VMVal]) -> Result<(), UnwindReason> {
+        let FuncData { funcref, array_call } = self.funcs[func];
+        // SAFETY: as in `funcref`.
+        let VMFuncRef { wasm_call, vmctx, .. } = unsafe { *funcref.as_ptr() };
+        type ArrayCall = unsafe extern "C" fn(*mut VMContext, *mut VMContext, *const u8, *mut VMVal);
+        // SAFETY: `array_call` is a finished array-call trampoline for this function's
+        // signature, kept alive by the module or host code this store holds.
+        let trampoline: ArrayCall = unsafe { std::mem::transmute(array_call) };
+        let values = values.as_mut_ptr();
+        let stack_limit = &raw mut self.context.stack_limit;
+        // SAFETY: `stack_limit` is this store's context, which its VMContexts point at; the
+        // trampoline, code and contexts are live (see above); `values` is large enough, as
+        // this method's contract requires of the caller.
+        unsafe {
+            catch_traps(stack_limit, self.max_wasm_stack, || {
+                trampoline(vmctx, vmctx, wasm_call, values)
+            })
+        }
+    }
+
+    /// Creates, links and initializes an instance; then runs its start function.
+    pub fn instantiate(
+        &mut self,
+        module: Arc<ModuleRuntime>,
+        imports: &[ExternIndex],
+    ) -> Result<usize, InstantiationFailure> {
+        let info = Arc::clone(&module.info);
+        let mut imported_funcs = Vec::new();
+        let (mut memories, mut tables, mut globals) = (Vec::new(), Vec::new(), Vec::new());
+        for import in imports {
+            match *import {
+                ExternIndex::Func(func) => imported_funcs.push(*self.funcref(func)),
+                ExternIndex::Memory(memory) => memories.push(memory),
+                ExternIndex::Table(table) => tables.push(table),
+                ExternIndex::Global(global) => globals.push(global),
+            }
+        }
+        for ty in &info.memories[info.num_imported_memories as usize..] {
+            let memory = LinearMemory::new(*ty, self.bounds_checks)
+                .map_err(|error| InstantiationFailure::Resource(format!("memory: {error}")))?;
+            memories.push(self.push_memory(memory));
+        }
+        for ty in &info.tables[info.num_imported_tables as usize..] {
+            let table = Table::new(*ty, 0).ok_or_else(|| {
+                InstantiationFailure::Resource(format!(
+                    "table of {} elements exceeds the limit",
+                    ty.initial
+                ))
+            })?;
+            tables.push(self.push_table(table));
+        }
+        for ty in &info.globals[info.num_imported_globals as usize..] {
+            globals.push(self.push_global(VMGlobalDefinition::default(), *ty));
+        }
+        let entities = InstanceEntities {
+            imported_funcs,
+            memories: memories.iter().map(|&m| NonNull::from(&mut *self.memories[m])).collect(),
+            tables: tables.iter().map(|&t| NonNull::from(&mut *self.tables[t])).collect(),
+            globals: globals.iter().map(|&g| NonNull::from(&mut *self.globals[g])).collect(),
+        };
+        let context = NonNull::from(&mut *self.context);
+        let mut instance = Instance::new(Arc::clone(&module), context, entities);
+        let init = instance.initialize();
+        let index = self.instances.len();
+        self.instances_by_vmctx.insert(instance.vmctx() as usize, index);
+        self.instances.push(InstanceRecord {
+            instance,
+            memories,
+            tables,
+            globals,
+        });
+        init.map_err(|kind| InstantiationFailure::Unwind(UnwindReason::Trap { kind, pc: 0 }))?;
+        if let Some(start) = info.start {
+            let func = self.instance_func(index, start);
+            self.call(func, &mut [VMVal::default()])
+                .map_err(InstantiationFailure::Unwind)?;
+        }
+        Ok(index)
+    }
+
+    fn instance_func(&mut self, instance: usize, func: u32) -> usize {
+        let raw = self.instances[instance].instance.funcref(func).as_ptr() as usize;
+        self.func_from_raw(raw)
+    }
+
+    /// The store entity behind an instance's export.
+    pub fn instance_export(&mut self, instance: usize, index: EntityIndex) -> ExternIndex {
+        let record = &self.instances[instance];
+        match index {
+            EntityIndex::Function(func) => ExternIndex::Func(self.instance_func(instance, func)),
+            EntityIndex::Memory(memory) => ExternIndex::Memory(record.memories[memory as usize]),
+            EntityIndex::Table(table) => ExternIndex::Table(record.tables[table as usize]),
+            EntityIndex::Global(global) => ExternIndex::Global(record.globals[global as usize]),
+        }
+    }
+
+    /// The instance whose VMContext is `vmctx`, if it is one of this store's.
+    pub fn instance_of_vmctx(&self, vmctx: *mut VMContext) -> Option<usize> {
+        self.instances_by_vmctx.get(&(vmctx as usize)).copied()
+    }
+
+    pub fn instance_module(&self, instance: usize) -> &Arc<ModuleRuntime> {
+        self.instances[instance].instance.module()
+    }
+
+    // --- memories ---
+
+    pub fn push_memory(&mut self, memory: LinearMemory) -> usize {
+        self.memories.push(Box::new(memory));
+        self.memories.len() - 1
+    }
+
+    pub fn memory(&self, memory: usize) -> &LinearMemory {
+        &self.memories[memory]
+    }
+
+    pub fn memory_mut(&mut self, memory: usize) -> &mut LinearMemory {
+        &mut self.memories[memory]
+    }
+
+    pub fn bounds_checks(&self) -> BoundsChecks {
+        self.bounds_checks
+    }
+
+    /// Copies out of memory; `false` if the range is out of bounds.
+    pub fn memory_read(&self, memory: usize, offset: u64, buffer: &mut [u8]) -> bool {
+        let Some(src) = self.memories[memory].checked_range(offset, buffer.len() as u64) else {
+            return false;
+        };
+        // SAFETY: the range was bounds-checked; memory and buffer cannot overlap because the
+        // buffer is a Rust allocation and memory is an mmap reservation.
+        unsafe { std::ptr::copy_nonoverlapping(src, buffer.as_mut_ptr(), buffer.len()) };
+        true
+    }
+
+    /// Copies into memory; `false` if the range is out of bounds.
+    pub fn memory_write(&mut self, memory: usize, offset: u64, data: &[u8]) -> bool {
+        let Some(dst) = self.memories[memory].checked_range(offset, data.len() as u64) else {
+            return false;
+        };
+        // SAFETY: as in `memory_read`.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
+        true
+    }
+
+    // --- tables ---
+
+    pub fn push_table(&mut self, table: Table) -> usize {
+        self.tables.push(Box::new(table));
+        self.tables.len() - 1
+    }
+
+    pub fn table(&self, table: usize) -> &Table {
+        &self.tables[table]
+    }
+
+    pub fn table_mut(&mut self, table: usize) -> &mut Table {
+        &mut self.tables[table]
+    }
+
+    // --- globals ---
+
+    pub fn push_global(&mut self, global: VMGlobalDefinition, ty: GlobalType) -> usize {
+        self.globals.push(Box::new(global));
+        self.global_types.push(ty);
+        self.globals.len() - 1
+    }
+
+    pub fn global_type(&self, global: usize) -> GlobalType {
+        self.global_types[global]
+    }
+
+    pub fn global(&self, global: usize) -> &VMGlobalDefinition {
+        &self.globals[global]
+    }
+
+    pub fn global_mut(&mut self, global: usize) -> &mut VMGlobalDefinition {
+        &mut self.globals[global]
+    }
+
+    // --- externrefs ---
+
+    /// Stores a host value; the returned handle (never 0, which is null) is how wasm sees it.
+    /// Values live until the store is dropped.
+    pub fn push_externref(&mut self, value: Box<dyn Any + Send + Sync>) -> usize {
+        self.externrefs.push(value);
+        self.externrefs.len()
+    }
+
+    pub fn externref(&self, handle: usize) -> &(dyn Any + Send + Sync) {
+        &*self.externrefs[handle - 1]
+    }
+
+    /// Whether `raw` is a handle this store handed out (0, null, is not).
+    pub fn is_externref(&self, raw: usize) -> bool {
+        (1..=self.externrefs.len()).contains(&raw)
+    }
+}
+

@@ -1,0 +1,173 @@
+//! The `#[repr(C)]` structures that JIT code reads, laid out as `environ::VMOffsets` says.
+//! The tests at the bottom check every field against the offsets table.
+
+use crate::environ::{VMOffsets, VMVAL_SIZE};
+use std::marker::PhantomData;
+
+/// Opaque type of a VMContext pointer. The context is a variable-size allocation (see
+/// [`VMOffsets`]) so Rust never names its fields directly; `Instance` writes them through
+/// offsets.
+#[repr(C)]
+pub struct VMContext {
+    _opaque: [u8; 0],
+    _not_send_sync: PhantomData<*mut u8>,
+}
+
+/// What the stack-limit check and host calls need from the thread running the code.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMStoreContext {
+    /// Lowest address the wasm stack may grow to; `usize::MAX` when no call is active, so an
+    /// entry that forgot to set it traps instead of overflowing.
+    pub stack_limit: usize,
+}
+
+impl Default for VMStoreContext {
+    fn default() -> Self {
+        VMStoreContext {
+            stack_limit: usize::MAX,
+        }
+    }
+}
+
+/// A linear memory as JIT code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    /// Start of the reservation; never moves while the memory lives.
+    pub base: *mut u8,
+    /// Accessible bytes.
+    pub current_length: usize,
+}
+
+/// A table as JIT code sees it. Elements are pointer-sized: a nullable `*const VMFuncRef`
+/// for funcref tables, a nullable extern handle for externref tables.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    pub base: *mut usize,
+    pub current_elements: usize,
+}
+
+/// Storage of one global: big enough and aligned for any value type, including v128.
+#[repr(C, align(16))]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VMGlobalDefinition {
+    pub bytes: [u8; 16],
+}
+
+/// A function reference: what `ref.func`, tables and imports hold.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    /// Code with the wasm calling convention.
+    pub wasm_call: *const u8,
+    /// First argument to pass to `wasm_call`.
+    pub vmctx: *mut VMContext,
+    /// Engine-wide signature id.
+    pub type_index: u32,
+}
+
+/// One slot of the array-call convention, used by host↔wasm trampolines.
+#[repr(C, align(16))]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VMVal {
+    pub bytes: [u8; 16],
+}
+
+impl VMVal {
+    pub fn from_u64(value: u64) -> VMVal {
+        let mut bytes = [0; 16];
+        bytes[..8].copy_from_slice(&value.to_le_bytes());
+        VMVal { bytes }
+    }
+
+    pub fn from_u32(value: u32) -> VMVal {
+        VMVal::from_u64(u64::from(value))
+    }
+
+    pub fn get_u64(&self) -> u64 {
+        u64::from_le_bytes(self.bytes[..8].try_into().expect("slot holds 8 bytes"))
+    }
+
+    pub fn get_u32(&self) -> u32 {
+        u32::from_le_bytes(self.bytes[..4].try_into().expect("slot holds 4 bytes"))
+    }
+}
+
+/// The Rust function a host-call trampoline calls: `(host_ctx, caller_vmctx, values, len)`,
+/// returning non-zero when the host function failed and a pending error was recorded.
+pub type HostEntry = unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMContext, *mut VMVal, u32) -> u32;
+
+/// Marks a [`VMHostFuncContext`], so a caller pointer can be told apart from a VMContext.
+pub const HOST_FUNC_MAGIC: u32 = u32::from_le_bytes(*b"host");
+
+/// The context of a host function; its [`VMFuncRef::vmctx`] points here.
+#[repr(C)]
+pub struct VMHostFuncContext {
+    pub magic: u32,
+    pub entry: HostEntry,
+    /// The funcref handed out for this function, pointing back at this context.
+    pub funcref: VMFuncRef,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{align_of, offset_of, size_of};
+
+    #[test]
+    fn store_context_layout() {
+        assert_eq!(
+            offset_of!(VMStoreContext, stack_limit),
+            VMOffsets::store_context_stack_limit() as usize
+        );
+    }
+
+    #[test]
+    fn memory_definition_layout() {
+        assert_eq!(offset_of!(VMMemoryDefinition, base), VMOffsets::memory_base() as usize);
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, current_length),
+            VMOffsets::memory_current_length() as usize
+        );
+        assert_eq!(
+            size_of::<VMMemoryDefinition>(),
+            VMOffsets::size_of_memory_definition() as usize
+        );
+    }
+
+    #[test]
+    fn table_definition_layout() {
+        assert_eq!(offset_of!(VMTableDefinition, base), VMOffsets::table_base() as usize);
+        assert_eq!(
+            offset_of!(VMTableDefinition, current_elements),
+            VMOffsets::table_current_elements() as usize
+        );
+        assert_eq!(
+            size_of::<VMTableDefinition>(),
+            VMOffsets::size_of_table_definition() as usize
+        );
+        assert_eq!(size_of::<usize>(), VMOffsets::size_of_table_element() as usize);
+    }
+
+    #[test]
+    fn funcref_layout() {
+        assert_eq!(offset_of!(VMFuncRef, wasm_call), VMOffsets::funcref_wasm_call() as usize);
+        assert_eq!(offset_of!(VMFuncRef, vmctx), VMOffsets::funcref_vmctx() as usize);
+        assert_eq!(offset_of!(VMFuncRef, type_index), VMOffsets::funcref_type_index() as usize);
+        assert_eq!(size_of::<VMFuncRef>(), VMOffsets::size_of_vmfuncref() as usize);
+    }
+
+    #[test]
+    fn host_func_context_layout() {
+        assert_eq!(offset_of!(VMHostFuncContext, entry), VMOffsets::host_func_entry() as usize);
+    }
+
+    #[test]
+    fn value_slots_match_the_array_call_convention() {
+        assert_eq!(size_of::<VMVal>(), VMVAL_SIZE as usize);
+        assert_eq!(size_of::<VMGlobalDefinition>(), VMVAL_SIZE as usize);
+        assert_eq!(align_of::<VMGlobalDefinition>(), 16);
+    }
+}

@@ -1,0 +1,45 @@
+//! The `spectest` host module every spec script may import from.
+
+use anyhow::Result;
+use weft::{
+    Global, GlobalType, Linker, Memory, MemoryType, Mutability, RefType, Store, Table, TableType,
+    Val, ValType,
+};
+
+const MODULE: &str = "spectest";
+
+/// Defines the spec interpreter's `spectest` module in `linker`: no-op `print*` functions,
+/// immutable globals holding 666 / 666.6, a funcref table (10..20) and a memory (1..2 pages).
+pub(crate) fn define<T>(linker: &mut Linker<T>, store: &mut Store<T>) -> Result<()> {
+    // The scripts only check that these can be imported and called; printing would just be
+    // noise in the report.
+    linker.func_wrap(MODULE, "print", || {})?;
+    linker.func_wrap(MODULE, "print_i32", |_: i32| {})?;
+    linker.func_wrap(MODULE, "print_i64", |_: i64| {})?;
+    linker.func_wrap(MODULE, "print_f32", |_: f32| {})?;
+    linker.func_wrap(MODULE, "print_f64", |_: f64| {})?;
+    linker.func_wrap(MODULE, "print_i32_f32", |_: i32, _: f32| {})?;
+    linker.func_wrap(MODULE, "print_f64_f64", |_: f64, _: f64| {})?;
+
+    let globals = [
+        ("global_i32", ValType::I32, Val::I32(666)),
+        ("global_i64", ValType::I64, Val::I64(666)),
+        ("global_f32", ValType::F32, Val::F32(666.6f32.to_bits())),
+        ("global_f64", ValType::F64, Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, ty, value) in globals {
+        let global = Global::new(&mut *store, GlobalType::new(ty, Mutability::Const), value)?;
+        linker.define(MODULE, name, global)?;
+    }
+
+    let table = Table::new(
+        &mut *store,
+        TableType::new(RefType::FuncRef, 10, Some(20)),
+        Val::FuncRef(None),
+    )?;
+    linker.define(MODULE, "table", table)?;
+
+    let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
+    linker.define(MODULE, "memory", memory)?;
+    Ok(())
+}

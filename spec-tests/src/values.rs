@@ -1,0 +1,322 @@
+//! Moving values between the script's notation and weft's [`Val`], and checking results.
+
+use anyhow::{Result, bail};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::token::{F32, F64};
+use wast::{WastArg, WastRet};
+use weft::{ExternRef, FuncType, Store, Val, ValType};
+
+const V128_UNSUPPORTED: &str = "v128 values cannot cross weft's embedding API (Val has no V128)";
+
+/// Placeholder values for `ty`'s results, to hand to [`weft::Func::call`].
+pub fn default_results(ty: &FuncType) -> Result<Vec<Val>> {
+    ty.results()
+        .iter()
+        .map(|ty| {
+            Ok(match ty {
+                ValType::I32 => Val::I32(0),
+                ValType::I64 => Val::I64(0),
+                ValType::F32 => Val::F32(0),
+                ValType::F64 => Val::F64(0),
+                ValType::FuncRef => Val::FuncRef(None),
+                ValType::ExternRef => Val::ExternRef(None),
+                ValType::V128 => bail!(V128_UNSUPPORTED),
+            })
+        })
+        .collect()
+}
+
+/// `val` the way a user reads it: `42`, `1.5`, `nan`, `null`, `ref.func`, `ref.extern 7`.
+///
+/// NaNs other than the positive canonical one show their payload (`-nan:0x200000`), since that
+/// is exactly what spec results disagree about.
+pub fn display_val<T>(store: &Store<T>, val: &Val) -> String {
+    match val {
+        Val::I32(v) => v.to_string(),
+        Val::I64(v) => v.to_string(),
+        Val::F32(bits) => display_float::<F32>(u64::from(*bits)),
+        Val::F64(bits) => display_float::<F64>(*bits),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
+        Val::FuncRef(Some(_)) => "ref.func".to_string(),
+        Val::ExternRef(Some(extern_ref)) => match extern_ref.data(store).downcast_ref::<u32>() {
+            Some(n) => format!("ref.extern {n}"),
+            None => "ref.extern".to_string(),
+        },
+    }
+}
+
+/// `val` with its type, for mismatch messages where `0` alone would be ambiguous.
+fn describe<T>(store: &Store<T>, val: &Val) -> String {
+    let ty = match val {
+        Val::I32(_) => "i32",
+        Val::I64(_) => "i64",
+        Val::F32(_) => "f32",
+        Val::F64(_) => "f64",
+        Val::FuncRef(_) => "funcref",
+        Val::ExternRef(_) => "externref",
+    };
+    format!("{ty} {}", display_val(store, val))
+}
+
+/// Converts an `invoke` argument.
+pub(crate) fn arg<T>(store: &mut Store<T>, arg: &WastArg<'_>) -> Result<Val> {
+    let WastArg::Core(arg) = arg else {
+        bail!("component-model arguments are not core wasm values");
+    };
+    Ok(match arg {
+        WastArgCore::I32(v) => Val::I32(*v),
+        WastArgCore::I64(v) => Val::I64(*v),
+        WastArgCore::F32(v) => Val::F32(v.bits),
+        WastArgCore::F64(v) => Val::F64(v.bits),
+        WastArgCore::V128(_) => bail!(V128_UNSUPPORTED),
+        WastArgCore::RefNull(heap_type) => null_ref(heap_type)?,
+        // The number is the reference's identity; results are matched on it.
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
+        WastArgCore::RefHost(_) => bail!("weft has no anyref host references (GC)"),
+    })
+}
+
+/// The null reference of `heap_type`'s hierarchy.
+fn null_ref(heap_type: &HeapType<'_>) -> Result<Val> {
+    Ok(match heap_type {
+        HeapType::Abstract { shared: true, .. } => {
+            bail!("weft has no shared references (shared-everything threads)")
+        }
+        HeapType::Abstract {
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+            ..
+        } => Val::FuncRef(None),
+        HeapType::Abstract {
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+            ..
+        } => Val::ExternRef(None),
+        // Without GC the only concrete heap types weft can have are function types.
+        HeapType::Concrete(_) | HeapType::Exact(_) => Val::FuncRef(None),
+        HeapType::Abstract { ty, .. } => bail!("weft has no {ty:?} references"),
+    })
+}
+
+/// Checks `actual` against an `assert_return`'s expected results.
+pub(crate) fn check_results<T>(
+    store: &Store<T>,
+    expected: &[WastRet<'_>],
+    actual: &[Val],
+) -> Result<()> {
+    if expected.len() != actual.len() {
+        bail!(
+            "expected {} results, got {}",
+            expected.len(),
+            actual.len()
+        );
+    }
+    for (index, (expected, actual)) in expected.iter().zip(actual).enumerate() {
+        let WastRet::Core(expected) = expected else {
+            bail!("component-model results are not core wasm values");
+        };
+        if !result_matches(store, expected, actual)? {
+            bail!(
+                "result {index}: expected {}, got {}",
+                describe_expected(expected),
+                describe(store, actual)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether `actual` fits the pattern; an error when the pattern is something weft cannot hold.
+fn result_matches<T>(store: &Store<T>, expected: &WastRetCore<'_>, actual: &Val) -> Result<bool> {
+    Ok(match (expected, actual) {
+        (WastRetCore::I32(e), Val::I32(a)) => e == a,
+        (WastRetCore::I64(e), Val::I64(a)) => e == a,
+        (WastRetCore::F32(pattern), Val::F32(bits)) => float_matches(pattern, u64::from(*bits)),
+        (WastRetCore::F64(pattern), Val::F64(bits)) => float_matches(pattern, *bits),
+        (WastRetCore::V128(_), _) => bail!(V128_UNSUPPORTED),
+        (WastRetCore::RefNull(None), actual) => {
+            matches!(actual, Val::FuncRef(None) | Val::ExternRef(None))
+        }
+        (WastRetCore::RefNull(Some(heap_type)), actual) => matches!(
+            (null_ref(heap_type)?, actual),
+            (Val::FuncRef(None), Val::FuncRef(None)) | (Val::ExternRef(None), Val::ExternRef(None))
+        ),
+        (WastRetCore::RefExtern(None), actual) => matches!(actual, Val::ExternRef(Some(_))),
+        (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(extern_ref))) => {
+            extern_ref.data(store).downcast_ref::<u32>() == Some(n)
+        }
+        // The spec interpreter does not check which function either, only that it is non-null.
+        (WastRetCore::RefFunc(_), actual) => matches!(actual, Val::FuncRef(Some(_))),
+        (WastRetCore::Either(alternatives), actual) => {
+            for alternative in alternatives {
+                if result_matches(store, alternative, actual)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        _ => false,
+    })
+}
+
+fn describe_expected(expected: &WastRetCore<'_>) -> String {
+    match expected {
+        WastRetCore::I32(v) => format!("i32 {v}"),
+        WastRetCore::I64(v) => format!("i64 {v}"),
+        WastRetCore::F32(pattern) => format!("f32 {}", display_pattern(pattern)),
+        WastRetCore::F64(pattern) => format!("f64 {}", display_pattern(pattern)),
+        WastRetCore::RefNull(_) => "ref.null".to_string(),
+        WastRetCore::RefExtern(Some(n)) => format!("ref.extern {n}"),
+        WastRetCore::RefExtern(None) => "ref.extern".to_string(),
+        WastRetCore::RefFunc(_) => "ref.func".to_string(),
+        WastRetCore::Either(alternatives) => {
+            let alternatives: Vec<_> = alternatives.iter().map(describe_expected).collect();
+            format!("either({})", alternatives.join(" | "))
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// A float token of the script: its raw bits and the layout facts NaN classes depend on.
+trait FloatToken {
+    /// The sign bit.
+    const SIGN: u64;
+    /// The positive canonical NaN: exponent all ones, only the top mantissa bit set.
+    const CANONICAL_NAN: u64;
+    fn bits(&self) -> u64;
+    /// A non-NaN value as Rust's `{:?}` shows it: shortest round-trip form, exponent notation
+    /// for extreme magnitudes, `inf`.
+    fn debug_number(bits: u64) -> String;
+}
+
+impl FloatToken for F32 {
+    const SIGN: u64 = 1 << 31;
+    const CANONICAL_NAN: u64 = 0x7fc0_0000;
+    fn bits(&self) -> u64 {
+        u64::from(self.bits)
+    }
+    fn debug_number(bits: u64) -> String {
+        // f32 bits always travel zero-extended, so the truncation drops nothing.
+        format!("{:?}", f32::from_bits(bits as u32))
+    }
+}
+
+impl FloatToken for F64 {
+    const SIGN: u64 = 1 << 63;
+    const CANONICAL_NAN: u64 = 0x7ff8_0000_0000_0000;
+    fn bits(&self) -> u64 {
+        self.bits
+    }
+    fn debug_number(bits: u64) -> String {
+        format!("{:?}", f64::from_bits(bits))
+    }
+}
+
+/// Matches raw float bits against a result pattern. NaN classes ignore the sign; plain values
+/// must be bit-identical, so `-0` differs from `0` and NaN payloads count.
+fn float_matches<T: FloatToken>(pattern: &NanPattern<T>, bits: u64) -> bool {
+    let magnitude = bits & !T::SIGN;
+    match pattern {
+        NanPattern::CanonicalNan => magnitude == T::CANONICAL_NAN,
+        // An arithmetic NaN has the quiet (top mantissa) bit set; the rest of the payload is free.
+        NanPattern::ArithmeticNan => magnitude & T::CANONICAL_NAN == T::CANONICAL_NAN,
+        NanPattern::Value(expected) => bits == expected.bits(),
+    }
+}
+
+fn display_pattern<T: FloatToken>(pattern: &NanPattern<T>) -> String {
+    match pattern {
+        NanPattern::CanonicalNan => "nan:canonical".to_string(),
+        NanPattern::ArithmeticNan => "nan:arithmetic".to_string(),
+        NanPattern::Value(value) => display_float::<T>(value.bits()),
+    }
+}
+
+/// NaNs as `nan` or `nan:0x<payload>`, signed; everything else as [`FloatToken::debug_number`].
+fn display_float<T: FloatToken>(bits: u64) -> String {
+    let sign = if bits & T::SIGN != 0 { "-" } else { "" };
+    let magnitude = bits & !T::SIGN;
+    // The exponent field is all ones (a NaN or an infinity) exactly when the magnitude is at
+    // least the infinity pattern, which is the canonical NaN minus its quiet bit.
+    let quiet_bit = T::CANONICAL_NAN & !(T::CANONICAL_NAN >> 1);
+    let infinity = T::CANONICAL_NAN & !quiet_bit;
+    if magnitude > infinity {
+        let payload = magnitude & !infinity;
+        if payload == quiet_bit {
+            format!("{sign}nan")
+        } else {
+            format!("{sign}nan:{payload:#x}")
+        }
+    } else {
+        T::debug_number(bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f32(bits: u32) -> NanPattern<F32> {
+        NanPattern::Value(F32 { bits })
+    }
+
+    #[test]
+    fn canonical_nan_is_exactly_the_quiet_bit_either_sign() {
+        let canonical = NanPattern::<F32>::CanonicalNan;
+        assert!(float_matches(&canonical, 0x7fc0_0000));
+        assert!(float_matches(&canonical, 0xffc0_0000));
+        assert!(!float_matches(&canonical, 0x7fc0_0001));
+        assert!(!float_matches(&canonical, 0x7fa0_0000));
+        assert!(!float_matches(&canonical, 0x7f80_0000));
+
+        let canonical = NanPattern::<F64>::CanonicalNan;
+        assert!(float_matches(&canonical, 0x7ff8_0000_0000_0000));
+        assert!(float_matches(&canonical, 0xfff8_0000_0000_0000));
+        assert!(!float_matches(&canonical, 0x7ff8_0000_0000_0001));
+        assert!(!float_matches(&canonical, 0x7ff4_0000_0000_0000));
+    }
+
+    #[test]
+    fn arithmetic_nan_needs_only_the_quiet_bit() {
+        let arithmetic = NanPattern::<F32>::ArithmeticNan;
+        assert!(float_matches(&arithmetic, 0x7fc0_0000));
+        assert!(float_matches(&arithmetic, 0xffc0_0001));
+        assert!(float_matches(&arithmetic, 0x7fff_ffff));
+        // Signalling NaN and infinity: quiet bit clear.
+        assert!(!float_matches(&arithmetic, 0x7fa0_0000));
+        assert!(!float_matches(&arithmetic, 0x7f80_0000));
+        // A large finite number with the top mantissa bit but not the full exponent.
+        assert!(!float_matches(&arithmetic, 0x7f40_0000));
+
+        let arithmetic = NanPattern::<F64>::ArithmeticNan;
+        assert!(float_matches(&arithmetic, 0xfff8_dead_beef_0000));
+        assert!(!float_matches(&arithmetic, 0x7ff0_0000_0000_0001));
+    }
+
+    #[test]
+    fn plain_values_compare_bits() {
+        assert!(float_matches(&f32(0x3fc0_0000), 0x3fc0_0000));
+        // -0 is not 0, and NaN payloads are significant.
+        assert!(!float_matches(&f32(0x0000_0000), 0x8000_0000));
+        assert!(float_matches(&f32(0x7fa0_0000), 0x7fa0_0000));
+        assert!(!float_matches(&f32(0x7fa0_0000), 0x7fc0_0000));
+    }
+
+    #[test]
+    fn floats_display_readably() {
+        assert_eq!(display_float::<F32>(1.5f32.to_bits().into()), "1.5");
+        assert_eq!(display_float::<F32>((-0.0f32).to_bits().into()), "-0.0");
+        assert_eq!(display_float::<F32>(f32::INFINITY.to_bits().into()), "inf");
+        assert_eq!(display_float::<F32>(0x7fc0_0000), "nan");
+        assert_eq!(display_float::<F32>(0xffa0_0000), "-nan:0x200000");
+        assert_eq!(display_float::<F64>(1e300f64.to_bits()), "1e300");
+        assert_eq!(display_float::<F64>(0x7ff8_0000_0000_0000), "nan");
+        assert_eq!(display_float::<F64>(0x7ff0_0000_0000_0001), "nan:0x1");
+        assert_eq!(display_float::<F64>(f64::NEG_INFINITY.to_bits()), "-inf");
+    }
+
+    #[test]
+    fn patterns_display_like_the_script() {
+        assert_eq!(display_pattern(&NanPattern::<F64>::CanonicalNan), "nan:canonical");
+        assert_eq!(display_pattern(&NanPattern::<F32>::ArithmeticNan), "nan:arithmetic");
+        assert_eq!(display_pattern(&f32(2.0f32.to_bits())), "2.0");
+    }
+}
