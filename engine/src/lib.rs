@@ -7,8 +7,8 @@
 //! - `api`: the safe embedding API re-exported here.
 
 pub(crate) mod api;
-pub mod environ;
 pub(crate) mod compiler;
+pub mod environ;
 pub(crate) mod vm;
 
 pub use api::*;

@@ -34,7 +34,9 @@ fn recursion_and_multi_value() {
              (func (export "swap") (param i64 f64) (result f64 i64)
                local.get 1 local.get 0))"#,
     );
-    let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib").unwrap();
+    let fib = instance
+        .get_typed_func::<i32, i32>(&mut store, "fib")
+        .unwrap();
     assert_eq!(fib.call(&mut store, 20).unwrap(), 6765);
     let swap = instance
         .get_typed_func::<(i64, f64), (f64, i64)>(&mut store, "swap")
@@ -51,16 +53,39 @@ fn traps_are_typed_and_the_store_stays_usable() {
              (func (export "boom") unreachable)
              (func $rec (export "rec") call $rec))"#,
     );
-    let load = instance.get_typed_func::<i32, i32>(&mut store, "load").unwrap();
-    let div = instance.get_typed_func::<(i32, i32), i32>(&mut store, "div").unwrap();
-    let boom = instance.get_typed_func::<(), ()>(&mut store, "boom").unwrap();
-    let rec = instance.get_typed_func::<(), ()>(&mut store, "rec").unwrap();
+    let load = instance
+        .get_typed_func::<i32, i32>(&mut store, "load")
+        .unwrap();
+    let div = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "div")
+        .unwrap();
+    let boom = instance
+        .get_typed_func::<(), ()>(&mut store, "boom")
+        .unwrap();
+    let rec = instance
+        .get_typed_func::<(), ()>(&mut store, "rec")
+        .unwrap();
     for _ in 0..3 {
-        assert_eq!(load.call(&mut store, 65536).unwrap_err().trap(), Some(Trap::MemoryOutOfBounds));
-        assert_eq!(div.call(&mut store, (1, 0)).unwrap_err().trap(), Some(Trap::IntegerDivisionByZero));
-        assert_eq!(div.call(&mut store, (i32::MIN, -1)).unwrap_err().trap(), Some(Trap::IntegerOverflow));
-        assert_eq!(boom.call(&mut store, ()).unwrap_err().trap(), Some(Trap::Unreachable));
-        assert_eq!(rec.call(&mut store, ()).unwrap_err().trap(), Some(Trap::StackOverflow));
+        assert_eq!(
+            load.call(&mut store, 65536).unwrap_err().trap(),
+            Some(Trap::MemoryOutOfBounds)
+        );
+        assert_eq!(
+            div.call(&mut store, (1, 0)).unwrap_err().trap(),
+            Some(Trap::IntegerDivisionByZero)
+        );
+        assert_eq!(
+            div.call(&mut store, (i32::MIN, -1)).unwrap_err().trap(),
+            Some(Trap::IntegerOverflow)
+        );
+        assert_eq!(
+            boom.call(&mut store, ()).unwrap_err().trap(),
+            Some(Trap::Unreachable)
+        );
+        assert_eq!(
+            rec.call(&mut store, ()).unwrap_err().trap(),
+            Some(Trap::StackOverflow)
+        );
         assert_eq!(load.call(&mut store, 0).unwrap(), 0);
     }
 }
@@ -80,17 +105,320 @@ fn host_functions_see_the_store_and_can_fail() {
     let mut store = Store::new(&engine, 100_i32);
     let mut linker = Linker::new(&engine);
     linker
-        .func_wrap("host", "add", |caller: Caller<'_, i32>, x: i32| x + *caller.data())
+        .func_wrap("host", "add", |caller: Caller<'_, i32>, x: i32| {
+            x + *caller.data()
+        })
         .unwrap()
-        .func_wrap("host", "fail", || -> Result<(), Error> { Err(Error::msg("nope")) })
+        .func_wrap("host", "fail", || -> Result<(), Error> {
+            Err(Error::msg("nope"))
+        })
         .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
-    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
     assert_eq!(run.call(&mut store, 5).unwrap(), 105);
     *store.data_mut() = 1;
     assert_eq!(run.call(&mut store, 5).unwrap(), 6);
-    let fail = instance.get_typed_func::<(), ()>(&mut store, "fail").unwrap();
+    let fail = instance
+        .get_typed_func::<(), ()>(&mut store, "fail")
+        .unwrap();
     let error = fail.call(&mut store, ()).unwrap_err();
     assert_eq!(error.to_string(), "nope");
     assert_eq!(run.call(&mut store, 1).unwrap(), 2);
+}
+
+#[test]
+fn host_reads_and_writes_memory_by_copy() {
+    let (mut store, instance) = instantiate(
+        r#"(module (memory (export "memory") 1 3)
+             (func (export "sum") (param i32 i32) (result i32)
+               (local $acc i32)
+               (block $done (loop $next
+                 (br_if $done (i32.eqz (local.get 1)))
+                 (local.set $acc (i32.add (local.get $acc) (i32.load8_u (local.get 0))))
+                 (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+                 (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+                 (br $next)))
+               local.get $acc))"#,
+    );
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    memory.write(&mut store, 100, &[1, 2, 3, 4]).unwrap();
+    let sum = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "sum")
+        .unwrap();
+    assert_eq!(sum.call(&mut store, (100, 4)).unwrap(), 10);
+    let mut buffer = [0; 4];
+    memory.read(&store, 100, &mut buffer).unwrap();
+    assert_eq!(buffer, [1, 2, 3, 4]);
+    assert!(memory.read(&store, 65535, &mut buffer).is_err());
+    assert_eq!(memory.grow(&mut store, 2).unwrap(), 1);
+    assert!(memory.grow(&mut store, 1).is_err());
+    assert_eq!(memory.size(&store), 3);
+    memory.write(&mut store, 3 * 65536 - 4, &[9; 4]).unwrap();
+}
+
+#[test]
+fn globals_respect_mutability_and_types() {
+    let (mut store, instance) = instantiate(
+        r#"(module (global (export "counter") (mut i64) (i64.const 5))
+             (global (export "fixed") f32 (f32.const 1.5))
+             (func (export "bump") (global.set 0 (i64.add (global.get 0) (i64.const 1)))))"#,
+    );
+    let counter = instance.get_global(&mut store, "counter").unwrap();
+    let fixed = instance.get_global(&mut store, "fixed").unwrap();
+    let bump = instance
+        .get_typed_func::<(), ()>(&mut store, "bump")
+        .unwrap();
+    bump.call(&mut store, ()).unwrap();
+    assert_eq!(counter.get(&mut store).i64(), Some(6));
+    counter.set(&mut store, Val::I64(41)).unwrap();
+    bump.call(&mut store, ()).unwrap();
+    assert_eq!(counter.get(&mut store).i64(), Some(42));
+    assert_eq!(fixed.get(&mut store).f32(), Some(1.5));
+    assert!(matches!(
+        fixed.set(&mut store, Val::from(2.0_f32)),
+        Err(Error::Usage(UsageError::ImmutableGlobal))
+    ));
+    assert!(matches!(
+        counter.set(&mut store, Val::I32(1)),
+        Err(Error::Usage(UsageError::ArgumentType { .. }))
+    ));
+}
+
+#[test]
+fn instances_link_through_exports_and_tables() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let provider = Module::new(
+        &engine,
+        r#"(module (memory (export "mem") 1)
+             (table (export "table") 2 funcref)
+             (func $seven (result i32) i32.const 7)
+             (elem (i32.const 1) $seven)
+             (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store))"#,
+    )
+    .unwrap();
+    let consumer = Module::new(
+        &engine,
+        r#"(module (import "p" "mem" (memory 1))
+             (import "p" "table" (table 1 funcref))
+             (import "p" "store" (func $store (param i32 i32)))
+             (type $ret_i32 (func (result i32)))
+             (func (export "run") (result i32)
+               (call $store (i32.const 8) (call_indirect (type $ret_i32) (i32.const 1)))
+               (i32.load (i32.const 8)))
+             (func (export "null") (result i32) (call_indirect (type $ret_i32) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    let provider = linker.instantiate(&mut store, &provider).unwrap();
+    linker.instance(&mut store, "p", provider).unwrap();
+    let consumer = linker.instantiate(&mut store, &consumer).unwrap();
+    let run = consumer
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 7);
+    let null = consumer
+        .get_typed_func::<(), i32>(&mut store, "null")
+        .unwrap();
+    assert_eq!(
+        null.call(&mut store, ()).unwrap_err().trap(),
+        Some(Trap::UninitializedElement)
+    );
+    let table = provider.get_table(&mut store, "table").unwrap();
+    let Some(Val::FuncRef(Some(seven))) = table.get(&mut store, 1) else {
+        panic!("table slot 1 holds $seven");
+    };
+    let mut results = [Val::I32(0)];
+    seven.call(&mut store, &[], &mut results).unwrap();
+    assert_eq!(results[0].i32(), Some(7));
+}
+
+#[test]
+fn misuse_gets_typed_errors() {
+    let (mut store, instance) =
+        instantiate(r#"(module (func (export "id") (param i32) (result i32) local.get 0))"#);
+    assert!(matches!(
+        instance.get_typed_func::<i32, i32>(&mut store, "missing"),
+        Err(Error::Usage(UsageError::UnknownExport { .. }))
+    ));
+    assert!(matches!(
+        instance.get_typed_func::<i64, i32>(&mut store, "id"),
+        Err(Error::Usage(UsageError::FuncType { .. }))
+    ));
+    let id = instance.get_func(&mut store, "id").unwrap();
+    let mut results = [Val::I32(0)];
+    assert!(matches!(
+        id.call(&mut store, &[], &mut results),
+        Err(Error::Usage(UsageError::ArgumentCount {
+            expected: 1,
+            given: 0
+        }))
+    ));
+    assert!(matches!(
+        id.call(&mut store, &[Val::F64(0)], &mut results),
+        Err(Error::Usage(UsageError::ArgumentType { index: 0, .. }))
+    ));
+    let mut other_store = Store::new(store.engine(), ());
+    assert!(matches!(
+        id.call(&mut other_store, &[Val::I32(1)], &mut results),
+        Err(Error::Usage(UsageError::WrongStore))
+    ));
+    let engine = Engine::default();
+    assert!(matches!(
+        Module::new(&engine, "(module (func (result i32)))"),
+        Err(Error::Compile(CompileError::Invalid { .. }))
+    ));
+    assert!(matches!(
+        Module::new(&engine, "(module (func"),
+        Err(Error::Compile(CompileError::Text { .. }))
+    ));
+    assert!(matches!(
+        Module::new(
+            &engine,
+            "(module (func (result v128) v128.const i64x2 0 0))"
+        ),
+        Err(Error::Compile(CompileError::Unsupported { .. }))
+    ));
+    let needs_import = Module::new(&engine, r#"(module (import "a" "b" (func)))"#).unwrap();
+    let linker = Linker::<()>::new(&engine);
+    let mut store = Store::new(&engine, ());
+    assert!(matches!(
+        linker.instantiate(&mut store, &needs_import),
+        Err(Error::Link(LinkError::UnknownImport { .. }))
+    ));
+}
+
+#[test]
+fn externrefs_round_trip_through_wasm() {
+    let (mut store, instance) = instantiate(
+        r#"(module (table $t 1 externref)
+             (func (export "keep") (param externref) (table.set $t (i32.const 0) (local.get 0)))
+             (func (export "get") (result externref) (table.get $t (i32.const 0))))"#,
+    );
+    let value = ExternRef::new(&mut store, String::from("hello"));
+    let keep = instance.get_func(&mut store, "keep").unwrap();
+    keep.call(&mut store, &[Val::ExternRef(Some(value))], &mut [])
+        .unwrap();
+    let get = instance.get_func(&mut store, "get").unwrap();
+    let mut results = [Val::ExternRef(None)];
+    get.call(&mut store, &[], &mut results).unwrap();
+    let Val::ExternRef(Some(back)) = &results[0] else {
+        panic!("expected a non-null externref");
+    };
+    assert_eq!(
+        back.data(&store).unwrap().downcast_ref::<String>().unwrap(),
+        "hello"
+    );
+}
+
+#[test]
+fn failed_start_function_leaves_the_engine_usable() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1)
+             (data (i32.const 0) "\01")
+             (func $start (i32.store (i32.const 70000) (i32.const 1)))
+             (start $start))"#,
+    )
+    .unwrap();
+    let error = Instance::new(&mut store, &module, &[]).unwrap_err();
+    assert_eq!(error.trap(), Some(Trap::MemoryOutOfBounds));
+    let (mut store, instance) =
+        instantiate(r#"(module (func (export "f") (result i32) i32.const 3))"#);
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+    assert_eq!(f.call(&mut store, ()).unwrap(), 3);
+}
+
+#[test]
+fn explicit_bounds_checks_trap_like_guard_pages() {
+    let mut config = Config::new();
+    config.bounds_checks(BoundsChecks::Explicit);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 1 2)
+             (func (export "load") (param i32) (result i64) (i64.load offset=4 (local.get 0)))
+             (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let load = instance
+        .get_typed_func::<i32, i64>(&mut store, "load")
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<(), i32>(&mut store, "grow")
+        .unwrap();
+    assert_eq!(load.call(&mut store, 65536 - 12).unwrap(), 0);
+    assert_eq!(
+        load.call(&mut store, 65536 - 11).unwrap_err().trap(),
+        Some(Trap::MemoryOutOfBounds)
+    );
+    assert_eq!(grow.call(&mut store, ()).unwrap(), 1);
+    assert_eq!(load.call(&mut store, 65536 - 11).unwrap(), 0);
+    assert_eq!(
+        load.call(&mut store, -1).unwrap_err().trap(),
+        Some(Trap::MemoryOutOfBounds)
+    );
+}
+
+#[test]
+fn dynamic_host_functions_check_result_types() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let good = Func::new(
+        &mut store,
+        FuncType::new([ValType::I32], [ValType::I32]),
+        |_caller, params, results| {
+            results[0] = Val::I32(params[0].i32().unwrap() * 2);
+            Ok(())
+        },
+    )
+    .unwrap();
+    let bad = Func::new(
+        &mut store,
+        FuncType::new([], [ValType::I32]),
+        |_caller, _params, results| {
+            results[0] = Val::I64(1);
+            Ok(())
+        },
+    )
+    .unwrap();
+    let doubled = good.typed::<i32, i32>(&store).unwrap();
+    assert_eq!(doubled.call(&mut store, 21).unwrap(), 42);
+    let mut results = [Val::I32(0)];
+    assert!(matches!(
+        bad.call(&mut store, &[], &mut results),
+        Err(Error::Usage(UsageError::ResultType { .. }))
+    ));
+}
+
+#[test]
+fn host_panics_propagate_after_unwinding_wasm_frames() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "h" "panic" (func $p)) (func (export "run") call $p))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("h", "panic", || -> () { panic!("host panic") })
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), ()>(&mut store, "run")
+        .unwrap();
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, ())));
+    assert!(outcome.is_err());
+    let (mut store, instance) =
+        instantiate(r#"(module (func (export "f") (result i32) i32.const 3))"#);
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+    assert_eq!(f.call(&mut store, ()).unwrap(), 3);
 }

@@ -84,7 +84,9 @@ impl Default for Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.0.config).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("config", &self.0.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -139,8 +141,12 @@ impl Engine {
             return Ok(Arc::clone(code));
         }
         let ty = self.func_type(id).to_wasm();
-        let code: Arc<dyn HostTrampolineCode> =
-            Arc::new(self.0.compiler.compile_host_trampolines(&ty).map_err(CompileError::from)?);
+        let code: Arc<dyn HostTrampolineCode> = Arc::new(
+            self.0
+                .compiler
+                .compile_host_trampolines(&ty)
+                .map_err(CompileError::from)?,
+        );
         cache.insert(id, Arc::clone(&code));
         Ok(code)
     }

@@ -113,7 +113,10 @@ pub enum UsageError {
     #[error("unknown export `{name}`")]
     UnknownExport { name: String },
     #[error("export `{name}` is not a {expected}")]
-    ExportKind { name: String, expected: &'static str },
+    ExportKind {
+        name: String,
+        expected: &'static str,
+    },
     #[error("wrong number of arguments: expected {expected}, got {given}")]
     ArgumentCount { expected: usize, given: usize },
     #[error("argument {index} has the wrong type: expected {expected}, got {given}")]

@@ -158,24 +158,40 @@ impl Memory {
     }
 
     /// Copies `buffer.len()` bytes starting at `offset` out of the memory.
-    pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<(), Error> {
+    pub fn read(
+        &self,
+        store: impl AsContext,
+        offset: usize,
+        buffer: &mut [u8],
+    ) -> Result<(), Error> {
         let cx = store.as_context();
         self.get(cx.opaque())?;
         if cx.opaque().memory_read(self.index, offset as u64, buffer) {
             Ok(())
         } else {
-            Err(UsageError::OutOfBounds { what: "memory read" }.into())
+            Err(UsageError::OutOfBounds {
+                what: "memory read",
+            }
+            .into())
         }
     }
 
     /// Copies `data` into the memory at `offset`.
-    pub fn write(&self, mut store: impl AsContextMut, offset: usize, data: &[u8]) -> Result<(), Error> {
+    pub fn write(
+        &self,
+        mut store: impl AsContextMut,
+        offset: usize,
+        data: &[u8],
+    ) -> Result<(), Error> {
         let mut cx = store.as_context_mut();
         self.store.check(cx.opaque())?;
         if cx.opaque().memory_write(self.index, offset as u64, data) {
             Ok(())
         } else {
-            Err(UsageError::OutOfBounds { what: "memory write" }.into())
+            Err(UsageError::OutOfBounds {
+                what: "memory write",
+            }
+            .into())
         }
     }
 }
@@ -297,7 +313,10 @@ impl Table {
         if cx.opaque().table_mut(self.index).set(index, raw) {
             Ok(())
         } else {
-            Err(UsageError::OutOfBounds { what: "table index" }.into())
+            Err(UsageError::OutOfBounds {
+                what: "table index",
+            }
+            .into())
         }
     }
 
@@ -311,6 +330,12 @@ impl Table {
         cx.opaque()
             .table_mut(self.index)
             .grow(delta, raw)
-            .ok_or_else(|| UsageError::GrowFailed { what: "table", delta }.into())
+            .ok_or_else(|| {
+                UsageError::GrowFailed {
+                    what: "table",
+                    delta,
+                }
+                .into()
+            })
     }
 }

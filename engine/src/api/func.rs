@@ -88,49 +88,62 @@ impl<T: 'static> HostFuncDef<T> {
     ) -> Self {
         let engine = engine.clone();
         let signature = ty.clone();
-        let body: HostFunc<T> = Arc::new(move |inner: &mut StoreInner<T>, instance, slots: &mut [VMVal]| {
-            let params: Vec<Val> = signature
-                .params()
-                .iter()
-                .zip(slots.iter())
-                .map(|(&ty, slot)| Val::from_raw(&mut inner.opaque, slot.get_u64(), ty))
-                .collect();
-            let mut results: Vec<Val> = signature
-                .results()
-                .iter()
-                .map(|&ty| Val::default_for(ty).expect("host signatures exclude v128"))
-                .collect();
-            let caller = Caller {
-                inner: &mut *inner,
-                engine: &engine,
-                instance,
-            };
-            func(caller, &params, &mut results).map_err(into_payload)?;
-            for (index, (result, &ty)) in results.iter().zip(signature.results()).enumerate() {
-                if result.ty() != ty {
-                    return Err(into_payload(Error::from(UsageError::ResultType {
-                        index,
-                        expected: ty.to_string(),
-                        given: result.ty().to_string(),
-                    })));
+        let body: HostFunc<T> = Arc::new(
+            move |inner: &mut StoreInner<T>, instance, slots: &mut [VMVal]| {
+                let params: Vec<Val> = signature
+                    .params()
+                    .iter()
+                    .zip(slots.iter())
+                    .map(|(&ty, slot)| Val::from_raw(&mut inner.opaque, slot.get_u64(), ty))
+                    .collect();
+                let mut results: Vec<Val> = signature
+                    .results()
+                    .iter()
+                    .map(|&ty| Val::default_for(ty).expect("host signatures exclude v128"))
+                    .collect();
+                let caller = Caller {
+                    inner: &mut *inner,
+                    engine: &engine,
+                    instance,
+                };
+                func(caller, &params, &mut results).map_err(into_payload)?;
+                for (index, (result, &ty)) in results.iter().zip(signature.results()).enumerate() {
+                    if result.ty() != ty {
+                        return Err(into_payload(Error::from(UsageError::ResultType {
+                            index,
+                            expected: ty.to_string(),
+                            given: result.ty().to_string(),
+                        })));
+                    }
+                    let raw = result.to_raw(&inner.opaque).map_err(into_payload)?;
+                    slots[index] = VMVal::from_u64(raw);
                 }
-                let raw = result.to_raw(&inner.opaque).map_err(into_payload)?;
-                slots[index] = VMVal::from_u64(raw);
-            }
-            Ok(())
-        });
+                Ok(())
+            },
+        );
         HostFuncDef { ty, body }
     }
 
     /// Adds this function to a store.
-    pub(crate) fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Func, Error> {
+    pub(crate) fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+    ) -> Result<Func, Error> {
         let mut cx = store.as_context_mut();
-        if self.ty.params().iter().chain(self.ty.results()).any(|ty| *ty == super::ValType::V128) {
+        if self
+            .ty
+            .params()
+            .iter()
+            .chain(self.ty.results())
+            .any(|ty| *ty == super::ValType::V128)
+        {
             return Err(UsageError::UnsupportedType("v128 in a host function".into()).into());
         }
         let type_id = cx.engine.register_type(&self.ty);
         let trampolines = cx.engine.host_trampolines(type_id)?;
-        let index = cx.inner().add_host_func(type_id, trampolines, Arc::clone(&self.body));
+        let index = cx
+            .inner()
+            .add_host_func(type_id, trampolines, Arc::clone(&self.body));
         Ok(Func {
             store: StoreId::of(cx.opaque()),
             index,
@@ -160,7 +173,7 @@ pub(crate) fn unwind_to_error(reason: UnwindReason) -> Error {
 impl Func {
     /// A host function with a dynamically typed body.
     pub fn new<T: 'static>(
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Error> + Send + Sync + 'static,
     ) -> Result<Func, Error> {
@@ -170,7 +183,7 @@ impl Func {
 
     /// A host function from a Rust closure with typed parameters and results.
     pub fn wrap<T: 'static, Params, Results>(
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         func: impl super::IntoFunc<T, Params, Results>,
     ) -> Result<Func, Error> {
         let engine = store.as_context().engine().clone();
@@ -184,7 +197,12 @@ impl Func {
 
     /// Calls the function. `params` must match its parameter types and `results` must have
     /// one slot per result.
-    pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<(), Error> {
         let mut cx = store.as_context_mut();
         self.store.check(cx.opaque())?;
         let ty = self.ty(&cx);
@@ -242,6 +260,10 @@ impl Func {
 }
 
 /// Calls `func` with slots already holding its parameters.
-pub(crate) fn call_raw(store: &mut StoreOpaque, func: usize, slots: &mut [VMVal]) -> Result<(), Error> {
+pub(crate) fn call_raw(
+    store: &mut StoreOpaque,
+    func: usize,
+    slots: &mut [VMVal],
+) -> Result<(), Error> {
     store.call(func, slots).map_err(unwind_to_error)
 }

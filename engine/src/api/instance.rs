@@ -20,23 +20,36 @@ pub struct Instance {
 /// Whether an entity of type `actual` may satisfy an import of type `expected`
 /// (the spec's import subtyping: limits may be narrower, everything else must be equal).
 fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
-    let limits_fit = |expected_min: u64, expected_max: Option<u64>, actual_min: u64, actual_max: Option<u64>| {
-        actual_min >= expected_min
-            && match expected_max {
-                None => true,
-                Some(expected_max) => actual_max.is_some_and(|actual_max| actual_max <= expected_max),
-            }
-    };
+    let limits_fit =
+        |expected_min: u64, expected_max: Option<u64>, actual_min: u64, actual_max: Option<u64>| {
+            actual_min >= expected_min
+                && match expected_max {
+                    None => true,
+                    Some(expected_max) => {
+                        actual_max.is_some_and(|actual_max| actual_max <= expected_max)
+                    }
+                }
+        };
     match (expected, actual) {
         (ExternType::Func(expected), ExternType::Func(actual)) => expected == actual,
         (ExternType::Global(expected), ExternType::Global(actual)) => expected == actual,
         (ExternType::Memory(expected), ExternType::Memory(actual)) => {
             expected.is_shared() == actual.is_shared()
-                && limits_fit(expected.minimum(), expected.maximum(), actual.minimum(), actual.maximum())
+                && limits_fit(
+                    expected.minimum(),
+                    expected.maximum(),
+                    actual.minimum(),
+                    actual.maximum(),
+                )
         }
         (ExternType::Table(expected), ExternType::Table(actual)) => {
             expected.element() == actual.element()
-                && limits_fit(expected.minimum(), expected.maximum(), actual.minimum(), actual.maximum())
+                && limits_fit(
+                    expected.minimum(),
+                    expected.maximum(),
+                    actual.minimum(),
+                    actual.maximum(),
+                )
         }
         _ => false,
     }
@@ -46,7 +59,11 @@ impl Instance {
     /// Instantiates `module` with `imports` given in the module's import order, then runs
     /// its start function. A trap during initialization is returned as an error; the
     /// effects of segments applied before it stay visible, as the spec requires.
-    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance, Error> {
+    pub fn new(
+        mut store: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance, Error> {
         let mut cx = store.as_context_mut();
         let needed = &module.info().imports;
         if needed.len() != imports.len() {
@@ -72,7 +89,10 @@ impl Instance {
         }
         let indices: Vec<_> = imports.iter().map(Extern::index).collect();
         let store_id = StoreId::of(cx.opaque());
-        match cx.opaque().instantiate(Arc::clone(module.runtime()), &indices) {
+        match cx
+            .opaque()
+            .instantiate(Arc::clone(module.runtime()), &indices)
+        {
             Ok(index) => Ok(Instance {
                 store: store_id,
                 index,
@@ -89,7 +109,11 @@ impl Instance {
         let mut cx = store.as_context_mut();
         self.store.check(cx.opaque()).ok()?;
         let module = Arc::clone(cx.opaque().instance_module(self.index));
-        let (_, index) = module.info.exports.iter().find(|(export, _)| export == name)?;
+        let (_, index) = module
+            .info
+            .exports
+            .iter()
+            .find(|(export, _)| export == name)?;
         let item = cx.opaque().instance_export(self.index, *index);
         Some(Extern::from_index(cx.opaque(), item))
     }
@@ -158,7 +182,7 @@ impl Instance {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::types::{MemoryType, TableType, RefType};
+    use crate::api::types::{MemoryType, RefType, TableType};
 
     #[test]
     fn import_limits_may_be_narrower_but_not_wider() {
@@ -169,6 +193,9 @@ mod tests {
         assert!(!import_matches(&memory(1, Some(2)), &memory(1, None)));
         assert!(!import_matches(&memory(2, None), &memory(1, None)));
         let table = |element, min| ExternType::Table(TableType::new(element, min, None));
-        assert!(!import_matches(&table(RefType::FuncRef, 1), &table(RefType::ExternRef, 1)));
+        assert!(!import_matches(
+            &table(RefType::FuncRef, 1),
+            &table(RefType::ExternRef, 1)
+        ));
     }
 }

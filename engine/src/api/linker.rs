@@ -41,7 +41,12 @@ impl<T: 'static> Linker<T> {
         self
     }
 
-    fn insert(&mut self, module: &str, name: &str, definition: Definition<T>) -> Result<&mut Self, Error> {
+    fn insert(
+        &mut self,
+        module: &str,
+        name: &str,
+        definition: Definition<T>,
+    ) -> Result<&mut Self, Error> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.definitions.contains_key(&key) {
             return Err(LinkError::Duplicate {
@@ -54,7 +59,12 @@ impl<T: 'static> Linker<T> {
         Ok(self)
     }
 
-    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> Result<&mut Self, Error> {
+    pub fn define(
+        &mut self,
+        module: &str,
+        name: &str,
+        item: impl Into<Extern>,
+    ) -> Result<&mut Self, Error> {
         self.insert(module, name, Definition::Extern(item.into()))
     }
 
@@ -82,7 +92,12 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines every export of `instance` under the module name `module`.
-    pub fn instance(&mut self, mut store: impl AsContextMut<Data = T>, module: &str, instance: Instance) -> Result<&mut Self, Error> {
+    pub fn instance(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        instance: Instance,
+    ) -> Result<&mut Self, Error> {
         for (name, item) in instance.exports(&mut store) {
             self.define(module, &name, item)?;
         }
@@ -90,8 +105,15 @@ impl<T: 'static> Linker<T> {
     }
 
     /// The definition of `module::name`, added to `store` if it is a host function.
-    pub fn get(&self, store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Result<Extern, Error>> {
-        let definition = self.definitions.get(&(module.to_string(), name.to_string()))?;
+    pub fn get(
+        &self,
+        store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Result<Extern, Error>> {
+        let definition = self
+            .definitions
+            .get(&(module.to_string(), name.to_string()))?;
         Some(match definition {
             Definition::Extern(item) => Ok(*item),
             Definition::HostFunc(func) => func.instantiate(store).map(Extern::Func),
@@ -99,7 +121,11 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Resolves `module`'s imports by name and instantiates it.
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance, Error> {
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance, Error> {
         let imports = module
             .imports()
             .map(|import| {

@@ -2,7 +2,9 @@
 
 use super::engine::Engine;
 use super::error::{CompileError, Error};
-use super::types::{ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType};
+use super::types::{
+    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType,
+};
 use crate::environ::{EntityIndex, ModuleInfo};
 use crate::vm::ModuleRuntime;
 use std::path::Path;
@@ -52,7 +54,7 @@ impl Module {
             .validate_all(bytes)
             .map_err(|error| CompileError::Invalid {
                 message: error.message().to_string(),
-                offset: error.offset() as u64,
+                offset: error.offset(),
             })?;
         let info = ModuleInfo::parse(bytes)?;
         check_entity_types(&info)?;

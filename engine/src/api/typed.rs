@@ -82,7 +82,7 @@ macro_rules! wasm_tuple {
             fn write_slots(self, slots: &mut [VMVal]) {
                 $(slots[$index] = VMVal::from_u64(self.$index.to_raw());)*
             }
-            #[allow(unused_variables, reason = "the empty tuple reads nothing")]
+            #[allow(unused_variables, clippy::unused_unit, reason = "the empty tuple reads nothing")]
             fn read_slots(slots: &[VMVal]) -> Self {
                 ($($name::from_raw(slots[$index].get_u64()),)*)
             }
@@ -186,6 +186,7 @@ macro_rules! into_func {
         where
             F: Fn($($arg),*) -> R + Send + Sync + 'static,
         {
+            #[allow(non_snake_case, reason = "arguments are named after their type parameters")]
             fn into_func_def(self, engine: &Engine) -> HostFuncDef<T> {
                 (move |_: Caller<'_, T>, $($arg: $arg),*| self($($arg),*)).into_func_def(engine)
             }

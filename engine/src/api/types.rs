@@ -150,7 +150,12 @@ impl fmt::Display for FuncType {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+        write!(
+            f,
+            "(func (param {}) (result {}))",
+            list(&self.params),
+            list(&self.results)
+        )
     }
 }
 

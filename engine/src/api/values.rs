@@ -167,7 +167,10 @@ impl ExternRef {
     }
 
     /// The host value; downcast it to the type it was created with.
-    pub fn data<'a, C: AsContext>(&self, store: &'a C) -> Result<&'a (dyn Any + Send + Sync), Error> {
+    pub fn data<'a, C: AsContext>(
+        &self,
+        store: &'a C,
+    ) -> Result<&'a (dyn Any + Send + Sync), Error> {
         let inner = store.as_context().inner;
         let opaque: &'a StoreOpaque = &inner.opaque;
         self.store.check(opaque)?;

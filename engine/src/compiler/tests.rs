@@ -685,3 +685,11 @@ fn unreachable_traps_are_recorded() {
             .any(|t| t.kind == TrapKind::IntegerDivisionByZero)
     );
 }
+
+#[test]
+fn compiled_code_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Compiler>();
+    assert_send_sync::<CompiledModule>();
+    assert_send_sync::<super::HostTrampolines>();
+}

@@ -122,7 +122,12 @@ mod tests {
     #[test]
     fn every_builtin_takes_the_vmctx_first() {
         for builtin in BuiltinIndex::ALL {
-            assert_eq!(builtin.params().first(), Some(&BuiltinParam::VmCtx), "{}", builtin.name());
+            assert_eq!(
+                builtin.params().first(),
+                Some(&BuiltinParam::VmCtx),
+                "{}",
+                builtin.name()
+            );
         }
     }
 

@@ -21,7 +21,10 @@ pub struct CodeRange {
 /// Implementors promise that every address they return is the start of finished, executable
 /// machine code with the calling convention documented on the method, and that it stays
 /// valid for as long as the implementor is alive. The runtime calls these addresses.
-#[allow(unsafe_code, reason = "declares the contract the runtime relies on; no unsafe operation")]
+#[allow(
+    unsafe_code,
+    reason = "declares the contract the runtime relies on; no unsafe operation"
+)]
 pub unsafe trait CompiledCode: Send + Sync {
     /// Defined function `index` with the wasm calling convention:
     /// `(callee_vmctx, caller_vmctx, params...) -> results`.
@@ -41,7 +44,10 @@ pub unsafe trait CompiledCode: Send + Sync {
 ///
 /// As for [`CompiledCode`]: `array_call` has the array-call convention and `host_call` the wasm
 /// convention, calling the entry of the `VMHostFuncContext` it receives as callee vmctx.
-#[allow(unsafe_code, reason = "declares the contract the runtime relies on; no unsafe operation")]
+#[allow(
+    unsafe_code,
+    reason = "declares the contract the runtime relies on; no unsafe operation"
+)]
 pub unsafe trait HostTrampolineCode: Send + Sync {
     fn array_call(&self) -> &CodeRange;
     fn host_call(&self) -> &CodeRange;

@@ -10,14 +10,14 @@ mod trap;
 mod tunables;
 mod vmoffsets;
 
+pub(crate) use builtins::foreach_builtin_function;
 pub use builtins::{BuiltinIndex, BuiltinParam};
 pub use compiled::{CodeRange, CompiledCode, HostTrampolineCode};
-pub(crate) use builtins::foreach_builtin_function;
-pub use module::{
-    ConstExpr, ConstOp, DataKind, DataSegment, ElementKind, ElementSegment, EntityIndex,
-    Import, ModuleInfo, WasmError,
-};
 pub(crate) use module::unsupported;
+pub use module::{
+    ConstExpr, ConstOp, DataKind, DataSegment, ElementKind, ElementSegment, EntityIndex, Import,
+    ModuleInfo, WasmError,
+};
 pub use trap::{TrapKind, TrapSite};
 pub use tunables::{BoundsChecks, MEMORY_GUARD_SIZE, MEMORY_RESERVATION, Tunables};
-pub use vmoffsets::{VMOffsets, VM_CONTEXT_MAGIC, VMVAL_SIZE};
+pub use vmoffsets::{VM_CONTEXT_MAGIC, VMOffsets, VMVAL_SIZE};

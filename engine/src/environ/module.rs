@@ -22,7 +22,7 @@ impl From<wasmparser::BinaryReaderError> for WasmError {
     fn from(error: wasmparser::BinaryReaderError) -> Self {
         WasmError::Invalid {
             message: error.message().to_string(),
-            offset: error.offset() as u64,
+            offset: error.offset(),
         }
     }
 }
@@ -98,7 +98,9 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
-                other => return unsupported(format!("constant expression operator {other:?}"), offset),
+                other => {
+                    return unsupported(format!("constant expression operator {other:?}"), offset);
+                }
             };
             ops.push(op);
         }
@@ -240,7 +242,9 @@ impl ModuleInfo {
                             EntityIndex::Global(self.globals.len() as u32 - 1)
                         }
                         TypeRef::Tag(_) => return unsupported("exception-handling tags", offset),
-                        TypeRef::FuncExact(_) => return unsupported("exact function imports", offset),
+                        TypeRef::FuncExact(_) => {
+                            return unsupported("exact function imports", offset);
+                        }
                     };
                     self.imports.push(Import {
                         module: import.module.to_string(),
@@ -270,7 +274,7 @@ impl ModuleInfo {
                 }
             }
             Payload::TagSection(reader) => {
-                return unsupported("exception-handling tags", reader.range().start as u64);
+                return unsupported("exception-handling tags", reader.range().start);
             }
             Payload::GlobalSection(reader) => {
                 for global in reader {
@@ -326,7 +330,7 @@ impl ModuleInfo {
                     .push(range.start as usize..range.end as usize);
             }
             other => {
-                let offset = other.as_section().map_or(0, |(_, range)| range.start as u64);
+                let offset = other.as_section().map_or(0, |(_, range)| range.start);
                 return unsupported("component-model or unknown sections", offset);
             }
         }

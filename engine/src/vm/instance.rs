@@ -3,11 +3,11 @@
 //! Memories, tables and globals are owned by the store; an instance holds pointers to them,
 //! which stay valid because the store frees nothing before it drops all of its instances.
 
+use super::libcalls::VM_BUILTINS;
 use super::memory::LinearMemory;
 use super::module::ModuleRuntime;
 use super::table::Table;
 use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMStoreContext};
-use super::libcalls::VM_BUILTINS;
 use crate::environ::{
     ConstExpr, ConstOp, DataKind, ElementKind, TrapKind, VM_CONTEXT_MAGIC, VMOffsets,
 };
@@ -74,12 +74,18 @@ impl Instance {
         for index in 0..instance.memories.len() {
             // SAFETY: the store keeps every memory alive while instances use it.
             let definition = unsafe { instance.memories[index].as_mut() }.definition_ptr();
-            instance.write(instance.offsets.vmctx_memory_pointer(index as u32), definition);
+            instance.write(
+                instance.offsets.vmctx_memory_pointer(index as u32),
+                definition,
+            );
         }
         for index in 0..instance.tables.len() {
             // SAFETY: as for memories.
             let definition = unsafe { instance.tables[index].as_mut() }.definition_ptr();
-            instance.write(instance.offsets.vmctx_table_pointer(index as u32), definition);
+            instance.write(
+                instance.offsets.vmctx_table_pointer(index as u32),
+                definition,
+            );
         }
         for index in 0..instance.globals.len() {
             let global = instance.globals[index].as_ptr();
@@ -106,7 +112,13 @@ impl Instance {
         debug_assert!(offset as usize + size_of::<T>() <= self.offsets.size_of_vmctx() as usize);
         // SAFETY: `offset` comes from this module's `VMOffsets`, so it lies inside the
         // VMContext allocation and is aligned for the field stored there.
-        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().write(value) }
+        unsafe {
+            self.vmctx
+                .as_ptr()
+                .add(offset as usize)
+                .cast::<T>()
+                .write(value)
+        }
     }
 
     pub fn module(&self) -> &Arc<ModuleRuntime> {
@@ -122,18 +134,6 @@ impl Instance {
         let offset = self.offsets.vmctx_funcref(index) as usize;
         // SAFETY: the offset is inside the VMContext allocation.
         unsafe { self.vmctx.add(offset).cast() }
-    }
-
-    pub fn memory(&self, index: u32) -> NonNull<LinearMemory> {
-        self.memories[index as usize]
-    }
-
-    pub fn table(&self, index: u32) -> NonNull<Table> {
-        self.tables[index as usize]
-    }
-
-    pub fn global(&self, index: u32) -> NonNull<VMGlobalDefinition> {
-        self.globals[index as usize]
     }
 
     fn memory_mut(&mut self, index: u32) -> &mut LinearMemory {
@@ -180,7 +180,9 @@ impl Instance {
             };
             stack.push(value);
         }
-        stack.pop().expect("validated constant expression yields a value")
+        stack
+            .pop()
+            .expect("validated constant expression yields a value")
     }
 
     /// Runs global initializers, table initializers and segments, in the spec's order. A trap
@@ -243,7 +245,13 @@ impl Instance {
         }
     }
 
-    pub fn memory_fill(&mut self, memory: u32, dst: u32, value: u8, len: u32) -> Result<(), TrapKind> {
+    pub fn memory_fill(
+        &mut self,
+        memory: u32,
+        dst: u32,
+        value: u8,
+        len: u32,
+    ) -> Result<(), TrapKind> {
         let memory = self.memory_mut(memory);
         let dst = memory
             .checked_range(u64::from(dst), u64::from(len))
@@ -253,7 +261,14 @@ impl Instance {
         Ok(())
     }
 
-    pub fn memory_copy(&mut self, dst_memory: u32, src_memory: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+    pub fn memory_copy(
+        &mut self,
+        dst_memory: u32,
+        src_memory: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapKind> {
         let src = self
             .memory_mut(src_memory)
             .checked_range(u64::from(src), u64::from(len))
@@ -267,7 +282,14 @@ impl Instance {
         Ok(())
     }
 
-    pub fn memory_init(&mut self, memory: u32, data: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+    pub fn memory_init(
+        &mut self,
+        memory: u32,
+        data: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapKind> {
         let segment = if self.dropped_data[data as usize] {
             0..0
         } else {
@@ -299,7 +321,13 @@ impl Instance {
             .map_or(u32::MAX, |old| old as u32)
     }
 
-    pub fn table_fill(&mut self, table: u32, dst: u32, value: usize, len: u32) -> Result<(), TrapKind> {
+    pub fn table_fill(
+        &mut self,
+        table: u32,
+        dst: u32,
+        value: usize,
+        len: u32,
+    ) -> Result<(), TrapKind> {
         self.table_mut(table)
             .range_mut(u64::from(dst), u64::from(len))
             .ok_or(TrapKind::TableOutOfBounds)?
@@ -307,15 +335,25 @@ impl Instance {
         Ok(())
     }
 
-    pub fn table_copy(&mut self, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+    pub fn table_copy(
+        &mut self,
+        dst_table: u32,
+        src_table: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapKind> {
         let (dst, src, len) = (u64::from(dst), u64::from(src), u64::from(len));
         if self.tables[dst_table as usize] == self.tables[src_table as usize] {
             let table = self.table_mut(dst_table);
-            let in_bounds = |start: u64| start.checked_add(len).is_some_and(|end| end <= table.len());
+            let in_bounds =
+                |start: u64| start.checked_add(len).is_some_and(|end| end <= table.len());
             if !in_bounds(src) || !in_bounds(dst) {
                 return Err(TrapKind::TableOutOfBounds);
             }
-            let whole = table.range_mut(0, table.len()).expect("whole table is in bounds");
+            let whole = table
+                .range_mut(0, table.len())
+                .expect("whole table is in bounds");
             whole.copy_within(src as usize..(src + len) as usize, dst as usize);
             return Ok(());
         }
@@ -331,7 +369,14 @@ impl Instance {
         Ok(())
     }
 
-    pub fn table_init(&mut self, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+    pub fn table_init(
+        &mut self,
+        table: u32,
+        elem: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapKind> {
         let items = std::mem::take(&mut self.elements[elem as usize]);
         let result = (|| {
             let source = u64::from(src)

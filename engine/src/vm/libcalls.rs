@@ -7,7 +7,7 @@
 
 use super::instance::Instance;
 use super::vmcontext::VMContext;
-use crate::environ::{foreach_builtin_function, TrapKind, VMOffsets};
+use crate::environ::{TrapKind, VMOffsets, foreach_builtin_function};
 
 /// Finds the instance a VMContext belongs to.
 ///
@@ -36,17 +36,37 @@ mod entry {
         unsafe { instance(vmctx) }.memory_grow(memory, delta)
     }
 
-    pub unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, memory: u32, dst: u32, value: u32, len: u32) -> u32 {
+    pub unsafe extern "C" fn memory_fill(
+        vmctx: *mut VMContext,
+        memory: u32,
+        dst: u32,
+        value: u32,
+        len: u32,
+    ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.memory_fill(memory, dst, value as u8, len))
     }
 
-    pub unsafe extern "C" fn memory_copy(vmctx: *mut VMContext, dst_memory: u32, src_memory: u32, dst: u32, src: u32, len: u32) -> u32 {
+    pub unsafe extern "C" fn memory_copy(
+        vmctx: *mut VMContext,
+        dst_memory: u32,
+        src_memory: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.memory_copy(dst_memory, src_memory, dst, src, len))
     }
 
-    pub unsafe extern "C" fn memory_init(vmctx: *mut VMContext, memory: u32, data: u32, dst: u32, src: u32, len: u32) -> u32 {
+    pub unsafe extern "C" fn memory_init(
+        vmctx: *mut VMContext,
+        memory: u32,
+        data: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.memory_init(memory, data, dst, src, len))
     }
@@ -56,22 +76,47 @@ mod entry {
         unsafe { instance(vmctx) }.data_drop(data)
     }
 
-    pub unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: usize, delta: u32) -> u32 {
+    pub unsafe extern "C" fn table_grow(
+        vmctx: *mut VMContext,
+        table: u32,
+        init: usize,
+        delta: u32,
+    ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         unsafe { instance(vmctx) }.table_grow(table, init, delta)
     }
 
-    pub unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32, value: usize, len: u32) -> u32 {
+    pub unsafe extern "C" fn table_fill(
+        vmctx: *mut VMContext,
+        table: u32,
+        dst: u32,
+        value: usize,
+        len: u32,
+    ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.table_fill(table, dst, value, len))
     }
 
-    pub unsafe extern "C" fn table_copy(vmctx: *mut VMContext, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) -> u32 {
+    pub unsafe extern "C" fn table_copy(
+        vmctx: *mut VMContext,
+        dst_table: u32,
+        src_table: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.table_copy(dst_table, src_table, dst, src, len))
     }
 
-    pub unsafe extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32 {
+    pub unsafe extern "C" fn table_init(
+        vmctx: *mut VMContext,
+        table: u32,
+        elem: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.table_init(table, elem, dst, src, len))
     }
@@ -90,8 +135,12 @@ macro_rules! builtin_rust_type {
 }
 
 macro_rules! builtin_rust_result {
-    (i32) => { u32 };
-    (()) => { () };
+    (i32) => {
+        u32
+    };
+    (()) => {
+        ()
+    };
 }
 
 macro_rules! define_builtins_table {

@@ -69,11 +69,6 @@ impl LinearMemory {
         self.definition.current_length
     }
 
-    /// Start of the memory.
-    pub fn base(&self) -> *mut u8 {
-        self.definition.base
-    }
-
     /// The declared type.
     pub fn ty(&self) -> MemoryType {
         self.ty
@@ -131,11 +126,11 @@ mod tests {
     fn grows_in_place_up_to_the_maximum() {
         for mode in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
             let mut memory = LinearMemory::new(memory_type(1, Some(3)), mode).unwrap();
-            let base = memory.base();
+            let base = memory.checked_range(0, 0);
             assert_eq!(memory.grow(2).unwrap(), Some(1));
             assert_eq!(memory.grow(1).unwrap(), None);
             assert_eq!(memory.pages(), 3);
-            assert_eq!(memory.base(), base);
+            assert_eq!(memory.checked_range(0, 0), base);
             assert!(memory.checked_range(3 * WASM_PAGE_SIZE - 1, 1).is_some());
             assert!(memory.checked_range(3 * WASM_PAGE_SIZE - 1, 2).is_none());
         }

@@ -115,6 +115,7 @@ impl Mmap {
     }
 
     /// Size of the reservation in bytes (a whole number of pages).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

@@ -14,7 +14,7 @@ mod traphandlers;
 mod vmcontext;
 
 pub(crate) use host::{HostFunc, HostPanic};
-pub(crate) use memory::{LinearMemory, WASM_PAGE_SIZE};
+pub(crate) use memory::LinearMemory;
 pub(crate) use module::ModuleRuntime;
 pub(crate) use store::{ExternIndex, InstantiationFailure, StoreBox, StoreInner, StoreOpaque};
 pub(crate) use table::Table;

@@ -50,6 +50,10 @@ struct InstanceRecord {
 }
 
 /// The untyped part of a store.
+#[allow(
+    clippy::vec_box,
+    reason = "boxed so that moving the vectors never moves what VMContexts point at"
+)]
 pub(crate) struct StoreOpaque {
     /// Process-unique, so handles from another store are caught.
     id: u64,
@@ -114,7 +118,6 @@ impl<T: 'static> StoreBox<T> {
     pub fn inner_mut(&mut self) -> &mut StoreInner<T> {
         &mut self.0
     }
-
 }
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -153,7 +156,10 @@ impl StoreOpaque {
 
     fn push_func(&mut self, funcref: NonNull<VMFuncRef>, array_call: *const u8) -> usize {
         let index = self.funcs.len();
-        self.funcs.push(FuncData { funcref, array_call });
+        self.funcs.push(FuncData {
+            funcref,
+            array_call,
+        });
         self.funcs_by_ref.insert(funcref.as_ptr() as usize, index);
         index
     }
@@ -181,7 +187,9 @@ impl StoreOpaque {
         }
         let funcref = NonNull::new(raw as *mut VMFuncRef).expect("caller checked for null");
         // SAFETY: funcrefs handed out by this store's code point into contexts it owns.
-        let VMFuncRef { vmctx, type_index, .. } = unsafe { *funcref.as_ptr() };
+        let VMFuncRef {
+            vmctx, type_index, ..
+        } = unsafe { *funcref.as_ptr() };
         let instance = self.instances_by_vmctx[&(vmctx as usize)];
         let module = self.instances[instance].instance.module();
         let module_type = module
@@ -194,10 +202,16 @@ impl StoreOpaque {
     /// Calls `func` with the array-call convention: `values` holds the parameters and
     /// receives the results, and must have room for the longer of the two lists.
     pub fn call(&mut self, func: usize, values: &mut [VMVal]) -> Result<(), UnwindReason> {
-        let FuncData { funcref, array_call } = self.funcs[func];
+        let FuncData {
+            funcref,
+            array_call,
+        } = self.funcs[func];
         // SAFETY: as in `funcref`.
-        let VMFuncRef { wasm_call, vmctx, .. } = unsafe { *funcref.as_ptr() };
-        type ArrayCall = unsafe extern "C" fn(*mut VMContext, *mut VMContext, *const u8, *mut VMVal);
+        let VMFuncRef {
+            wasm_call, vmctx, ..
+        } = unsafe { *funcref.as_ptr() };
+        type ArrayCall =
+            unsafe extern "C" fn(*mut VMContext, *mut VMContext, *const u8, *mut VMVal);
         // SAFETY: `array_call` is a finished array-call trampoline for this function's
         // signature, kept alive by the module or host code this store holds.
         let trampoline: ArrayCall = unsafe { std::mem::transmute(array_call) };
@@ -249,22 +263,32 @@ impl StoreOpaque {
         }
         let entities = InstanceEntities {
             imported_funcs,
-            memories: memories.iter().map(|&m| NonNull::from(&mut *self.memories[m])).collect(),
-            tables: tables.iter().map(|&t| NonNull::from(&mut *self.tables[t])).collect(),
-            globals: globals.iter().map(|&g| NonNull::from(&mut *self.globals[g])).collect(),
+            memories: memories
+                .iter()
+                .map(|&m| NonNull::from(&mut *self.memories[m]))
+                .collect(),
+            tables: tables
+                .iter()
+                .map(|&t| NonNull::from(&mut *self.tables[t]))
+                .collect(),
+            globals: globals
+                .iter()
+                .map(|&g| NonNull::from(&mut *self.globals[g]))
+                .collect(),
         };
         let context = NonNull::from(&mut *self.context);
         let mut instance = Instance::new(Arc::clone(&module), context, entities);
         let init = instance.initialize();
         let index = self.instances.len();
-        self.instances_by_vmctx.insert(instance.vmctx() as usize, index);
+        self.instances_by_vmctx
+            .insert(instance.vmctx() as usize, index);
         self.instances.push(InstanceRecord {
             instance,
             memories,
             tables,
             globals,
         });
-        init.map_err(|kind| InstantiationFailure::Unwind(UnwindReason::Trap { kind, pc: 0 }))?;
+        init.map_err(|kind| InstantiationFailure::Unwind(UnwindReason::Trap { kind }))?;
         if let Some(start) = info.start {
             let func = self.instance_func(index, start);
             self.call(func, &mut [VMVal::default()])
@@ -385,10 +409,4 @@ impl StoreOpaque {
     pub fn externref(&self, handle: usize) -> &(dyn Any + Send + Sync) {
         &*self.externrefs[handle - 1]
     }
-
-    /// Whether `raw` is a handle this store handed out (0, null, is not).
-    pub fn is_externref(&self, raw: usize) -> bool {
-        (1..=self.externrefs.len()).contains(&raw)
-    }
 }
-

@@ -25,7 +25,10 @@ impl Table {
     /// A table of type `ty` filled with `init`. `None` if its minimum exceeds the limits.
     pub fn new(ty: TableType, init: usize) -> Option<Table> {
         let minimum = ty.initial;
-        let maximum = ty.maximum.unwrap_or(u64::from(u32::MAX)).min(MAX_TABLE_ELEMENTS);
+        let maximum = ty
+            .maximum
+            .unwrap_or(u64::from(u32::MAX))
+            .min(MAX_TABLE_ELEMENTS);
         if minimum > maximum {
             return None;
         }
@@ -51,10 +54,6 @@ impl Table {
         self.elements.len() as u64
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.elements.is_empty()
-    }
-
     /// The declared type.
     pub fn ty(&self) -> TableType {
         self.ty
@@ -66,7 +65,10 @@ impl Table {
 
     /// `false` if `index` is out of bounds.
     pub fn set(&mut self, index: u64, value: usize) -> bool {
-        match usize::try_from(index).ok().and_then(|i| self.elements.get_mut(i)) {
+        match usize::try_from(index)
+            .ok()
+            .and_then(|i| self.elements.get_mut(i))
+        {
             Some(slot) => {
                 *slot = value;
                 true

@@ -1,7 +1,6 @@
 //! The `#[repr(C)]` structures that JIT code reads, laid out as `environ::VMOffsets` says.
 //! The tests at the bottom check every field against the offsets table.
 
-use crate::environ::{VMOffsets, VMVAL_SIZE};
 use std::marker::PhantomData;
 
 /// Opaque type of a VMContext pointer. The context is a variable-size allocation (see
@@ -97,7 +96,8 @@ impl VMVal {
 
 /// The Rust function a host-call trampoline calls: `(host_ctx, caller_vmctx, values, len)`,
 /// returning non-zero when the host function failed and a pending error was recorded.
-pub type HostEntry = unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMContext, *mut VMVal, u32) -> u32;
+pub type HostEntry =
+    unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMContext, *mut VMVal, u32) -> u32;
 
 /// Marks a [`VMHostFuncContext`], so a caller pointer can be told apart from a VMContext.
 pub const HOST_FUNC_MAGIC: u32 = u32::from_le_bytes(*b"host");
@@ -114,6 +114,7 @@ pub struct VMHostFuncContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::environ::{VMOffsets, VMVAL_SIZE};
     use std::mem::{align_of, offset_of, size_of};
 
     #[test]
@@ -126,7 +127,10 @@ mod tests {
 
     #[test]
     fn memory_definition_layout() {
-        assert_eq!(offset_of!(VMMemoryDefinition, base), VMOffsets::memory_base() as usize);
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, base),
+            VMOffsets::memory_base() as usize
+        );
         assert_eq!(
             offset_of!(VMMemoryDefinition, current_length),
             VMOffsets::memory_current_length() as usize
@@ -139,7 +143,10 @@ mod tests {
 
     #[test]
     fn table_definition_layout() {
-        assert_eq!(offset_of!(VMTableDefinition, base), VMOffsets::table_base() as usize);
+        assert_eq!(
+            offset_of!(VMTableDefinition, base),
+            VMOffsets::table_base() as usize
+        );
         assert_eq!(
             offset_of!(VMTableDefinition, current_elements),
             VMOffsets::table_current_elements() as usize
@@ -148,20 +155,38 @@ mod tests {
             size_of::<VMTableDefinition>(),
             VMOffsets::size_of_table_definition() as usize
         );
-        assert_eq!(size_of::<usize>(), VMOffsets::size_of_table_element() as usize);
+        assert_eq!(
+            size_of::<usize>(),
+            VMOffsets::size_of_table_element() as usize
+        );
     }
 
     #[test]
     fn funcref_layout() {
-        assert_eq!(offset_of!(VMFuncRef, wasm_call), VMOffsets::funcref_wasm_call() as usize);
-        assert_eq!(offset_of!(VMFuncRef, vmctx), VMOffsets::funcref_vmctx() as usize);
-        assert_eq!(offset_of!(VMFuncRef, type_index), VMOffsets::funcref_type_index() as usize);
-        assert_eq!(size_of::<VMFuncRef>(), VMOffsets::size_of_vmfuncref() as usize);
+        assert_eq!(
+            offset_of!(VMFuncRef, wasm_call),
+            VMOffsets::funcref_wasm_call() as usize
+        );
+        assert_eq!(
+            offset_of!(VMFuncRef, vmctx),
+            VMOffsets::funcref_vmctx() as usize
+        );
+        assert_eq!(
+            offset_of!(VMFuncRef, type_index),
+            VMOffsets::funcref_type_index() as usize
+        );
+        assert_eq!(
+            size_of::<VMFuncRef>(),
+            VMOffsets::size_of_vmfuncref() as usize
+        );
     }
 
     #[test]
     fn host_func_context_layout() {
-        assert_eq!(offset_of!(VMHostFuncContext, entry), VMOffsets::host_func_entry() as usize);
+        assert_eq!(
+            offset_of!(VMHostFuncContext, entry),
+            VMOffsets::host_func_entry() as usize
+        );
     }
 
     #[test]
