@@ -14,3 +14,8 @@ pub(crate) mod vm;
 pub use api::*;
 pub use environ::BoundsChecks;
 pub use wasmparser::WasmFeatures;
+
+/// Compiles and runs the README's examples as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
