@@ -68,6 +68,9 @@ pub(crate) struct StoreOpaque {
     global_types: Vec<GlobalType>,
     funcs: Vec<FuncData>,
     funcs_by_ref: HashMap<usize, usize>,
+    /// Func index of each host function, by the address of its context (the `vmctx` of its
+    /// funcref), so that copies of its funcref in importing instances map back to it.
+    host_funcs_by_context: HashMap<usize, usize>,
     /// Host function contexts, each owning its closure; typed by the store's data type.
     host_funcs: Vec<Box<dyn Any>>,
     /// Trampolines and their trap registrations, kept alive for the host functions using them.
@@ -102,6 +105,7 @@ impl<T: 'static> StoreBox<T> {
                 global_types: Vec::new(),
                 funcs: Vec::new(),
                 funcs_by_ref: HashMap::new(),
+                host_funcs_by_context: HashMap::new(),
                 host_funcs: Vec::new(),
                 host_code: Vec::new(),
                 externrefs: Vec::new(),
@@ -145,7 +149,11 @@ impl<T: 'static> StoreInner<T> {
             opaque.host_code.push((trampolines, registrations));
         }
         opaque.host_funcs.push(context);
-        opaque.push_func(funcref, array_call)
+        let index = opaque.push_func(funcref, array_call);
+        // SAFETY: the funcref lives in the context just pushed, which the store owns.
+        let context_address = unsafe { funcref.as_ref() }.vmctx as usize;
+        opaque.host_funcs_by_context.insert(context_address, index);
+        index
     }
 }
 
@@ -190,6 +198,9 @@ impl StoreOpaque {
         let VMFuncRef {
             vmctx, type_index, ..
         } = unsafe { *funcref.as_ptr() };
+        if let Some(&host_func) = self.host_funcs_by_context.get(&(vmctx as usize)) {
+            return host_func;
+        }
         let instance = self.instances_by_vmctx[&(vmctx as usize)];
         let module = self.instances[instance].instance.module();
         let module_type = module
