@@ -422,3 +422,29 @@ fn host_panics_propagate_after_unwinding_wasm_frames() {
     let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
     assert_eq!(f.call(&mut store, ()).unwrap(), 3);
 }
+
+#[test]
+fn handles_cross_threads_where_they_may() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Engine>();
+    send_sync::<Module>();
+    send_sync::<Func>();
+    send_sync::<Memory>();
+    send::<Store<Vec<u8>>>();
+    send::<Linker<()>>();
+
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "f") (result i32) i32.const 9))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+    let result = std::thread::spawn(move || f.call(&mut store, ()).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(result, 9);
+}

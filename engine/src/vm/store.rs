@@ -89,6 +89,12 @@ pub(crate) struct StoreInner<T> {
 /// Owns a [`StoreInner`] at a stable address.
 pub(crate) struct StoreBox<T>(Box<StoreInner<T>>);
 
+// SAFETY: a store is only ever used by the thread that currently owns it (every access goes
+// through `&mut`), so moving it to another thread is sound when its data is `Send`. Its raw
+// pointers all point into allocations the store itself owns; host closures and externref
+// values are required to be `Send + Sync`; and no trap-handling state outlives a call.
+unsafe impl<T: Send> Send for StoreBox<T> {}
+
 impl<T: 'static> StoreBox<T> {
     pub fn new(data: T, max_wasm_stack: usize, bounds_checks: BoundsChecks) -> Self {
         StoreBox(Box::new(StoreInner {
