@@ -1,1 +1,304 @@
-//! placeholder
+//! The benchmark kernels, each as WebAssembly text run on weft and as the same algorithm in
+//! Rust, shared by the `compute` bench and the unit tests so both exercise identical code.
+
+use weft::{Engine, Error, Instance, Memory, Module, Store, TypedFunc};
+
+/// Criterion group names, shared with the `ratios` binary that reads their estimates.
+pub const FIB_GROUP: &str = "fib_recursive";
+pub const MEMORY_GROUP: &str = "memory_loop";
+pub const FLOAT_GROUP: &str = "float_kernel";
+pub const GROUPS: [&str; 3] = [FIB_GROUP, MEMORY_GROUP, FLOAT_GROUP];
+
+const FIB_WAT: &str = include_str!("../kernels/fib.wat");
+const HISTOGRAM_WAT: &str = include_str!("../kernels/histogram.wat");
+const MATMUL_WAT: &str = include_str!("../kernels/matmul.wat");
+
+fn instantiate(engine: &Engine, wat: &str) -> Result<(Store<()>, Instance), Error> {
+    let module = Module::new(engine, wat)?;
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    Ok((store, instance))
+}
+
+fn exported_memory(store: &mut Store<()>, instance: &Instance) -> Result<Memory, Error> {
+    instance
+        .get_memory(store, "memory")
+        .ok_or_else(|| Error::msg("kernel exports no memory"))
+}
+
+fn to_u32(value: usize, what: &str) -> Result<u32, Error> {
+    u32::try_from(value).map_err(|_| Error::msg(format!("{what} does not fit a 32-bit memory")))
+}
+
+/// Deterministic inputs without a `rand` dependency (xorshift64).
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> XorShift {
+        // Zero is xorshift's fixed point.
+        XorShift(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| (self.next_u64() >> 56) as u8).collect()
+    }
+
+    /// Values in [-1, 1).
+    pub fn f64s(&mut self, len: usize) -> Vec<f64> {
+        (0..len)
+            .map(|_| (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0)
+            .collect()
+    }
+}
+
+/// Wrapping like wasm's `i32.add`, so both sides agree even past fib(47).
+pub fn fib(n: u32) -> u32 {
+    if n < 2 {
+        n
+    } else {
+        fib(n - 1).wrapping_add(fib(n - 2))
+    }
+}
+
+pub struct WeftFib {
+    store: Store<()>,
+    fib: TypedFunc<u32, u32>,
+}
+
+impl WeftFib {
+    pub fn new(engine: &Engine) -> Result<WeftFib, Error> {
+        let (mut store, instance) = instantiate(engine, FIB_WAT)?;
+        let fib = instance.get_typed_func(&mut store, "fib")?;
+        Ok(WeftFib { store, fib })
+    }
+
+    pub fn call(&mut self, n: u32) -> Result<u32, Error> {
+        self.fib.call(&mut self.store, n)
+    }
+}
+
+/// Counts each byte value of `data` into `counts` and returns `sum(i * counts[i])`.
+pub fn histogram(data: &[u8], counts: &mut [u32; 256]) -> u64 {
+    *counts = [0; 256];
+    for &byte in data {
+        counts[usize::from(byte)] += 1;
+    }
+    let mut sum = 0u64;
+    for (value, &count) in (0u64..).zip(counts.iter()) {
+        sum += value * u64::from(count);
+    }
+    sum
+}
+
+/// The histogram kernel with its input already copied into linear memory, so a call
+/// measures only the kernel.
+pub struct WeftHistogram {
+    store: Store<()>,
+    histogram: TypedFunc<(u32, u32, u32), u64>,
+    memory: Memory,
+    len: u32,
+}
+
+impl WeftHistogram {
+    const COUNTS: u32 = 0;
+    const DATA: u32 = 256 * 4;
+
+    pub fn new(engine: &Engine, data: &[u8]) -> Result<WeftHistogram, Error> {
+        let (mut store, instance) = instantiate(engine, HISTOGRAM_WAT)?;
+        let histogram = instance.get_typed_func(&mut store, "histogram")?;
+        let memory = exported_memory(&mut store, &instance)?;
+        let len = to_u32(data.len(), "histogram input")?;
+        memory.write(&mut store, Self::DATA as usize, data)?;
+        Ok(WeftHistogram {
+            store,
+            histogram,
+            memory,
+            len,
+        })
+    }
+
+    pub fn run(&mut self) -> Result<u64, Error> {
+        self.histogram
+            .call(&mut self.store, (Self::COUNTS, Self::DATA, self.len))
+    }
+
+    /// The table left in linear memory by the last [`WeftHistogram::run`].
+    pub fn counts(&self) -> Result<[u32; 256], Error> {
+        let mut bytes = [0u8; 256 * 4];
+        self.memory
+            .read(&self.store, Self::COUNTS as usize, &mut bytes)?;
+        let mut counts = [0u32; 256];
+        for (count, chunk) in counts.iter_mut().zip(bytes.chunks_exact(4)) {
+            *count = u32::from_le_bytes(chunk.try_into().expect("chunks are 4 bytes"));
+        }
+        Ok(counts)
+    }
+}
+
+/// `c = a * b` for row-major `n`×`n` matrices, returning the sum of `c` taken in row order.
+/// Index loops on purpose: they are the access pattern the wasm kernel has.
+pub fn matmul(a: &[f64], b: &[f64], c: &mut [f64], n: usize) -> f64 {
+    // Lets LLVM drop the per-element bounds checks, as guard pages do for weft.
+    assert!(a.len() == n * n && b.len() == n * n && c.len() == n * n);
+    let mut total = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            let mut acc = 0.0;
+            for k in 0..n {
+                acc += a[i * n + k] * b[k * n + j];
+            }
+            c[i * n + j] = acc;
+            total += acc;
+        }
+    }
+    total
+}
+
+/// The matmul kernel with A and B already in linear memory, laid out back to back
+/// and followed by C.
+pub struct WeftMatmul {
+    store: Store<()>,
+    matmul: TypedFunc<(u32, u32, u32, u32), f64>,
+    memory: Memory,
+    n: u32,
+    matrix_bytes: u32,
+}
+
+impl WeftMatmul {
+    pub fn new(engine: &Engine, a: &[f64], b: &[f64], n: usize) -> Result<WeftMatmul, Error> {
+        if a.len() != n * n || b.len() != n * n {
+            return Err(Error::msg(format!("matmul inputs must be {n}x{n}")));
+        }
+        let (mut store, instance) = instantiate(engine, MATMUL_WAT)?;
+        let matmul = instance.get_typed_func(&mut store, "matmul")?;
+        let memory = exported_memory(&mut store, &instance)?;
+        let matrix_bytes = to_u32(n * n * 8, "a matrix")?;
+        if 3 * u64::from(matrix_bytes) > memory.data_size(&store) as u64 {
+            return Err(Error::msg(format!(
+                "{n}x{n} matrices do not fit the kernel's memory"
+            )));
+        }
+        memory.write(&mut store, 0, &f64s_to_bytes(a))?;
+        memory.write(&mut store, matrix_bytes as usize, &f64s_to_bytes(b))?;
+        Ok(WeftMatmul {
+            store,
+            matmul,
+            memory,
+            n: to_u32(n, "the matrix size")?,
+            matrix_bytes,
+        })
+    }
+
+    pub fn run(&mut self) -> Result<f64, Error> {
+        let m = self.matrix_bytes;
+        self.matmul.call(&mut self.store, (0, m, 2 * m, self.n))
+    }
+
+    /// C as left in linear memory by the last [`WeftMatmul::run`].
+    pub fn product(&self) -> Result<Vec<f64>, Error> {
+        let mut bytes = vec![0u8; self.matrix_bytes as usize];
+        self.memory
+            .read(&self.store, 2 * self.matrix_bytes as usize, &mut bytes)?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|chunk| f64::from_le_bytes(chunk.try_into().expect("chunks are 8 bytes")))
+            .collect())
+    }
+}
+
+fn f64s_to_bytes(values: &[f64]) -> Vec<u8> {
+    values
+        .iter()
+        .flat_map(|value| value.to_le_bytes())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fib_agrees() {
+        let mut weft = WeftFib::new(&Engine::default()).unwrap();
+        for n in 0..=22 {
+            assert_eq!(weft.call(n).unwrap(), fib(n), "fib({n})");
+        }
+        assert_eq!(fib(20), 6765);
+    }
+
+    #[test]
+    fn histogram_agrees() {
+        let engine = Engine::default();
+        let inputs = [
+            Vec::new(),
+            vec![255; 1000],
+            (0..=255).collect(),
+            XorShift::new(7).bytes(10_007),
+        ];
+        for data in inputs {
+            let mut weft = WeftHistogram::new(&engine, &data).unwrap();
+            let mut counts = [0; 256];
+            assert_eq!(weft.run().unwrap(), histogram(&data, &mut counts));
+            assert_eq!(weft.counts().unwrap(), counts);
+            assert_eq!(counts.iter().sum::<u32>() as usize, data.len());
+        }
+    }
+
+    #[test]
+    fn histogram_clears_counts_between_runs() {
+        let data = XorShift::new(3).bytes(4096);
+        let mut weft = WeftHistogram::new(&Engine::default(), &data).unwrap();
+        let first = weft.run().unwrap();
+        assert_eq!(weft.run().unwrap(), first);
+        let mut dirty = [9; 256];
+        assert_eq!(histogram(&data, &mut dirty), first);
+    }
+
+    #[test]
+    fn histogram_rejects_input_larger_than_memory() {
+        let data = vec![0; 17 << 16];
+        assert!(WeftHistogram::new(&Engine::default(), &data).is_err());
+    }
+
+    #[test]
+    fn matmul_agrees_bit_for_bit() {
+        let engine = Engine::default();
+        let mut rng = XorShift::new(11);
+        for n in [1, 2, 5, 17, 64] {
+            let (a, b) = (rng.f64s(n * n), rng.f64s(n * n));
+            let mut weft = WeftMatmul::new(&engine, &a, &b, n).unwrap();
+            let mut c = vec![0.0; n * n];
+            let total = matmul(&a, &b, &mut c, n);
+            assert_eq!(weft.run().unwrap().to_bits(), total.to_bits(), "n = {n}");
+            let product = weft.product().unwrap();
+            let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&product), bits(&c), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn matmul_by_identity_is_the_input() {
+        let n = 6;
+        let a = XorShift::new(5).f64s(n * n);
+        let identity: Vec<f64> = (0..n * n)
+            .map(|index| if index / n == index % n { 1.0 } else { 0.0 })
+            .collect();
+        let mut c = vec![0.0; n * n];
+        matmul(&a, &identity, &mut c, n);
+        assert_eq!(c, a);
+    }
+
+    #[test]
+    fn matmul_rejects_matrices_larger_than_memory() {
+        let n = 128;
+        let a = vec![0.0; n * n];
+        assert!(WeftMatmul::new(&Engine::default(), &a, &a, n).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+;; Naive doubly recursive Fibonacci: ~fib(n) calls, almost no work per call, so the cost
+;; is dominated by call/return sequences and the stack-limit check in each prologue.
+(module
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else
+        (i32.add
+          (call $fib (i32.sub (local.get $n) (i32.const 1)))
+          (call $fib (i32.sub (local.get $n) (i32.const 2))))))))
