@@ -1,37 +1,38 @@
 //! Turning command-line arguments into wasm values by the callee's parameter types.
 
 use anyhow::{Context, Result, bail};
-use weft::{ExternRef, Store, Val, ValType};
+use weft::{AsContextMut, ExternRef, Val, ValType};
 
 /// Parses `args` as the parameters of the function `name`.
-pub(crate) fn parse_args<T>(
-    store: &mut Store<T>,
+pub(crate) fn parse_args(
+    mut store: impl AsContextMut,
     name: &str,
     params: &[ValType],
     args: &[String],
 ) -> Result<Vec<Val>> {
     if params.len() != args.len() {
-        let types: Vec<_> = params.iter().map(ValType::to_string).collect();
-        bail!(
-            "`{name}` takes {} argument(s) ({}), but {} given",
-            params.len(),
-            types.join(", "),
-            args.len()
-        );
+        let expected = match params {
+            [] => "no arguments".to_string(),
+            [ty] => format!("1 argument ({ty})"),
+            _ => {
+                let types: Vec<_> = params.iter().map(ValType::to_string).collect();
+                format!("{} arguments ({})", params.len(), types.join(", "))
+            }
+        };
+        bail!("`{name}` takes {expected}, got {}", args.len());
     }
     params
         .iter()
         .zip(args)
         .enumerate()
         .map(|(index, (ty, arg))| {
-            parse_arg(store, ty, arg).with_context(|| {
-                format!("argument {} of `{name}` is not a valid {ty}", index + 1)
-            })
+            parse_arg(&mut store, ty, arg)
+                .with_context(|| format!("argument {} of `{name}` is not a valid {ty}", index + 1))
         })
         .collect()
 }
 
-fn parse_arg<T>(store: &mut Store<T>, ty: &ValType, text: &str) -> Result<Val> {
+fn parse_arg(store: impl AsContextMut, ty: &ValType, text: &str) -> Result<Val> {
     Ok(match ty {
         // Both signed and unsigned spellings are accepted; the value keeps its low bits.
         ValType::I32 => Val::I32(parse_int(text, 32)? as u32 as i32),
@@ -39,12 +40,12 @@ fn parse_arg<T>(store: &mut Store<T>, ty: &ValType, text: &str) -> Result<Val> {
         ValType::F32 => Val::F32(parse_float::<f32>(text)?.to_bits()),
         ValType::F64 => Val::F64(parse_float::<f64>(text)?.to_bits()),
         ValType::FuncRef if text == "null" => Val::FuncRef(None),
-        ValType::FuncRef => bail!("`{text}`: a funcref argument can only be `null`"),
+        ValType::FuncRef => bail!("only `null` can be passed as a funcref"),
         ValType::ExternRef if text == "null" => Val::ExternRef(None),
         ValType::ExternRef => {
             let n: u32 = text
                 .parse()
-                .with_context(|| format!("`{text}`: expected `null` or a number"))?;
+                .with_context(|| format!("expected `null` or a number, found `{text}`"))?;
             Val::ExternRef(Some(ExternRef::new(store, n)))
         }
         ValType::V128 => bail!("v128 arguments are not supported"),
@@ -58,7 +59,10 @@ fn parse_int(text: &str, bits: u32) -> Result<u64> {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
-    let (digits, radix) = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let (digits, radix) = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         Some(hex) => (hex, 16),
         None => (digits, 10),
     };
@@ -68,7 +72,11 @@ fn parse_int(text: &str, bits: u32) -> Result<u64> {
     }
     // Only overflow can fail here, the digits having been checked.
     let magnitude = u128::from_str_radix(digits, radix).ok();
-    let limit = if negative { 1 << (bits - 1) } else { (1 << bits) - 1 };
+    let limit = if negative {
+        1 << (bits - 1)
+    } else {
+        (1 << bits) - 1
+    };
     let Some(magnitude) = magnitude.filter(|m| *m <= limit) else {
         bail!("`{text}` does not fit in {bits} bits");
     };

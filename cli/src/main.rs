@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "weft", version, about = "A WebAssembly JIT runtime built on Cranelift")]
+#[command(
+    name = "weft",
+    version,
+    about = "A WebAssembly JIT runtime built on Cranelift"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,9 +34,36 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // `{:#}` keeps the whole cause chain on one line.
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes as `outer: inner: ...`, leaving out a cause whose text the
+/// message already contains (some errors repeat their source in their own text).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if message.is_empty() {
+            message = cause;
+        } else if !message.contains(&cause) {
+            message = format!("{message}: {cause}");
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn one_line_joins_causes_without_repeats() {
+        let io = std::io::Error::other("disk on fire");
+        let err = Err::<(), _>(io).context("cannot read `x`: disk on fire");
+        let err = err.context("loading").unwrap_err();
+        assert_eq!(one_line(&err), "loading: cannot read `x`: disk on fire");
     }
 }

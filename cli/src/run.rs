@@ -1,7 +1,7 @@
 //! `weft run`: instantiate a module and call one of its functions.
 
 use crate::args::parse_args;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::io::{Write, stdout};
 use std::path::PathBuf;
 use weft::{Engine, Extern, Func, Instance, Linker, Module, Store};
@@ -23,14 +23,17 @@ pub(crate) struct RunArgs {
     invoke: Option<String>,
     /// Arguments, parsed by the function's parameter types: integers in decimal or 0x hex,
     /// floats in decimal or as inf/nan, references as `null` (or a number for an externref).
-    #[arg(value_name = "ARGS", allow_hyphen_values = true, trailing_var_arg = true)]
+    #[arg(
+        value_name = "ARGS",
+        allow_hyphen_values = true,
+        trailing_var_arg = true
+    )]
     args: Vec<String>,
 }
 
 pub(crate) fn run(args: &RunArgs) -> Result<()> {
     let engine = Engine::default();
-    let module = Module::from_file(&engine, &args.file)
-        .with_context(|| format!("cannot load {}", args.file.display()))?;
+    let module = Module::from_file(&engine, &args.file)?;
     let mut store = Store::new(&engine, ());
     let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
 
@@ -65,10 +68,7 @@ fn exported_func(store: &mut Store<()>, instance: &Instance, name: &str) -> Resu
 }
 
 /// The conventional entry point, if the module exports one that takes no parameters.
-fn entry_point(
-    store: &mut Store<()>,
-    instance: &Instance,
-) -> Option<(&'static str, Func)> {
+fn entry_point(store: &mut Store<()>, instance: &Instance) -> Option<(&'static str, Func)> {
     ENTRY_POINTS.into_iter().find_map(|name| {
         let func = instance.get_func(&mut *store, name)?;
         func.ty(&*store).params().is_empty().then_some((name, func))

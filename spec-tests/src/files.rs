@@ -19,8 +19,7 @@ pub enum Recurse {
 /// A file named explicitly is returned whatever its extension, since the user asked for it.
 /// Errors if `path` or anything under it cannot be read.
 pub fn wast_files(path: &Path, recurse: Recurse) -> Result<Vec<PathBuf>> {
-    let metadata =
-        fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let metadata = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut files = Vec::new();
     if metadata.is_dir() {
         collect(path, recurse, &mut files)?;
@@ -59,7 +58,8 @@ mod tests {
 
     impl TempDir {
         fn new(name: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!("weft-files-{name}-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("weft-files-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
             fs::create_dir_all(&dir).unwrap();
             TempDir(dir)
@@ -88,7 +88,10 @@ mod tests {
         dir.touch("notes.txt");
         dir.touch("sub/d.wat");
 
-        assert_eq!(wast_files(&dir.0, Recurse::Yes).unwrap(), [a.clone(), b.clone(), nested]);
+        assert_eq!(
+            wast_files(&dir.0, Recurse::Yes).unwrap(),
+            [a.clone(), b.clone(), nested]
+        );
         assert_eq!(wast_files(&dir.0, Recurse::No).unwrap(), [a, b]);
     }
 

@@ -10,7 +10,7 @@ const MODULE: &str = "spectest";
 
 /// Defines the spec interpreter's `spectest` module in `linker`: no-op `print*` functions,
 /// immutable globals holding 666 / 666.6, a funcref table (10..20) and a memory (1..2 pages).
-pub(crate) fn define<T>(linker: &mut Linker<T>, store: &mut Store<T>) -> Result<()> {
+pub(crate) fn define<T: 'static>(linker: &mut Linker<T>, store: &mut Store<T>) -> Result<()> {
     // The scripts only check that these can be imported and called; printing would just be
     // noise in the report.
     linker.func_wrap(MODULE, "print", || {})?;

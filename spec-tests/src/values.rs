@@ -1,10 +1,10 @@
 //! Moving values between the script's notation and weft's [`Val`], and checking results.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
 use wast::token::{F32, F64};
 use wast::{WastArg, WastRet};
-use weft::{ExternRef, FuncType, Store, Val, ValType};
+use weft::{AsContext, AsContextMut, ExternRef, FuncType, Val};
 
 const V128_UNSUPPORTED: &str = "v128 values cannot cross weft's embedding API (Val has no V128)";
 
@@ -12,17 +12,7 @@ const V128_UNSUPPORTED: &str = "v128 values cannot cross weft's embedding API (V
 pub fn default_results(ty: &FuncType) -> Result<Vec<Val>> {
     ty.results()
         .iter()
-        .map(|ty| {
-            Ok(match ty {
-                ValType::I32 => Val::I32(0),
-                ValType::I64 => Val::I64(0),
-                ValType::F32 => Val::F32(0),
-                ValType::F64 => Val::F64(0),
-                ValType::FuncRef => Val::FuncRef(None),
-                ValType::ExternRef => Val::ExternRef(None),
-                ValType::V128 => bail!(V128_UNSUPPORTED),
-            })
-        })
+        .map(|ty| Val::default_for(*ty).context(V128_UNSUPPORTED))
         .collect()
 }
 
@@ -30,7 +20,7 @@ pub fn default_results(ty: &FuncType) -> Result<Vec<Val>> {
 ///
 /// NaNs other than the positive canonical one show their payload (`-nan:0x200000`), since that
 /// is exactly what spec results disagree about.
-pub fn display_val<T>(store: &Store<T>, val: &Val) -> String {
+pub fn display_val(store: &impl AsContext, val: &Val) -> String {
     match val {
         Val::I32(v) => v.to_string(),
         Val::I64(v) => v.to_string(),
@@ -38,7 +28,7 @@ pub fn display_val<T>(store: &Store<T>, val: &Val) -> String {
         Val::F64(bits) => display_float::<F64>(*bits),
         Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
-        Val::ExternRef(Some(extern_ref)) => match extern_ref.data(store).downcast_ref::<u32>() {
+        Val::ExternRef(Some(extern_ref)) => match extern_number(store, extern_ref) {
             Some(n) => format!("ref.extern {n}"),
             None => "ref.extern".to_string(),
         },
@@ -46,7 +36,7 @@ pub fn display_val<T>(store: &Store<T>, val: &Val) -> String {
 }
 
 /// `val` with its type, for mismatch messages where `0` alone would be ambiguous.
-fn describe<T>(store: &Store<T>, val: &Val) -> String {
+fn describe(store: &impl AsContext, val: &Val) -> String {
     let ty = match val {
         Val::I32(_) => "i32",
         Val::I64(_) => "i64",
@@ -58,8 +48,14 @@ fn describe<T>(store: &Store<T>, val: &Val) -> String {
     format!("{ty} {}", display_val(store, val))
 }
 
+/// The number a script's `ref.extern N` (or the CLI) stored in an externref.
+fn extern_number(store: &impl AsContext, extern_ref: &ExternRef) -> Option<u32> {
+    let data = extern_ref.data(store).ok()?;
+    data.downcast_ref().copied()
+}
+
 /// Converts an `invoke` argument.
-pub(crate) fn arg<T>(store: &mut Store<T>, arg: &WastArg<'_>) -> Result<Val> {
+pub(crate) fn arg(store: impl AsContextMut, arg: &WastArg<'_>) -> Result<Val> {
     let WastArg::Core(arg) = arg else {
         bail!("component-model arguments are not core wasm values");
     };
@@ -97,17 +93,13 @@ fn null_ref(heap_type: &HeapType<'_>) -> Result<Val> {
 }
 
 /// Checks `actual` against an `assert_return`'s expected results.
-pub(crate) fn check_results<T>(
-    store: &Store<T>,
+pub(crate) fn check_results(
+    store: &impl AsContext,
     expected: &[WastRet<'_>],
     actual: &[Val],
 ) -> Result<()> {
     if expected.len() != actual.len() {
-        bail!(
-            "expected {} results, got {}",
-            expected.len(),
-            actual.len()
-        );
+        bail!("expected {} results, got {}", expected.len(), actual.len());
     }
     for (index, (expected, actual)) in expected.iter().zip(actual).enumerate() {
         let WastRet::Core(expected) = expected else {
@@ -125,7 +117,11 @@ pub(crate) fn check_results<T>(
 }
 
 /// Whether `actual` fits the pattern; an error when the pattern is something weft cannot hold.
-fn result_matches<T>(store: &Store<T>, expected: &WastRetCore<'_>, actual: &Val) -> Result<bool> {
+fn result_matches(
+    store: &impl AsContext,
+    expected: &WastRetCore<'_>,
+    actual: &Val,
+) -> Result<bool> {
     Ok(match (expected, actual) {
         (WastRetCore::I32(e), Val::I32(a)) => e == a,
         (WastRetCore::I64(e), Val::I64(a)) => e == a,
@@ -141,7 +137,7 @@ fn result_matches<T>(store: &Store<T>, expected: &WastRetCore<'_>, actual: &Val)
         ),
         (WastRetCore::RefExtern(None), actual) => matches!(actual, Val::ExternRef(Some(_))),
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(extern_ref))) => {
-            extern_ref.data(store).downcast_ref::<u32>() == Some(n)
+            extern_number(store, extern_ref) == Some(*n)
         }
         // The spec interpreter does not check which function either, only that it is non-null.
         (WastRetCore::RefFunc(_), actual) => matches!(actual, Val::FuncRef(Some(_))),
@@ -179,8 +175,12 @@ fn describe_expected(expected: &WastRetCore<'_>) -> String {
 trait FloatToken {
     /// The sign bit.
     const SIGN: u64;
+    /// Positive infinity: exponent all ones, mantissa zero.
+    const INFINITY: u64;
+    /// The top mantissa bit, which makes a NaN quiet.
+    const QUIET_BIT: u64;
     /// The positive canonical NaN: exponent all ones, only the top mantissa bit set.
-    const CANONICAL_NAN: u64;
+    const CANONICAL_NAN: u64 = Self::INFINITY | Self::QUIET_BIT;
     fn bits(&self) -> u64;
     /// A non-NaN value as Rust's `{:?}` shows it: shortest round-trip form, exponent notation
     /// for extreme magnitudes, `inf`.
@@ -189,7 +189,8 @@ trait FloatToken {
 
 impl FloatToken for F32 {
     const SIGN: u64 = 1 << 31;
-    const CANONICAL_NAN: u64 = 0x7fc0_0000;
+    const INFINITY: u64 = 0x7f80_0000;
+    const QUIET_BIT: u64 = 1 << 22;
     fn bits(&self) -> u64 {
         u64::from(self.bits)
     }
@@ -201,7 +202,8 @@ impl FloatToken for F32 {
 
 impl FloatToken for F64 {
     const SIGN: u64 = 1 << 63;
-    const CANONICAL_NAN: u64 = 0x7ff8_0000_0000_0000;
+    const INFINITY: u64 = 0x7ff0_0000_0000_0000;
+    const QUIET_BIT: u64 = 1 << 51;
     fn bits(&self) -> u64 {
         self.bits
     }
@@ -234,13 +236,10 @@ fn display_pattern<T: FloatToken>(pattern: &NanPattern<T>) -> String {
 fn display_float<T: FloatToken>(bits: u64) -> String {
     let sign = if bits & T::SIGN != 0 { "-" } else { "" };
     let magnitude = bits & !T::SIGN;
-    // The exponent field is all ones (a NaN or an infinity) exactly when the magnitude is at
-    // least the infinity pattern, which is the canonical NaN minus its quiet bit.
-    let quiet_bit = T::CANONICAL_NAN & !(T::CANONICAL_NAN >> 1);
-    let infinity = T::CANONICAL_NAN & !quiet_bit;
-    if magnitude > infinity {
-        let payload = magnitude & !infinity;
-        if payload == quiet_bit {
+    // Magnitudes above infinity's have an all-ones exponent and a non-zero mantissa: NaNs.
+    if magnitude > T::INFINITY {
+        let payload = magnitude & !T::INFINITY;
+        if payload == T::QUIET_BIT {
             format!("{sign}nan")
         } else {
             format!("{sign}nan:{payload:#x}")
@@ -315,8 +314,14 @@ mod tests {
 
     #[test]
     fn patterns_display_like_the_script() {
-        assert_eq!(display_pattern(&NanPattern::<F64>::CanonicalNan), "nan:canonical");
-        assert_eq!(display_pattern(&NanPattern::<F32>::ArithmeticNan), "nan:arithmetic");
+        assert_eq!(
+            display_pattern(&NanPattern::<F64>::CanonicalNan),
+            "nan:canonical"
+        );
+        assert_eq!(
+            display_pattern(&NanPattern::<F32>::ArithmeticNan),
+            "nan:arithmetic"
+        );
         assert_eq!(display_pattern(&f32(2.0f32.to_bits())), "2.0");
     }
 }

@@ -40,7 +40,8 @@ fn main() -> ExitCode {
     let scripts = match core_scripts(&suite) {
         Ok(scripts) => scripts,
         Err(err) => {
-            let message = format!("{err:#} (set WEFT_TESTSUITE to a WebAssembly/testsuite checkout)");
+            let message =
+                format!("{err:#} (set WEFT_TESTSUITE to a WebAssembly/testsuite checkout)");
             let trial = Trial::test("testsuite", move || Err(message.into()));
             return libtest_mimic::run(&args, vec![trial]).exit_code();
         }
@@ -68,15 +69,25 @@ fn main() -> ExitCode {
         })
         .collect();
     let present: BTreeSet<&str> = scripts.keys().map(String::as_str).collect();
-    for missing in expectations.scripts().filter(|name| !present.contains(name)) {
+    for missing in expectations
+        .scripts()
+        .filter(|name| !present.contains(name))
+    {
         let message = format!("{missing} is listed in expectations.txt but missing from the suite");
-        trials.push(Trial::test(missing, move || Err(message.into())).with_ignored_flag(overridden));
+        trials
+            .push(Trial::test(missing, move || Err(message.into())).with_ignored_flag(overridden));
     }
 
     let conclusion = libtest_mimic::run(&args, trials);
     if bless {
         let passed = passed.lock().expect("a test panicked while recording");
-        if let Err(err) = bless_expectations(&expectations_path, &expectations, &passed, &present, overridden) {
+        if let Err(err) = bless_expectations(
+            &expectations_path,
+            &expectations,
+            &passed,
+            &present,
+            overridden,
+        ) {
             eprintln!("error: {err:#}");
             return ExitCode::FAILURE;
         }
@@ -87,7 +98,11 @@ fn main() -> ExitCode {
 /// The suite's core scripts, keyed by their `core/<file>` name.
 fn core_scripts(suite: &Path) -> Result<BTreeMap<String, PathBuf>> {
     let core = suite.join("core");
-    let dir = if core.is_dir() { core } else { suite.to_path_buf() };
+    let dir = if core.is_dir() {
+        core
+    } else {
+        suite.to_path_buf()
+    };
     wast_files(&dir, Recurse::No)?
         .into_iter()
         .map(|path| {
@@ -101,7 +116,11 @@ fn core_scripts(suite: &Path) -> Result<BTreeMap<String, PathBuf>> {
 }
 
 /// Holds the script to its recorded count.
-fn check(name: &str, expectations: &Expectations, report: &weft_spec_tests::FileReport) -> Result<(), Failed> {
+fn check(
+    name: &str,
+    expectations: &Expectations,
+    report: &weft_spec_tests::FileReport,
+) -> Result<(), Failed> {
     match expectations.ratchet(name, report.passed) {
         Ratchet::Untracked | Ratchet::Held => Ok(()),
         Ratchet::Improved { recorded } => {
@@ -119,10 +138,16 @@ fn check(name: &str, expectations: &Expectations, report: &weft_spec_tests::File
                 report.summary()
             );
             for failure in report.failures.iter().take(SHOWN_FAILURES) {
-                message.push_str(&format!("\n  {name}:{}: {}: {}", failure.line, failure.kind, failure.message));
+                message.push_str(&format!(
+                    "\n  {name}:{}: {}: {}",
+                    failure.line, failure.kind, failure.message
+                ));
             }
             if report.failures.len() > SHOWN_FAILURES {
-                message.push_str(&format!("\n  ... and {} more", report.failures.len() - SHOWN_FAILURES));
+                message.push_str(&format!(
+                    "\n  ... and {} more",
+                    report.failures.len() - SHOWN_FAILURES
+                ));
             }
             Err(message.into())
         }
@@ -145,7 +170,12 @@ fn bless_expectations(
     for (name, count) in passed {
         blessed.set(name, *count);
     }
-    std::fs::write(path, blessed.to_text()).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("blessed {} ({} scripts recorded)", path.display(), blessed.scripts().count());
+    std::fs::write(path, blessed.to_text())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "blessed {} ({} scripts recorded)",
+        path.display(),
+        blessed.scripts().count()
+    );
     Ok(())
 }

@@ -24,10 +24,11 @@ pub enum Error {
     /// The API was used with values that do not fit (wrong types, unknown names, ...).
     #[error(transparent)]
     Usage(#[from] UsageError),
-    #[error("cannot read `{}`: {source}", path.display())]
+    /// Not marked as the error's source: the message already includes it.
+    #[error("cannot read `{}`: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 

@@ -28,6 +28,10 @@ pub struct Tunables {
     pub verify_ir: bool,
 }
 
+#[allow(
+    clippy::derivable_impls,
+    reason = "derivable only in release builds, where debug assertions are off"
+)]
 impl Default for Tunables {
     fn default() -> Self {
         Tunables {
