@@ -33,7 +33,7 @@ impl Module {
             return Module::from_binary(engine, bytes);
         }
         let binary = wat::parse_bytes(bytes).map_err(|error| CompileError::Text {
-            message: error.to_string().replace('\n', " "),
+            message: one_line(&error.to_string()),
         })?;
         Module::from_binary(engine, &binary)
     }
@@ -121,6 +121,17 @@ impl Module {
     }
 }
 
+/// wat reports a message, then a `--> file:line:col` line and a source snippet; keep the
+/// message and the location so the error fits on one line.
+fn one_line(report: &str) -> String {
+    let mut lines = report.lines();
+    let message = lines.next().unwrap_or_default().trim();
+    match lines.find_map(|line| line.trim().strip_prefix("--> ")) {
+        Some(location) => format!("{message} (at {location})"),
+        None => message.to_string(),
+    }
+}
+
 /// Rejects globals and tables whose types the API cannot describe (typed references, GC),
 /// so that describing a module's imports and exports cannot fail later.
 fn check_entity_types(info: &ModuleInfo) -> Result<(), CompileError> {
@@ -148,4 +159,18 @@ fn check_entity_types(info: &ModuleInfo) -> Result<(), CompileError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_errors_fit_on_one_line() {
+        let error =
+            Module::new(&Engine::default(), "(module\n  (func (result i32) oops))").unwrap_err();
+        let message = error.to_string();
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("(at <anon>:2:"), "{message}");
+    }
 }
