@@ -448,3 +448,50 @@ fn handles_cross_threads_where_they_may() {
         .unwrap();
     assert_eq!(result, 9);
 }
+
+#[test]
+fn stores_on_many_threads_share_one_engine() {
+    // Host trampolines are compiled once per engine and shared by every store; modules are
+    // compiled and dropped concurrently, so code ranges are registered and freed while other
+    // threads trap.
+    let engine = Engine::default();
+    let threads: Vec<_> = (0..4)
+        .map(|thread| {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                for round in 0..25 {
+                    let module = Module::new(
+                        &engine,
+                        r#"(module (import "h" "f" (func $f (param i32) (result i32)))
+                             (memory 1)
+                             (func (export "run") (param i32) (result i32) (call $f (local.get 0)))
+                             (func (export "oob") (result i32) (i32.load (i32.const 65536))))"#,
+                    )
+                    .unwrap();
+                    let mut store = Store::new(&engine, thread);
+                    let mut linker = Linker::new(&engine);
+                    linker
+                        .func_wrap("h", "f", |caller: Caller<'_, i32>, x: i32| {
+                            x + *caller.data()
+                        })
+                        .unwrap();
+                    let instance = linker.instantiate(&mut store, &module).unwrap();
+                    let run = instance
+                        .get_typed_func::<i32, i32>(&mut store, "run")
+                        .unwrap();
+                    assert_eq!(run.call(&mut store, round).unwrap(), round + thread);
+                    let oob = instance
+                        .get_typed_func::<(), i32>(&mut store, "oob")
+                        .unwrap();
+                    assert_eq!(
+                        oob.call(&mut store, ()).unwrap_err().trap(),
+                        Some(Trap::MemoryOutOfBounds)
+                    );
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}

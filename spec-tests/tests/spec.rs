@@ -6,6 +6,8 @@
 //! - A test fails when its script passes fewer directives than `expectations.txt` records, or
 //!   when a recorded script is missing from the default suite (with `$WEFT_TESTSUITE`, missing
 //!   scripts are reported as ignored tests instead, since other checkouts differ).
+//! - Each script runs twice: with guard-page bounds checks and, as `[explicit-bounds]`, with
+//!   explicit checks. Both runs are held to the same recorded count.
 //! - `WEFT_BLESS=1` records the current counts of the scripts that ran instead of checking them.
 
 use anyhow::{Context, Result};
@@ -15,6 +17,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use weft::{BoundsChecks, Config, Engine};
 use weft_spec_tests::{Expectations, Ratchet, Recurse, RunOptions, run_path, wast_files};
 
 /// How many failures a regressed test lists.
@@ -47,27 +50,52 @@ fn main() -> ExitCode {
         }
     };
 
-    let options = Arc::new(RunOptions::default());
+    let mut explicit_bounds = Config::new();
+    explicit_bounds.bounds_checks(BoundsChecks::Explicit);
+    let explicit_bounds = match Engine::new(&explicit_bounds) {
+        Ok(engine) => engine,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Every script runs under both bounds-checking strategies and must reach the recorded
+    // count under each; only the default (guard pages) run is recorded by WEFT_BLESS.
+    let modes = [
+        (None, Arc::new(RunOptions::default())),
+        (
+            Some("explicit-bounds"),
+            Arc::new(RunOptions {
+                engine: explicit_bounds,
+            }),
+        ),
+    ];
     let passed = Arc::new(Mutex::new(BTreeMap::new()));
-    let mut trials: Vec<Trial> = scripts
-        .iter()
-        .map(|(name, path)| {
-            let (name, path) = (name.clone(), path.clone());
+    let mut trials: Vec<Trial> = Vec::new();
+    for (kind, options) in &modes {
+        for (name, path) in &scripts {
+            let (name, path, kind) = (name.clone(), path.clone(), *kind);
             let (options, expectations, passed) =
                 (options.clone(), expectations.clone(), passed.clone());
-            Trial::test(name.clone(), move || {
+            let trial = Trial::test(name.clone(), move || {
                 let report = run_path(&path, &options).map_err(|err| format!("{err:#}"))?;
-                passed
-                    .lock()
-                    .expect("a test panicked while recording")
-                    .insert(name.clone(), report.passed);
+                if kind.is_none() {
+                    passed
+                        .lock()
+                        .expect("a test panicked while recording")
+                        .insert(name.clone(), report.passed);
+                }
                 if bless {
                     return Ok(());
                 }
                 check(&name, &expectations, &report)
-            })
-        })
-        .collect();
+            });
+            trials.push(match kind {
+                Some(kind) => trial.with_kind(kind),
+                None => trial,
+            });
+        }
+    }
     let present: BTreeSet<&str> = scripts.keys().map(String::as_str).collect();
     for missing in expectations
         .scripts()

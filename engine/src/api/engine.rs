@@ -3,7 +3,8 @@
 use super::error::{CompileError, Error};
 use super::types::FuncType;
 use crate::compiler::Compiler;
-use crate::environ::{BoundsChecks, HostTrampolineCode, Tunables};
+use crate::environ::{BoundsChecks, Tunables};
+use crate::vm::HostCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use wasmparser::WasmFeatures;
@@ -69,7 +70,7 @@ struct EngineInner {
     config: Config,
     compiler: Compiler,
     types: Mutex<TypeRegistry>,
-    host_trampolines: Mutex<HashMap<u32, Arc<dyn HostTrampolineCode>>>,
+    host_trampolines: Mutex<HashMap<u32, Arc<HostCode>>>,
 }
 
 /// Compiles modules and owns what they share. Cheap to clone; `Send + Sync`.
@@ -131,7 +132,7 @@ impl Engine {
     }
 
     /// The trampolines for host functions of signature `id`, compiled on first use.
-    pub(crate) fn host_trampolines(&self, id: u32) -> Result<Arc<dyn HostTrampolineCode>, Error> {
+    pub(crate) fn host_trampolines(&self, id: u32) -> Result<Arc<HostCode>, Error> {
         let mut cache = self
             .0
             .host_trampolines
@@ -141,12 +142,12 @@ impl Engine {
             return Ok(Arc::clone(code));
         }
         let ty = self.func_type(id).to_wasm();
-        let code: Arc<dyn HostTrampolineCode> = Arc::new(
-            self.0
-                .compiler
-                .compile_host_trampolines(&ty)
-                .map_err(CompileError::from)?,
-        );
+        let compiled = self
+            .0
+            .compiler
+            .compile_host_trampolines(&ty)
+            .map_err(CompileError::from)?;
+        let code = Arc::new(HostCode::new(Arc::new(compiled)));
         cache.insert(id, Arc::clone(&code));
         Ok(code)
     }

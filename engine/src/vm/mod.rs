@@ -15,7 +15,7 @@ mod vmcontext;
 
 pub(crate) use host::{HostFunc, HostPanic};
 pub(crate) use memory::LinearMemory;
-pub(crate) use module::ModuleRuntime;
+pub(crate) use module::{HostCode, ModuleRuntime};
 pub(crate) use store::{ExternIndex, InstantiationFailure, StoreBox, StoreInner, StoreOpaque};
 pub(crate) use table::Table;
 pub(crate) use traphandlers::UnwindReason;

@@ -2,17 +2,20 @@
 //! type ids, and code registered with the trap handler.
 
 use super::traphandlers::{CodeRegistration, register_code};
-use crate::environ::{CompiledCode, ModuleInfo};
+use crate::environ::{CompiledCode, HostTrampolineCode, ModuleInfo};
 use std::sync::Arc;
 
 pub(crate) struct ModuleRuntime {
+    /// Declared first so it drops first: the trap handler must forget the code before
+    /// `code` frees it, or a new module could be placed at the same addresses while the old
+    /// registration still claims them.
+    _registrations: Vec<CodeRegistration>,
     pub info: Arc<ModuleInfo>,
     /// The binary; data segments are copied out of it.
     pub bytes: Arc<[u8]>,
     /// Engine-wide signature id of each of the module's types.
     pub type_ids: Box<[u32]>,
     pub code: Arc<dyn CompiledCode>,
-    _registrations: Vec<CodeRegistration>,
 }
 
 impl ModuleRuntime {
@@ -24,11 +27,11 @@ impl ModuleRuntime {
     ) -> ModuleRuntime {
         let registrations = register_all(code.code_ranges());
         ModuleRuntime {
+            _registrations: registrations,
             info,
             bytes,
             type_ids,
             code,
-            _registrations: registrations,
         }
     }
 
@@ -38,6 +41,23 @@ impl ModuleRuntime {
             .iter()
             .position(|&id| id == type_id)
             .map(|index| index as u32)
+    }
+}
+
+/// Host-function trampolines of one signature, registered with the trap handler once for
+/// every store of the engine that compiled them.
+pub(crate) struct HostCode {
+    /// First, so the registration drops before the code (see [`ModuleRuntime`]).
+    _registrations: Vec<CodeRegistration>,
+    pub code: Arc<dyn HostTrampolineCode>,
+}
+
+impl HostCode {
+    pub fn new(code: Arc<dyn HostTrampolineCode>) -> HostCode {
+        HostCode {
+            _registrations: register_all([code.array_call(), code.host_call()]),
+            code,
+        }
     }
 }
 

@@ -6,11 +6,11 @@
 use super::host::{HostFunc, HostFuncContext};
 use super::instance::{Instance, InstanceEntities};
 use super::memory::LinearMemory;
-use super::module::{ModuleRuntime, register_all};
+use super::module::{HostCode, ModuleRuntime};
 use super::table::Table;
-use super::traphandlers::{CodeRegistration, UnwindReason, catch_traps};
+use super::traphandlers::{UnwindReason, catch_traps};
 use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMStoreContext, VMVal};
-use crate::environ::{BoundsChecks, EntityIndex, HostTrampolineCode};
+use crate::environ::{BoundsChecks, EntityIndex};
 use std::any::Any;
 use std::collections::HashMap;
 use std::ptr::NonNull;
@@ -73,8 +73,8 @@ pub(crate) struct StoreOpaque {
     host_funcs_by_context: HashMap<usize, usize>,
     /// Host function contexts, each owning its closure; typed by the store's data type.
     host_funcs: Vec<Box<dyn Any>>,
-    /// Trampolines and their trap registrations, kept alive for the host functions using them.
-    host_code: Vec<(Arc<dyn HostTrampolineCode>, Vec<CodeRegistration>)>,
+    /// Trampolines of this store's host functions, kept alive while the functions are.
+    host_code: Vec<Arc<HostCode>>,
     externrefs: Vec<Box<dyn Any + Send + Sync>>,
 }
 
@@ -137,22 +137,21 @@ impl<T: 'static> StoreInner<T> {
     pub fn add_host_func(
         &mut self,
         type_id: u32,
-        trampolines: Arc<dyn HostTrampolineCode>,
+        trampolines: Arc<HostCode>,
         func: HostFunc<T>,
     ) -> usize {
         let store: *mut StoreInner<T> = self;
-        let wasm_call = trampolines.host_call().start as *const u8;
-        let array_call = trampolines.array_call().start as *const u8;
+        let wasm_call = trampolines.code.host_call().start as *const u8;
+        let array_call = trampolines.code.array_call().start as *const u8;
         let mut context = HostFuncContext::new(store, wasm_call, type_id, func);
         let funcref = context.funcref();
         let opaque = &mut self.opaque;
         if !opaque
             .host_code
             .iter()
-            .any(|(code, _)| Arc::ptr_eq(code, &trampolines))
+            .any(|code| Arc::ptr_eq(code, &trampolines))
         {
-            let registrations = register_all([trampolines.array_call(), trampolines.host_call()]);
-            opaque.host_code.push((trampolines, registrations));
+            opaque.host_code.push(trampolines);
         }
         opaque.host_funcs.push(context);
         let index = opaque.push_func(funcref, array_call);
