@@ -495,3 +495,99 @@ fn stores_on_many_threads_share_one_engine() {
         thread.join().unwrap();
     }
 }
+
+#[test]
+fn host_functions_can_reenter_wasm() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "h" "twice" (func $twice (param i32) (result i32)))
+             (import "h" "bounce" (func $bounce (param i32) (result i32)))
+             (func (export "double") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+             (func (export "quad") (param i32) (result i32) (call $twice (local.get 0)))
+             (func (export "trap") (param i32) (result i32) unreachable)
+             (func (export "deep") (param i32) (result i32) (call $bounce (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "h",
+            "twice",
+            |mut caller: Caller<'_, ()>, x: i32| -> Result<i32, Error> {
+                let double = caller
+                    .get_export("double")
+                    .and_then(Extern::into_func)
+                    .ok_or_else(|| Error::msg("no double"))?
+                    .typed::<i32, i32>(&caller)?;
+                let once = double.call(&mut caller, x)?;
+                double.call(&mut caller, once)
+            },
+        )
+        .unwrap()
+        .func_wrap(
+            "h",
+            "bounce",
+            |mut caller: Caller<'_, ()>, x: i32| -> Result<i32, Error> {
+                // Calls back into `deep` forever, so the stack limit must stop wasm that recurses
+                // through host frames.
+                let deep = caller
+                    .get_export("deep")
+                    .and_then(Extern::into_func)
+                    .ok_or_else(|| Error::msg("no deep"))?
+                    .typed::<i32, i32>(&caller)?;
+                deep.call(&mut caller, x + 1)
+            },
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let quad = instance
+        .get_typed_func::<i32, i32>(&mut store, "quad")
+        .unwrap();
+    assert_eq!(quad.call(&mut store, 3).unwrap(), 12);
+    let deep = instance
+        .get_typed_func::<i32, i32>(&mut store, "deep")
+        .unwrap();
+    assert_eq!(
+        deep.call(&mut store, 0).unwrap_err().trap(),
+        Some(Trap::StackOverflow)
+    );
+    assert_eq!(quad.call(&mut store, 5).unwrap(), 20);
+}
+
+#[test]
+fn a_trap_in_a_nested_call_reaches_the_host_function_first() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "h" "catch" (func $catch (result i32)))
+             (func (export "trap") (result i32) unreachable)
+             (func (export "run") (result i32) (call $catch)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("h", "catch", |mut caller: Caller<'_, ()>| -> i32 {
+            let trap = caller
+                .get_export("trap")
+                .and_then(Extern::into_func)
+                .unwrap();
+            let error = trap.call(&mut caller, &[], &mut [Val::I32(0)]).unwrap_err();
+            // The host function saw the trap and recovered; the outer call succeeds.
+            if error.trap() == Some(Trap::Unreachable) {
+                1
+            } else {
+                0
+            }
+        })
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 1);
+}
