@@ -1,17 +1,30 @@
 //! The benchmark kernels, each as WebAssembly text run on weft and as the same algorithm in
 //! Rust, shared by the `compute` bench and the unit tests so both exercise identical code.
 
-use weft::{Engine, Error, Instance, Memory, Module, Store, TypedFunc};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
+use weft::{Engine, Error, Instance, Memory, MemoryType, Module, SharedMemory, Store, TypedFunc};
 
 /// Criterion group names, shared with the `ratios` binary that reads their estimates.
 pub const FIB_GROUP: &str = "fib_recursive";
 pub const MEMORY_GROUP: &str = "memory_loop";
 pub const FLOAT_GROUP: &str = "float_kernel";
-pub const GROUPS: [&str; 3] = [FIB_GROUP, MEMORY_GROUP, FLOAT_GROUP];
+pub const PING_PONG_GROUP: &str = "wait_notify_ping_pong";
+pub const RMW_1_GROUP: &str = "atomic_rmw_1_thread";
+pub const RMW_2_GROUP: &str = "atomic_rmw_2_threads";
+pub const GROUPS: [&str; 6] = [
+    FIB_GROUP,
+    MEMORY_GROUP,
+    FLOAT_GROUP,
+    PING_PONG_GROUP,
+    RMW_1_GROUP,
+    RMW_2_GROUP,
+];
 
 const FIB_WAT: &str = include_str!("../kernels/fib.wat");
 const HISTOGRAM_WAT: &str = include_str!("../kernels/histogram.wat");
 const MATMUL_WAT: &str = include_str!("../kernels/matmul.wat");
+const THREADS_WAT: &str = include_str!("../kernels/threads.wat");
 
 fn instantiate(engine: &Engine, wat: &str) -> Result<(Store<()>, Instance), Error> {
     let module = Module::new(engine, wat)?;
@@ -220,9 +233,145 @@ fn f64s_to_bytes(values: &[f64]) -> Vec<u8> {
         .collect()
 }
 
+/// One guest thread's view of the thread kernels: its own store and instance, importing a
+/// shared memory that other guest threads import too.
+pub struct WeftThread {
+    store: Store<()>,
+    ping: TypedFunc<u32, ()>,
+    pong: TypedFunc<u32, ()>,
+    add: TypedFunc<u32, ()>,
+    counter: TypedFunc<(), u32>,
+}
+
+/// The compiled thread kernels and the memory their threads share.
+pub struct WeftThreads {
+    engine: Engine,
+    module: Module,
+    memory: SharedMemory,
+}
+
+impl WeftThreads {
+    pub fn new(engine: &Engine) -> Result<WeftThreads, Error> {
+        Ok(WeftThreads {
+            engine: engine.clone(),
+            module: Module::new(engine, THREADS_WAT)?,
+            memory: SharedMemory::new(engine, MemoryType::shared(1, 1))?,
+        })
+    }
+
+    /// A new guest thread's instance; call its functions from the thread that owns it.
+    pub fn thread(&self) -> Result<WeftThread, Error> {
+        let mut store = Store::new(&self.engine, ());
+        let instance = Instance::new(&mut store, &self.module, &[self.memory.clone().into()])?;
+        Ok(WeftThread {
+            ping: instance.get_typed_func(&mut store, "ping")?,
+            pong: instance.get_typed_func(&mut store, "pong")?,
+            add: instance.get_typed_func(&mut store, "add")?,
+            counter: instance.get_typed_func(&mut store, "counter")?,
+            store,
+        })
+    }
+}
+
+impl WeftThread {
+    pub fn ping(&mut self, rounds: u32) -> Result<(), Error> {
+        self.ping.call(&mut self.store, rounds)
+    }
+
+    pub fn pong(&mut self, rounds: u32) -> Result<(), Error> {
+        self.pong.call(&mut self.store, rounds)
+    }
+
+    pub fn add(&mut self, count: u32) -> Result<(), Error> {
+        self.add.call(&mut self.store, count)
+    }
+
+    pub fn counter(&mut self) -> Result<u32, Error> {
+        self.counter.call(&mut self.store, ())
+    }
+}
+
+/// The native ping-pong: a flag under a std mutex with a condition variable (futex-based on
+/// Linux), the same protocol as the guest's wait/notify on a shared word.
+#[derive(Default)]
+pub struct NativePingPong {
+    raised: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl NativePingPong {
+    fn wait_until(&self, raised: bool) {
+        let mut flag = self.raised.lock().unwrap_or_else(PoisonError::into_inner);
+        while *flag != raised {
+            flag = self
+                .changed
+                .wait(flag)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn set(&self, raised: bool) {
+        *self.raised.lock().unwrap_or_else(PoisonError::into_inner) = raised;
+        self.changed.notify_one();
+    }
+
+    pub fn ping(&self, rounds: u32) {
+        for _ in 0..rounds {
+            self.set(true);
+            self.wait_until(false);
+        }
+    }
+
+    pub fn pong(&self, rounds: u32) {
+        for _ in 0..rounds {
+            self.wait_until(true);
+            self.set(false);
+        }
+    }
+}
+
+/// The native counterpart of the guest `add`: sequentially consistent increments.
+pub fn native_add(counter: &AtomicU32, count: u32) {
+    for _ in 0..count {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guest_ping_pong_completes_and_counts_exactly() {
+        let threads = WeftThreads::new(&Engine::default()).unwrap();
+        let mut pinger = threads.thread().unwrap();
+        let mut ponger = threads.thread().unwrap();
+        let pong = std::thread::spawn(move || ponger.pong(1000).unwrap());
+        pinger.ping(1000).unwrap();
+        pong.join().unwrap();
+
+        let adders: Vec<_> = (0..2)
+            .map(|_| {
+                let mut thread = threads.thread().unwrap();
+                std::thread::spawn(move || thread.add(10_000).unwrap())
+            })
+            .collect();
+        for adder in adders {
+            adder.join().unwrap();
+        }
+        assert_eq!(pinger.counter().unwrap(), 20_000);
+    }
+
+    #[test]
+    fn native_ping_pong_completes() {
+        let pair = std::sync::Arc::new(NativePingPong::default());
+        let pong = {
+            let pair = pair.clone();
+            std::thread::spawn(move || pair.pong(1000))
+        };
+        pair.ping(1000);
+        pong.join().unwrap();
+    }
 
     #[test]
     fn fib_agrees() {

@@ -1,12 +1,14 @@
 //! `weft`: run WebAssembly modules and spec scripts from the command line.
 //!
-//! Every failure ends as one `error: ...` line on stderr and a non-zero exit status.
+//! Every failure ends as one `error: ...` line on stderr and a non-zero exit status: 2 for
+//! wrong options (as clap uses), 1 for everything else.
 
 mod args;
 mod run;
 mod wast;
 
 use clap::{Parser, Subcommand};
+use std::fmt;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -35,10 +37,26 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
-            ExitCode::FAILURE
+            if err.is::<UsageError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
+
+/// An option value clap cannot check itself was wrong.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// The error and its causes as `outer: inner: ...`, leaving out a cause whose text the
 /// message already contains (some errors repeat their source in their own text).

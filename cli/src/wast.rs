@@ -1,15 +1,29 @@
 //! `weft wast`: run spec scripts and report how many directives pass.
 
-use anyhow::Result;
+use crate::UsageError;
+use anyhow::{Context, Result};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::io::{Write, stdout};
 use std::path::PathBuf;
-use weft_spec_tests::{FileReport, Recurse, RunOptions, run_path, wast_files};
+use std::time::Duration;
+use weft::{Config, Engine, WasmFeatures};
+use weft_spec_tests::{
+    DEFAULT_TIMEOUT, FileReport, Recurse, RunOptions, parse_features, run_path, suite_features,
+    wast_files,
+};
 
 /// Run `.wast` spec scripts and report how many directives of each pass.
 ///
 /// Prints `FILE: N passed, M failed, K skipped` per script (with the reason for every skip) and
 /// the totals on the last line. The exit status is 0 even when directives fail, since the output
-/// is a report; it is non-zero only when a path is missing or unreadable.
+/// is a report; it is non-zero only when a path is missing or unreadable (1) or the options are
+/// wrong (2).
+///
+/// Without --features, scripts get the feature set the shared test suite's SOURCES.md prescribes
+/// for their folder: `wasm1,threads` inside a folder named `testsuite-proposal`, `wasm2,threads`
+/// inside `upstream-core`, `default,shared-everything-threads` inside
+/// `shared-everything-threads`, and `default` everywhere else.
 #[derive(clap::Args)]
 pub(crate) struct WastArgs {
     /// Scripts, or directories searched recursively for `*.wast` (run in sorted order).
@@ -18,20 +32,47 @@ pub(crate) struct WastArgs {
     /// Also print each failure as `FILE:LINE: DIRECTIVE: REASON`.
     #[arg(short, long)]
     verbose: bool,
+    /// The proposals every script may use, comma-separated: the sets `default`, `mvp`, `wasm1`,
+    /// `wasm2`, `wasm3`, `lime1` and single proposals in kebab case such as `threads`,
+    /// `shared-everything-threads`, `reference-types`, `simd`. Example: `wasm1,threads`.
+    #[arg(long, value_name = "LIST")]
+    features: Option<String>,
+    /// How long one script may run before its unfinished directives count as failed (a
+    /// deadlocked multi-threaded script, say); its threads are then left running until weft
+    /// exits.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT.as_secs())]
+    timeout: u64,
 }
 
 pub(crate) fn run(args: &WastArgs) -> Result<()> {
+    let features = match &args.features {
+        Some(list) => Some(parse_features(list).map_err(UsageError)?),
+        None => None,
+    };
     // Resolve every path first, so a typo fails before minutes of running.
     let mut files = Vec::new();
     for path in &args.paths {
         files.extend(wast_files(path, Recurse::Yes)?);
     }
 
-    let options = RunOptions::default();
+    let timeout = Duration::from_secs(args.timeout);
+    // One engine per feature set the scripts need.
+    let mut engines: HashMap<WasmFeatures, RunOptions> = HashMap::new();
     let mut total = FileReport::default();
     let mut out = stdout().lock();
     for file in &files {
-        let report = run_path(file, &options)?;
+        let features = features
+            .or_else(|| suite_features(file))
+            .unwrap_or_default();
+        let options = match engines.entry(features) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => {
+                let engine = Engine::new(Config::new().wasm_features(features))
+                    .context("cannot configure the engine")?;
+                new.insert(RunOptions { engine, timeout })
+            }
+        };
+        let report = run_path(file, options)?;
         let file = file.display();
         if args.verbose {
             for failure in &report.failures {

@@ -21,25 +21,40 @@ const SCRIPT: &str = r#"
 (assert_trap (module (func $f unreachable) (start $f)) "unreachable")
 "#;
 
-/// A file unique to this test process, removed on drop.
-struct TempFile(PathBuf);
+/// A file unique to this test process, removed on drop (with the folders `file` made for it).
+struct TempFile {
+    path: PathBuf,
+    root: PathBuf,
+}
 
 impl TempFile {
     fn path(&self) -> &str {
-        self.0.to_str().unwrap()
+        self.path.to_str().unwrap()
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
+        let _ = if self.root.is_dir() {
+            fs::remove_dir_all(&self.root)
+        } else {
+            fs::remove_file(&self.root)
+        };
     }
 }
 
+/// Writes `contents` to `name` under the temp dir; `name` may have folders (`a/b/c.wast`).
 fn file(name: &str, contents: &str) -> TempFile {
-    let path = std::env::temp_dir().join(format!("weft-cli-{}-{name}", std::process::id()));
+    let (top, below) = name.split_once('/').unwrap_or((name, ""));
+    let root = std::env::temp_dir().join(format!("weft-cli-{}-{top}", std::process::id()));
+    let path = if below.is_empty() {
+        root.clone()
+    } else {
+        root.join(below)
+    };
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, contents).unwrap();
-    TempFile(path)
+    TempFile { path, root }
 }
 
 fn weft(args: &[&str]) -> Output {
@@ -56,7 +71,7 @@ fn stdout(output: &Output) -> String {
 /// Asserts the command failed with exactly one `error: ...` line containing `needle`.
 fn assert_one_line_error(output: &Output, needle: &str) {
     let stderr = String::from_utf8(output.stderr.clone()).unwrap();
-    assert!(!output.status.success(), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with("error: ") && stderr.contains(needle),
@@ -124,4 +139,93 @@ fn wast_reports_and_exits_zero_despite_failures() {
 #[test]
 fn wast_fails_on_a_missing_path() {
     assert_one_line_error(&weft(&["wast", "/nonexistent/dir"]), "/nonexistent/dir");
+}
+
+/// Valid only with threads (shared memory), and invalid only without sign extension, which
+/// `wasm1` lacks: both directives pass only under `wasm1,threads`.
+const WASM1_THREADS_SCRIPT: &str = r#"
+(module (memory 1 1 shared))
+(assert_invalid (module (func (result i32) (i32.extend8_s (i32.const 0)))) "unknown operator")
+"#;
+
+#[test]
+fn wast_features_choose_the_proposals() {
+    let file = file("features.wast", WASM1_THREADS_SCRIPT);
+    let script = file.path();
+    let summary = |args: &[&str]| {
+        let output = weft(args);
+        assert!(output.status.success());
+        stdout(&output).lines().last().unwrap().to_string()
+    };
+    assert_eq!(summary(&["wast", script]), "1 passed, 1 failed, 0 skipped");
+    assert_eq!(
+        summary(&["wast", "--features", "wasm1,threads", script]),
+        "2 passed, 0 failed, 0 skipped"
+    );
+    assert_eq!(
+        summary(&["wast", "--features", "wasm1", script]),
+        "1 passed, 1 failed, 0 skipped"
+    );
+}
+
+#[test]
+fn wast_picks_the_features_of_a_suite_folder() {
+    let file = file("suite/testsuite-proposal/script.wast", WASM1_THREADS_SCRIPT);
+    let output = weft(&["wast", file.path()]);
+    assert_eq!(
+        stdout(&output).lines().last(),
+        Some("2 passed, 0 failed, 0 skipped")
+    );
+    // An explicit list wins over the folder's.
+    let output = weft(&["wast", "--features", "default", file.path()]);
+    assert_eq!(
+        stdout(&output).lines().last(),
+        Some("1 passed, 1 failed, 0 skipped")
+    );
+}
+
+#[test]
+fn wast_rejects_unknown_features_with_status_2() {
+    let output = weft(&["wast", "--features", "wasm1,nope", "/nonexistent/dir"]);
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: unknown feature `nope` in `wasm1,nope`; known: default,"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn wast_gives_up_on_a_deadlocked_script() {
+    // The thread waits for a notify that never comes, so `wait $T` never returns.
+    let file = file(
+        "deadlock.wast",
+        r#"(module $Mem (memory (export "shared") 1 1 shared))
+(thread $T (shared (module $Mem))
+  (register "mem" $Mem)
+  (module
+    (memory (import "mem" "shared") 1 1 shared)
+    (func (export "block") (result i32)
+      (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))
+  (invoke "block"))
+(wait $T)
+"#,
+    );
+    let output = weft(&["wast", "-v", "--timeout", "1", file.path()]);
+    assert!(output.status.success());
+    let stdout = stdout(&output);
+    let timed_out = "did not finish within the script's time limit of 1s";
+    assert!(
+        stdout.contains(&format!(":8: invoke: {timed_out}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(":9: wait: {timed_out}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("\n4 passed, 2 failed, 0 skipped\n"),
+        "{stdout}"
+    );
 }

@@ -591,3 +591,95 @@ fn a_trap_in_a_nested_call_reaches_the_host_function_first() {
         .unwrap();
     assert_eq!(run.call(&mut store, ()).unwrap(), 1);
 }
+
+#[test]
+fn shared_memories_are_shared_across_stores_and_threads() {
+    let engine = Engine::default();
+    let definer = Module::new(
+        &engine,
+        r#"(module (memory (export "mem") 1 4 shared)
+             (data (i32.const 0) "\2a")
+             (func (export "get") (param i32) (result i32) (i32.load8_u (local.get 0))))"#,
+    )
+    .unwrap();
+    let user = Module::new(
+        &engine,
+        r#"(module (import "env" "mem" (memory 1 4 shared))
+             (func (export "set") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+             (func (export "size") (result i32) memory.size)
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &definer, &[]).unwrap();
+    let Some(Extern::SharedMemory(memory)) = instance.get_export(&mut store, "mem") else {
+        panic!("a shared memory is exported as `Extern::SharedMemory`");
+    };
+    assert!(memory.ty().is_shared());
+    let get = instance
+        .get_typed_func::<i32, i32>(&mut store, "get")
+        .unwrap();
+    assert_eq!(get.call(&mut store, 0).unwrap(), 42);
+
+    let on_thread = memory.clone();
+    let engine_for_thread = engine.clone();
+    std::thread::spawn(move || {
+        let mut store = Store::new(&engine_for_thread, ());
+        let instance = Instance::new(&mut store, &user, &[on_thread.into()]).unwrap();
+        let set = instance
+            .get_typed_func::<(i32, i32), ()>(&mut store, "set")
+            .unwrap();
+        set.call(&mut store, (0, 7)).unwrap();
+        let grow = instance
+            .get_typed_func::<i32, i32>(&mut store, "grow")
+            .unwrap();
+        assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+        assert_eq!(grow.call(&mut store, 9).unwrap(), -1);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(get.call(&mut store, 0).unwrap(), 7);
+    assert_eq!(memory.size(), 2);
+    let mut byte = [0];
+    memory.read(65536, &mut byte).unwrap();
+    assert_eq!(byte, [0]);
+}
+
+#[test]
+fn host_threads_wait_and_notify_on_shared_memory() {
+    use std::time::Duration;
+    let engine = Engine::default();
+    let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
+    assert_eq!(
+        memory.atomic_wait32(0, 1, None).unwrap(),
+        WaitResult::Mismatch
+    );
+    assert_eq!(
+        memory.atomic_wait32(0, 0, Some(Duration::ZERO)).unwrap(),
+        WaitResult::TimedOut
+    );
+    assert_eq!(
+        memory.atomic_wait32(2, 0, None).unwrap_err().trap(),
+        Some(Trap::UnalignedAtomic)
+    );
+    assert_eq!(
+        memory.atomic_notify(65536, 1).unwrap_err().trap(),
+        Some(Trap::MemoryOutOfBounds)
+    );
+    assert_eq!(memory.atomic_notify(8, 1).unwrap(), 0);
+
+    let waiter = {
+        let memory = memory.clone();
+        std::thread::spawn(move || memory.atomic_wait64(8, 0, None).unwrap())
+    };
+    // Keep notifying until the waiter is queued; a notify before it blocks wakes nobody.
+    while memory.atomic_notify(8, 1).unwrap() == 0 {
+        std::thread::yield_now();
+    }
+    assert_eq!(waiter.join().unwrap(), WaitResult::Woken);
+    assert!(matches!(
+        Memory::new(&mut Store::new(&engine, ()), MemoryType::shared(1, 2)),
+        Err(Error::Usage(_))
+    ));
+    assert!(SharedMemory::new(&engine, MemoryType::new(1, Some(2))).is_err());
+}

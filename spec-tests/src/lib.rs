@@ -3,56 +3,77 @@
 //! [`run_path`] runs one script and tallies its directives in a [`FileReport`]. The `weft wast`
 //! command and the `spec` test (which ratchets the counts against [`Expectations`]) are built
 //! on it.
+//!
+//! Multi-threaded scripts (the threads proposal's `(thread $T ...)` and `(wait $T)`) run each
+//! thread's directives on an OS thread of its own, in a session with its own store, spectest
+//! module and registry; `(shared (module $M))` passes the shared memories that `$M` exports.
+//! Every directive counts, those inside threads included.
 
+mod checks;
 mod expectations;
+mod features;
 mod files;
 mod report;
 mod script;
+mod session;
+mod shared_module;
 mod spectest;
+mod tally;
 mod values;
 
 pub use expectations::{Expectations, Ratchet};
+pub use features::{parse_features, suite_features};
 pub use files::{Recurse, wast_files};
 pub use report::{Failure, FileReport};
 pub use values::{default_results, display_val};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
+use std::fs;
 use std::path::Path;
-use std::{fs, thread};
+use std::time::Duration;
 use weft::Engine;
 
-/// `assert_exhaustion` recurses until weft's stack limit, and weft code runs on the calling
-/// thread's stack; 64 MiB leaves ample room above any limit the engine sets.
-const SCRIPT_STACK_SIZE: usize = 64 << 20;
+/// How long a script may run by default before its remaining directives count as failed.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to run scripts.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// The engine every module is compiled with; its configuration decides which proposals
     /// the scripts may use.
     pub engine: Engine,
+    /// How long one script may run. A script still running then (a deadlocked multi-threaded
+    /// script, say) is abandoned: what has not finished counts as failed, and its threads are
+    /// left running in the background, since nothing can stop a thread inside wasm code.
+    pub timeout: Duration,
 }
 
-/// Reads and runs the script at `path`. Errors only when the file cannot be read; everything
-/// that goes wrong inside the script is a failed directive in the report.
+impl RunOptions {
+    /// Runs with `engine` and the [`DEFAULT_TIMEOUT`].
+    pub fn new(engine: Engine) -> RunOptions {
+        RunOptions {
+            engine,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions::new(Engine::default())
+    }
+}
+
+/// Reads and runs the script at `path`. Errors only when the file cannot be read (or the runner
+/// itself breaks); everything that goes wrong inside the script is a failed directive in the
+/// report.
 pub fn run_path(path: &Path, options: &RunOptions) -> Result<FileReport> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     run_text(&text, options)
 }
 
-/// Runs the script `text` on a fresh thread with a large stack.
+/// Runs the script `text` (see [`RunOptions::timeout`] for scripts that do not finish).
 pub fn run_text(text: &str, options: &RunOptions) -> Result<FileReport> {
-    thread::scope(|scope| {
-        let runner = thread::Builder::new()
-            .name("wast-script".to_string())
-            .stack_size(SCRIPT_STACK_SIZE)
-            .spawn_scoped(scope, || script::run(text, &options.engine))
-            .context("cannot start a thread to run the script")?;
-        // Panics inside directives are caught and reported per directive; one escaping to here
-        // is a bug in the runner itself.
-        runner
-            .join()
-            .map_err(|_| anyhow!("the script runner panicked"))
-    })
+    script::run(text, options)
 }

@@ -2,15 +2,20 @@
 
 use anyhow::Result;
 use weft::{
-    Global, GlobalType, Linker, Memory, MemoryType, Mutability, RefType, Store, Table, TableType,
-    Val, ValType,
+    Engine, Global, GlobalType, Linker, Memory, MemoryType, Mutability, RefType, SharedMemory,
+    Store, Table, TableType, Val, ValType,
 };
 
 const MODULE: &str = "spectest";
 
 /// Defines the spec interpreter's `spectest` module in `linker`: no-op `print*` functions,
-/// immutable globals holding 666 / 666.6, a funcref table (10..20) and a memory (1..2 pages).
-pub(crate) fn define<T: 'static>(linker: &mut Linker<T>, store: &mut Store<T>) -> Result<()> {
+/// immutable globals holding 666 / 666.6, a funcref table (10..20), a memory (1..2 pages) and,
+/// for the threads proposal, a shared memory (1..2 pages).
+pub(crate) fn define<T: 'static>(
+    linker: &mut Linker<T>,
+    store: &mut Store<T>,
+    engine: &Engine,
+) -> Result<()> {
     // The scripts only check that these can be imported and called; printing would just be
     // noise in the report.
     linker.func_wrap(MODULE, "print", || {})?;
@@ -41,5 +46,8 @@ pub(crate) fn define<T: 'static>(linker: &mut Linker<T>, store: &mut Store<T>) -
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(MODULE, "memory", memory)?;
+
+    let shared_memory = SharedMemory::new(engine, MemoryType::shared(1, 2))?;
+    linker.define(MODULE, "shared_memory", shared_memory)?;
     Ok(())
 }

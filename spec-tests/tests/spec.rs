@@ -1,13 +1,19 @@
-//! One test per core spec script, ratcheted against `expectations.txt`.
+//! One test per spec script, ratcheted against `expectations.txt`.
 //!
 //! - The suite is `../shared/testsuite` from the workspace root, or `$WEFT_TESTSUITE` (any
 //!   checkout of WebAssembly/testsuite). Its core scripts are `core/*.wast`, or the top-level
 //!   `*.wast` of a checkout that has no `core/` folder; either way they are named `core/<file>`.
+//! - The threads scripts are every `*.wast` under `threads/`, if the suite has that folder, named
+//!   by their path in the suite (`threads/upstream/atomic.wast`). Each runs with the feature set
+//!   `suite_features` picks for its folder, as the suite's SOURCES.md prescribes; the core
+//!   scripts run with the default set.
 //! - A test fails when its script passes fewer directives than `expectations.txt` records, or
 //!   when a recorded script is missing from the default suite (with `$WEFT_TESTSUITE`, missing
 //!   scripts are reported as ignored tests instead, since other checkouts differ).
 //! - Each script runs twice: with guard-page bounds checks and, as `[explicit-bounds]`, with
-//!   explicit checks. Both runs are held to the same recorded count.
+//!   explicit checks. Both runs are held to the same recorded count. A script that runs longer
+//!   than `weft_spec_tests::DEFAULT_TIMEOUT` (a deadlock) fails its unfinished directives, and
+//!   its threads run on in the background until the test process exits.
 //! - `WEFT_BLESS=1` records the current counts of the scripts that ran instead of checking them.
 
 use anyhow::{Context, Result};
@@ -17,8 +23,10 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use weft::{BoundsChecks, Config, Engine};
-use weft_spec_tests::{Expectations, Ratchet, Recurse, RunOptions, run_path, wast_files};
+use weft::{BoundsChecks, Config, Engine, WasmFeatures};
+use weft_spec_tests::{
+    Expectations, Ratchet, Recurse, RunOptions, run_path, suite_features, wast_files,
+};
 
 /// How many failures a regressed test lists.
 const SHOWN_FAILURES: usize = 20;
@@ -40,7 +48,7 @@ fn main() -> ExitCode {
         None => (manifest_dir.join("../../shared/testsuite"), false),
     };
 
-    let scripts = match core_scripts(&suite) {
+    let scripts = match suite_scripts(&suite) {
         Ok(scripts) => scripts,
         Err(err) => {
             let message =
@@ -50,33 +58,26 @@ fn main() -> ExitCode {
         }
     };
 
-    let mut explicit_bounds = Config::new();
-    explicit_bounds.bounds_checks(BoundsChecks::Explicit);
-    let explicit_bounds = match Engine::new(&explicit_bounds) {
-        Ok(engine) => engine,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
     // Every script runs under both bounds-checking strategies and must reach the recorded
     // count under each; only the default (guard pages) run is recorded by WEFT_BLESS.
     let modes = [
-        (None, Arc::new(RunOptions::default())),
-        (
-            Some("explicit-bounds"),
-            Arc::new(RunOptions {
-                engine: explicit_bounds,
-            }),
-        ),
+        (None, BoundsChecks::GuardPages),
+        (Some("explicit-bounds"), BoundsChecks::Explicit),
     ];
+    let mut engines = Engines::default();
     let passed = Arc::new(Mutex::new(BTreeMap::new()));
     let mut trials: Vec<Trial> = Vec::new();
-    for (kind, options) in &modes {
-        for (name, path) in &scripts {
-            let (name, path, kind) = (name.clone(), path.clone(), *kind);
-            let (options, expectations, passed) =
-                (options.clone(), expectations.clone(), passed.clone());
+    for (kind, bounds_checks) in modes {
+        for (name, script) in &scripts {
+            let options = match engines.options(bounds_checks, script.features) {
+                Ok(options) => options,
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let (name, path) = (name.clone(), script.path.clone());
+            let (expectations, passed) = (expectations.clone(), passed.clone());
             let trial = Trial::test(name.clone(), move || {
                 let report = run_path(&path, &options).map_err(|err| format!("{err:#}"))?;
                 if kind.is_none() {
@@ -123,24 +124,72 @@ fn main() -> ExitCode {
     conclusion.exit_code()
 }
 
-/// The suite's core scripts, keyed by their `core/<file>` name.
-fn core_scripts(suite: &Path) -> Result<BTreeMap<String, PathBuf>> {
+/// A script of the suite and the proposals it is written for.
+struct Script {
+    path: PathBuf,
+    features: WasmFeatures,
+}
+
+/// The suite's core and threads scripts, keyed by their ratchet name.
+fn suite_scripts(suite: &Path) -> Result<BTreeMap<String, Script>> {
+    let mut scripts = BTreeMap::new();
     let core = suite.join("core");
-    let dir = if core.is_dir() {
+    let core = if core.is_dir() {
         core
     } else {
         suite.to_path_buf()
     };
-    wast_files(&dir, Recurse::No)?
-        .into_iter()
-        .map(|path| {
-            let file = path
-                .file_name()
-                .and_then(|name| name.to_str())
-                .with_context(|| format!("{} has no UTF-8 file name", path.display()))?;
-            Ok((format!("core/{file}"), path))
+    for path in wast_files(&core, Recurse::No)? {
+        let name = format!("core/{}", suite_relative_name(&core, &path)?);
+        let features = WasmFeatures::default();
+        scripts.insert(name, Script { path, features });
+    }
+    let threads = suite.join("threads");
+    if threads.is_dir() {
+        for path in wast_files(&threads, Recurse::Yes)? {
+            let name = format!("threads/{}", suite_relative_name(&threads, &path)?);
+            // Judged by the name, so that folders above the suite do not count.
+            let features = suite_features(Path::new(&name)).unwrap_or_default();
+            scripts.insert(name, Script { path, features });
+        }
+    }
+    Ok(scripts)
+}
+
+/// `path` relative to `dir`, with `/` between folders whatever the platform.
+fn suite_relative_name(dir: &Path, path: &Path) -> Result<String> {
+    let relative = path.strip_prefix(dir)?;
+    let parts = relative
+        .iter()
+        .map(|part| {
+            part.to_str()
+                .with_context(|| format!("{} has no UTF-8 name", path.display()))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(parts.join("/"))
+}
+
+/// One engine per bounds-checking strategy and feature set, shared by the scripts that use it.
+/// There are only a handful (and `BoundsChecks` is not `Hash`), so a list does.
+#[derive(Default)]
+struct Engines(Vec<(BoundsChecks, WasmFeatures, Arc<RunOptions>)>);
+
+impl Engines {
+    fn options(
+        &mut self,
+        bounds_checks: BoundsChecks,
+        features: WasmFeatures,
+    ) -> Result<Arc<RunOptions>, weft::Error> {
+        let key = (bounds_checks, features);
+        if let Some((.., options)) = self.0.iter().find(|(b, f, _)| (*b, *f) == key) {
+            return Ok(options.clone());
+        }
+        let mut config = Config::new();
+        config.bounds_checks(bounds_checks).wasm_features(features);
+        let options = Arc::new(RunOptions::new(Engine::new(&config)?));
+        self.0.push((bounds_checks, features, options.clone()));
+        Ok(options)
+    }
 }
 
 /// Holds the script to its recorded count.

@@ -3,5 +3,23 @@
 //! with spawn/join/terminate, and interruption. It knows nothing of WebAssembly or Cranelift,
 //! so every protocol here can be model-checked with loom.
 //!
-//! The engine foundation needs none of this yet; the threads issue fills it in.
+//! The loom models (`loom_tests.rs`) run with:
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+//!     cargo test -p weft-threads --release --lib -- loom_
+//! ```
 #![forbid(unsafe_code)]
+
+mod flaw;
+mod sync;
+mod wait_queue;
+mod waiter;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;
+
+pub use wait_queue::{WaitOutcome, WaitQueue};
+pub use waiter::Waiter;

@@ -1,18 +1,26 @@
 //! Memories, globals, tables, and `Extern`, the sum of everything importable.
 
+use super::engine::Engine;
+use super::error::Trap;
 use super::error::{Error, InstantiationError, UsageError};
 use super::func::Func;
 use super::store::{AsContext, AsContextMut, StoreId};
 use super::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
 use super::values::Val;
-use crate::vm::{ExternIndex, LinearMemory, StoreOpaque, Table as VmTable, VMGlobalDefinition};
+use crate::vm::WaitOutcome;
+use crate::vm::{
+    ExternIndex, LinearMemory, SharedMemory as VmSharedMemory, StoreMemory, StoreOpaque,
+    Table as VmTable, VMGlobalDefinition, WaitValue,
+};
+use std::time::Duration;
 
 /// Anything that can be imported or exported.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Extern {
     Func(Func),
     Global(Global),
     Memory(Memory),
+    SharedMemory(SharedMemory),
     Table(Table),
 }
 
@@ -38,6 +46,13 @@ impl Extern {
         }
     }
 
+    pub fn into_shared_memory(self) -> Option<SharedMemory> {
+        match self {
+            Extern::SharedMemory(memory) => Some(memory),
+            _ => None,
+        }
+    }
+
     pub fn into_table(self) -> Option<Table> {
         match self {
             Extern::Table(table) => Some(table),
@@ -52,35 +67,45 @@ impl Extern {
             Extern::Func(func) => ExternType::Func(func.ty(store)),
             Extern::Global(global) => ExternType::Global(global.ty(store)),
             Extern::Memory(memory) => ExternType::Memory(memory.ty(store)),
+            Extern::SharedMemory(memory) => ExternType::Memory(memory.ty()),
             Extern::Table(table) => ExternType::Table(table.ty(store)),
         }
     }
 
-    pub(crate) fn store(&self) -> StoreId {
+    /// The store this item belongs to; `None` for shared memories, which belong to none.
+    pub(crate) fn store(&self) -> Option<StoreId> {
         match self {
-            Extern::Func(func) => func.store,
-            Extern::Global(global) => global.store,
-            Extern::Memory(memory) => memory.store,
-            Extern::Table(table) => table.store,
+            Extern::Func(func) => Some(func.store),
+            Extern::Global(global) => Some(global.store),
+            Extern::Memory(memory) => Some(memory.store),
+            Extern::SharedMemory(_) => None,
+            Extern::Table(table) => Some(table.store),
         }
     }
 
-    pub(crate) fn index(&self) -> ExternIndex {
+    /// The item's index in `store`, adding a shared memory to the store on first use.
+    pub(crate) fn index_in(&self, store: &mut StoreOpaque) -> ExternIndex {
         match self {
             Extern::Func(func) => ExternIndex::Func(func.index),
             Extern::Global(global) => ExternIndex::Global(global.index),
             Extern::Memory(memory) => ExternIndex::Memory(memory.index),
+            Extern::SharedMemory(memory) => {
+                ExternIndex::Memory(store.import_shared_memory(&memory.0))
+            }
             Extern::Table(table) => ExternIndex::Table(table.index),
         }
     }
 
     pub(crate) fn from_index(store: &StoreOpaque, index: ExternIndex) -> Extern {
-        let store = StoreId::of(store);
+        let id = StoreId::of(store);
         match index {
-            ExternIndex::Func(index) => Extern::Func(Func { store, index }),
-            ExternIndex::Global(index) => Extern::Global(Global { store, index }),
-            ExternIndex::Memory(index) => Extern::Memory(Memory { store, index }),
-            ExternIndex::Table(index) => Extern::Table(Table { store, index }),
+            ExternIndex::Func(index) => Extern::Func(Func { store: id, index }),
+            ExternIndex::Global(index) => Extern::Global(Global { store: id, index }),
+            ExternIndex::Memory(index) => match store.memory(index).as_shared() {
+                Some(shared) => Extern::SharedMemory(SharedMemory(shared.clone())),
+                None => Extern::Memory(Memory { store: id, index }),
+            },
+            ExternIndex::Table(index) => Extern::Table(Table { store: id, index }),
         }
     }
 }
@@ -94,53 +119,79 @@ macro_rules! extern_from {
         }
     )*};
 }
-extern_from!(Func, Global, Memory, Table);
+extern_from!(Func, Global, Memory, SharedMemory, Table);
 
-/// A linear memory.
+/// A linear memory owned by a store (unshared).
 ///
 /// Host reads and writes copy bytes; no Rust reference into guest memory is ever handed
-/// out, so the API stays sound when memories become shared between threads.
+/// out.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Memory {
     pub(crate) store: StoreId,
     pub(crate) index: usize,
 }
 
+/// The type of a memory with its current size as minimum, as import matching compares it.
+fn current_type(memory: &StoreMemory) -> MemoryType {
+    let mut ty = memory.ty();
+    ty.initial = memory.view().pages();
+    MemoryType::from_wasm(ty)
+}
+
+fn grow_error(delta: u64) -> Error {
+    UsageError::GrowFailed {
+        what: "memory",
+        delta,
+    }
+    .into()
+}
+
+fn access_result(in_bounds: bool, what: &'static str) -> Result<(), Error> {
+    if in_bounds {
+        Ok(())
+    } else {
+        Err(UsageError::OutOfBounds { what }.into())
+    }
+}
+
 impl Memory {
+    /// Creates an unshared memory; use [`SharedMemory::new`] for shared ones.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory, Error> {
         let mut cx = store.as_context_mut();
+        if ty.is_shared() {
+            return Err(UsageError::UnsupportedType(
+                "a shared memory type for `Memory::new`; use `SharedMemory::new`".into(),
+            )
+            .into());
+        }
         let bounds_checks = cx.opaque().bounds_checks();
         let memory = LinearMemory::new(ty.to_wasm(), bounds_checks)
             .map_err(|error| InstantiationError::Resource(format!("memory: {error}")))?;
-        let index = cx.opaque().push_memory(memory);
+        let index = cx.opaque().push_memory(StoreMemory::Local(memory));
         Ok(Memory {
             store: StoreId::of(cx.opaque()),
             index,
         })
     }
 
-    fn get<'a>(&self, store: &'a StoreOpaque) -> Result<&'a LinearMemory, Error> {
-        self.store.check(store)?;
-        Ok(store.memory(self.index))
-    }
-
     /// The type, with the current size as minimum.
     pub fn ty(&self, store: impl AsContext) -> MemoryType {
-        let cx = store.as_context();
-        let memory = cx.opaque().memory(self.index);
-        let mut ty = memory.ty();
-        ty.initial = memory.pages();
-        MemoryType::from_wasm(ty)
+        current_type(store.as_context().opaque().memory(self.index))
     }
 
     /// Size in 64 KiB pages.
     pub fn size(&self, store: impl AsContext) -> u64 {
-        store.as_context().opaque().memory(self.index).pages()
+        store
+            .as_context()
+            .opaque()
+            .memory(self.index)
+            .view()
+            .pages()
     }
 
     /// Size in bytes.
     pub fn data_size(&self, store: impl AsContext) -> usize {
-        store.as_context().opaque().memory(self.index).byte_len()
+        store.as_context().opaque().memory(self.index).view().len()
     }
 
     /// Grows by `delta` pages, returning the old size in pages.
@@ -149,11 +200,7 @@ impl Memory {
         self.store.check(cx.opaque())?;
         match cx.opaque().memory_mut(self.index).grow(delta) {
             Ok(Some(old)) => Ok(old),
-            Ok(None) | Err(_) => Err(UsageError::GrowFailed {
-                what: "memory",
-                delta,
-            }
-            .into()),
+            Ok(None) | Err(_) => Err(grow_error(delta)),
         }
     }
 
@@ -165,15 +212,9 @@ impl Memory {
         buffer: &mut [u8],
     ) -> Result<(), Error> {
         let cx = store.as_context();
-        self.get(cx.opaque())?;
-        if cx.opaque().memory_read(self.index, offset as u64, buffer) {
-            Ok(())
-        } else {
-            Err(UsageError::OutOfBounds {
-                what: "memory read",
-            }
-            .into())
-        }
+        self.store.check(cx.opaque())?;
+        let in_bounds = cx.opaque().memory(self.index).read(offset as u64, buffer);
+        access_result(in_bounds, "memory read")
     }
 
     /// Copies `data` into the memory at `offset`.
@@ -185,14 +226,137 @@ impl Memory {
     ) -> Result<(), Error> {
         let mut cx = store.as_context_mut();
         self.store.check(cx.opaque())?;
-        if cx.opaque().memory_write(self.index, offset as u64, data) {
-            Ok(())
-        } else {
-            Err(UsageError::OutOfBounds {
-                what: "memory write",
-            }
-            .into())
+        let in_bounds = cx.opaque().memory(self.index).write(offset as u64, data);
+        access_result(in_bounds, "memory write")
+    }
+}
+
+/// What a wait on a shared memory ended with.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WaitResult {
+    /// A notify woke the waiter.
+    Woken,
+    /// The memory did not hold the expected value, so the waiter did not block.
+    Mismatch,
+    /// The timeout expired first.
+    TimedOut,
+}
+
+/// A memory that many threads and stores may use at once. Cheap to clone; `Send + Sync`.
+///
+/// Guarantees for host access: [`read`](Self::read) and [`write`](Self::write) copy with
+/// relaxed atomic byte accesses, so racing with wasm code on other threads is defined
+/// behaviour, but a multi-byte copy is not atomic as a whole; the `atomic_*` methods are
+/// sequentially consistent, like the wasm instructions of the same names.
+#[derive(Clone, Debug)]
+pub struct SharedMemory(pub(crate) VmSharedMemory);
+
+impl SharedMemory {
+    /// Creates a shared memory; `ty` must be shared and have a maximum.
+    pub fn new(engine: &Engine, ty: MemoryType) -> Result<SharedMemory, Error> {
+        if !ty.is_shared() {
+            return Err(UsageError::UnsupportedType(
+                "an unshared memory type for `SharedMemory::new`; use `Memory::new`".into(),
+            )
+            .into());
         }
+        let bounds_checks = engine.config().tunables.bounds_checks;
+        VmSharedMemory::new(ty.to_wasm(), bounds_checks)
+            .map(SharedMemory)
+            .map_err(|error| InstantiationError::Resource(format!("memory: {error}")).into())
+    }
+
+    /// The type, with the current size as minimum.
+    pub fn ty(&self) -> MemoryType {
+        current_type(&StoreMemory::Shared(self.0.clone()))
+    }
+
+    /// Size in 64 KiB pages.
+    pub fn size(&self) -> u64 {
+        self.0.view().pages()
+    }
+
+    /// Size in bytes.
+    pub fn data_size(&self) -> usize {
+        self.0.view().len()
+    }
+
+    /// Grows by `delta` pages, returning the old size in pages. Safe to race with other
+    /// growers and with running code.
+    pub fn grow(&self, delta: u64) -> Result<u64, Error> {
+        match self.0.grow(delta) {
+            Ok(Some(old)) => Ok(old),
+            Ok(None) | Err(_) => Err(grow_error(delta)),
+        }
+    }
+
+    /// Copies bytes out of the memory (see the type's guarantees).
+    pub fn read(&self, offset: usize, buffer: &mut [u8]) -> Result<(), Error> {
+        let in_bounds = StoreMemory::Shared(self.0.clone()).read(offset as u64, buffer);
+        access_result(in_bounds, "memory read")
+    }
+
+    /// Copies bytes into the memory (see the type's guarantees).
+    pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), Error> {
+        let in_bounds = StoreMemory::Shared(self.0.clone()).write(offset as u64, data);
+        access_result(in_bounds, "memory write")
+    }
+
+    /// Checks an atomic access the way wasm does: alignment first, then bounds.
+    fn check_atomic(&self, addr: u64, size: u64) -> Result<(), Error> {
+        if !addr.is_multiple_of(size) {
+            return Err(Error::Trap(Trap::UnalignedAtomic));
+        }
+        match self.0.view().checked(addr, size) {
+            Some(_) => Ok(()),
+            None => Err(Error::Trap(Trap::MemoryOutOfBounds)),
+        }
+    }
+
+    /// Wakes up to `count` threads waiting on `addr`, oldest first; returns how many woke.
+    pub fn atomic_notify(&self, addr: u64, count: u32) -> Result<u32, Error> {
+        self.check_atomic(addr, 4)?;
+        Ok(self.0.notify(addr, count))
+    }
+
+    /// Blocks the calling thread while the 32-bit word at `addr` equals `expected`, until a
+    /// notify or the timeout (`None`: forever). Never returns spuriously.
+    pub fn atomic_wait32(
+        &self,
+        addr: u64,
+        expected: u32,
+        timeout: Option<Duration>,
+    ) -> Result<WaitResult, Error> {
+        self.check_atomic(addr, 4)?;
+        Ok(wait_result(self.0.wait(
+            addr,
+            WaitValue::I32(expected),
+            timeout,
+        )))
+    }
+
+    /// As [`atomic_wait32`](Self::atomic_wait32), for the 64-bit word at `addr`.
+    pub fn atomic_wait64(
+        &self,
+        addr: u64,
+        expected: u64,
+        timeout: Option<Duration>,
+    ) -> Result<WaitResult, Error> {
+        self.check_atomic(addr, 8)?;
+        Ok(wait_result(self.0.wait(
+            addr,
+            WaitValue::I64(expected),
+            timeout,
+        )))
+    }
+}
+
+fn wait_result(outcome: WaitOutcome) -> WaitResult {
+    match outcome {
+        WaitOutcome::Woken => WaitResult::Woken,
+        WaitOutcome::Mismatch => WaitResult::Mismatch,
+        // Nothing interrupts host waits yet; termination comes in a later issue.
+        WaitOutcome::TimedOut | WaitOutcome::Interrupted => WaitResult::TimedOut,
     }
 }
 

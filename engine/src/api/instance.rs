@@ -74,7 +74,9 @@ impl Instance {
             .into());
         }
         for (import, item) in needed.iter().zip(imports) {
-            item.store().check(cx.opaque())?;
+            if let Some(store) = item.store() {
+                store.check(cx.opaque())?;
+            }
             let expected = module.entity_type(import.index);
             let actual = item.ty(&cx);
             if !import_matches(&expected, &actual) {
@@ -87,7 +89,10 @@ impl Instance {
                 .into());
             }
         }
-        let indices: Vec<_> = imports.iter().map(Extern::index).collect();
+        let indices: Vec<_> = imports
+            .iter()
+            .map(|item| item.index_in(cx.opaque()))
+            .collect();
         let store_id = StoreId::of(cx.opaque());
         match cx
             .opaque()

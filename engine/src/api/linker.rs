@@ -115,7 +115,7 @@ impl<T: 'static> Linker<T> {
             .definitions
             .get(&(module.to_string(), name.to_string()))?;
         Some(match definition {
-            Definition::Extern(item) => Ok(*item),
+            Definition::Extern(item) => Ok(item.clone()),
             Definition::HostFunc(func) => func.instantiate(store).map(Extern::Func),
         })
     }

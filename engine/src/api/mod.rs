@@ -16,7 +16,7 @@ mod values;
 
 pub use engine::{Config, Engine};
 pub use error::{CompileError, Error, InstantiationError, LinkError, Trap, UsageError};
-pub use externals::{Extern, Global, Memory, Table};
+pub use externals::{Extern, Global, Memory, SharedMemory, Table, WaitResult};
 pub use func::{Caller, Func, HostFuncDef};
 pub use instance::Instance;
 pub use linker::Linker;

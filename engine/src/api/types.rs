@@ -235,6 +235,15 @@ impl MemoryType {
         }
     }
 
+    /// A shared memory type; shared memories always have a maximum.
+    pub fn shared(minimum: u32, maximum: u32) -> MemoryType {
+        MemoryType {
+            minimum: u64::from(minimum),
+            maximum: Some(u64::from(maximum)),
+            shared: true,
+        }
+    }
+
     pub fn minimum(&self) -> u64 {
         self.minimum
     }

@@ -35,6 +35,13 @@ const HEAP: MemFlagsData = MemFlagsData::new()
     .with_endianness(Endianness::Little)
     .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS));
 
+/// Atomic linear-memory accesses, which are only emitted after explicit alignment and bounds
+/// checks: they cannot fault (memories never move or shrink), so they record no trap site.
+const ATOMIC_HEAP: MemFlagsData = MemFlagsData::new()
+    .with_endianness(Endianness::Little)
+    .with_aligned()
+    .with_notrap();
+
 /// What every function of one module shares during compilation.
 pub(crate) struct ModuleEnv<'a> {
     pub(crate) module: &'a ModuleInfo,
@@ -185,8 +192,6 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         offset: u64,
         size: u32,
     ) -> (Value, i32) {
-        let definition = self.memory_definition(b, memory);
-        let base = Self::load_at(b, I64, VM_CONSTANT, definition, VMOffsets::memory_base());
         let index = b.ins().uextend(I64, index);
         let end = offset + u64::from(size);
         // A 32-bit index plus a static offset within the guard region can only land in the
@@ -195,14 +200,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
             BoundsChecks::GuardPages => end > MEMORY_GUARD_SIZE,
             BoundsChecks::Explicit => true,
         };
-        if needs_check {
-            let length = Self::memory_length(b, definition);
-            // Cannot wrap: the index is below 2^32 and `end` below 2^33.
-            let access_end = b.ins().iadd_imm_u(index, end as i64);
-            let out_of_bounds = b.ins().icmp(IntCC::UnsignedGreaterThan, access_end, length);
-            b.ins()
-                .trapnz(out_of_bounds, trap_code(TrapKind::MemoryOutOfBounds));
-        }
+        let base = self.checked_heap_base(b, memory, index, end, needs_check);
         let address = b.ins().iadd(base, index);
         match i32::try_from(offset) {
             Ok(offset) => (address, offset),
@@ -210,14 +208,86 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         }
     }
 
+    /// The address of an atomic `size`-byte access at `index + offset` in `memory`, in the
+    /// threads proposal's order: the effective address is computed without wrapping, traps as
+    /// unaligned unless it is a multiple of `size`, and then as out of bounds unless the
+    /// access fits the memory's current length. The bounds check is always explicit: atomic
+    /// instructions may be lowered to loops, and a fault in the middle of one is not a trap
+    /// this runtime wants to reason about.
+    ///
+    /// Returns the native address and the effective address (the byte offset in `memory`).
+    pub(crate) fn atomic_heap_address(
+        &self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        index: Value,
+        offset: u64,
+        size: u32,
+    ) -> (Value, Value) {
+        debug_assert!(size.is_power_of_two());
+        let index = b.ins().uextend(I64, index);
+        // Cannot wrap: the index and the offset of a 32-bit memory are both below 2^32.
+        let effective = b.ins().iadd_imm_u(index, offset as i64);
+        if size > 1 {
+            let misaligned = b.ins().band_imm_u(effective, i64::from(size - 1));
+            b.ins()
+                .trapnz(misaligned, trap_code(TrapKind::UnalignedAtomic));
+        }
+        let base = self.checked_heap_base(b, memory, effective, u64::from(size), true);
+        (b.ins().iadd(base, effective), effective)
+    }
+
+    /// The base of `memory`, after trapping with an out-of-bounds access if `check` is set
+    /// and the access ending `end` bytes after the 64-bit `index` exceeds the memory's length.
+    fn checked_heap_base(
+        &self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        index: Value,
+        end: u64,
+        check: bool,
+    ) -> Value {
+        let definition = self.memory_definition(b, memory);
+        let base = Self::load_at(b, I64, VM_CONSTANT, definition, VMOffsets::memory_base());
+        if check {
+            // A plain length read even on a shared memory: a stale, smaller length only makes
+            // the check stricter, and memories never shrink.
+            let length = Self::memory_length(b, definition);
+            // Cannot wrap: `index` is below 2^33 and `end` at most 2^32 + 8.
+            let access_end = b.ins().iadd_imm_u(index, end as i64);
+            let out_of_bounds = b.ins().icmp(IntCC::UnsignedGreaterThan, access_end, length);
+            b.ins()
+                .trapnz(out_of_bounds, trap_code(TrapKind::MemoryOutOfBounds));
+        }
+        base
+    }
+
     /// Flags for the load or store at a [`heap_address`](Self::heap_address).
     pub(crate) fn heap_flags(&self) -> MemFlagsData {
         HEAP
     }
 
+    /// Flags for the atomic instruction at an [`atomic_heap_address`](Self::atomic_heap_address).
+    pub(crate) fn atomic_heap_flags(&self) -> MemFlagsData {
+        ATOMIC_HEAP
+    }
+
+    /// Whether `memory` is shared between threads.
+    pub(crate) fn is_shared_memory(&self, memory: u32) -> bool {
+        self.env.module.memories[memory as usize].shared
+    }
+
     pub(crate) fn memory_size(&self, b: &mut FunctionBuilder, memory: u32) -> Value {
         let definition = self.memory_definition(b, memory);
-        let length = Self::memory_length(b, definition);
+        let length = if self.is_shared_memory(memory) {
+            // `memory.size` of a shared memory is a sequentially consistent read of its length,
+            // which other threads may grow at any time.
+            let offset = VMOffsets::memory_current_length();
+            let address = b.ins().iadd_imm_u(definition, i64::from(offset));
+            b.ins().atomic_load(I64, VM_MUTABLE, address)
+        } else {
+            Self::memory_length(b, definition)
+        };
         let pages = b.ins().ushr_imm_u(length, 16);
         b.ins().ireduce(I32, pages)
     }
@@ -283,6 +353,45 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
             &args,
             TrapKind::MemoryOutOfBounds,
         );
+    }
+
+    /// `memory.atomic.notify` on a shared memory, at an effective address that is already
+    /// checked: the number of waiters woken.
+    pub(crate) fn memory_atomic_notify(
+        &mut self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        effective: Value,
+        count: Value,
+    ) -> Value {
+        let memory = b.ins().iconst(I32, i64::from(memory));
+        self.call_builtin(
+            b,
+            BuiltinIndex::memory_atomic_notify,
+            &[memory, effective, count],
+        )
+        .expect("memory_atomic_notify returns the number woken")
+    }
+
+    /// `memory.atomic.wait32` or `wait64` (after the type of `expected`) on a shared memory,
+    /// at an effective address that is already checked: 0 (woken), 1 (not equal) or 2 (timed
+    /// out).
+    pub(crate) fn memory_atomic_wait(
+        &mut self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        effective: Value,
+        expected: Value,
+        timeout: Value,
+    ) -> Value {
+        let builtin = if b.func.dfg.value_type(expected) == I64 {
+            BuiltinIndex::memory_atomic_wait64
+        } else {
+            BuiltinIndex::memory_atomic_wait32
+        };
+        let memory = b.ins().iconst(I32, i64::from(memory));
+        self.call_builtin(b, builtin, &[memory, effective, expected, timeout])
+            .expect("memory_atomic_wait returns its outcome")
     }
 
     pub(crate) fn data_drop(&mut self, b: &mut FunctionBuilder, data: u32) {

@@ -13,12 +13,15 @@
 )]
 
 mod abi;
+mod atomics;
 mod code_memory;
 mod func_env;
 mod trampolines;
 mod translate;
 mod traps;
 
+#[cfg(test)]
+mod atomics_tests;
 #[cfg(test)]
 mod tests;
 

@@ -7,7 +7,7 @@ use crate::environ::{
 };
 use wasmparser::ValType;
 
-fn compiler(bounds_checks: BoundsChecks) -> Compiler {
+pub(super) fn compiler(bounds_checks: BoundsChecks) -> Compiler {
     Compiler::new(&Tunables {
         bounds_checks,
         verify_ir: true,
@@ -15,7 +15,7 @@ fn compiler(bounds_checks: BoundsChecks) -> Compiler {
     .expect("the host is supported")
 }
 
-fn parse(wat: &str) -> (Vec<u8>, ModuleInfo) {
+pub(super) fn parse(wat: &str) -> (Vec<u8>, ModuleInfo) {
     let bytes = wat::parse_str(wat).expect("valid text");
     wasmparser::Validator::new()
         .validate_all(&bytes)
@@ -24,7 +24,7 @@ fn parse(wat: &str) -> (Vec<u8>, ModuleInfo) {
     (bytes, info)
 }
 
-fn compile_with(
+pub(super) fn compile_with(
     bounds_checks: BoundsChecks,
     wat: &str,
 ) -> Result<(CompiledModule, ModuleInfo), WasmError> {
@@ -36,12 +36,12 @@ fn compile_with(
 
 /// Compiles `wat` in both bounds-checking modes and returns the explicit-checks build, the
 /// one a heap-allocated test memory can run.
-fn compile(wat: &str) -> (CompiledModule, ModuleInfo) {
+pub(super) fn compile(wat: &str) -> (CompiledModule, ModuleInfo) {
     compile_with(BoundsChecks::GuardPages, wat).expect("compiles with guard pages");
     compile_with(BoundsChecks::Explicit, wat).expect("compiles with explicit checks")
 }
 
-fn unsupported_feature(wat: &str) -> String {
+pub(super) fn unsupported_feature(wat: &str) -> String {
     match compile_with(BoundsChecks::GuardPages, wat) {
         Err(WasmError::Unsupported { feature, .. }) => feature,
         Err(other) => panic!("expected an unsupported feature, got {other:?}"),
@@ -51,7 +51,7 @@ fn unsupported_feature(wat: &str) -> String {
 
 // --- a hand-built instance ---
 
-const PAGE: usize = 65536;
+pub(super) const PAGE: usize = 65536;
 
 #[repr(C)]
 struct Definition {
@@ -67,12 +67,14 @@ struct FuncRef {
 }
 
 /// Just enough of an instance for generated code: one memory of one page (explicit bounds
-/// checks), one table, the globals, the funcrefs of the defined functions and two builtins.
+/// checks), one table, the globals, the funcrefs of the defined functions and the builtins
+/// `memory_grow`, `memory_fill` and single-threaded fakes of wait and notify. The memory is
+/// wired the same way whether the module declares it shared or not.
 /// Everything is boxed so that the addresses stored in the VMContext stay put.
-struct Instance {
+pub(super) struct Instance {
     vmctx: Box<[u64]>,
     _stack_limit: Box<u64>,
-    memory: Box<[u8]>,
+    pub(super) memory: Box<[u8]>,
     _memory_definition: Box<Definition>,
     table: Box<[u64]>,
     _table_definition: Box<Definition>,
@@ -86,14 +88,24 @@ extern "C" fn memory_grow(_vmctx: u64, _memory: u32, _delta: u32) -> u32 {
     u32::MAX
 }
 
-/// Fills memory 0, found through the vmctx exactly as generated code finds it.
-extern "C" fn memory_fill(vmctx: u64, memory: u32, dst: u32, value: u32, len: u32) -> u32 {
-    assert_eq!(memory, 0);
+/// Memory 0's definition, found through the vmctx exactly as generated code finds it.
+///
+/// # Safety
+///
+/// `vmctx` must be the context of a live [`Instance`] with a memory.
+unsafe fn memory_definition<'a>(vmctx: u64) -> &'a Definition {
     // Memory 0's pointer is the first of the per-module arrays.
     let pointer = (vmctx + u64::from(VMOffsets::vmctx_static_size())) as *const u64;
-    // SAFETY: tests only call this through an `Instance`, whose vmctx holds the pointer to
-    // memory 0's definition there.
-    let definition = unsafe { &*(*pointer as *const Definition) };
+    // SAFETY: guaranteed by the caller: the vmctx holds the pointer to memory 0's definition
+    // there, and the instance keeps the definition alive.
+    unsafe { &*(*pointer as *const Definition) }
+}
+
+/// Fills memory 0.
+extern "C" fn memory_fill(vmctx: u64, memory: u32, dst: u32, value: u32, len: u32) -> u32 {
+    assert_eq!(memory, 0);
+    // SAFETY: tests only call this through an `Instance` with a memory.
+    let definition = unsafe { memory_definition(vmctx) };
     if u64::from(dst) + u64::from(len) > definition.length {
         return 1;
     }
@@ -108,8 +120,94 @@ extern "C" fn memory_fill(vmctx: u64, memory: u32, dst: u32, value: u32, len: u3
     0
 }
 
+/// A call of one of the wait/notify builtins, as the fakes below saw it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum AtomicCall {
+    Notify {
+        memory: u32,
+        addr: u64,
+        count: u32,
+    },
+    Wait {
+        memory: u32,
+        addr: u64,
+        expected: u64,
+        timeout: i64,
+    },
+}
+
+thread_local! {
+    /// The wait/notify builtin calls made on this thread (each test runs on its own thread).
+    pub(super) static ATOMIC_CALLS: std::cell::RefCell<Vec<AtomicCall>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The woken count the fake `memory_atomic_notify` reports: as if this many threads waited.
+pub(super) const FAKE_WAITERS: u32 = 3;
+
+extern "C" fn memory_atomic_notify(_vmctx: u64, memory: u32, addr: u64, count: u32) -> u32 {
+    ATOMIC_CALLS.with_borrow_mut(|calls| {
+        calls.push(AtomicCall::Notify {
+            memory,
+            addr,
+            count,
+        })
+    });
+    count.min(FAKE_WAITERS)
+}
+
+/// A single-threaded wait: 1 ("not-equal") if the `size`-byte value at `addr` differs from
+/// `expected`, else 2 ("timed-out"), since no other thread can notify.
+fn fake_wait(vmctx: u64, memory: u32, addr: u64, expected: u64, timeout: i64, size: usize) -> u32 {
+    ATOMIC_CALLS.with_borrow_mut(|calls| {
+        calls.push(AtomicCall::Wait {
+            memory,
+            addr,
+            expected,
+            timeout,
+        })
+    });
+    // SAFETY: tests only call this through an `Instance` with a memory.
+    let definition = unsafe { memory_definition(vmctx) };
+    assert!(addr + size as u64 <= definition.length, "unchecked address");
+    let mut bytes = [0u8; 8];
+    // SAFETY: in bounds, as just checked.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (definition.base as *const u8).add(addr as usize),
+            bytes.as_mut_ptr(),
+            size,
+        )
+    };
+    if u64::from_le_bytes(bytes) == expected {
+        2
+    } else {
+        1
+    }
+}
+
+extern "C" fn memory_atomic_wait32(
+    vmctx: u64,
+    memory: u32,
+    addr: u64,
+    expected: u32,
+    timeout: i64,
+) -> u32 {
+    fake_wait(vmctx, memory, addr, u64::from(expected), timeout, 4)
+}
+
+extern "C" fn memory_atomic_wait64(
+    vmctx: u64,
+    memory: u32,
+    addr: u64,
+    expected: u64,
+    timeout: i64,
+) -> u32 {
+    fake_wait(vmctx, memory, addr, expected, timeout, 8)
+}
+
 impl Instance {
-    fn new(wat: &str) -> Instance {
+    pub(super) fn new(wat: &str) -> Instance {
         let (module, info) = compile(wat);
         let offsets = VMOffsets::new(&info);
         let mut vmctx = vec![0u64; offsets.size_of_vmctx() as usize / 8].into_boxed_slice();
@@ -128,6 +226,12 @@ impl Instance {
         let mut builtins = vec![0usize; BuiltinIndex::ALL.len()].into_boxed_slice();
         builtins[BuiltinIndex::memory_grow.index() as usize] = memory_grow as *const () as usize;
         builtins[BuiltinIndex::memory_fill.index() as usize] = memory_fill as *const () as usize;
+        builtins[BuiltinIndex::memory_atomic_notify.index() as usize] =
+            memory_atomic_notify as *const () as usize;
+        builtins[BuiltinIndex::memory_atomic_wait32.index() as usize] =
+            memory_atomic_wait32 as *const () as usize;
+        builtins[BuiltinIndex::memory_atomic_wait64.index() as usize] =
+            memory_atomic_wait64 as *const () as usize;
 
         let slot = |offset: u32| offset as usize / 8;
         vmctx[slot(VMOffsets::vmctx_store_context())] = &*stack_limit as *const u64 as u64;
@@ -165,7 +269,7 @@ impl Instance {
     }
 
     /// Calls defined function `defined` with raw argument bits, returning raw result bits.
-    fn call(&mut self, defined: usize, args: &[u64]) -> Vec<u64> {
+    pub(super) fn call(&mut self, defined: usize, args: &[u64]) -> Vec<u64> {
         let ty = self.info.functions[self.info.num_imported_functions as usize + defined];
         let func_type = &self.info.types[ty as usize];
         assert_eq!(args.len(), func_type.params().len());
@@ -198,12 +302,12 @@ impl Instance {
             .collect()
     }
 
-    fn call1(&mut self, defined: usize, args: &[u64]) -> u64 {
+    pub(super) fn call1(&mut self, defined: usize, args: &[u64]) -> u64 {
         self.call(defined, args)[0]
     }
 }
 
-fn i32_bits(value: i32) -> u64 {
+pub(super) fn i32_bits(value: i32) -> u64 {
     u64::from(value as u32)
 }
 
@@ -655,10 +759,6 @@ fn unsupported_features_are_reported() {
         unsupported_feature("(module (func (result v128) v128.const i64x2 0 0))").contains("SIMD")
     );
     assert!(unsupported_feature("(module (memory i64 1))").contains("memory64"));
-    assert!(unsupported_feature(
-        "(module (memory 1 1 shared) (func (param i32) (result i32) local.get 0 i32.atomic.load))"
-    )
-    .contains("Atomic"));
     assert!(
         unsupported_feature(
             "(module (type $f (func)) (func (param (ref null $f)) local.get 0 call_ref $f))"

@@ -14,7 +14,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
 use cranelift_codegen::ir::{
-    Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Type, Value,
+    AtomicRmwOp, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Type, Value,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_jit::JITModule;
@@ -126,14 +126,16 @@ enum FrameKind {
     },
 }
 
-struct Translator<'a, 'm, 'b, 'f> {
-    env: FuncEnv<'a, 'm>,
-    b: &'b mut FunctionBuilder<'f>,
-    stack: Vec<Value>,
+/// The translation state of one function body. Operators of the threads proposal are
+/// lowered by the methods in `atomics.rs`.
+pub(super) struct Translator<'a, 'm, 'b, 'f> {
+    pub(super) env: FuncEnv<'a, 'm>,
+    pub(super) b: &'b mut FunctionBuilder<'f>,
+    pub(super) stack: Vec<Value>,
     control: Vec<Frame>,
     locals: Vec<Variable>,
     /// Whether the current position can execute.
-    reachable: bool,
+    pub(super) reachable: bool,
     /// Constructs opened in unreachable code, whose `end`s must be skipped as well.
     dead_depth: u32,
 }
@@ -390,6 +392,167 @@ impl Translator<'_, '_, '_, '_> {
             }
             O::DataDrop { data_index } => self.env.data_drop(self.b, data_index),
 
+            // --- atomics (threads proposal), lowered in atomics.rs ---
+            O::MemoryAtomicNotify { memarg } => self.atomic_notify(&memarg, offset)?,
+            O::MemoryAtomicWait32 { memarg } => self.atomic_wait(&memarg, I32, offset)?,
+            O::MemoryAtomicWait64 { memarg } => self.atomic_wait(&memarg, I64, offset)?,
+            O::AtomicFence { ordering } => self.atomic_fence(ordering, offset)?,
+            O::I32AtomicLoad { memarg } => self.atomic_load(&memarg, I32, I32, offset)?,
+            O::I64AtomicLoad { memarg } => self.atomic_load(&memarg, I64, I64, offset)?,
+            O::I32AtomicLoad8U { memarg } => self.atomic_load(&memarg, I32, I8, offset)?,
+            O::I32AtomicLoad16U { memarg } => self.atomic_load(&memarg, I32, I16, offset)?,
+            O::I64AtomicLoad8U { memarg } => self.atomic_load(&memarg, I64, I8, offset)?,
+            O::I64AtomicLoad16U { memarg } => self.atomic_load(&memarg, I64, I16, offset)?,
+            O::I64AtomicLoad32U { memarg } => self.atomic_load(&memarg, I64, I32, offset)?,
+            O::I32AtomicStore { memarg } => self.atomic_store(&memarg, I32, offset)?,
+            O::I64AtomicStore { memarg } => self.atomic_store(&memarg, I64, offset)?,
+            O::I32AtomicStore8 { memarg } | O::I64AtomicStore8 { memarg } => {
+                self.atomic_store(&memarg, I8, offset)?
+            }
+            O::I32AtomicStore16 { memarg } | O::I64AtomicStore16 { memarg } => {
+                self.atomic_store(&memarg, I16, offset)?
+            }
+            O::I64AtomicStore32 { memarg } => self.atomic_store(&memarg, I32, offset)?,
+            O::I32AtomicRmwAdd { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Add, offset)?
+            }
+            O::I64AtomicRmwAdd { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Add, offset)?
+            }
+            O::I32AtomicRmw8AddU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Add, offset)?
+            }
+            O::I32AtomicRmw16AddU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Add, offset)?
+            }
+            O::I64AtomicRmw8AddU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Add, offset)?
+            }
+            O::I64AtomicRmw16AddU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Add, offset)?
+            }
+            O::I64AtomicRmw32AddU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Add, offset)?
+            }
+            O::I32AtomicRmwSub { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Sub, offset)?
+            }
+            O::I64AtomicRmwSub { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Sub, offset)?
+            }
+            O::I32AtomicRmw8SubU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Sub, offset)?
+            }
+            O::I32AtomicRmw16SubU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Sub, offset)?
+            }
+            O::I64AtomicRmw8SubU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Sub, offset)?
+            }
+            O::I64AtomicRmw16SubU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Sub, offset)?
+            }
+            O::I64AtomicRmw32SubU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Sub, offset)?
+            }
+            O::I32AtomicRmwAnd { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::And, offset)?
+            }
+            O::I64AtomicRmwAnd { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::And, offset)?
+            }
+            O::I32AtomicRmw8AndU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::And, offset)?
+            }
+            O::I32AtomicRmw16AndU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::And, offset)?
+            }
+            O::I64AtomicRmw8AndU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::And, offset)?
+            }
+            O::I64AtomicRmw16AndU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::And, offset)?
+            }
+            O::I64AtomicRmw32AndU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::And, offset)?
+            }
+            O::I32AtomicRmwOr { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Or, offset)?
+            }
+            O::I64AtomicRmwOr { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Or, offset)?
+            }
+            O::I32AtomicRmw8OrU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Or, offset)?
+            }
+            O::I32AtomicRmw16OrU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Or, offset)?
+            }
+            O::I64AtomicRmw8OrU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Or, offset)?
+            }
+            O::I64AtomicRmw16OrU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Or, offset)?
+            }
+            O::I64AtomicRmw32OrU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Or, offset)?
+            }
+            O::I32AtomicRmwXor { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Xor, offset)?
+            }
+            O::I64AtomicRmwXor { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Xor, offset)?
+            }
+            O::I32AtomicRmw8XorU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Xor, offset)?
+            }
+            O::I32AtomicRmw16XorU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Xor, offset)?
+            }
+            O::I64AtomicRmw8XorU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Xor, offset)?
+            }
+            O::I64AtomicRmw16XorU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Xor, offset)?
+            }
+            O::I64AtomicRmw32XorU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Xor, offset)?
+            }
+            O::I32AtomicRmwXchg { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I64AtomicRmwXchg { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I32AtomicRmw8XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I32AtomicRmw16XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I64AtomicRmw8XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I64AtomicRmw16XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I64AtomicRmw32XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I32AtomicRmwCmpxchg { memarg } => self.atomic_cmpxchg(&memarg, I32, I32, offset)?,
+            O::I64AtomicRmwCmpxchg { memarg } => self.atomic_cmpxchg(&memarg, I64, I64, offset)?,
+            O::I32AtomicRmw8CmpxchgU { memarg } => self.atomic_cmpxchg(&memarg, I32, I8, offset)?,
+            O::I32AtomicRmw16CmpxchgU { memarg } => {
+                self.atomic_cmpxchg(&memarg, I32, I16, offset)?
+            }
+            O::I64AtomicRmw8CmpxchgU { memarg } => self.atomic_cmpxchg(&memarg, I64, I8, offset)?,
+            O::I64AtomicRmw16CmpxchgU { memarg } => {
+                self.atomic_cmpxchg(&memarg, I64, I16, offset)?
+            }
+            O::I64AtomicRmw32CmpxchgU { memarg } => {
+                self.atomic_cmpxchg(&memarg, I64, I32, offset)?
+            }
+
             // --- references and tables ---
             O::RefNull { .. } => {
                 let null = self.b.ins().iconst(I64, 0);
@@ -573,7 +736,7 @@ impl Translator<'_, '_, '_, '_> {
 
     // --- operand stack ---
 
-    fn pop(&mut self) -> Value {
+    pub(super) fn pop(&mut self) -> Value {
         self.stack.pop().expect("validated code never underflows")
     }
 
@@ -634,7 +797,7 @@ impl Translator<'_, '_, '_, '_> {
 
     // --- memory ---
 
-    fn memory_index(memarg: &MemArg, offset: u64) -> Result<u32, WasmError> {
+    pub(super) fn memory_index(memarg: &MemArg, offset: u64) -> Result<u32, WasmError> {
         match memarg.target {
             MemArgTarget::Memory(memory) => Ok(memory),
             MemArgTarget::Array(_) => unsupported("GC array accesses", offset),

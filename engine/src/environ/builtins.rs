@@ -32,6 +32,14 @@ macro_rules! foreach_builtin_function {
             table_init(vmctx: vmctx, table: i32, elem: i32, dst: i32, src: i32, len: i32) -> i32;
             /// `elem.drop`.
             elem_drop(vmctx: vmctx, elem: i32) -> ();
+            /// `memory.atomic.notify` on a shared memory, at an address the caller has already
+            /// checked for alignment and bounds: returns how many waiters were woken.
+            memory_atomic_notify(vmctx: vmctx, memory: i32, addr: i64, count: i32) -> i32;
+            /// `memory.atomic.wait32` on a shared memory, at a checked address: returns 0 (woken),
+            /// 1 (value differed) or 2 (timed out). A negative timeout waits forever.
+            memory_atomic_wait32(vmctx: vmctx, memory: i32, addr: i64, expected: i32, timeout: i64) -> i32;
+            /// `memory.atomic.wait64`, as `memory_atomic_wait32` with a 64-bit expected value.
+            memory_atomic_wait64(vmctx: vmctx, memory: i32, addr: i64, expected: i64, timeout: i64) -> i32;
         }
     };
 }

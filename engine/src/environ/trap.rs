@@ -30,11 +30,15 @@ pub enum TrapKind {
     StackOverflow,
     /// A host function returned an error; the runtime carries the error itself separately.
     HostError,
+    /// An atomic access whose effective address is not a multiple of its size.
+    UnalignedAtomic,
+    /// `memory.atomic.wait` on a memory that is not shared.
+    ExpectedSharedMemory,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 11] = [
+    pub const ALL: [TrapKind; 13] = [
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -46,6 +50,8 @@ impl TrapKind {
         TrapKind::BadConversionToInteger,
         TrapKind::StackOverflow,
         TrapKind::HostError,
+        TrapKind::UnalignedAtomic,
+        TrapKind::ExpectedSharedMemory,
     ];
 
     /// The compact code that libcalls return and that trap tables store.
@@ -72,6 +78,8 @@ impl TrapKind {
             TrapKind::BadConversionToInteger => "invalid conversion to integer",
             TrapKind::StackOverflow => "call stack exhausted",
             TrapKind::HostError => "host function failed",
+            TrapKind::UnalignedAtomic => "unaligned atomic",
+            TrapKind::ExpectedSharedMemory => "expected shared memory",
         }
     }
 }

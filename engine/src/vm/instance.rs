@@ -4,13 +4,14 @@
 //! which stay valid because the store frees nothing before it drops all of its instances.
 
 use super::libcalls::VM_BUILTINS;
-use super::memory::LinearMemory;
+use super::memory::{StoreMemory, WaitValue, copy_bytes, fill_bytes};
 use super::module::ModuleRuntime;
 use super::table::Table;
 use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMStoreContext};
 use crate::environ::{
     ConstExpr, ConstOp, DataKind, ElementKind, TrapKind, VM_CONTEXT_MAGIC, VMOffsets,
 };
+use crate::vm::WaitOutcome;
 use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 pub(crate) struct InstanceEntities {
     /// Imported functions only; defined ones are created by the instance.
     pub imported_funcs: Vec<VMFuncRef>,
-    pub memories: Vec<NonNull<LinearMemory>>,
+    pub memories: Vec<NonNull<StoreMemory>>,
     pub tables: Vec<NonNull<Table>>,
     pub globals: Vec<NonNull<VMGlobalDefinition>>,
 }
@@ -29,7 +30,7 @@ pub(crate) struct Instance {
     module: Arc<ModuleRuntime>,
     offsets: VMOffsets,
     vmctx: NonNull<u8>,
-    memories: Vec<NonNull<LinearMemory>>,
+    memories: Vec<NonNull<StoreMemory>>,
     tables: Vec<NonNull<Table>>,
     globals: Vec<NonNull<VMGlobalDefinition>>,
     /// Evaluated items of each element segment; emptied by `elem.drop` and after use by
@@ -136,7 +137,7 @@ impl Instance {
         unsafe { self.vmctx.add(offset).cast() }
     }
 
-    fn memory_mut(&mut self, index: u32) -> &mut LinearMemory {
+    fn memory_mut(&mut self, index: u32) -> &mut StoreMemory {
         // SAFETY: the store keeps the memory alive, and wasm execution is single-threaded per
         // store, so no other reference to it is live during a libcall.
         unsafe { self.memories[index as usize].as_mut() }
@@ -252,12 +253,12 @@ impl Instance {
         value: u8,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let memory = self.memory_mut(memory);
-        let dst = memory
-            .checked_range(u64::from(dst), u64::from(len))
+        let view = self.memory_mut(memory).view();
+        let dst = view
+            .checked(u64::from(dst), u64::from(len))
             .ok_or(TrapKind::MemoryOutOfBounds)?;
-        // SAFETY: `checked_range` proved `dst..dst + len` is accessible memory.
-        unsafe { std::ptr::write_bytes(dst, value, len as usize) };
+        // SAFETY: `checked` proved `dst..dst + len` is accessible, and memories never shrink.
+        unsafe { fill_bytes(dst, value, len as usize, view.is_shared()) };
         Ok(())
     }
 
@@ -269,16 +270,17 @@ impl Instance {
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let src = self
-            .memory_mut(src_memory)
-            .checked_range(u64::from(src), u64::from(len))
+        let src_view = self.memory_mut(src_memory).view();
+        let dst_view = self.memory_mut(dst_memory).view();
+        let src = src_view
+            .checked(u64::from(src), u64::from(len))
             .ok_or(TrapKind::MemoryOutOfBounds)?;
-        let dst = self
-            .memory_mut(dst_memory)
-            .checked_range(u64::from(dst), u64::from(len))
+        let dst = dst_view
+            .checked(u64::from(dst), u64::from(len))
             .ok_or(TrapKind::MemoryOutOfBounds)?;
-        // SAFETY: both ranges were bounds-checked; `copy` allows them to overlap.
-        unsafe { std::ptr::copy(src, dst, len as usize) };
+        let shared = src_view.is_shared() || dst_view.is_shared();
+        // SAFETY: both ranges were bounds-checked; `copy_bytes` allows them to overlap.
+        unsafe { copy_bytes(src, dst, len as usize, shared) };
         Ok(())
     }
 
@@ -302,13 +304,49 @@ impl Instance {
         let bytes_start = segment.start + src as usize;
         let module = Arc::clone(&self.module);
         let source = &module.bytes[bytes_start..bytes_start + len as usize];
-        let dst = self
-            .memory_mut(memory)
-            .checked_range(u64::from(dst), u64::from(len))
+        let view = self.memory_mut(memory).view();
+        let dst = view
+            .checked(u64::from(dst), u64::from(len))
             .ok_or(TrapKind::MemoryOutOfBounds)?;
         // SAFETY: the destination was bounds-checked and cannot overlap the module's bytes.
-        unsafe { std::ptr::copy_nonoverlapping(source.as_ptr(), dst, source.len()) };
+        unsafe { copy_bytes(source.as_ptr(), dst, source.len(), view.is_shared()) };
         Ok(())
+    }
+
+    /// `memory.atomic.notify` on a shared memory at an address JIT code already checked.
+    pub fn memory_atomic_notify(&mut self, memory: u32, addr: u64, count: u32) -> u32 {
+        match self.memory_mut(memory).as_shared() {
+            Some(shared) => shared.notify(addr, count),
+            // The compiler folds notify on unshared memory to 0; agree if called anyway.
+            None => 0,
+        }
+    }
+
+    /// `memory.atomic.wait32/64` on a shared memory at an address JIT code already checked:
+    /// 0 woken, 1 not equal, 2 timed out. A negative timeout waits forever.
+    pub fn memory_atomic_wait(
+        &mut self,
+        memory: u32,
+        addr: u64,
+        expected: WaitValue,
+        timeout: i64,
+    ) -> u32 {
+        let shared = self
+            .memory_mut(memory)
+            .as_shared()
+            .expect("the compiler only emits waits on shared memories")
+            .clone();
+        let timeout = u64::try_from(timeout)
+            .ok()
+            .map(std::time::Duration::from_nanos);
+        match shared.wait(addr, expected, timeout) {
+            WaitOutcome::Woken => 0,
+            WaitOutcome::Mismatch => 1,
+            WaitOutcome::TimedOut => 2,
+            // Nothing interrupts waits yet; termination (a later issue) will turn this into
+            // a trap. Until then report it like a timeout, which callers must handle anyway.
+            WaitOutcome::Interrupted => 2,
+        }
     }
 
     pub fn data_drop(&mut self, data: u32) {

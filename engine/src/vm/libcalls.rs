@@ -6,6 +6,7 @@
 //! They never unwind: the trapping ones return non-zero and the JIT code raises the trap.
 
 use super::instance::Instance;
+use super::memory::WaitValue;
 use super::vmcontext::VMContext;
 use crate::environ::{TrapKind, VMOffsets, foreach_builtin_function};
 
@@ -124,6 +125,48 @@ mod entry {
     pub unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
         // SAFETY: JIT code passes its own live VMContext.
         unsafe { instance(vmctx) }.elem_drop(elem)
+    }
+
+    pub unsafe extern "C" fn memory_atomic_notify(
+        vmctx: *mut VMContext,
+        memory: u32,
+        addr: u64,
+        count: u32,
+    ) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.memory_atomic_notify(memory, addr, count)
+    }
+
+    pub unsafe extern "C" fn memory_atomic_wait32(
+        vmctx: *mut VMContext,
+        memory: u32,
+        addr: u64,
+        expected: u32,
+        timeout: u64,
+    ) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.memory_atomic_wait(
+            memory,
+            addr,
+            WaitValue::I32(expected),
+            timeout as i64,
+        )
+    }
+
+    pub unsafe extern "C" fn memory_atomic_wait64(
+        vmctx: *mut VMContext,
+        memory: u32,
+        addr: u64,
+        expected: u64,
+        timeout: u64,
+    ) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.memory_atomic_wait(
+            memory,
+            addr,
+            WaitValue::I64(expected),
+            timeout as i64,
+        )
     }
 }
 

@@ -3,6 +3,7 @@
 //! unsafe block says why it is sound.
 
 mod host;
+pub(crate) use weft_threads::{WaitOutcome, WaitQueue};
 mod instance;
 mod libcalls;
 mod memory;
@@ -14,7 +15,7 @@ mod traphandlers;
 mod vmcontext;
 
 pub(crate) use host::{HostFunc, HostPanic};
-pub(crate) use memory::LinearMemory;
+pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue};
 pub(crate) use module::{HostCode, ModuleRuntime};
 pub(crate) use store::{ExternIndex, InstantiationFailure, StoreBox, StoreInner, StoreOpaque};
 pub(crate) use table::Table;

@@ -5,7 +5,7 @@
 
 use super::host::{HostFunc, HostFuncContext};
 use super::instance::{Instance, InstanceEntities};
-use super::memory::LinearMemory;
+use super::memory::{SharedMemory, StoreMemory};
 use super::module::{HostCode, ModuleRuntime};
 use super::table::Table;
 use super::traphandlers::{UnwindReason, catch_traps};
@@ -62,7 +62,7 @@ pub(crate) struct StoreOpaque {
     bounds_checks: BoundsChecks,
     instances: Vec<InstanceRecord>,
     instances_by_vmctx: HashMap<usize, usize>,
-    memories: Vec<Box<LinearMemory>>,
+    memories: Vec<Box<StoreMemory>>,
     tables: Vec<Box<Table>>,
     globals: Vec<Box<VMGlobalDefinition>>,
     global_types: Vec<GlobalType>,
@@ -261,7 +261,7 @@ impl StoreOpaque {
             }
         }
         for ty in &info.memories[info.num_imported_memories as usize..] {
-            let memory = LinearMemory::new(*ty, self.bounds_checks)
+            let memory = StoreMemory::new(*ty, self.bounds_checks)
                 .map_err(|error| InstantiationFailure::Resource(format!("memory: {error}")))?;
             memories.push(self.push_memory(memory));
         }
@@ -340,42 +340,30 @@ impl StoreOpaque {
 
     // --- memories ---
 
-    pub fn push_memory(&mut self, memory: LinearMemory) -> usize {
+    pub fn push_memory(&mut self, memory: StoreMemory) -> usize {
         self.memories.push(Box::new(memory));
         self.memories.len() - 1
     }
 
-    pub fn memory(&self, memory: usize) -> &LinearMemory {
+    /// The store index of `memory`, adding it to the store the first time it is imported.
+    pub fn import_shared_memory(&mut self, memory: &SharedMemory) -> usize {
+        let existing = self
+            .memories
+            .iter()
+            .position(|entry| entry.as_shared().is_some_and(|shared| shared.same(memory)));
+        existing.unwrap_or_else(|| self.push_memory(StoreMemory::Shared(memory.clone())))
+    }
+
+    pub fn memory(&self, memory: usize) -> &StoreMemory {
         &self.memories[memory]
     }
 
-    pub fn memory_mut(&mut self, memory: usize) -> &mut LinearMemory {
+    pub fn memory_mut(&mut self, memory: usize) -> &mut StoreMemory {
         &mut self.memories[memory]
     }
 
     pub fn bounds_checks(&self) -> BoundsChecks {
         self.bounds_checks
-    }
-
-    /// Copies out of memory; `false` if the range is out of bounds.
-    pub fn memory_read(&self, memory: usize, offset: u64, buffer: &mut [u8]) -> bool {
-        let Some(src) = self.memories[memory].checked_range(offset, buffer.len() as u64) else {
-            return false;
-        };
-        // SAFETY: the range was bounds-checked; memory and buffer cannot overlap because the
-        // buffer is a Rust allocation and memory is an mmap reservation.
-        unsafe { std::ptr::copy_nonoverlapping(src, buffer.as_mut_ptr(), buffer.len()) };
-        true
-    }
-
-    /// Copies into memory; `false` if the range is out of bounds.
-    pub fn memory_write(&mut self, memory: usize, offset: u64, data: &[u8]) -> bool {
-        let Some(dst) = self.memories[memory].checked_range(offset, data.len() as u64) else {
-            return false;
-        };
-        // SAFETY: as in `memory_read`.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
-        true
     }
 
     // --- tables ---

@@ -2,6 +2,7 @@
 //! The tests at the bottom check every field against the offsets table.
 
 use std::marker::PhantomData;
+use std::sync::atomic::AtomicUsize;
 
 /// Opaque type of a VMContext pointer. The context is a variable-size allocation (see
 /// [`VMOffsets`]) so Rust never names its fields directly; `Instance` writes them through
@@ -35,8 +36,9 @@ impl Default for VMStoreContext {
 pub struct VMMemoryDefinition {
     /// Start of the reservation; never moves while the memory lives.
     pub base: *mut u8,
-    /// Accessible bytes.
-    pub current_length: usize,
+    /// Accessible bytes. Atomic because, for a shared memory, other threads read it while one
+    /// grows the memory; `memory.size` on a shared memory is a seq-cst load of it.
+    pub current_length: AtomicUsize,
 }
 
 /// A table as JIT code sees it. Elements are pointer-sized: a nullable `*const VMFuncRef`

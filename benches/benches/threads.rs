@@ -1,0 +1,123 @@
+//! Thread-model benchmarks: wait/notify round trips and atomic read-modify-write throughput,
+//! guest threads (one store each, sharing a memory) against native Rust threads doing the
+//! same protocol. Thread start-up and instantiation are excluded with a two-phase barrier.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+use weft::Engine;
+use weft_benches::{
+    NativePingPong, PING_PONG_GROUP, RMW_1_GROUP, RMW_2_GROUP, WeftThreads, native_add,
+};
+
+/// Runs `work(thread, iterations)` on `threads` threads, timing only the work: every thread
+/// is spawned and ready before the clock starts.
+fn timed_on_threads<S: Send + 'static>(
+    states: Vec<S>,
+    iterations: u64,
+    work: impl Fn(S, u64) + Send + Sync + Copy + 'static,
+) -> Duration {
+    let barrier = Arc::new(Barrier::new(states.len() + 1));
+    let handles: Vec<_> = states
+        .into_iter()
+        .map(|state| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                work(state, iterations);
+                barrier.wait();
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    barrier.wait();
+    let elapsed = start.elapsed();
+    for handle in handles {
+        handle.join().expect("benchmark thread panicked");
+    }
+    elapsed
+}
+
+fn rounds(iterations: u64) -> u32 {
+    u32::try_from(iterations).expect("criterion iteration counts fit in u32 here")
+}
+
+fn ping_pong(c: &mut Criterion) {
+    let threads = WeftThreads::new(&Engine::default()).expect("thread kernels compile");
+    let mut group = c.benchmark_group(PING_PONG_GROUP);
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("native", |b| {
+        b.iter_custom(|iterations| {
+            let pair = Arc::new(NativePingPong::default());
+            timed_on_threads(
+                vec![(pair.clone(), true), (pair, false)],
+                iterations,
+                |(pair, pings), n| {
+                    if pings {
+                        pair.ping(rounds(n))
+                    } else {
+                        pair.pong(rounds(n))
+                    }
+                },
+            )
+        })
+    });
+    group.bench_function("weft", |b| {
+        b.iter_custom(|iterations| {
+            let sides = vec![
+                (threads.thread().expect("instantiates"), true),
+                (threads.thread().expect("instantiates"), false),
+            ];
+            timed_on_threads(sides, iterations, |(mut thread, pings), n| {
+                let result = if pings {
+                    thread.ping(rounds(n))
+                } else {
+                    thread.pong(rounds(n))
+                };
+                result.expect("ping-pong runs");
+            })
+        })
+    });
+    group.finish();
+}
+
+fn atomic_rmw(c: &mut Criterion) {
+    let threads = WeftThreads::new(&Engine::default()).expect("thread kernels compile");
+    for (group_name, thread_count) in [(RMW_1_GROUP, 1), (RMW_2_GROUP, 2)] {
+        let mut group = c.benchmark_group(group_name);
+        // Elements are increments per thread, so ratios compare equal work per thread.
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("native", |b| {
+            b.iter_custom(|iterations| {
+                let counter = Arc::new(AtomicU32::new(0));
+                let states = vec![counter; thread_count];
+                timed_on_threads(states, iterations, |counter, n| {
+                    native_add(&counter, rounds(n))
+                })
+            })
+        });
+        group.bench_function("weft", |b| {
+            b.iter_custom(|iterations| {
+                let states = (0..thread_count)
+                    .map(|_| threads.thread().expect("instantiates"))
+                    .collect();
+                timed_on_threads(states, iterations, |mut thread, n| {
+                    thread.add(rounds(n)).expect("increments run")
+                })
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = ping_pong, atomic_rmw
+}
+criterion_main!(benches);

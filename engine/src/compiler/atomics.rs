@@ -1,0 +1,192 @@
+//! Lowering of the threads proposal's `0xFE` operators: atomic loads, stores, read-modify-
+//! writes and compare-exchanges, `memory.atomic.wait32/64` and `notify`, and `atomic.fence`.
+//!
+//! Every memory access follows the proposal's order of checks (see
+//! [`FuncEnv::atomic_heap_address`](super::func_env::FuncEnv::atomic_heap_address)): the
+//! effective address is computed without wrapping, then checked for natural alignment, then
+//! for bounds, explicitly in both bounds-checking modes. The access itself is a Cranelift
+//! atomic instruction on the access width, which is sequentially consistent; narrow results
+//! are zero-extended and narrow operands wrapped. `translate.rs` maps each operator to the
+//! methods here.
+
+use super::translate::Translator;
+use super::traps::trap_code;
+use crate::environ::{TrapKind, WasmError, unsupported};
+use cranelift_codegen::ir::types::I32;
+use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, Type, Value};
+use wasmparser::{MemArg, MemArgOrdering, Ordering};
+
+impl Translator<'_, '_, '_, '_> {
+    /// The memory of an atomic access. Orderings other than sequential consistency belong to
+    /// the acquire-release atomics proposal, which weft does not implement.
+    fn atomic_memory(memarg: &MemArg, offset: u64) -> Result<u32, WasmError> {
+        match memarg.ordering {
+            None
+            | Some(MemArgOrdering::Op(Ordering::SeqCst))
+            | Some(MemArgOrdering::Rmw(Ordering::SeqCst)) => Self::memory_index(memarg, offset),
+            Some(_) => unsupported("acquire-release atomics", offset),
+        }
+    }
+
+    /// Pops the index operand of an access of `access` (an integer type) and returns the
+    /// checked native address.
+    fn pop_atomic_address(
+        &mut self,
+        memarg: &MemArg,
+        access: Type,
+        offset: u64,
+    ) -> Result<(u32, Value, Value), WasmError> {
+        let memory = Self::atomic_memory(memarg, offset)?;
+        let index = self.pop();
+        let (address, effective) =
+            self.env
+                .atomic_heap_address(self.b, memory, index, memarg.offset, access.bytes());
+        Ok((memory, address, effective))
+    }
+
+    /// Wraps `value` to the access type `access`.
+    fn wrap(&mut self, value: Value, access: Type) -> Value {
+        if self.b.func.dfg.value_type(value) == access {
+            value
+        } else {
+            self.b.ins().ireduce(access, value)
+        }
+    }
+
+    /// Zero-extends `value`, loaded with an access of its own type, to the wasm type `ty`.
+    fn zero_extend(&mut self, value: Value, ty: Type) -> Value {
+        if self.b.func.dfg.value_type(value) == ty {
+            value
+        } else {
+            self.b.ins().uextend(ty, value)
+        }
+    }
+
+    /// `ty.atomic.load{N}_u`: `access` is the type of the `N`-bit access.
+    pub(super) fn atomic_load(
+        &mut self,
+        memarg: &MemArg,
+        ty: Type,
+        access: Type,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let (_, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let flags = self.env.atomic_heap_flags();
+        let loaded = self.b.ins().atomic_load(access, flags, address);
+        let value = self.zero_extend(loaded, ty);
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// `ty.atomic.store{N}`: stores the operand wrapped to `access`.
+    pub(super) fn atomic_store(
+        &mut self,
+        memarg: &MemArg,
+        access: Type,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let value = self.pop();
+        let (_, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let value = self.wrap(value, access);
+        let flags = self.env.atomic_heap_flags();
+        self.b.ins().atomic_store(flags, value, address);
+        Ok(())
+    }
+
+    /// `ty.atomic.rmw{N}.op_u`: applies `op` with the wrapped operand and pushes the old
+    /// value, zero-extended to `ty`.
+    pub(super) fn atomic_rmw(
+        &mut self,
+        memarg: &MemArg,
+        ty: Type,
+        access: Type,
+        op: AtomicRmwOp,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let operand = self.pop();
+        let (_, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let operand = self.wrap(operand, access);
+        let flags = self.env.atomic_heap_flags();
+        let old = self.b.ins().atomic_rmw(access, flags, op, address, operand);
+        let value = self.zero_extend(old, ty);
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// `ty.atomic.rmw{N}.cmpxchg_u`: both the expected and the replacement value are wrapped
+    /// to the access width, so a narrow compare ignores the expected value's upper bits.
+    pub(super) fn atomic_cmpxchg(
+        &mut self,
+        memarg: &MemArg,
+        ty: Type,
+        access: Type,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let replacement = self.pop();
+        let expected = self.pop();
+        let (_, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let expected = self.wrap(expected, access);
+        let replacement = self.wrap(replacement, access);
+        let flags = self.env.atomic_heap_flags();
+        let loaded = self
+            .b
+            .ins()
+            .atomic_cas(flags, address, expected, replacement);
+        let value = self.zero_extend(loaded, ty);
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// `memory.atomic.notify`: wakes waiters of a shared memory through the runtime. An
+    /// unshared memory has no waiters, so after the address checks the result is 0.
+    pub(super) fn atomic_notify(&mut self, memarg: &MemArg, offset: u64) -> Result<(), WasmError> {
+        let count = self.pop();
+        let (memory, _, effective) = self.pop_atomic_address(memarg, I32, offset)?;
+        let woken = if self.env.is_shared_memory(memory) {
+            self.env
+                .memory_atomic_notify(self.b, memory, effective, count)
+        } else {
+            self.b.ins().iconst(I32, 0)
+        };
+        self.stack.push(woken);
+        Ok(())
+    }
+
+    /// `memory.atomic.wait32` (`expected` of type `access` = i32) or `wait64` (i64). Waiting
+    /// on an unshared memory traps once the address checks have passed.
+    pub(super) fn atomic_wait(
+        &mut self,
+        memarg: &MemArg,
+        access: Type,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let timeout = self.pop();
+        let expected = self.pop();
+        let (memory, _, effective) = self.pop_atomic_address(memarg, access, offset)?;
+        if self.env.is_shared_memory(memory) {
+            let outcome = self
+                .env
+                .memory_atomic_wait(self.b, memory, effective, expected, timeout);
+            self.stack.push(outcome);
+        } else {
+            self.b.ins().trap(trap_code(TrapKind::ExpectedSharedMemory));
+            self.reachable = false;
+        }
+        Ok(())
+    }
+
+    /// `atomic.fence`: a full barrier.
+    pub(super) fn atomic_fence(
+        &mut self,
+        ordering: Ordering,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        match ordering {
+            Ordering::SeqCst => {
+                self.b.ins().fence();
+                Ok(())
+            }
+            Ordering::AcqRel => unsupported("acquire-release atomics", offset),
+        }
+    }
+}
