@@ -11,11 +11,12 @@ use weft_benches::{
     NativePingPong, PING_PONG_GROUP, RMW_1_GROUP, RMW_2_GROUP, WeftThreads, native_add,
 };
 
-/// Runs `work(thread, iterations)` on `threads` threads, timing only the work: every thread
-/// is spawned and ready before the clock starts.
+/// Runs `work(state, iterations)` on one thread per state, timing only the work: every
+/// thread is spawned and has run `setup(&state)` before the clock starts.
 fn timed_on_threads<S: Send + 'static>(
     states: Vec<S>,
     iterations: u64,
+    setup: impl Fn(&S) + Send + Sync + Copy + 'static,
     work: impl Fn(S, u64) + Send + Sync + Copy + 'static,
 ) -> Duration {
     let barrier = Arc::new(Barrier::new(states.len() + 1));
@@ -24,6 +25,7 @@ fn timed_on_threads<S: Send + 'static>(
         .map(|state| {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
+                setup(&state);
                 barrier.wait();
                 work(state, iterations);
                 barrier.wait();
@@ -54,6 +56,7 @@ fn ping_pong(c: &mut Criterion) {
             timed_on_threads(
                 vec![(pair.clone(), true), (pair, false)],
                 iterations,
+                |(pair, pings)| pair.register(*pings),
                 |(pair, pings), n| {
                     if pings {
                         pair.ping(rounds(n))
@@ -70,14 +73,19 @@ fn ping_pong(c: &mut Criterion) {
                 (threads.thread().expect("instantiates"), true),
                 (threads.thread().expect("instantiates"), false),
             ];
-            timed_on_threads(sides, iterations, |(mut thread, pings), n| {
-                let result = if pings {
-                    thread.ping(rounds(n))
-                } else {
-                    thread.pong(rounds(n))
-                };
-                result.expect("ping-pong runs");
-            })
+            timed_on_threads(
+                sides,
+                iterations,
+                |_| {},
+                |(mut thread, pings), n| {
+                    let result = if pings {
+                        thread.ping(rounds(n))
+                    } else {
+                        thread.pong(rounds(n))
+                    };
+                    result.expect("ping-pong runs");
+                },
+            )
         })
     });
     group.finish();
@@ -93,9 +101,12 @@ fn atomic_rmw(c: &mut Criterion) {
             b.iter_custom(|iterations| {
                 let counter = Arc::new(AtomicU32::new(0));
                 let states = vec![counter; thread_count];
-                timed_on_threads(states, iterations, |counter, n| {
-                    native_add(&counter, rounds(n))
-                })
+                timed_on_threads(
+                    states,
+                    iterations,
+                    |_| {},
+                    |counter, n| native_add(&counter, rounds(n)),
+                )
             })
         });
         group.bench_function("weft", |b| {
@@ -103,9 +114,12 @@ fn atomic_rmw(c: &mut Criterion) {
                 let states = (0..thread_count)
                     .map(|_| threads.thread().expect("instantiates"))
                     .collect();
-                timed_on_threads(states, iterations, |mut thread, n| {
-                    thread.add(rounds(n)).expect("increments run")
-                })
+                timed_on_threads(
+                    states,
+                    iterations,
+                    |_| {},
+                    |mut thread, n| thread.add(rounds(n)).expect("increments run"),
+                )
             })
         });
         group.finish();

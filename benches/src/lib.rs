@@ -1,8 +1,10 @@
 //! The benchmark kernels, each as WebAssembly text run on weft and as the same algorithm in
 //! Rust, shared by the `compute` bench and the unit tests so both exercise identical code.
 
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::thread::Thread;
 use weft::{Engine, Error, Instance, Memory, MemoryType, Module, SharedMemory, Store, TypedFunc};
 
 /// Criterion group names, shared with the `ratios` binary that reads their estimates.
@@ -291,41 +293,46 @@ impl WeftThread {
     }
 }
 
-/// The native ping-pong: a flag under a std mutex with a condition variable (futex-based on
+/// The native ping-pong: an atomic flag and thread parking (`std::thread::park`, a futex on
 /// Linux), the same protocol as the guest's wait/notify on a shared word.
 #[derive(Default)]
 pub struct NativePingPong {
-    raised: Mutex<bool>,
-    changed: Condvar,
+    raised: AtomicBool,
+    pinger: OnceLock<Thread>,
+    ponger: OnceLock<Thread>,
 }
 
 impl NativePingPong {
-    fn wait_until(&self, raised: bool) {
-        let mut flag = self.raised.lock().unwrap_or_else(PoisonError::into_inner);
-        while *flag != raised {
-            flag = self
-                .changed
-                .wait(flag)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+    /// Records the calling thread as the ping side (`pings`) or the pong side; both must
+    /// register before either starts.
+    pub fn register(&self, pings: bool) {
+        let side = if pings { &self.pinger } else { &self.ponger };
+        side.set(std::thread::current())
+            .expect("each side registers once");
     }
 
-    fn set(&self, raised: bool) {
-        *self.raised.lock().unwrap_or_else(PoisonError::into_inner) = raised;
-        self.changed.notify_one();
+    fn other(side: &OnceLock<Thread>) -> &Thread {
+        side.get().expect("both sides registered before starting")
     }
 
     pub fn ping(&self, rounds: u32) {
         for _ in 0..rounds {
-            self.set(true);
-            self.wait_until(false);
+            self.raised.store(true, Ordering::SeqCst);
+            Self::other(&self.ponger).unpark();
+            // `park` may return spuriously or for an earlier unpark; the flag decides.
+            while self.raised.load(Ordering::SeqCst) {
+                std::thread::park();
+            }
         }
     }
 
     pub fn pong(&self, rounds: u32) {
         for _ in 0..rounds {
-            self.wait_until(true);
-            self.set(false);
+            while !self.raised.load(Ordering::SeqCst) {
+                std::thread::park();
+            }
+            self.raised.store(false, Ordering::SeqCst);
+            Self::other(&self.pinger).unpark();
         }
     }
 }
@@ -365,9 +372,17 @@ mod tests {
     #[test]
     fn native_ping_pong_completes() {
         let pair = std::sync::Arc::new(NativePingPong::default());
+        pair.register(true);
         let pong = {
             let pair = pair.clone();
-            std::thread::spawn(move || pair.pong(1000))
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let pong = std::thread::spawn(move || {
+                pair.register(false);
+                ready_tx.send(()).unwrap();
+                pair.pong(1000)
+            });
+            ready_rx.recv().unwrap();
+            pong
         };
         pair.ping(1000);
         pong.join().unwrap();
