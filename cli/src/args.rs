@@ -39,10 +39,12 @@ fn parse_arg(store: impl AsContextMut, ty: &ValType, text: &str) -> Result<Val> 
         ValType::I64 => Val::I64(parse_int(text, 64)? as i64),
         ValType::F32 => Val::F32(parse_float::<f32>(text)?.to_bits()),
         ValType::F64 => Val::F64(parse_float::<f64>(text)?.to_bits()),
-        ValType::FuncRef if text == "null" => Val::FuncRef(None),
-        ValType::FuncRef => bail!("only `null` can be passed as a funcref"),
-        ValType::ExternRef if text == "null" => Val::ExternRef(None),
-        ValType::ExternRef => {
+        ValType::Ref(ty) if ty.is_func() && text == "null" => Val::FuncRef(None),
+        ValType::Ref(ty) if ty.is_func() => {
+            bail!("only `null` can be passed as a function reference")
+        }
+        ValType::Ref(_) if text == "null" => Val::ExternRef(None),
+        ValType::Ref(_) => {
             let n: u32 = text
                 .parse()
                 .with_context(|| format!("expected `null` or a number, found `{text}`"))?;

@@ -39,7 +39,7 @@ pub(crate) fn define<T: 'static>(
 
     let table = Table::new(
         &mut *store,
-        TableType::new(RefType::FuncRef, 10, Some(20)),
+        TableType::new(RefType::FUNCREF, 10, Some(20)),
         Val::FuncRef(None),
     )?;
     linker.define(MODULE, "table", table)?;

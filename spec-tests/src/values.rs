@@ -12,7 +12,7 @@ const V128_UNSUPPORTED: &str = "v128 values cannot cross weft's embedding API (V
 pub fn default_results(ty: &FuncType) -> Result<Vec<Val>> {
     ty.results()
         .iter()
-        .map(|ty| Val::default_for(*ty).context(V128_UNSUPPORTED))
+        .map(|ty| Val::default_for(ty).context(V128_UNSUPPORTED))
         .collect()
 }
 

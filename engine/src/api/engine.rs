@@ -141,7 +141,7 @@ impl Engine {
         if let Some(code) = cache.get(&id) {
             return Ok(Arc::clone(code));
         }
-        let ty = self.func_type(id).to_wasm();
+        let ty = self.func_type(id).to_wasm(self);
         let compiled = self
             .0
             .compiler

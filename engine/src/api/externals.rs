@@ -5,7 +5,7 @@ use super::error::Trap;
 use super::error::{Error, InstantiationError, UsageError};
 use super::func::Func;
 use super::store::{AsContext, AsContextMut, StoreId};
-use super::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
+use super::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, ValType};
 use super::values::Val;
 use crate::vm::WaitOutcome;
 use crate::vm::{
@@ -360,24 +360,16 @@ fn wait_result(outcome: WaitOutcome) -> WaitResult {
     }
 }
 
+/// Resolves the concrete heap types of stored globals and tables, which name engine ids.
+fn stored_types(engine: &Engine) -> impl Fn(u32) -> Option<FuncType> + '_ {
+    |id| Some(engine.func_type(id))
+}
+
 /// A global variable.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Global {
     pub(crate) store: StoreId,
     pub(crate) index: usize,
-}
-
-fn check_type(value: &Val, expected: super::ValType) -> Result<(), Error> {
-    if value.ty() == expected {
-        Ok(())
-    } else {
-        Err(UsageError::ArgumentType {
-            index: 0,
-            expected: expected.to_string(),
-            given: value.ty().to_string(),
-        }
-        .into())
-    }
 }
 
 fn global_bytes(raw: u64) -> VMGlobalDefinition {
@@ -389,9 +381,10 @@ fn global_bytes(raw: u64) -> VMGlobalDefinition {
 impl Global {
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global, Error> {
         let mut cx = store.as_context_mut();
-        check_type(&value, ty.content())?;
         let raw = value.to_raw(cx.opaque())?;
-        let index = cx.opaque().push_global(global_bytes(raw), ty.to_wasm());
+        value.check(&cx.inner.opaque, cx.engine, ty.content(), 0)?;
+        let ty = ty.to_wasm(cx.engine);
+        let index = cx.opaque().push_global(global_bytes(raw), ty);
         Ok(Global {
             store: StoreId::of(cx.opaque()),
             index,
@@ -399,16 +392,18 @@ impl Global {
     }
 
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
-        let ty = store.as_context().opaque().global_type(self.index);
-        GlobalType::from_wasm(ty).expect("only API-describable globals are created")
+        let cx = store.as_context();
+        let ty = cx.opaque().global_type(self.index);
+        GlobalType::from_wasm(ty, &stored_types(cx.engine))
+            .expect("only API-describable globals are created")
     }
 
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
-        let ty = self.ty(&store).content();
+        let ty = self.ty(&store).content().clone();
         let mut cx = store.as_context_mut();
         let bytes = cx.opaque().global(self.index).bytes;
         let raw = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-        Val::from_raw(cx.opaque(), raw, ty)
+        Val::from_raw(cx.opaque(), raw, &ty)
     }
 
     pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<(), Error> {
@@ -418,8 +413,8 @@ impl Global {
         if ty.mutability() == Mutability::Const {
             return Err(UsageError::ImmutableGlobal.into());
         }
-        check_type(&value, ty.content())?;
         let raw = value.to_raw(cx.opaque())?;
+        value.check(&cx.inner.opaque, cx.engine, ty.content(), 0)?;
         *cx.opaque().global_mut(self.index) = global_bytes(raw);
         Ok(())
     }
@@ -435,9 +430,9 @@ pub struct Table {
 impl Table {
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table, Error> {
         let mut cx = store.as_context_mut();
-        check_type(&init, ty.element().into())?;
         let raw = init.to_raw(cx.opaque())? as usize;
-        let table = VmTable::new(ty.to_wasm(), raw).ok_or_else(|| {
+        init.check(&cx.inner.opaque, cx.engine, &ty.element().clone().into(), 0)?;
+        let table = VmTable::new(ty.to_wasm(cx.engine), raw).ok_or_else(|| {
             InstantiationError::Resource(format!("table of {} elements", ty.minimum()))
         })?;
         let index = cx.opaque().push_table(table);
@@ -453,7 +448,8 @@ impl Table {
         let table = cx.opaque().table(self.index);
         let mut ty = table.ty();
         ty.initial = table.len();
-        TableType::from_wasm(ty).expect("only API-describable tables are created")
+        TableType::from_wasm(ty, &stored_types(cx.engine))
+            .expect("only API-describable tables are created")
     }
 
     pub fn size(&self, store: impl AsContext) -> u64 {
@@ -462,18 +458,18 @@ impl Table {
 
     /// Element `index`, or `None` past the end.
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
-        let element = self.ty(&store).element();
+        let element = ValType::Ref(self.ty(&store).element().clone());
         let mut cx = store.as_context_mut();
         let raw = cx.opaque().table(self.index).get(index)?;
-        Some(Val::from_raw(cx.opaque(), raw as u64, element.into()))
+        Some(Val::from_raw(cx.opaque(), raw as u64, &element))
     }
 
     pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<(), Error> {
-        let element = self.ty(&store).element();
+        let element = ValType::Ref(self.ty(&store).element().clone());
         let mut cx = store.as_context_mut();
         self.store.check(cx.opaque())?;
-        check_type(&value, element.into())?;
         let raw = value.to_raw(cx.opaque())? as usize;
+        value.check(&cx.inner.opaque, cx.engine, &element, 0)?;
         if cx.opaque().table_mut(self.index).set(index, raw) {
             Ok(())
         } else {
@@ -486,11 +482,11 @@ impl Table {
 
     /// Grows by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64, Error> {
-        let element = self.ty(&store).element();
+        let element = ValType::Ref(self.ty(&store).element().clone());
         let mut cx = store.as_context_mut();
         self.store.check(cx.opaque())?;
-        check_type(&init, element.into())?;
         let raw = init.to_raw(cx.opaque())? as usize;
+        init.check(&cx.inner.opaque, cx.engine, &element, 0)?;
         cx.opaque()
             .table_mut(self.index)
             .grow(delta, raw)

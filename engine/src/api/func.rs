@@ -94,12 +94,12 @@ impl<T: 'static> HostFuncDef<T> {
                     .params()
                     .iter()
                     .zip(slots.iter())
-                    .map(|(&ty, slot)| Val::from_raw(&mut inner.opaque, slot.get_u64(), ty))
+                    .map(|(ty, slot)| Val::from_raw(&mut inner.opaque, slot.get_u64(), ty))
                     .collect();
                 let mut results: Vec<Val> = signature
                     .results()
                     .iter()
-                    .map(|&ty| Val::default_for(ty).expect("host signatures exclude v128"))
+                    .map(|ty| Val::default_for(ty).expect("host signatures exclude v128"))
                     .collect();
                 let caller = Caller {
                     inner: &mut *inner,
@@ -107,8 +107,8 @@ impl<T: 'static> HostFuncDef<T> {
                     instance,
                 };
                 func(caller, &params, &mut results).map_err(into_payload)?;
-                for (index, (result, &ty)) in results.iter().zip(signature.results()).enumerate() {
-                    if result.ty() != ty {
+                for (index, (result, ty)) in results.iter().zip(signature.results()).enumerate() {
+                    if !result.matches(&inner.opaque, &engine, ty) {
                         return Err(into_payload(Error::from(UsageError::ResultType {
                             index,
                             expected: ty.to_string(),
@@ -221,19 +221,13 @@ impl Func {
             .into());
         }
         let mut slots = vec![VMVal::default(); params.len().max(results.len())];
-        for (index, (param, &expected)) in params.iter().zip(ty.params()).enumerate() {
-            if param.ty() != expected {
-                return Err(UsageError::ArgumentType {
-                    index,
-                    expected: expected.to_string(),
-                    given: param.ty().to_string(),
-                }
-                .into());
-            }
-            slots[index] = VMVal::from_u64(param.to_raw(cx.opaque())?);
+        for (index, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
+            let raw = param.to_raw(cx.opaque())?;
+            param.check(&cx.inner.opaque, cx.engine, expected, index)?;
+            slots[index] = VMVal::from_u64(raw);
         }
         call_raw(cx.opaque(), self.index, &mut slots)?;
-        for (slot, (result, &ty)) in slots.iter().zip(results.iter_mut().zip(ty.results())) {
+        for (slot, (result, ty)) in slots.iter().zip(results.iter_mut().zip(ty.results())) {
             *result = Val::from_raw(cx.opaque(), slot.get_u64(), ty);
         }
         Ok(())

@@ -6,7 +6,7 @@ use super::func::{Func, unwind_to_error};
 use super::module::Module;
 use super::store::{AsContextMut, StoreId};
 use super::typed::{TypedFunc, WasmParams, WasmResults};
-use super::types::ExternType;
+use super::types::{ExternType, Mutability};
 use crate::vm::InstantiationFailure;
 use std::sync::Arc;
 
@@ -18,7 +18,9 @@ pub struct Instance {
 }
 
 /// Whether an entity of type `actual` may satisfy an import of type `expected`
-/// (the spec's import subtyping: limits may be narrower, everything else must be equal).
+/// (the spec's import subtyping: limits may be narrower, an immutable global's content may be
+/// a subtype, and everything else must be equal: mutable globals and tables are read and
+/// written, so their types must match both ways).
 fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
     let limits_fit =
         |expected_min: u64, expected_max: Option<u64>, actual_min: u64, actual_max: Option<u64>| {
@@ -32,7 +34,13 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
         };
     match (expected, actual) {
         (ExternType::Func(expected), ExternType::Func(actual)) => expected == actual,
-        (ExternType::Global(expected), ExternType::Global(actual)) => expected == actual,
+        (ExternType::Global(expected), ExternType::Global(actual)) => {
+            expected.mutability() == actual.mutability()
+                && match expected.mutability() {
+                    Mutability::Const => actual.content().matches(expected.content()),
+                    Mutability::Var => actual.content() == expected.content(),
+                }
+        }
         (ExternType::Memory(expected), ExternType::Memory(actual)) => {
             expected.is_shared() == actual.is_shared()
                 && limits_fit(
@@ -199,8 +207,8 @@ mod tests {
         assert!(!import_matches(&memory(2, None), &memory(1, None)));
         let table = |element, min| ExternType::Table(TableType::new(element, min, None));
         assert!(!import_matches(
-            &table(RefType::FuncRef, 1),
-            &table(RefType::ExternRef, 1)
+            &table(RefType::FUNCREF, 1),
+            &table(RefType::EXTERNREF, 1)
         ));
     }
 }

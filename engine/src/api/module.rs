@@ -3,7 +3,7 @@
 use super::engine::Engine;
 use super::error::{CompileError, Error};
 use super::types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType,
+    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Resolve, TableType,
 };
 use crate::environ::{EntityIndex, ModuleInfo};
 use crate::vm::ModuleRuntime;
@@ -57,12 +57,8 @@ impl Module {
                 offset: error.offset(),
             })?;
         let info = ModuleInfo::parse(bytes)?;
-        check_entity_types(&info)?;
-        let type_ids = info
-            .types
-            .iter()
-            .map(|ty| Ok(engine.register_type(&FuncType::from_wasm(ty)?)))
-            .collect::<Result<Box<[u32]>, CompileError>>()?;
+        let type_ids = register_types(engine, &info)?;
+        check_entity_types(&info, &module_types(engine, &type_ids))?;
         let code = engine.compiler().compile_module(bytes, &info, &type_ids)?;
         let runtime = ModuleRuntime::new(Arc::new(info), bytes.into(), type_ids, Arc::new(code));
         Ok(Module {
@@ -85,20 +81,21 @@ impl Module {
 
     pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
         let info = self.info();
-        let unsupported = "types outside WebAssembly 2.0 are rejected at compile time";
+        let unsupported = "types the API cannot describe are rejected at compile time";
+        let resolve = module_types(&self.engine, &self.runtime.type_ids);
         match index {
             EntityIndex::Function(func) => {
                 let id = self.runtime.type_ids[info.functions[func as usize] as usize];
                 ExternType::Func(self.engine.func_type(id))
             }
             EntityIndex::Global(global) => ExternType::Global(
-                GlobalType::from_wasm(info.globals[global as usize]).expect(unsupported),
+                GlobalType::from_wasm(info.globals[global as usize], &resolve).expect(unsupported),
             ),
             EntityIndex::Memory(memory) => {
                 ExternType::Memory(MemoryType::from_wasm(info.memories[memory as usize]))
             }
             EntityIndex::Table(table) => ExternType::Table(
-                TableType::from_wasm(info.tables[table as usize]).expect(unsupported),
+                TableType::from_wasm(info.tables[table as usize], &resolve).expect(unsupported),
             ),
         }
     }
@@ -132,22 +129,48 @@ fn one_line(report: &str) -> String {
     }
 }
 
-/// Rejects globals and tables whose types the API cannot describe (typed references, GC),
-/// so that describing a module's imports and exports cannot fail later.
-fn check_entity_types(info: &ModuleInfo) -> Result<(), CompileError> {
+/// Registers the module's function types with the engine, in order. A type may name only
+/// earlier types: one naming itself or a later type is recursive, which needs GC's
+/// recursion groups to describe.
+fn register_types(engine: &Engine, info: &ModuleInfo) -> Result<Box<[u32]>, CompileError> {
+    let mut types: Vec<FuncType> = Vec::with_capacity(info.types.len());
+    let mut ids = Vec::with_capacity(info.types.len());
+    for (index, ty) in info.types.iter().enumerate() {
+        let earlier = |referenced: u32| types.get(referenced as usize).cloned();
+        let ty = FuncType::from_wasm(ty, &earlier).map_err(|_| CompileError::Unsupported {
+            feature: format!("type {index}: recursive or GC types"),
+            offset: 0,
+        })?;
+        ids.push(engine.register_type(&ty));
+        types.push(ty);
+    }
+    Ok(ids.into())
+}
+
+/// Resolves a module's type indices through the engine ids it registered.
+fn module_types<'a>(
+    engine: &'a Engine,
+    type_ids: &'a [u32],
+) -> impl Fn(u32) -> Option<FuncType> + 'a {
+    |index| Some(engine.func_type(type_ids[index as usize]))
+}
+
+/// Rejects globals and tables whose types the API cannot describe (GC), so that describing
+/// a module's imports and exports cannot fail later.
+fn check_entity_types(info: &ModuleInfo, resolve: &Resolve<'_>) -> Result<(), CompileError> {
     let unsupported = |what: String| CompileError::Unsupported {
         feature: what,
         offset: 0,
     };
     for global in &info.globals {
-        GlobalType::from_wasm(*global)
+        GlobalType::from_wasm(*global, resolve)
             .ok_or_else(|| unsupported(format!("global of type {}", global.content_type)))?;
     }
     for table in &info.tables {
         if table.table64 {
             return Err(unsupported("64-bit tables (memory64)".into()));
         }
-        TableType::from_wasm(*table)
+        TableType::from_wasm(*table, resolve)
             .ok_or_else(|| unsupported(format!("table of {}", table.element_type)))?;
     }
     for memory in &info.memories {

@@ -1,91 +1,187 @@
 //! Types of values and external entities, as embedders see them.
 
+use super::engine::Engine;
 use super::error::CompileError;
 use std::fmt;
 
 /// The type of a value.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
     I32,
     I64,
     F32,
     F64,
     V128,
-    FuncRef,
-    ExternRef,
+    Ref(RefType),
 }
 
 impl ValType {
-    pub(crate) fn from_wasm(ty: wasmparser::ValType) -> Option<ValType> {
+    /// `funcref`, that is `(ref null func)`.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`, that is `(ref null extern)`.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+
+    /// Converts a type whose concrete heap types are resolved by `resolve` (module type
+    /// indices or engine ids, depending on where the type comes from).
+    pub(crate) fn from_wasm(ty: wasmparser::ValType, resolve: &Resolve<'_>) -> Option<ValType> {
         Some(match ty {
             wasmparser::ValType::I32 => ValType::I32,
             wasmparser::ValType::I64 => ValType::I64,
             wasmparser::ValType::F32 => ValType::F32,
             wasmparser::ValType::F64 => ValType::F64,
             wasmparser::ValType::V128 => ValType::V128,
-            wasmparser::ValType::Ref(ty) => RefType::from_wasm(ty)?.into(),
+            wasmparser::ValType::Ref(ty) => ValType::Ref(RefType::from_wasm(ty, resolve)?),
         })
     }
 
-    pub(crate) fn to_wasm(self) -> wasmparser::ValType {
+    /// The wasmparser form, with concrete heap types named by their engine-wide ids.
+    pub(crate) fn to_wasm(&self, engine: &Engine) -> wasmparser::ValType {
         match self {
             ValType::I32 => wasmparser::ValType::I32,
             ValType::I64 => wasmparser::ValType::I64,
             ValType::F32 => wasmparser::ValType::F32,
             ValType::F64 => wasmparser::ValType::F64,
             ValType::V128 => wasmparser::ValType::V128,
-            ValType::FuncRef => wasmparser::ValType::FUNCREF,
-            ValType::ExternRef => wasmparser::ValType::EXTERNREF,
+            ValType::Ref(ty) => wasmparser::ValType::Ref(ty.to_wasm(engine)),
+        }
+    }
+
+    /// Whether a value of this type may be used where `other` is expected.
+    pub fn matches(&self, other: &ValType) -> bool {
+        match (self, other) {
+            (ValType::Ref(a), ValType::Ref(b)) => a.matches(b),
+            (a, b) => a == b,
         }
     }
 }
 
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ValType::I32 => "i32",
-            ValType::I64 => "i64",
-            ValType::F32 => "f32",
-            ValType::F64 => "f64",
-            ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
-        })
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(ty) => ty.fmt(f),
+        }
     }
 }
 
-/// The nullable reference types of WebAssembly 2.0.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum RefType {
-    FuncRef,
-    ExternRef,
+/// Maps a concrete heap type's index to its function type; `None` when it cannot be
+/// described (a type referring to itself or to a later type, which needs GC's recursion).
+pub(crate) type Resolve<'a> = dyn Fn(u32) -> Option<FuncType> + 'a;
+
+/// What a reference points to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// Any host reference.
+    Extern,
+    /// A function of exactly this type. Type indices are module-relative, so the type itself
+    /// describes the heap type across modules.
+    ConcreteFunc(FuncType),
+}
+
+impl HeapType {
+    fn matches(&self, other: &HeapType) -> bool {
+        match (self, other) {
+            (HeapType::ConcreteFunc(_), HeapType::Func) => true,
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// A reference type: function and extern references, nullable or not, and typed function
+/// references. GC's heap types are not supported.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RefType {
+    nullable: bool,
+    heap: HeapType,
 }
 
 impl RefType {
-    pub(crate) fn from_wasm(ty: wasmparser::RefType) -> Option<RefType> {
-        if ty == wasmparser::RefType::FUNCREF {
-            Some(RefType::FuncRef)
-        } else if ty == wasmparser::RefType::EXTERNREF {
-            Some(RefType::ExternRef)
-        } else {
-            None
-        }
+    /// `funcref`.
+    pub const FUNCREF: RefType = RefType::new(true, HeapType::Func);
+    /// `externref`.
+    pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
+
+    pub const fn new(nullable: bool, heap: HeapType) -> RefType {
+        RefType { nullable, heap }
     }
 
-    pub(crate) fn to_wasm(self) -> wasmparser::RefType {
-        match self {
-            RefType::FuncRef => wasmparser::RefType::FUNCREF,
-            RefType::ExternRef => wasmparser::RefType::EXTERNREF,
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+
+    pub fn heap_type(&self) -> &HeapType {
+        &self.heap
+    }
+
+    /// Whether the reference is a function reference (as opposed to an extern one).
+    pub fn is_func(&self) -> bool {
+        self.heap != HeapType::Extern
+    }
+
+    /// The spec's subtyping: non-null fits nullable, and a typed function reference fits
+    /// `func`. Without GC, concrete function types have no other subtypes.
+    pub fn matches(&self, other: &RefType) -> bool {
+        (other.nullable || !self.nullable) && self.heap.matches(&other.heap)
+    }
+
+    pub(crate) fn from_wasm(ty: wasmparser::RefType, resolve: &Resolve<'_>) -> Option<RefType> {
+        use wasmparser::{AbstractHeapType, HeapType as H, UnpackedIndex};
+        let heap = match ty.heap_type() {
+            H::Abstract {
+                shared: false,
+                ty: AbstractHeapType::Func,
+            } => HeapType::Func,
+            H::Abstract {
+                shared: false,
+                ty: AbstractHeapType::Extern,
+            } => HeapType::Extern,
+            H::Concrete(UnpackedIndex::Module(index)) => HeapType::ConcreteFunc(resolve(index)?),
+            _ => return None,
+        };
+        Some(RefType::new(ty.is_nullable(), heap))
+    }
+
+    pub(crate) fn to_wasm(&self, engine: &Engine) -> wasmparser::RefType {
+        use wasmparser::{AbstractHeapType, HeapType as H, UnpackedIndex};
+        let abstract_ = |ty| H::Abstract { shared: false, ty };
+        let heap = match &self.heap {
+            HeapType::Func => abstract_(AbstractHeapType::Func),
+            HeapType::Extern => abstract_(AbstractHeapType::Extern),
+            HeapType::ConcreteFunc(ty) => {
+                H::Concrete(UnpackedIndex::Module(engine.register_type(ty)))
+            }
+        };
+        wasmparser::RefType::new(self.nullable, heap).expect("engine type ids fit a packed index")
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.nullable, &self.heap) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (nullable, heap) => {
+                f.write_str(if nullable { "(ref null " } else { "(ref " })?;
+                match heap {
+                    HeapType::Func => f.write_str("func")?,
+                    HeapType::Extern => f.write_str("extern")?,
+                    HeapType::ConcreteFunc(ty) => ty.fmt(f)?,
+                }
+                f.write_str(")")
+            }
         }
     }
 }
 
 impl From<RefType> for ValType {
     fn from(ty: RefType) -> ValType {
-        match ty {
-            RefType::FuncRef => ValType::FuncRef,
-            RefType::ExternRef => ValType::ExternRef,
-        }
+        ValType::Ref(ty)
     }
 }
 
@@ -115,12 +211,15 @@ impl FuncType {
         &self.results
     }
 
-    pub(crate) fn from_wasm(ty: &wasmparser::FuncType) -> Result<FuncType, CompileError> {
+    pub(crate) fn from_wasm(
+        ty: &wasmparser::FuncType,
+        resolve: &Resolve<'_>,
+    ) -> Result<FuncType, CompileError> {
         let convert = |types: &[wasmparser::ValType]| {
             types
                 .iter()
                 .map(|&ty| {
-                    ValType::from_wasm(ty).ok_or_else(|| CompileError::Unsupported {
+                    ValType::from_wasm(ty, resolve).ok_or_else(|| CompileError::Unsupported {
                         feature: format!("value type {ty}"),
                         offset: 0,
                     })
@@ -133,10 +232,10 @@ impl FuncType {
         })
     }
 
-    pub(crate) fn to_wasm(&self) -> wasmparser::FuncType {
+    pub(crate) fn to_wasm(&self, engine: &Engine) -> wasmparser::FuncType {
         wasmparser::FuncType::new(
-            self.params.iter().map(|ty| ty.to_wasm()),
-            self.results.iter().map(|ty| ty.to_wasm()),
+            self.params.iter().map(|ty| ty.to_wasm(engine)),
+            self.results.iter().map(|ty| ty.to_wasm(engine)),
         )
     }
 }
@@ -167,7 +266,7 @@ pub enum Mutability {
 }
 
 /// A global's type.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GlobalType {
     content: ValType,
     mutability: Mutability,
@@ -181,17 +280,20 @@ impl GlobalType {
         }
     }
 
-    pub fn content(&self) -> ValType {
-        self.content
+    pub fn content(&self) -> &ValType {
+        &self.content
     }
 
     pub fn mutability(&self) -> Mutability {
         self.mutability
     }
 
-    pub(crate) fn from_wasm(ty: wasmparser::GlobalType) -> Option<GlobalType> {
+    pub(crate) fn from_wasm(
+        ty: wasmparser::GlobalType,
+        resolve: &Resolve<'_>,
+    ) -> Option<GlobalType> {
         Some(GlobalType {
-            content: ValType::from_wasm(ty.content_type)?,
+            content: ValType::from_wasm(ty.content_type, resolve)?,
             mutability: if ty.mutable {
                 Mutability::Var
             } else {
@@ -200,9 +302,9 @@ impl GlobalType {
         })
     }
 
-    pub(crate) fn to_wasm(self) -> wasmparser::GlobalType {
+    pub(crate) fn to_wasm(&self, engine: &Engine) -> wasmparser::GlobalType {
         wasmparser::GlobalType {
-            content_type: self.content.to_wasm(),
+            content_type: self.content.to_wasm(engine),
             mutable: self.mutability == Mutability::Var,
             shared: false,
         }
@@ -289,7 +391,7 @@ impl fmt::Display for MemoryType {
 }
 
 /// A table's type.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
     element: RefType,
     minimum: u64,
@@ -305,8 +407,8 @@ impl TableType {
         }
     }
 
-    pub fn element(&self) -> RefType {
-        self.element
+    pub fn element(&self) -> &RefType {
+        &self.element
     }
 
     pub fn minimum(&self) -> u64 {
@@ -317,17 +419,17 @@ impl TableType {
         self.maximum
     }
 
-    pub(crate) fn from_wasm(ty: wasmparser::TableType) -> Option<TableType> {
+    pub(crate) fn from_wasm(ty: wasmparser::TableType, resolve: &Resolve<'_>) -> Option<TableType> {
         Some(TableType {
-            element: RefType::from_wasm(ty.element_type)?,
+            element: RefType::from_wasm(ty.element_type, resolve)?,
             minimum: ty.initial,
             maximum: ty.maximum,
         })
     }
 
-    pub(crate) fn to_wasm(self) -> wasmparser::TableType {
+    pub(crate) fn to_wasm(&self, engine: &Engine) -> wasmparser::TableType {
         wasmparser::TableType {
-            element_type: self.element.to_wasm(),
+            element_type: self.element.to_wasm(engine),
             table64: false,
             initial: self.minimum,
             maximum: self.maximum,
@@ -342,8 +444,7 @@ impl fmt::Display for TableType {
         if let Some(maximum) = self.maximum {
             write!(f, " {maximum}")?;
         }
-        let element = ValType::from(self.element);
-        write!(f, " {element})")
+        write!(f, " {})", self.element)
     }
 }
 

@@ -1,9 +1,10 @@
 //! Runtime values and their conversion to the raw slots JIT code uses.
 
-use super::error::Error;
+use super::engine::Engine;
+use super::error::{Error, UsageError};
 use super::func::Func;
 use super::store::{AsContext, AsContextMut, StoreId};
-use super::types::{RefType, ValType};
+use super::types::{HeapType, RefType, ValType};
 use crate::vm::StoreOpaque;
 use std::any::Any;
 
@@ -19,34 +20,90 @@ pub enum Val {
 }
 
 impl Val {
+    /// The value's type, as far as it is known without a store: a function reference is
+    /// reported as `funcref`, whatever its signature. [`Val::matches_ty`] checks exactly.
     pub fn ty(&self) -> ValType {
         match self {
             Val::I32(_) => ValType::I32,
             Val::I64(_) => ValType::I64,
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
-            Val::FuncRef(_) => ValType::FuncRef,
-            Val::ExternRef(_) => ValType::ExternRef,
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
         }
     }
 
-    /// The null reference of type `ty`.
-    pub fn null(ty: RefType) -> Val {
-        match ty {
-            RefType::FuncRef => Val::FuncRef(None),
-            RefType::ExternRef => Val::ExternRef(None),
+    /// Whether this value may be used where `ty` is expected: a null needs a nullable type,
+    /// and a function passed as a typed reference needs exactly that signature.
+    pub fn matches_ty(&self, store: impl AsContext, ty: &ValType) -> bool {
+        let cx = store.as_context();
+        self.matches(cx.opaque(), cx.engine, ty)
+    }
+
+    pub(crate) fn matches(&self, store: &StoreOpaque, engine: &Engine, ty: &ValType) -> bool {
+        let ValType::Ref(expected) = ty else {
+            return self.ty() == *ty;
+        };
+        match (self, expected.heap_type()) {
+            (Val::FuncRef(None) | Val::ExternRef(None), _) if !expected.is_nullable() => false,
+            (Val::FuncRef(None), heap) => *heap != HeapType::Extern,
+            (Val::ExternRef(_), heap) => *heap == HeapType::Extern,
+            (Val::FuncRef(Some(_)), HeapType::Func) => true,
+            (Val::FuncRef(Some(func)), HeapType::ConcreteFunc(func_ty)) => {
+                // Ids are only comparable within one store: a foreign function is reported by
+                // `to_raw` instead.
+                func.store.check(store).is_err()
+                    || store.func_type_id(func.index) == engine.register_type(func_ty)
+            }
+            _ => false,
         }
     }
 
-    /// The zero value of `ty`: `0` or null. `None` for v128, which weft does not support.
-    pub fn default_for(ty: ValType) -> Option<Val> {
+    /// Fails with a usage error naming argument `index` unless the value fits `expected`.
+    pub(crate) fn check(
+        &self,
+        store: &StoreOpaque,
+        engine: &Engine,
+        expected: &ValType,
+        index: usize,
+    ) -> Result<(), Error> {
+        if self.matches(store, engine, expected) {
+            return Ok(());
+        }
+        let given = match self {
+            Val::FuncRef(None) | Val::ExternRef(None) => format!("null {}", self.ty()),
+            Val::FuncRef(Some(func)) => {
+                let id = store.func_type_id(func.index);
+                format!("(ref {})", engine.func_type(id))
+            }
+            _ => self.ty().to_string(),
+        };
+        Err(UsageError::ArgumentType {
+            index,
+            expected: expected.to_string(),
+            given,
+        }
+        .into())
+    }
+
+    /// The null reference of type `ty`'s hierarchy.
+    pub fn null(ty: &RefType) -> Val {
+        if ty.is_func() {
+            Val::FuncRef(None)
+        } else {
+            Val::ExternRef(None)
+        }
+    }
+
+    /// The zero value of `ty`: `0` or null. Non-nullable references get null as well, which
+    /// suits placeholders for results. `None` for v128, which weft does not support.
+    pub fn default_for(ty: &ValType) -> Option<Val> {
         Some(match ty {
             ValType::I32 => Val::I32(0),
             ValType::I64 => Val::I64(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
-            ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => Val::ExternRef(None),
+            ValType::Ref(ty) => Val::null(ty),
             ValType::V128 => return None,
         })
     }
@@ -99,17 +156,17 @@ impl Val {
     }
 
     /// Reads a raw slot of type `ty`; only the low bytes of narrow types are meaningful.
-    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u64, ty: ValType) -> Val {
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u64, ty: &ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
             ValType::I64 => Val::I64(raw as i64),
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw),
-            ValType::FuncRef => Val::FuncRef((raw != 0).then(|| Func {
+            ValType::Ref(ty) if ty.is_func() => Val::FuncRef((raw != 0).then(|| Func {
                 store: StoreId::of(store),
                 index: store.func_from_raw(raw as usize),
             })),
-            ValType::ExternRef => Val::ExternRef((raw != 0).then(|| ExternRef {
+            ValType::Ref(_) => Val::ExternRef((raw != 0).then(|| ExternRef {
                 store: StoreId::of(store),
                 handle: raw as usize,
             })),

@@ -3,7 +3,7 @@
 use crate::environ::{WasmError, unsupported};
 use cranelift_codegen::ir::{AbiParam, ArgumentPurpose, Signature, Type, types};
 use cranelift_codegen::isa::CallConv;
-use wasmparser::{FuncType, RefType, ValType};
+use wasmparser::{AbstractHeapType, FuncType, HeapType, RefType, ValType};
 
 /// The Cranelift type of a wasm value. References are pointer-sized: a funcref is a
 /// `*const VMFuncRef` and an externref an opaque handle, with 0 as null for both.
@@ -13,10 +13,24 @@ pub(crate) fn value_type(ty: ValType, offset: u64) -> Result<Type, WasmError> {
         ValType::I64 => Ok(types::I64),
         ValType::F32 => Ok(types::F32),
         ValType::F64 => Ok(types::F64),
-        ValType::Ref(r) if r == RefType::FUNCREF || r == RefType::EXTERNREF => Ok(types::I64),
+        ValType::Ref(r) if is_supported_ref(r) => Ok(types::I64),
         ValType::V128 => unsupported("SIMD (v128 values)", offset),
         ValType::Ref(r) => unsupported(format!("reference type {r}"), offset),
     }
+}
+
+/// Whether weft represents `ty`: function and extern references, nullable or not, including
+/// typed function references. Every concrete type is a function type, since the type
+/// section rejects the rest; the other heap types belong to GC.
+pub(crate) fn is_supported_ref(ty: RefType) -> bool {
+    matches!(
+        ty.heap_type(),
+        HeapType::Concrete(_)
+            | HeapType::Abstract {
+                shared: false,
+                ty: AbstractHeapType::Func | AbstractHeapType::Extern,
+            }
+    )
 }
 
 /// Cranelift types of a list of wasm values.

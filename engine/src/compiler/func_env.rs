@@ -585,6 +585,20 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         b.inst_results(call).to_vec()
     }
 
+    /// `call_ref`: validation guarantees the reference has type `type_index`, so only null
+    /// needs a check.
+    pub(crate) fn call_ref(
+        &mut self,
+        b: &mut FunctionBuilder,
+        type_index: u32,
+        funcref: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        b.ins()
+            .trapz(funcref, trap_code(TrapKind::NullFunctionReference));
+        self.call_funcref(b, type_index, funcref, args)
+    }
+
     pub(crate) fn call_indirect(
         &mut self,
         b: &mut FunctionBuilder,

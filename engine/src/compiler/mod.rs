@@ -25,7 +25,7 @@ mod atomics_tests;
 #[cfg(test)]
 mod tests;
 
-use self::abi::wasm_signature;
+use self::abi::{is_supported_ref, wasm_signature};
 use self::code_memory::CodeMemory;
 use self::func_env::ModuleEnv;
 use self::trampolines::{array_call_signature, build_array_call, build_host_call};
@@ -41,7 +41,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Module, ModuleError};
-use wasmparser::{BinaryReader, FuncType, FunctionBody, RefType};
+use wasmparser::{BinaryReader, FuncType, FunctionBody};
 
 /// Compiles modules and trampolines for the host machine.
 pub(crate) struct Compiler {
@@ -257,7 +257,7 @@ fn check_entity_types(module: &ModuleInfo) -> Result<(), WasmError> {
         if table.table64 {
             return unsupported("64-bit tables (memory64)", 0);
         }
-        if table.element_type != RefType::FUNCREF && table.element_type != RefType::EXTERNREF {
+        if !is_supported_ref(table.element_type) {
             return unsupported(format!("tables of {}", table.element_type), 0);
         }
     }

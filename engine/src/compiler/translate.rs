@@ -6,7 +6,7 @@
 //! Code after an unconditional branch is unreachable and emitted nowhere: its operators are
 //! skipped until the `else` or `end` that makes code reachable again.
 
-use super::abi::{value_type, value_types};
+use super::abi::{is_supported_ref, value_type, value_types};
 use super::func_env::{FuncEnv, ModuleEnv, install_stack_limit};
 use super::traps::trap_code;
 use crate::environ::{TrapKind, WasmError, unsupported};
@@ -18,7 +18,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_jit::JITModule;
-use wasmparser::{BlockType, FuncType, FunctionBody, MemArg, MemArgTarget, Operator};
+use wasmparser::{BlockType, FuncType, FunctionBody, MemArg, MemArgTarget, Operator, RefType};
 
 /// Emits the IR of `body`, a function of type `ty`, into `b`.
 pub(crate) fn translate_function(
@@ -252,6 +252,13 @@ impl Translator<'_, '_, '_, '_> {
                     .len();
                 let args = self.pop_n(arity);
                 let results = self.env.call(self.b, function_index, &args);
+                self.stack.extend(results);
+            }
+            O::CallRef { type_index } => {
+                let funcref = self.pop();
+                let arity = self.env.module().types[type_index as usize].params().len();
+                let args = self.pop_n(arity);
+                let results = self.env.call_ref(self.b, type_index, funcref, &args);
                 self.stack.extend(results);
             }
             O::CallIndirect {
@@ -554,7 +561,12 @@ impl Translator<'_, '_, '_, '_> {
             }
 
             // --- references and tables ---
-            O::RefNull { .. } => {
+            O::RefNull { hty } => {
+                // Validation allows every heap type, but those of GC have no representation.
+                let nullable = RefType::new(true, hty).filter(|&ty| is_supported_ref(ty));
+                if nullable.is_none() {
+                    return unsupported(format!("ref.null of heap type {hty:?}"), offset);
+                }
                 let null = self.b.ins().iconst(I64, 0);
                 self.stack.push(null);
             }
@@ -565,6 +577,36 @@ impl Translator<'_, '_, '_, '_> {
             O::RefFunc { function_index } => {
                 let funcref = self.env.ref_func(self.b, function_index);
                 self.stack.push(funcref);
+            }
+            O::RefAsNonNull => {
+                let reference = self.peek_n(1)[0];
+                self.b
+                    .ins()
+                    .trapz(reference, trap_code(TrapKind::NullReference));
+            }
+            O::BrOnNull { relative_depth } => {
+                let reference = self.pop();
+                let (target, arity) = self.branch_target(relative_depth);
+                let args = block_args(self.peek_n(arity));
+                let fallthrough = self.b.create_block();
+                self.b
+                    .ins()
+                    .brif(reference, fallthrough, &[], target, &args);
+                self.b.seal_block(fallthrough);
+                self.b.switch_to_block(fallthrough);
+                self.stack.push(reference);
+            }
+            O::BrOnNonNull { relative_depth } => {
+                // The target's last operand is the reference itself, on top of the stack.
+                let (target, arity) = self.branch_target(relative_depth);
+                let args = block_args(self.peek_n(arity));
+                let reference = self.pop();
+                let fallthrough = self.b.create_block();
+                self.b
+                    .ins()
+                    .brif(reference, target, &args, fallthrough, &[]);
+                self.b.seal_block(fallthrough);
+                self.b.switch_to_block(fallthrough);
             }
             O::TableGet { table } => {
                 let index = self.pop();

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 mod builtins;
+mod canonical;
 mod compiled;
 mod module;
 mod trap;
@@ -12,6 +13,7 @@ mod vmoffsets;
 
 pub(crate) use builtins::foreach_builtin_function;
 pub use builtins::{BuiltinIndex, BuiltinParam};
+pub use canonical::{canonical_global, canonical_ref, canonical_table, canonical_val};
 pub use compiled::{CodeRange, CompiledCode, HostTrampolineCode};
 pub(crate) use module::unsupported;
 pub use module::{

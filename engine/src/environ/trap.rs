@@ -34,11 +34,15 @@ pub enum TrapKind {
     UnalignedAtomic,
     /// `memory.atomic.wait` on a memory that is not shared.
     ExpectedSharedMemory,
+    /// `call_ref` through a null function reference.
+    NullFunctionReference,
+    /// `ref.as_non_null` of a null reference.
+    NullReference,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 13] = [
+    pub const ALL: [TrapKind; 15] = [
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -52,6 +56,8 @@ impl TrapKind {
         TrapKind::HostError,
         TrapKind::UnalignedAtomic,
         TrapKind::ExpectedSharedMemory,
+        TrapKind::NullFunctionReference,
+        TrapKind::NullReference,
     ];
 
     /// The compact code that libcalls return and that trap tables store.
@@ -80,6 +86,8 @@ impl TrapKind {
             TrapKind::HostError => "host function failed",
             TrapKind::UnalignedAtomic => "unaligned atomic",
             TrapKind::ExpectedSharedMemory => "expected shared memory",
+            TrapKind::NullFunctionReference => "null function reference",
+            TrapKind::NullReference => "null reference",
         }
     }
 }

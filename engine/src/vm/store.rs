@@ -10,7 +10,7 @@ use super::module::{HostCode, ModuleRuntime};
 use super::table::Table;
 use super::traphandlers::{UnwindReason, catch_traps};
 use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMStoreContext, VMVal};
-use crate::environ::{BoundsChecks, EntityIndex};
+use crate::environ::{BoundsChecks, EntityIndex, canonical_global, canonical_table};
 use std::any::Any;
 use std::collections::HashMap;
 use std::ptr::NonNull;
@@ -266,7 +266,8 @@ impl StoreOpaque {
             memories.push(self.push_memory(memory));
         }
         for ty in &info.tables[info.num_imported_tables as usize..] {
-            let table = Table::new(*ty, 0).ok_or_else(|| {
+            let ty = canonical_table(*ty, &module.type_ids);
+            let table = Table::new(ty, 0).ok_or_else(|| {
                 InstantiationFailure::Resource(format!(
                     "table of {} elements exceeds the limit",
                     ty.initial
@@ -275,7 +276,8 @@ impl StoreOpaque {
             tables.push(self.push_table(table));
         }
         for ty in &info.globals[info.num_imported_globals as usize..] {
-            globals.push(self.push_global(VMGlobalDefinition::default(), *ty));
+            let ty = canonical_global(*ty, &module.type_ids);
+            globals.push(self.push_global(VMGlobalDefinition::default(), ty));
         }
         let entities = InstanceEntities {
             imported_funcs,
