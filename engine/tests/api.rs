@@ -683,3 +683,28 @@ fn host_threads_wait_and_notify_on_shared_memory() {
     ));
     assert!(SharedMemory::new(&engine, MemoryType::new(1, Some(2))).is_err());
 }
+
+#[test]
+fn handles_from_another_store_are_refused() {
+    let (mut store, instance) = instantiate(
+        r#"(module (global (export "g") (mut i32) (i32.const 1))
+             (table (export "t") 1 funcref))"#,
+    );
+    let global = instance.get_global(&mut store, "g").unwrap();
+    let table = instance.get_table(&mut store, "t").unwrap();
+    let mut other = Store::new(store.engine(), ());
+    assert!(matches!(
+        global.set(&mut other, Val::I32(2)),
+        Err(Error::Usage(UsageError::WrongStore))
+    ));
+    assert!(matches!(
+        table.set(&mut other, 0, Val::FuncRef(None)),
+        Err(Error::Usage(UsageError::WrongStore))
+    ));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| table.size(&other)));
+    assert!(
+        panicked.is_err(),
+        "infallible accessors refuse foreign handles loudly"
+    );
+    assert_eq!(global.get(&mut store).i32(), Some(1));
+}

@@ -174,24 +174,36 @@ impl Memory {
         })
     }
 
+    fn entry<'a>(&self, store: &'a StoreOpaque) -> &'a StoreMemory {
+        self.store.assert_owns(store);
+        store.memory(self.index)
+    }
+
     /// The type, with the current size as minimum.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
     pub fn ty(&self, store: impl AsContext) -> MemoryType {
-        current_type(store.as_context().opaque().memory(self.index))
+        current_type(self.entry(store.as_context().opaque()))
     }
 
     /// Size in 64 KiB pages.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
     pub fn size(&self, store: impl AsContext) -> u64 {
-        store
-            .as_context()
-            .opaque()
-            .memory(self.index)
-            .view()
-            .pages()
+        self.entry(store.as_context().opaque()).view().pages()
     }
 
     /// Size in bytes.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
     pub fn data_size(&self, store: impl AsContext) -> usize {
-        store.as_context().opaque().memory(self.index).view().len()
+        self.entry(store.as_context().opaque()).view().len()
     }
 
     /// Grows by `delta` pages, returning the old size in pages.
@@ -391,13 +403,24 @@ impl Global {
         })
     }
 
+    /// The global's type.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
         let cx = store.as_context();
+        self.store.assert_owns(cx.opaque());
         let ty = cx.opaque().global_type(self.index);
         GlobalType::from_wasm(ty, &stored_types(cx.engine))
             .expect("only API-describable globals are created")
     }
 
+    /// The current value.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let ty = self.ty(&store).content().clone();
         let mut cx = store.as_context_mut();
@@ -407,9 +430,9 @@ impl Global {
     }
 
     pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<(), Error> {
+        self.store.check(store.as_context().opaque())?;
         let ty = self.ty(&store);
         let mut cx = store.as_context_mut();
-        self.store.check(cx.opaque())?;
         if ty.mutability() == Mutability::Const {
             return Err(UsageError::ImmutableGlobal.into());
         }
@@ -443,8 +466,13 @@ impl Table {
     }
 
     /// The type, with the current size as minimum.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
     pub fn ty(&self, store: impl AsContext) -> TableType {
         let cx = store.as_context();
+        self.store.assert_owns(cx.opaque());
         let table = cx.opaque().table(self.index);
         let mut ty = table.ty();
         ty.initial = table.len();
@@ -452,11 +480,22 @@ impl Table {
             .expect("only API-describable tables are created")
     }
 
+    /// Number of elements.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
     pub fn size(&self, store: impl AsContext) -> u64 {
-        store.as_context().opaque().table(self.index).len()
+        let cx = store.as_context();
+        self.store.assert_owns(cx.opaque());
+        cx.opaque().table(self.index).len()
     }
 
     /// Element `index`, or `None` past the end.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
         let element = ValType::Ref(self.ty(&store).element().clone());
         let mut cx = store.as_context_mut();
@@ -465,9 +504,9 @@ impl Table {
     }
 
     pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<(), Error> {
+        self.store.check(store.as_context().opaque())?;
         let element = ValType::Ref(self.ty(&store).element().clone());
         let mut cx = store.as_context_mut();
-        self.store.check(cx.opaque())?;
         let raw = value.to_raw(cx.opaque())? as usize;
         value.check(&cx.inner.opaque, cx.engine, &element, 0)?;
         if cx.opaque().table_mut(self.index).set(index, raw) {
@@ -482,9 +521,9 @@ impl Table {
 
     /// Grows by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64, Error> {
+        self.store.check(store.as_context().opaque())?;
         let element = ValType::Ref(self.ty(&store).element().clone());
         let mut cx = store.as_context_mut();
-        self.store.check(cx.opaque())?;
         let raw = init.to_raw(cx.opaque())? as usize;
         init.check(&cx.inner.opaque, cx.engine, &element, 0)?;
         cx.opaque()

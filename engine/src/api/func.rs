@@ -190,8 +190,14 @@ impl Func {
         func.into_func_def(&engine).instantiate(store)
     }
 
+    /// The function's signature.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let cx = store.as_context();
+        self.store.assert_owns(cx.opaque());
         cx.engine.func_type(cx.opaque().func_type_id(self.index))
     }
 

@@ -179,6 +179,15 @@ impl StoreId {
         StoreId(store.id())
     }
 
+    /// For accessors that cannot fail: using a handle with another store is a programming
+    /// error, and reading whatever entity has the same index there would hide it.
+    pub(crate) fn assert_owns(self, store: &StoreOpaque) {
+        assert!(
+            self.0 == store.id(),
+            "weft: a handle was used with a store it does not belong to"
+        );
+    }
+
     pub(crate) fn check(self, store: &StoreOpaque) -> Result<(), Error> {
         if self.0 == store.id() {
             Ok(())
