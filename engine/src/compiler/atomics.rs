@@ -8,7 +8,12 @@
 //! atomic instruction on the access width, which is sequentially consistent; narrow results
 //! are zero-extended and narrow operands wrapped. `translate.rs` maps each operator to the
 //! methods here.
+//!
+//! The shared-everything-threads proposal adds `global.atomic.*`. Globals are VM storage
+//! rather than linear memory, so those need no address checks; both of their orderings are
+//! emitted as sequentially consistent, which the proposal allows for acquire-release.
 
+use super::abi::value_type;
 use super::translate::Translator;
 use super::traps::trap_code;
 use crate::environ::{TrapKind, WasmError, unsupported};
@@ -188,5 +193,66 @@ impl Translator<'_, '_, '_, '_> {
             }
             Ordering::AcqRel => unsupported("acquire-release atomics", offset),
         }
+    }
+}
+
+impl Translator<'_, '_, '_, '_> {
+    /// The Cranelift type of global `global`'s value, and the address of its storage.
+    fn global_slot(&mut self, global: u32, offset: u64) -> Result<(Type, Value), WasmError> {
+        let content = self.env.module().globals[global as usize].content_type;
+        let ty = value_type(content, offset)?;
+        let address = self.env.global_address(self.b, global);
+        Ok((ty, address))
+    }
+
+    /// `global.atomic.get`.
+    pub(super) fn global_atomic_get(&mut self, global: u32, offset: u64) -> Result<(), WasmError> {
+        let (ty, address) = self.global_slot(global, offset)?;
+        let flags = self.env.atomic_vm_flags();
+        let value = self.b.ins().atomic_load(ty, flags, address);
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// `global.atomic.set`.
+    pub(super) fn global_atomic_set(&mut self, global: u32, offset: u64) -> Result<(), WasmError> {
+        let value = self.pop();
+        let (_, address) = self.global_slot(global, offset)?;
+        let flags = self.env.atomic_vm_flags();
+        self.b.ins().atomic_store(flags, value, address);
+        Ok(())
+    }
+
+    /// `global.atomic.rmw.{add,sub,and,or,xor,xchg}`: pushes the old value.
+    pub(super) fn global_atomic_rmw(
+        &mut self,
+        global: u32,
+        op: AtomicRmwOp,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let operand = self.pop();
+        let (ty, address) = self.global_slot(global, offset)?;
+        let flags = self.env.atomic_vm_flags();
+        let old = self.b.ins().atomic_rmw(ty, flags, op, address, operand);
+        self.stack.push(old);
+        Ok(())
+    }
+
+    /// `global.atomic.rmw.cmpxchg`: pushes the value found, whether or not it was replaced.
+    pub(super) fn global_atomic_cmpxchg(
+        &mut self,
+        global: u32,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let replacement = self.pop();
+        let expected = self.pop();
+        let (_, address) = self.global_slot(global, offset)?;
+        let flags = self.env.atomic_vm_flags();
+        let found = self
+            .b
+            .ins()
+            .atomic_cas(flags, address, expected, replacement);
+        self.stack.push(found);
+        Ok(())
     }
 }

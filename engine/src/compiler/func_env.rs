@@ -154,6 +154,18 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         Self::load_at(b, I64, VM_CONSTANT, self.vmctx, offset)
     }
 
+    /// The address of global `global`'s storage, for atomic instructions on it. The storage
+    /// is 16-byte aligned, so every atomic width is naturally aligned there.
+    pub(crate) fn global_address(&self, b: &mut FunctionBuilder, global: u32) -> Value {
+        self.global_pointer(b, global)
+    }
+
+    /// Flags for atomic accesses to VM-owned storage such as globals: always valid and
+    /// aligned, so they cannot trap.
+    pub(crate) fn atomic_vm_flags(&self) -> MemFlagsData {
+        VM_MUTABLE
+    }
+
     pub(crate) fn global_get(&self, b: &mut FunctionBuilder, global: u32, ty: Type) -> Value {
         let pointer = self.global_pointer(b, global);
         // Immutable globals are written once, before any code of the instance runs.

@@ -404,6 +404,33 @@ impl Translator<'_, '_, '_, '_> {
             O::MemoryAtomicWait32 { memarg } => self.atomic_wait(&memarg, I32, offset)?,
             O::MemoryAtomicWait64 { memarg } => self.atomic_wait(&memarg, I64, offset)?,
             O::AtomicFence { ordering } => self.atomic_fence(ordering, offset)?,
+            O::GlobalAtomicGet { global_index, .. } => {
+                self.global_atomic_get(global_index, offset)?
+            }
+            O::GlobalAtomicSet { global_index, .. } => {
+                self.global_atomic_set(global_index, offset)?
+            }
+            O::GlobalAtomicRmwAdd { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Add, offset)?
+            }
+            O::GlobalAtomicRmwSub { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Sub, offset)?
+            }
+            O::GlobalAtomicRmwAnd { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::And, offset)?
+            }
+            O::GlobalAtomicRmwOr { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Or, offset)?
+            }
+            O::GlobalAtomicRmwXor { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Xor, offset)?
+            }
+            O::GlobalAtomicRmwXchg { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Xchg, offset)?
+            }
+            O::GlobalAtomicRmwCmpxchg { global_index, .. } => {
+                self.global_atomic_cmpxchg(global_index, offset)?
+            }
             O::I32AtomicLoad { memarg } => self.atomic_load(&memarg, I32, I32, offset)?,
             O::I64AtomicLoad { memarg } => self.atomic_load(&memarg, I64, I64, offset)?,
             O::I32AtomicLoad8U { memarg } => self.atomic_load(&memarg, I32, I8, offset)?,

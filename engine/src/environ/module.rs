@@ -279,8 +279,15 @@ impl ModuleInfo {
             Payload::GlobalSection(reader) => {
                 for global in reader {
                     let global = global?;
+                    let init = ConstExpr::parse(&global.init_expr)?;
+                    if global.ty.shared {
+                        self.check_shared_initializer(
+                            &init,
+                            global.init_expr.get_binary_reader().original_position(),
+                        )?;
+                    }
                     self.globals.push(global.ty);
-                    self.global_inits.push(ConstExpr::parse(&global.init_expr)?);
+                    self.global_inits.push(init);
                 }
             }
             Payload::ExportSection(reader) => {
@@ -332,6 +339,25 @@ impl ModuleInfo {
             other => {
                 let offset = other.as_section().map_or(0, |(_, range)| range.start);
                 return unsupported("component-model or unknown sections", offset);
+            }
+        }
+        Ok(())
+    }
+
+    /// A shared global is readable from every thread, so its initial value must not depend
+    /// on thread-bound state: the shared-everything proposal lets its initializer read only
+    /// shared globals. wasmparser does not check this.
+    fn check_shared_initializer(&self, init: &ConstExpr, offset: u64) -> Result<(), WasmError> {
+        for op in &init.ops {
+            if let ConstOp::GlobalGet(index) = op {
+                if !self.globals[*index as usize].shared {
+                    return Err(WasmError::Invalid {
+                        message: format!(
+                            "invalid type: the initializer of a shared global reads global {index}, which is not shared"
+                        ),
+                        offset,
+                    });
+                }
             }
         }
         Ok(())
