@@ -1,7 +1,7 @@
 //! Turning command-line arguments into wasm values by the callee's parameter types.
 
 use anyhow::{Context, Result, bail};
-use weft::{AsContextMut, ExternRef, Val, ValType};
+use weft::{AbstractHeapType, AnyRef, AsContextMut, ExternRef, I31, Val, ValType};
 
 /// Parses `args` as the parameters of the function `name`.
 pub(crate) fn parse_args(
@@ -39,11 +39,14 @@ fn parse_arg(store: impl AsContextMut, ty: &ValType, text: &str) -> Result<Val> 
         ValType::I64 => Val::I64(parse_int(text, 64)? as i64),
         ValType::F32 => Val::F32(parse_float::<f32>(text)?.to_bits()),
         ValType::F64 => Val::F64(parse_float::<f64>(text)?.to_bits()),
-        ValType::Ref(ty) if ty.is_func() && text == "null" => Val::FuncRef(None),
+        ValType::Ref(ty) if text == "null" => Val::null(ty),
         ValType::Ref(ty) if ty.is_func() => {
             bail!("only `null` can be passed as a function reference")
         }
-        ValType::Ref(_) if text == "null" => Val::ExternRef(None),
+        // Without GC the only non-null any-references are i31s, named by their value.
+        ValType::Ref(ty) if ty.heap_type().top() == AbstractHeapType::Any => {
+            Val::from(AnyRef::I31(I31::wrapping_u32(parse_int(text, 32)? as u32)))
+        }
         ValType::Ref(_) => {
             let n: u32 = text
                 .parse()

@@ -142,7 +142,7 @@ fn gc_types_stay_unsupported() {
         "(module (type (struct)))",
         "(module (rec (type (func)) (type (func))))",
         "(module (type $t (func (param (ref null $t)))))",
-        "(module (global (ref null any) (ref.null any)))",
+        "(module (global (ref null struct) (ref.null struct)))",
         "(module (func (return_call 0)))",
     ] {
         let error = Module::new(&engine, wat).unwrap_err();

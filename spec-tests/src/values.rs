@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
 use wast::token::{F32, F64};
 use wast::{WastArg, WastRet};
-use weft::{AsContext, AsContextMut, ExternRef, FuncType, Val};
+use weft::{AnyRef, AsContext, AsContextMut, ExternRef, FuncType, Val};
 
 const V128_UNSUPPORTED: &str = "v128 values cannot cross weft's embedding API (Val has no V128)";
 
@@ -16,7 +16,8 @@ pub fn default_results(ty: &FuncType) -> Result<Vec<Val>> {
         .collect()
 }
 
-/// `val` the way a user reads it: `42`, `1.5`, `nan`, `null`, `ref.func`, `ref.extern 7`.
+/// `val` the way a user reads it: `42`, `1.5`, `nan`, `null`, `ref.func`, `ref.extern 7`,
+/// `ref.i31 5`.
 ///
 /// NaNs other than the positive canonical one show their payload (`-nan:0x200000`), since that
 /// is exactly what spec results disagree about.
@@ -26,12 +27,13 @@ pub fn display_val(store: &impl AsContext, val: &Val) -> String {
         Val::I64(v) => v.to_string(),
         Val::F32(bits) => display_float::<F32>(u64::from(*bits)),
         Val::F64(bits) => display_float::<F64>(*bits),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => "null".to_string(),
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
         Val::ExternRef(Some(extern_ref)) => match extern_number(store, extern_ref) {
             Some(n) => format!("ref.extern {n}"),
             None => "ref.extern".to_string(),
         },
+        Val::AnyRef(Some(AnyRef::I31(value))) => format!("ref.i31 {}", value.get_u()),
     }
 }
 
@@ -44,6 +46,7 @@ fn describe(store: &impl AsContext, val: &Val) -> String {
         Val::F64(_) => "f64",
         Val::FuncRef(_) => "funcref",
         Val::ExternRef(_) => "externref",
+        Val::AnyRef(_) => "anyref",
     };
     format!("{ty} {}", display_val(store, val))
 }
@@ -72,12 +75,10 @@ pub(crate) fn arg(store: impl AsContextMut, arg: &WastArg<'_>) -> Result<Val> {
     })
 }
 
-/// The null reference of `heap_type`'s hierarchy.
+/// The null reference of `heap_type`'s hierarchy. Shared and unshared nulls are the same
+/// value.
 fn null_ref(heap_type: &HeapType<'_>) -> Result<Val> {
     Ok(match heap_type {
-        HeapType::Abstract { shared: true, .. } => {
-            bail!("weft has no shared references (shared-everything threads)")
-        }
         HeapType::Abstract {
             ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
             ..
@@ -86,6 +87,14 @@ fn null_ref(heap_type: &HeapType<'_>) -> Result<Val> {
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
             ..
         } => Val::ExternRef(None),
+        HeapType::Abstract {
+            ty:
+                AbstractHeapType::Any
+                | AbstractHeapType::Eq
+                | AbstractHeapType::I31
+                | AbstractHeapType::None,
+            ..
+        } => Val::AnyRef(None),
         // Without GC the only concrete heap types weft can have are function types.
         HeapType::Concrete(_) | HeapType::Exact(_) => Val::FuncRef(None),
         HeapType::Abstract { ty, .. } => bail!("weft has no {ty:?} references"),
@@ -128,13 +137,25 @@ fn result_matches(
         (WastRetCore::F32(pattern), Val::F32(bits)) => float_matches(pattern, u64::from(*bits)),
         (WastRetCore::F64(pattern), Val::F64(bits)) => float_matches(pattern, *bits),
         (WastRetCore::V128(_), _) => bail!(V128_UNSUPPORTED),
-        (WastRetCore::RefNull(None), actual) => {
-            matches!(actual, Val::FuncRef(None) | Val::ExternRef(None))
-        }
+        (WastRetCore::RefNull(None), actual) => matches!(
+            actual,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None)
+        ),
         (WastRetCore::RefNull(Some(heap_type)), actual) => matches!(
             (null_ref(heap_type)?, actual),
-            (Val::FuncRef(None), Val::FuncRef(None)) | (Val::ExternRef(None), Val::ExternRef(None))
+            (Val::FuncRef(None), Val::FuncRef(None))
+                | (Val::ExternRef(None), Val::ExternRef(None))
+                | (Val::AnyRef(None), Val::AnyRef(None))
         ),
+        // Values carry no sharedness; the type checks of the module stand in for it. Without
+        // GC every non-null any-reference is an i31, so `ref.any` and `ref.eq` accept one.
+        (
+            WastRetCore::RefI31
+            | WastRetCore::RefI31Shared
+            | WastRetCore::RefAny
+            | WastRetCore::RefEq,
+            actual,
+        ) => matches!(actual, Val::AnyRef(Some(AnyRef::I31(_)))),
         (WastRetCore::RefExtern(None), actual) => matches!(actual, Val::ExternRef(Some(_))),
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(extern_ref))) => {
             extern_number(store, extern_ref) == Some(*n)
@@ -163,6 +184,10 @@ fn describe_expected(expected: &WastRetCore<'_>) -> String {
         WastRetCore::RefExtern(Some(n)) => format!("ref.extern {n}"),
         WastRetCore::RefExtern(None) => "ref.extern".to_string(),
         WastRetCore::RefFunc(_) => "ref.func".to_string(),
+        WastRetCore::RefI31 => "ref.i31".to_string(),
+        WastRetCore::RefI31Shared => "ref.i31_shared".to_string(),
+        WastRetCore::RefAny => "ref.any".to_string(),
+        WastRetCore::RefEq => "ref.eq".to_string(),
         WastRetCore::Either(alternatives) => {
             let alternatives: Vec<_> = alternatives.iter().map(describe_expected).collect();
             format!("either({})", alternatives.join(" | "))

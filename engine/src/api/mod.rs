@@ -24,7 +24,7 @@ pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use typed::{HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{
-    ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
-    RefType, TableType, ValType,
+    AbstractHeapType, ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType,
+    MemoryType, Mutability, RefType, TableType, ValType,
 };
-pub use values::{ExternRef, Val};
+pub use values::{AnyRef, ExternRef, I31, Val};

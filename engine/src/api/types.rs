@@ -75,26 +75,166 @@ pub(crate) type Resolve<'a> = dyn Fn(u32) -> Option<FuncType> + 'a;
 /// What a reference points to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum HeapType {
-    /// Any function.
-    Func,
-    /// Any host reference.
-    Extern,
+    /// One of the spec's abstract heap types, shared (shared-everything threads) or not.
+    /// Shared and unshared types are never subtypes of each other.
+    Abstract { shared: bool, ty: AbstractHeapType },
     /// A function of exactly this type. Type indices are module-relative, so the type itself
     /// describes the heap type across modules.
     ConcreteFunc(FuncType),
 }
 
-impl HeapType {
-    fn matches(&self, other: &HeapType) -> bool {
-        match (self, other) {
-            (HeapType::ConcreteFunc(_), HeapType::Func) => true,
-            (a, b) => a == b,
+/// The abstract heap types weft represents. Until GC lands the any hierarchy holds only i31s
+/// (and null), so struct and array types are left out.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AbstractHeapType {
+    /// Any function.
+    Func,
+    /// The bottom of the function hierarchy: only null.
+    NoFunc,
+    /// Any host reference.
+    Extern,
+    /// The bottom of the extern hierarchy: only null.
+    NoExtern,
+    /// The top of the hierarchy of internal references.
+    Any,
+    /// References comparable with `ref.eq`.
+    Eq,
+    /// 31-bit integers stored in the reference itself.
+    I31,
+    /// The bottom of the any hierarchy: only null.
+    None,
+}
+
+impl AbstractHeapType {
+    /// The top type of this type's hierarchy: `Func`, `Extern` or `Any`. Values of different
+    /// hierarchies never fit one another's types.
+    pub fn top(self) -> AbstractHeapType {
+        use AbstractHeapType as A;
+        match self {
+            A::Func | A::NoFunc => A::Func,
+            A::Extern | A::NoExtern => A::Extern,
+            A::Any | A::Eq | A::I31 | A::None => A::Any,
+        }
+    }
+
+    /// The spec's subtyping among abstract types of the same sharedness.
+    fn matches(self, other: AbstractHeapType) -> bool {
+        use AbstractHeapType as A;
+        self == other
+            || matches!(
+                (self, other),
+                (A::NoFunc, A::Func)
+                    | (A::NoExtern, A::Extern)
+                    | (A::None | A::I31 | A::Eq, A::Any)
+                    | (A::None | A::I31, A::Eq)
+                    | (A::None, A::I31)
+            )
+    }
+
+    fn from_wasm(ty: wasmparser::AbstractHeapType) -> Option<AbstractHeapType> {
+        use wasmparser::AbstractHeapType as W;
+        Some(match ty {
+            W::Func => AbstractHeapType::Func,
+            W::NoFunc => AbstractHeapType::NoFunc,
+            W::Extern => AbstractHeapType::Extern,
+            W::NoExtern => AbstractHeapType::NoExtern,
+            W::Any => AbstractHeapType::Any,
+            W::Eq => AbstractHeapType::Eq,
+            W::I31 => AbstractHeapType::I31,
+            W::None => AbstractHeapType::None,
+            _ => return None,
+        })
+    }
+
+    fn to_wasm(self) -> wasmparser::AbstractHeapType {
+        use wasmparser::AbstractHeapType as W;
+        match self {
+            AbstractHeapType::Func => W::Func,
+            AbstractHeapType::NoFunc => W::NoFunc,
+            AbstractHeapType::Extern => W::Extern,
+            AbstractHeapType::NoExtern => W::NoExtern,
+            AbstractHeapType::Any => W::Any,
+            AbstractHeapType::Eq => W::Eq,
+            AbstractHeapType::I31 => W::I31,
+            AbstractHeapType::None => W::None,
         }
     }
 }
 
-/// A reference type: function and extern references, nullable or not, and typed function
-/// references. GC's heap types are not supported.
+impl fmt::Display for AbstractHeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AbstractHeapType::Func => "func",
+            AbstractHeapType::NoFunc => "nofunc",
+            AbstractHeapType::Extern => "extern",
+            AbstractHeapType::NoExtern => "noextern",
+            AbstractHeapType::Any => "any",
+            AbstractHeapType::Eq => "eq",
+            AbstractHeapType::I31 => "i31",
+            AbstractHeapType::None => "none",
+        })
+    }
+}
+
+impl HeapType {
+    /// `func`, unshared.
+    pub const FUNC: HeapType = HeapType::unshared(AbstractHeapType::Func);
+    /// `extern`, unshared.
+    pub const EXTERN: HeapType = HeapType::unshared(AbstractHeapType::Extern);
+
+    pub const fn unshared(ty: AbstractHeapType) -> HeapType {
+        HeapType::Abstract { shared: false, ty }
+    }
+
+    pub const fn shared(ty: AbstractHeapType) -> HeapType {
+        HeapType::Abstract { shared: true, ty }
+    }
+
+    /// The top type of this type's hierarchy, which decides how its values are represented.
+    pub fn top(&self) -> AbstractHeapType {
+        match self {
+            HeapType::Abstract { ty, .. } => ty.top(),
+            HeapType::ConcreteFunc(_) => AbstractHeapType::Func,
+        }
+    }
+
+    /// Whether the type is shared. Concrete function types are never shared: weft does not
+    /// support shared composite types.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, HeapType::Abstract { shared: true, .. })
+    }
+
+    fn matches(&self, other: &HeapType) -> bool {
+        use AbstractHeapType as A;
+        match (self, other) {
+            (HeapType::ConcreteFunc(a), HeapType::ConcreteFunc(b)) => a == b,
+            (HeapType::ConcreteFunc(_), other) => *other == HeapType::FUNC,
+            (HeapType::Abstract { shared, ty }, HeapType::ConcreteFunc(_)) => {
+                !shared && *ty == A::NoFunc
+            }
+            (
+                HeapType::Abstract { shared, ty },
+                HeapType::Abstract {
+                    shared: other_shared,
+                    ty: other_ty,
+                },
+            ) => shared == other_shared && ty.matches(*other_ty),
+        }
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Abstract { shared: false, ty } => ty.fmt(f),
+            HeapType::Abstract { shared: true, ty } => write!(f, "(shared {ty})"),
+            HeapType::ConcreteFunc(ty) => ty.fmt(f),
+        }
+    }
+}
+
+/// A reference type: nullable or not, to an abstract heap type or a function type. GC's
+/// struct and array types are not supported.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RefType {
     nullable: bool,
@@ -103,9 +243,9 @@ pub struct RefType {
 
 impl RefType {
     /// `funcref`.
-    pub const FUNCREF: RefType = RefType::new(true, HeapType::Func);
+    pub const FUNCREF: RefType = RefType::new(true, HeapType::FUNC);
     /// `externref`.
-    pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
+    pub const EXTERNREF: RefType = RefType::new(true, HeapType::EXTERN);
 
     pub const fn new(nullable: bool, heap: HeapType) -> RefType {
         RefType { nullable, heap }
@@ -119,28 +259,25 @@ impl RefType {
         &self.heap
     }
 
-    /// Whether the reference is a function reference (as opposed to an extern one).
+    /// Whether the reference is a function reference, shared or not.
     pub fn is_func(&self) -> bool {
-        self.heap != HeapType::Extern
+        self.heap.top() == AbstractHeapType::Func
     }
 
-    /// The spec's subtyping: non-null fits nullable, and a typed function reference fits
-    /// `func`. Without GC, concrete function types have no other subtypes.
+    /// The spec's subtyping: non-null fits nullable, a typed function reference fits `func`,
+    /// and abstract types follow their hierarchy (`none <: i31 <: eq <: any`, `nofunc <:
+    /// func`, `noextern <: extern`) within one sharedness.
     pub fn matches(&self, other: &RefType) -> bool {
         (other.nullable || !self.nullable) && self.heap.matches(&other.heap)
     }
 
     pub(crate) fn from_wasm(ty: wasmparser::RefType, resolve: &Resolve<'_>) -> Option<RefType> {
-        use wasmparser::{AbstractHeapType, HeapType as H, UnpackedIndex};
+        use wasmparser::{HeapType as H, UnpackedIndex};
         let heap = match ty.heap_type() {
-            H::Abstract {
-                shared: false,
-                ty: AbstractHeapType::Func,
-            } => HeapType::Func,
-            H::Abstract {
-                shared: false,
-                ty: AbstractHeapType::Extern,
-            } => HeapType::Extern,
+            H::Abstract { shared, ty } => HeapType::Abstract {
+                shared,
+                ty: AbstractHeapType::from_wasm(ty)?,
+            },
             H::Concrete(UnpackedIndex::Module(index)) => HeapType::ConcreteFunc(resolve(index)?),
             _ => return None,
         };
@@ -148,11 +285,12 @@ impl RefType {
     }
 
     pub(crate) fn to_wasm(&self, engine: &Engine) -> wasmparser::RefType {
-        use wasmparser::{AbstractHeapType, HeapType as H, UnpackedIndex};
-        let abstract_ = |ty| H::Abstract { shared: false, ty };
+        use wasmparser::{HeapType as H, UnpackedIndex};
         let heap = match &self.heap {
-            HeapType::Func => abstract_(AbstractHeapType::Func),
-            HeapType::Extern => abstract_(AbstractHeapType::Extern),
+            HeapType::Abstract { shared, ty } => H::Abstract {
+                shared: *shared,
+                ty: ty.to_wasm(),
+            },
             HeapType::ConcreteFunc(ty) => {
                 H::Concrete(UnpackedIndex::Module(engine.register_type(ty)))
             }
@@ -164,17 +302,18 @@ impl RefType {
 impl fmt::Display for RefType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.nullable, &self.heap) {
-            (true, HeapType::Func) => f.write_str("funcref"),
-            (true, HeapType::Extern) => f.write_str("externref"),
-            (nullable, heap) => {
-                f.write_str(if nullable { "(ref null " } else { "(ref " })?;
-                match heap {
-                    HeapType::Func => f.write_str("func")?,
-                    HeapType::Extern => f.write_str("extern")?,
-                    HeapType::ConcreteFunc(ty) => ty.fmt(f)?,
-                }
-                f.write_str(")")
-            }
+            (true, HeapType::Abstract { shared: false, ty }) => f.write_str(match ty {
+                AbstractHeapType::Func => "funcref",
+                AbstractHeapType::NoFunc => "nullfuncref",
+                AbstractHeapType::Extern => "externref",
+                AbstractHeapType::NoExtern => "nullexternref",
+                AbstractHeapType::Any => "anyref",
+                AbstractHeapType::Eq => "eqref",
+                AbstractHeapType::I31 => "i31ref",
+                AbstractHeapType::None => "nullref",
+            }),
+            (true, heap) => write!(f, "(ref null {heap})"),
+            (false, heap) => write!(f, "(ref {heap})"),
         }
     }
 }

@@ -4,7 +4,8 @@ use super::engine::Engine;
 use super::error::{Error, UsageError};
 use super::func::Func;
 use super::store::{AsContext, AsContextMut, StoreId};
-use super::types::{HeapType, RefType, ValType};
+use super::types::{AbstractHeapType, HeapType, RefType, ValType};
+use crate::environ::i31;
 use crate::vm::StoreOpaque;
 use std::any::Any;
 
@@ -17,11 +18,14 @@ pub enum Val {
     F64(u64),
     FuncRef(Option<Func>),
     ExternRef(Option<ExternRef>),
+    /// A reference of the any hierarchy (`anyref`, `eqref`, `i31ref`, shared or not).
+    AnyRef(Option<AnyRef>),
 }
 
 impl Val {
     /// The value's type, as far as it is known without a store: a function reference is
-    /// reported as `funcref`, whatever its signature. [`Val::matches_ty`] checks exactly.
+    /// reported as `funcref`, whatever its signature, and a null any-reference as `anyref`.
+    /// [`Val::matches_ty`] checks exactly.
     pub fn ty(&self) -> ValType {
         match self {
             Val::I32(_) => ValType::I32,
@@ -30,11 +34,19 @@ impl Val {
             Val::F64(_) => ValType::F64,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::AnyRef(None) => {
+                RefType::new(true, HeapType::unshared(AbstractHeapType::Any)).into()
+            }
+            Val::AnyRef(Some(AnyRef::I31(_))) => {
+                RefType::new(false, HeapType::unshared(AbstractHeapType::I31)).into()
+            }
         }
     }
 
-    /// Whether this value may be used where `ty` is expected: a null needs a nullable type,
-    /// and a function passed as a typed reference needs exactly that signature.
+    /// Whether this value may be used where `ty` is expected: a null needs a nullable type of
+    /// its hierarchy, and a function passed as a typed reference needs exactly that
+    /// signature. Host values are thread-safe, so externrefs and i31s fit shared types as
+    /// well; functions fit only unshared ones, since weft has no shared functions.
     pub fn matches_ty(&self, store: impl AsContext, ty: &ValType) -> bool {
         let cx = store.as_context();
         self.matches(cx.opaque(), cx.engine, ty)
@@ -44,11 +56,19 @@ impl Val {
         let ValType::Ref(expected) = ty else {
             return self.ty() == *ty;
         };
-        match (self, expected.heap_type()) {
-            (Val::FuncRef(None) | Val::ExternRef(None), _) if !expected.is_nullable() => false,
-            (Val::FuncRef(None), heap) => *heap != HeapType::Extern,
-            (Val::ExternRef(_), heap) => *heap == HeapType::Extern,
-            (Val::FuncRef(Some(_)), HeapType::Func) => true,
+        let heap = expected.heap_type();
+        match (self, heap) {
+            (Val::FuncRef(None), _) | (Val::ExternRef(None), _) | (Val::AnyRef(None), _) => {
+                expected.is_nullable() && self.hierarchy() == heap.top()
+            }
+            (Val::ExternRef(Some(_)), HeapType::Abstract { ty, .. }) => {
+                *ty == AbstractHeapType::Extern
+            }
+            (Val::AnyRef(Some(AnyRef::I31(_))), HeapType::Abstract { ty, .. }) => matches!(
+                ty,
+                AbstractHeapType::Any | AbstractHeapType::Eq | AbstractHeapType::I31
+            ),
+            (Val::FuncRef(Some(_)), heap) if *heap == HeapType::FUNC => true,
             (Val::FuncRef(Some(func)), HeapType::ConcreteFunc(func_ty)) => {
                 // Ids are only comparable within one store: a foreign function is reported by
                 // `to_raw` instead.
@@ -71,7 +91,9 @@ impl Val {
             return Ok(());
         }
         let given = match self {
-            Val::FuncRef(None) | Val::ExternRef(None) => format!("null {}", self.ty()),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => {
+                format!("null {}", self.ty())
+            }
             Val::FuncRef(Some(func)) => {
                 let id = store.func_type_id(func.index);
                 format!("(ref {})", engine.func_type(id))
@@ -88,10 +110,19 @@ impl Val {
 
     /// The null reference of type `ty`'s hierarchy.
     pub fn null(ty: &RefType) -> Val {
-        if ty.is_func() {
-            Val::FuncRef(None)
-        } else {
-            Val::ExternRef(None)
+        match ty.heap_type().top() {
+            AbstractHeapType::Extern => Val::ExternRef(None),
+            AbstractHeapType::Any => Val::AnyRef(None),
+            _ => Val::FuncRef(None),
+        }
+    }
+
+    /// The top type of a reference's hierarchy; meaningless for numbers.
+    fn hierarchy(&self) -> AbstractHeapType {
+        match self {
+            Val::ExternRef(_) => AbstractHeapType::Extern,
+            Val::AnyRef(_) => AbstractHeapType::Any,
+            _ => AbstractHeapType::Func,
         }
     }
 
@@ -143,15 +174,19 @@ impl Val {
             Val::I64(value) => *value as u64,
             Val::F32(bits) => u64::from(*bits),
             Val::F64(bits) => *bits,
-            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => 0,
             Val::FuncRef(Some(func)) => {
                 func.store.check(store)?;
-                store.func_to_raw(func.index) as u64
+                let raw = store.func_to_raw(func.index) as u64;
+                debug_assert!(!i31::is_i31(raw), "funcrefs are aligned pointers");
+                raw
             }
             Val::ExternRef(Some(externref)) => {
                 externref.store.check(store)?;
+                debug_assert!(!i31::is_i31(externref.handle as u64), "handles are even");
                 externref.handle as u64
             }
+            Val::AnyRef(Some(AnyRef::I31(value))) => i31::encode(value.get_u()),
         })
     }
 
@@ -162,14 +197,21 @@ impl Val {
             ValType::I64 => Val::I64(raw as i64),
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw),
-            ValType::Ref(ty) if ty.is_func() => Val::FuncRef((raw != 0).then(|| Func {
-                store: StoreId::of(store),
-                index: store.func_from_raw(raw as usize),
-            })),
-            ValType::Ref(_) => Val::ExternRef((raw != 0).then(|| ExternRef {
-                store: StoreId::of(store),
-                handle: raw as usize,
-            })),
+            ValType::Ref(ty) => match ty.heap_type().top() {
+                AbstractHeapType::Extern => Val::ExternRef((raw != 0).then(|| ExternRef {
+                    store: StoreId::of(store),
+                    handle: raw as usize,
+                })),
+                AbstractHeapType::Any => Val::AnyRef((raw != 0).then(|| {
+                    // Until GC lands, the any hierarchy has no other values.
+                    assert!(i31::is_i31(raw), "non-null anyref {raw:#x} is not an i31");
+                    AnyRef::I31(I31(i31::decode_u(raw)))
+                })),
+                _ => Val::FuncRef((raw != 0).then(|| Func {
+                    store: StoreId::of(store),
+                    index: store.func_from_raw(raw as usize),
+                })),
+            },
             ValType::V128 => unreachable!("v128 values are rejected before they reach the API"),
         }
     }
@@ -196,6 +238,12 @@ impl From<f32> for Val {
 impl From<f64> for Val {
     fn from(value: f64) -> Val {
         Val::F64(value.to_bits())
+    }
+}
+
+impl From<AnyRef> for Val {
+    fn from(any: AnyRef) -> Val {
+        Val::AnyRef(Some(any))
     }
 }
 
@@ -232,5 +280,39 @@ impl ExternRef {
         let opaque: &'a StoreOpaque = &inner.opaque;
         self.store.check(opaque)?;
         Ok(opaque.externref(self.handle))
+    }
+}
+
+/// A non-null reference of the any hierarchy. Only i31s exist until GC lands.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AnyRef {
+    I31(I31),
+}
+
+/// A 31-bit integer, the payload of an `i31ref`. It carries no sharedness: the same value
+/// fits `(ref i31)` and `(ref (shared i31))`, as `ref.i31` and `ref.i31_shared` build the
+/// same bits.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct I31(u32);
+
+impl I31 {
+    /// The low 31 bits of `value`, as `ref.i31` keeps them.
+    pub fn wrapping_u32(value: u32) -> I31 {
+        I31(value & 0x7fff_ffff)
+    }
+
+    /// The low 31 bits of `value`, as `ref.i31` keeps them.
+    pub fn wrapping_i32(value: i32) -> I31 {
+        I31::wrapping_u32(value as u32)
+    }
+
+    /// The value zero-extended, as `i31.get_u` reads it.
+    pub fn get_u(self) -> u32 {
+        self.0
+    }
+
+    /// The value sign-extended from bit 30, as `i31.get_s` reads it.
+    pub fn get_s(self) -> i32 {
+        ((self.0 << 1) as i32) >> 1
     }
 }

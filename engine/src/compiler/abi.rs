@@ -5,8 +5,9 @@ use cranelift_codegen::ir::{AbiParam, ArgumentPurpose, Signature, Type, types};
 use cranelift_codegen::isa::CallConv;
 use wasmparser::{AbstractHeapType, FuncType, HeapType, RefType, ValType};
 
-/// The Cranelift type of a wasm value. References are pointer-sized: a funcref is a
-/// `*const VMFuncRef` and an externref an opaque handle, with 0 as null for both.
+/// The Cranelift type of a wasm value. References are pointer-sized words with 0 as null: a
+/// funcref is a `*const VMFuncRef`, an externref an opaque handle and an i31 a tagged integer
+/// (`environ::i31`).
 pub(crate) fn value_type(ty: ValType, offset: u64) -> Result<Type, WasmError> {
     match ty {
         ValType::I32 => Ok(types::I32),
@@ -19,18 +20,21 @@ pub(crate) fn value_type(ty: ValType, offset: u64) -> Result<Type, WasmError> {
     }
 }
 
-/// Whether weft represents `ty`: function and extern references, nullable or not, including
-/// typed function references. Every concrete type is a function type, since the type
-/// section rejects the rest; the other heap types belong to GC.
+/// Whether weft represents `ty`: function and extern references, typed function references,
+/// and the abstract types of the any hierarchy, whose only values are i31s and null until GC
+/// lands; shared or not, nullable or not. Every concrete type is a function type, since the
+/// type section rejects the rest. Structs, arrays, exceptions and continuations are not
+/// supported.
 pub(crate) fn is_supported_ref(ty: RefType) -> bool {
-    matches!(
-        ty.heap_type(),
-        HeapType::Concrete(_)
-            | HeapType::Abstract {
-                shared: false,
-                ty: AbstractHeapType::Func | AbstractHeapType::Extern,
-            }
-    )
+    use AbstractHeapType as A;
+    match ty.heap_type() {
+        HeapType::Concrete(_) => true,
+        HeapType::Abstract { ty, .. } => matches!(
+            ty,
+            A::Func | A::NoFunc | A::Extern | A::NoExtern | A::Any | A::Eq | A::I31 | A::None
+        ),
+        HeapType::Exact(_) => false,
+    }
 }
 
 /// Cranelift types of a list of wasm values.

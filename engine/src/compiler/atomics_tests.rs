@@ -625,11 +625,14 @@ fn shared_everything_operators_stay_unsupported() {
     let module = |op: &str| {
         format!(
             r#"(module
-                (global $g (mut i32) (i32.const 0))
+                (table $t 1 (ref null (shared any)))
                 (func {op}))"#
         )
     };
-    for op in ["i32.const 0 ref.i31_shared drop"] {
+    for op in [
+        "i32.const 0 table.atomic.get seqcst $t drop",
+        "i32.const 0 ref.null (shared any) table.atomic.set seqcst $t",
+    ] {
         let feature = unsupported_shared_everything(&module(op));
         assert!(feature.contains("operator"), "{op}: {feature}");
     }

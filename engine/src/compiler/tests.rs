@@ -759,9 +759,9 @@ fn unsupported_features_are_reported() {
         unsupported_feature("(module (func (result v128) v128.const i64x2 0 0))").contains("SIMD")
     );
     assert!(unsupported_feature("(module (memory i64 1))").contains("memory64"));
-    // GC's heap types and tail calls stay out, next to the typed function references.
+    // GC's struct types and tail calls stay out, next to the abstract reference types.
     assert!(
-        unsupported_feature("(module (func (param (ref null any))))").contains("reference type")
+        unsupported_feature("(module (func (param (ref null struct))))").contains("reference type")
     );
     assert!(unsupported_feature("(module (func return_call 0))").contains("ReturnCall"));
 }

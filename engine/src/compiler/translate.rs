@@ -589,7 +589,8 @@ impl Translator<'_, '_, '_, '_> {
 
             // --- references and tables ---
             O::RefNull { hty } => {
-                // Validation allows every heap type, but those of GC have no representation.
+                // Validation allows every heap type, but GC objects (structs, arrays) and
+                // exceptions have no representation.
                 let nullable = RefType::new(true, hty).filter(|&ty| is_supported_ref(ty));
                 if nullable.is_none() {
                     return unsupported(format!("ref.null of heap type {hty:?}"), offset);
@@ -635,6 +636,16 @@ impl Translator<'_, '_, '_, '_> {
                 self.b.seal_block(fallthrough);
                 self.b.switch_to_block(fallthrough);
             }
+            // i31s are tagged words (`environ::i31`), and every other reference is a pointer
+            // or handle that is never odd, so references are equal exactly when their words are.
+            O::RefI31 | O::RefI31Shared => self.unary(|b, x| {
+                let shifted = b.ins().ishl_imm_u(x, 1);
+                let tagged = b.ins().bor_imm_u(shifted, 1);
+                b.ins().uextend(I64, tagged)
+            }),
+            O::I31GetS => self.i31_get(|b, x| b.ins().sshr_imm_u(x, 1)),
+            O::I31GetU => self.i31_get(|b, x| b.ins().ushr_imm_u(x, 1)),
+            O::RefEq => self.icmp(IntCC::Equal),
             O::TableGet { table } => {
                 let index = self.pop();
                 let element = self.env.table_get(self.b, table, index);
@@ -835,6 +846,18 @@ impl Translator<'_, '_, '_, '_> {
         let x = self.pop();
         let result = op(self.b, x, y);
         self.stack.push(result);
+    }
+
+    /// `i31.get_s`/`i31.get_u`: traps on null, then `shift` drops the tag bit from the low
+    /// 32 bits of the word.
+    fn i31_get(&mut self, shift: impl FnOnce(&mut FunctionBuilder<'_>, Value) -> Value) {
+        let word = self.pop();
+        self.b
+            .ins()
+            .trapz(word, trap_code(TrapKind::NullI31Reference));
+        let low = self.b.ins().ireduce(I32, word);
+        let value = shift(self.b, low);
+        self.stack.push(value);
     }
 
     /// Integer comparisons produce an `i8` in Cranelift and an `i32` in wasm.

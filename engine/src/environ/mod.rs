@@ -6,6 +6,7 @@
 mod builtins;
 mod canonical;
 mod compiled;
+pub mod i31;
 mod module;
 mod trap;
 mod tunables;

@@ -62,6 +62,8 @@ pub enum ConstOp {
     F64Const(u64),
     RefNull,
     RefFunc(u32),
+    /// `ref.i31` and `ref.i31_shared`, which share one representation.
+    RefI31,
     GlobalGet(u32),
     I32Add,
     I32Sub,
@@ -91,6 +93,7 @@ impl ConstExpr {
                 Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
                 Operator::RefNull { .. } => ConstOp::RefNull,
                 Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+                Operator::RefI31 | Operator::RefI31Shared => ConstOp::RefI31,
                 Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
                 Operator::I32Add => ConstOp::I32Add,
                 Operator::I32Sub => ConstOp::I32Sub,
@@ -349,15 +352,15 @@ impl ModuleInfo {
     /// shared globals. wasmparser does not check this.
     fn check_shared_initializer(&self, init: &ConstExpr, offset: u64) -> Result<(), WasmError> {
         for op in &init.ops {
-            if let ConstOp::GlobalGet(index) = op {
-                if !self.globals[*index as usize].shared {
-                    return Err(WasmError::Invalid {
-                        message: format!(
-                            "invalid type: the initializer of a shared global reads global {index}, which is not shared"
-                        ),
-                        offset,
-                    });
-                }
+            if let ConstOp::GlobalGet(index) = op
+                && !self.globals[*index as usize].shared
+            {
+                return Err(WasmError::Invalid {
+                    message: format!(
+                        "invalid type: the initializer of a shared global reads global {index}, which is not shared"
+                    ),
+                    offset,
+                });
             }
         }
         Ok(())

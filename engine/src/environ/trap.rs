@@ -38,11 +38,13 @@ pub enum TrapKind {
     NullFunctionReference,
     /// `ref.as_non_null` of a null reference.
     NullReference,
+    /// `i31.get_s` or `i31.get_u` of a null reference.
+    NullI31Reference,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 15] = [
+    pub const ALL: [TrapKind; 16] = [
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -58,6 +60,7 @@ impl TrapKind {
         TrapKind::ExpectedSharedMemory,
         TrapKind::NullFunctionReference,
         TrapKind::NullReference,
+        TrapKind::NullI31Reference,
     ];
 
     /// The compact code that libcalls return and that trap tables store.
@@ -88,6 +91,7 @@ impl TrapKind {
             TrapKind::ExpectedSharedMemory => "expected shared memory",
             TrapKind::NullFunctionReference => "null function reference",
             TrapKind::NullReference => "null reference",
+            TrapKind::NullI31Reference => "null i31 reference",
         }
     }
 }

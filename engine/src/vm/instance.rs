@@ -9,7 +9,7 @@ use super::module::ModuleRuntime;
 use super::table::Table;
 use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMStoreContext};
 use crate::environ::{
-    ConstExpr, ConstOp, DataKind, ElementKind, TrapKind, VM_CONTEXT_MAGIC, VMOffsets,
+    ConstExpr, ConstOp, DataKind, ElementKind, TrapKind, VM_CONTEXT_MAGIC, VMOffsets, i31,
 };
 use crate::vm::WaitOutcome;
 use std::alloc::Layout;
@@ -159,6 +159,10 @@ impl Instance {
                 ConstOp::F64Const(bits) => bits,
                 ConstOp::RefNull => 0,
                 ConstOp::RefFunc(index) => self.funcref(index).as_ptr() as u64,
+                ConstOp::RefI31 => {
+                    let value = stack.pop().expect("validated constant expression");
+                    i31::encode(value as u32)
+                }
                 ConstOp::GlobalGet(index) => {
                     // SAFETY: the store keeps the global alive.
                     let bytes = unsafe { self.globals[index as usize].as_ref() }.bytes;

@@ -406,13 +406,14 @@ impl StoreOpaque {
     // --- externrefs ---
 
     /// Stores a host value; the returned handle (never 0, which is null) is how wasm sees it.
-    /// Values live until the store is dropped.
+    /// Values live until the store is dropped. Handles are even, so that they never equal a
+    /// tagged i31 word (`environ::i31`).
     pub fn push_externref(&mut self, value: Box<dyn Any + Send + Sync>) -> usize {
         self.externrefs.push(value);
-        self.externrefs.len()
+        self.externrefs.len() << 1
     }
 
     pub fn externref(&self, handle: usize) -> &(dyn Any + Send + Sync) {
-        &*self.externrefs[handle - 1]
+        &*self.externrefs[(handle >> 1) - 1]
     }
 }
