@@ -3,8 +3,9 @@
 //! - The suite is `../shared/testsuite` from the workspace root, or `$WEFT_TESTSUITE` (any
 //!   checkout of WebAssembly/testsuite). Its core scripts are `core/*.wast`, or the top-level
 //!   `*.wast` of a checkout that has no `core/` folder; either way they are named `core/<file>`.
-//! - The threads scripts are every `*.wast` under `threads/`, if the suite has that folder, named
-//!   by their path in the suite (`threads/upstream/atomic.wast`). Each runs with the feature set
+//! - The threads scripts are every `*.wast` under `threads/` and `shared-everything-threads/`,
+//!   if the suite has those folders, named by their path in the suite
+//!   (`threads/upstream/atomic.wast`). Each runs with the feature set
 //!   `suite_features` picks for its folder, as the suite's SOURCES.md prescribes; the core
 //!   scripts run with the default set.
 //! - A test fails when its script passes fewer directives than `expectations.txt` records, or
@@ -130,7 +131,8 @@ struct Script {
     features: WasmFeatures,
 }
 
-/// The suite's core and threads scripts, keyed by their ratchet name.
+/// The suite's core, threads and shared-everything-threads scripts, keyed by their ratchet
+/// name.
 fn suite_scripts(suite: &Path) -> Result<BTreeMap<String, Script>> {
     let mut scripts = BTreeMap::new();
     let core = suite.join("core");
@@ -144,10 +146,13 @@ fn suite_scripts(suite: &Path) -> Result<BTreeMap<String, Script>> {
         let features = WasmFeatures::default();
         scripts.insert(name, Script { path, features });
     }
-    let threads = suite.join("threads");
-    if threads.is_dir() {
-        for path in wast_files(&threads, Recurse::Yes)? {
-            let name = format!("threads/{}", suite_relative_name(&threads, &path)?);
+    for folder in ["threads", "shared-everything-threads"] {
+        let dir = suite.join(folder);
+        if !dir.is_dir() {
+            continue;
+        }
+        for path in wast_files(&dir, Recurse::Yes)? {
+            let name = format!("{folder}/{}", suite_relative_name(&dir, &path)?);
             // Judged by the name, so that folders above the suite do not count.
             let features = suite_features(Path::new(&name)).unwrap_or_default();
             scripts.insert(name, Script { path, features });
