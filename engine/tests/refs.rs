@@ -2,6 +2,9 @@
 //! `ref.i31`/`ref.i31_shared`, `i31.get_s`/`i31.get_u`, `ref.eq`, and i31s crossing the
 //! embedding API.
 
+mod support;
+
+use support::{call, i32_of, instantiate_with};
 use weft::*;
 
 /// The same functions for `i31` and `(shared i31)`: `$ref` names the heap type and `$new`
@@ -40,26 +43,7 @@ fn setup(shared: bool) -> (Store<()>, Instance) {
     let mut config = Config::new();
     config.wasm_features(WasmFeatures::default() | WasmFeatures::SHARED_EVERYTHING_THREADS);
     let engine = Engine::new(&config).expect("engine");
-    let module = Module::new(&engine, module_text(shared)).expect("module compiles");
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
-    (store, instance)
-}
-
-fn call(
-    store: &mut Store<()>,
-    instance: &Instance,
-    name: &str,
-    params: &[Val],
-) -> Result<Val, Error> {
-    let func = instance.get_func(&mut *store, name).expect("export exists");
-    let mut results = [Val::I32(0)];
-    func.call(&mut *store, params, &mut results)?;
-    Ok(results[0].clone())
-}
-
-fn i32_of(result: Result<Val, Error>) -> i32 {
-    result.expect("call succeeds").i32().expect("an i32")
+    instantiate_with(&engine, &module_text(shared))
 }
 
 fn i31(value: i32) -> Val {

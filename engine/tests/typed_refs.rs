@@ -1,6 +1,9 @@
 //! Typed function references end to end: `call_ref`, non-null checks, `br_on_null` and
 //! `br_on_non_null`, and typed references crossing the embedding API.
 
+mod support;
+
+use support::{call, i32_of, instantiate_with};
 use weft::*;
 
 const MODULE: &str = r#"(module
@@ -32,27 +35,7 @@ const MODULE: &str = r#"(module
   (func (export "nop") (result (ref func)) (ref.func $nop)))"#;
 
 fn setup() -> (Store<()>, Instance) {
-    let engine = Engine::default();
-    let module = Module::new(&engine, MODULE).expect("module compiles");
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
-    (store, instance)
-}
-
-fn call(
-    store: &mut Store<()>,
-    instance: &Instance,
-    name: &str,
-    params: &[Val],
-) -> Result<Val, Error> {
-    let func = instance.get_func(&mut *store, name).expect("export exists");
-    let mut results = [Val::I32(0)];
-    func.call(&mut *store, params, &mut results)?;
-    Ok(results[0].clone())
-}
-
-fn i32_of(result: Result<Val, Error>) -> i32 {
-    result.expect("call succeeds").i32().expect("an i32")
+    instantiate_with(&Engine::default(), MODULE)
 }
 
 #[test]
