@@ -98,3 +98,200 @@ fn a_shared_global_may_only_be_initialized_from_shared_globals() {
         "{error}"
     );
 }
+
+fn invalid_message(engine: &Engine, wat: &str) -> String {
+    match Module::new(engine, wat) {
+        Err(Error::Compile(CompileError::Invalid { message, .. })) => message,
+        Err(error) => panic!("expected an invalid module, got {error}"),
+        Ok(_) => panic!("expected an invalid module"),
+    }
+}
+
+#[test]
+fn a_shared_function_may_not_touch_an_unshared_memory() {
+    let engine = engine();
+    let accesses = [
+        "(drop (i32.load (i32.const 0)))",
+        "(i64.store8 (i32.const 0) (i64.const 1))",
+        "(drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))",
+        "(drop (memory.size))",
+        "(drop (memory.grow (i32.const 0)))",
+        "(memory.fill (i32.const 0) (i32.const 0) (i32.const 0))",
+        "(memory.copy $u $s (i32.const 0) (i32.const 0) (i32.const 0))",
+        "(memory.copy $s $u (i32.const 0) (i32.const 0) (i32.const 0))",
+        "(drop (v128.load (i32.const 0)))",
+    ];
+    for access in accesses {
+        let message = invalid_message(
+            &engine,
+            &format!(
+                "(module (memory $u 1) (memory $s 1 1 shared)
+                   (type $f (shared (func)))
+                   (func (type $f) {access}))"
+            ),
+        );
+        assert_eq!(
+            message, "shared functions cannot access unshared memories",
+            "{access}"
+        );
+    }
+}
+
+#[test]
+fn a_shared_function_may_not_touch_a_segment() {
+    let engine = engine();
+    let cases = [
+        (
+            "(memory.init $d (i32.const 0) (i32.const 0) (i32.const 0))",
+            "data segments",
+        ),
+        ("(data.drop $d)", "data segments"),
+        (
+            "(table.init $t $e (i32.const 0) (i32.const 0) (i32.const 0))",
+            "element segments",
+        ),
+        ("(elem.drop $e)", "element segments"),
+    ];
+    for (access, what) in cases {
+        let message = invalid_message(
+            &engine,
+            &format!(
+                "(module (memory 1 1 shared) (table $t shared 1 1 (ref null (shared func)))
+                   (type $f (shared (func)))
+                   (data $d \"x\")
+                   (elem $e (ref null (shared func)))
+                   (func (type $f) {access}))"
+            ),
+        );
+        assert_eq!(
+            message,
+            format!("shared functions cannot access unshared {what}"),
+            "{access}"
+        );
+    }
+}
+
+#[test]
+fn a_shared_function_may_not_have_locals_of_unshared_types() {
+    let engine = engine();
+    for local in ["funcref", "externref", "(ref null $u)"] {
+        let message = invalid_message(
+            &engine,
+            &format!(
+                "(module (type $u (func)) (type $f (shared (func)))
+                   (func (type $f) (local i32 {local})))"
+            ),
+        );
+        assert!(
+            message.starts_with("shared functions cannot have locals of unshared type"),
+            "{local}: {message}"
+        );
+    }
+    // An unshared function may declare the same locals.
+    Module::new(
+        &engine,
+        "(module (type $u (func)) (func (local funcref externref (ref null $u))))",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_conforming_shared_function_compiles_and_runs() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (memory 1 1 shared)
+             (type $s (shared (func (param i32) (result i32))))
+             (global $g (shared mut i32) (i32.const 5))
+             (func $f (export "f") (type $s)
+               (local i64 (ref null (shared func)) (ref null $s) (ref null (shared any)))
+               (local.set 2 (ref.func $f))
+               (i32.store (i32.const 0) (local.get 0))
+               (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))
+               (drop (memory.grow (i32.const 0)))
+               (i32.add (i32.load (i32.const 0)) (global.get $g))))"#,
+    )
+    .unwrap();
+    let export = module.exports().next().unwrap();
+    let ExternType::Func(ty) = export.ty() else {
+        panic!("f is a function");
+    };
+    assert!(ty.is_shared());
+    assert_eq!(ty, &FuncType::shared([ValType::I32], [ValType::I32]));
+    assert_eq!(ty.to_string(), "(shared (func (param i32) (result i32)))");
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance
+        .get_typed_func::<i32, i32>(&mut store, "f")
+        .unwrap();
+    assert_eq!(f.call(&mut store, 10).unwrap(), 16);
+}
+
+#[test]
+fn a_shared_function_does_not_fit_a_funcref_table() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $s (shared (func)))
+             (table (export "t") 1 funcref)
+             (func (export "f") (type $s)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let table = instance.get_table(&mut store, "t").unwrap();
+    let func = instance.get_func(&mut store, "f").unwrap();
+    assert!(table.set(&mut store, 0, Val::FuncRef(Some(func))).is_err());
+}
+
+#[test]
+fn shared_and_unshared_function_types_differ_for_imports() {
+    let engine = engine();
+    assert_ne!(FuncType::shared([], []), FuncType::new([], []));
+    let exporter = Module::new(
+        &engine,
+        r#"(module
+             (type $s (shared (func)))
+             (type $u (func))
+             (func (export "shared") (type $s))
+             (func (export "unshared") (type $u)))"#,
+    )
+    .unwrap();
+    let importer = |ty: &str| {
+        Module::new(
+            &engine,
+            format!("(module (type $t {ty}) (import \"m\" \"f\" (func (type $t))))"),
+        )
+        .unwrap()
+    };
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &exporter, &[]).unwrap();
+    for (import, export, fits) in [
+        ("(shared (func))", "shared", true),
+        ("(func)", "unshared", true),
+        ("(shared (func))", "unshared", false),
+        ("(func)", "shared", false),
+    ] {
+        let func = instance.get_func(&mut store, export).unwrap();
+        let result = Instance::new(&mut store, &importer(import), &[func.into()]);
+        assert_eq!(
+            result.is_ok(),
+            fits,
+            "{import} from {export}: {:?}",
+            result.err()
+        );
+    }
+
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_new("m", "f", FuncType::shared([], []), |_, _, _| Ok(()))
+        .unwrap();
+    assert!(
+        linker
+            .instantiate(&mut store, &importer("(shared (func))"))
+            .is_ok()
+    );
+    assert!(linker.instantiate(&mut store, &importer("(func)")).is_err());
+}

@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 use weft::{
-    Engine, Global, GlobalType, Linker, Memory, MemoryType, Mutability, RefType, SharedMemory,
-    Store, Table, TableType, Val, ValType,
+    Engine, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Mutability, RefType,
+    SharedMemory, Store, Table, TableType, Val, ValType,
 };
 
 const MODULE: &str = "spectest";
@@ -25,6 +25,13 @@ pub(crate) fn define<T: 'static>(
     linker.func_wrap(MODULE, "print_f64", |_: f64| {})?;
     linker.func_wrap(MODULE, "print_i32_f32", |_: i32, _: f32| {})?;
     linker.func_wrap(MODULE, "print_f64_f64", |_: f64, _: f64| {})?;
+    // For the shared-everything-threads scripts, which import a shared function.
+    linker.func_new(
+        MODULE,
+        "shared-func",
+        FuncType::shared([], []),
+        |_, _, _| Ok(()),
+    )?;
 
     let globals = [
         ("global_i32", ValType::I32, Val::I32(666)),

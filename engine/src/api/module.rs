@@ -137,9 +137,11 @@ fn register_types(engine: &Engine, info: &ModuleInfo) -> Result<Box<[u32]>, Comp
     let mut ids = Vec::with_capacity(info.types.len());
     for (index, ty) in info.types.iter().enumerate() {
         let earlier = |referenced: u32| types.get(referenced as usize).cloned();
-        let ty = FuncType::from_wasm(ty, &earlier).map_err(|_| CompileError::Unsupported {
-            feature: format!("type {index}: recursive or GC types"),
-            offset: 0,
+        let ty = FuncType::from_wasm(ty, info.shared_types[index], &earlier).map_err(|_| {
+            CompileError::Unsupported {
+                feature: format!("type {index}: recursive or GC types"),
+                offset: 0,
+            }
         })?;
         ids.push(engine.register_type(&ty));
         types.push(ty);
@@ -195,5 +197,26 @@ mod tests {
         let message = error.to_string();
         assert!(!message.contains('\n'), "{message}");
         assert!(message.contains("(at <anon>:2:"), "{message}");
+    }
+
+    /// `call_indirect` and `call_ref` compare these ids, so a shared function never passes
+    /// for an unshared one with the same signature, nor the other way round.
+    #[test]
+    fn shared_and_unshared_function_types_get_different_signature_ids() {
+        let mut config = crate::Config::new();
+        config.wasm_features(
+            wasmparser::WasmFeatures::default()
+                | wasmparser::WasmFeatures::SHARED_EVERYTHING_THREADS,
+        );
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(
+            &engine,
+            "(module (type (shared (func (param i32)))) (type (func (param i32))))",
+        )
+        .unwrap();
+        let ids = &module.runtime().type_ids;
+        assert_ne!(ids[0], ids[1]);
+        assert!(engine.func_type(ids[0]).is_shared());
+        assert!(!engine.func_type(ids[1]).is_shared());
     }
 }

@@ -198,19 +198,27 @@ impl HeapType {
         }
     }
 
-    /// Whether the type is shared. Concrete function types are never shared: weft does not
-    /// support shared composite types.
+    /// Whether the type is shared: a shared abstract type or a shared function type.
     pub fn is_shared(&self) -> bool {
-        matches!(self, HeapType::Abstract { shared: true, .. })
+        match self {
+            HeapType::Abstract { shared, .. } => *shared,
+            HeapType::ConcreteFunc(ty) => ty.is_shared(),
+        }
     }
 
     fn matches(&self, other: &HeapType) -> bool {
         use AbstractHeapType as A;
         match (self, other) {
             (HeapType::ConcreteFunc(a), HeapType::ConcreteFunc(b)) => a == b,
-            (HeapType::ConcreteFunc(_), other) => *other == HeapType::FUNC,
-            (HeapType::Abstract { shared, ty }, HeapType::ConcreteFunc(_)) => {
-                !shared && *ty == A::NoFunc
+            (HeapType::ConcreteFunc(a), other) => {
+                *other
+                    == HeapType::Abstract {
+                        shared: a.is_shared(),
+                        ty: A::Func,
+                    }
+            }
+            (HeapType::Abstract { shared, ty }, HeapType::ConcreteFunc(b)) => {
+                *shared == b.is_shared() && *ty == A::NoFunc
             }
             (
                 HeapType::Abstract { shared, ty },
@@ -324,14 +332,17 @@ impl From<RefType> for ValType {
     }
 }
 
-/// A function signature.
+/// A function signature. A shared function type (shared-everything threads) is a different
+/// type from the unshared one with the same parameters and results: neither matches the other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FuncType {
     params: Box<[ValType]>,
     results: Box<[ValType]>,
+    shared: bool,
 }
 
 impl FuncType {
+    /// An unshared function type.
     pub fn new(
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
@@ -339,7 +350,23 @@ impl FuncType {
         FuncType {
             params: params.into_iter().collect(),
             results: results.into_iter().collect(),
+            shared: false,
         }
+    }
+
+    /// A shared function type, `(shared (func ...))`.
+    pub fn shared(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> FuncType {
+        FuncType {
+            shared: true,
+            ..FuncType::new(params, results)
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     pub fn params(&self) -> &[ValType] {
@@ -352,6 +379,7 @@ impl FuncType {
 
     pub(crate) fn from_wasm(
         ty: &wasmparser::FuncType,
+        shared: bool,
         resolve: &Resolve<'_>,
     ) -> Result<FuncType, CompileError> {
         let convert = |types: &[wasmparser::ValType]| {
@@ -368,6 +396,7 @@ impl FuncType {
         Ok(FuncType {
             params: convert(ty.params())?,
             results: convert(ty.results())?,
+            shared,
         })
     }
 
@@ -388,12 +417,16 @@ impl fmt::Display for FuncType {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        write!(
-            f,
+        let func = format!(
             "(func (param {}) (result {}))",
             list(&self.params),
             list(&self.results)
-        )
+        );
+        if self.shared {
+            write!(f, "(shared {func})")
+        } else {
+            f.write_str(&func)
+        }
     }
 }
 

@@ -68,7 +68,17 @@ impl Val {
                 ty,
                 AbstractHeapType::Any | AbstractHeapType::Eq | AbstractHeapType::I31
             ),
-            (Val::FuncRef(Some(_)), heap) if *heap == HeapType::FUNC => true,
+            (
+                Val::FuncRef(Some(func)),
+                HeapType::Abstract {
+                    shared,
+                    ty: AbstractHeapType::Func,
+                },
+            ) => {
+                // A shared function fits only `(shared func)`, an unshared one only `func`.
+                func.store.check(store).is_err()
+                    || engine.func_type(store.func_type_id(func.index)).is_shared() == *shared
+            }
             (Val::FuncRef(Some(func)), HeapType::ConcreteFunc(func_ty)) => {
                 // Ids are only comparable within one store: a foreign function is reported by
                 // `to_raw` instead.

@@ -8,6 +8,7 @@ mod canonical;
 mod compiled;
 pub mod i31;
 mod module;
+mod shared_validation;
 mod trap;
 mod tunables;
 mod vmoffsets;

@@ -153,6 +153,9 @@ pub struct DataSegment {
 pub struct ModuleInfo {
     /// Function types by type index.
     pub types: Vec<FuncType>,
+    /// Whether each type, by type index, is a shared function type (shared-everything
+    /// threads). A function is shared exactly when its type is.
+    pub shared_types: Vec<bool>,
     /// Type index of every function.
     pub functions: Vec<u32>,
     pub tables: Vec<TableType>,
@@ -183,12 +186,18 @@ impl ModuleInfo {
         for payload in Parser::new(0).parse_all(bytes) {
             info.add_payload(payload?)?;
         }
+        super::shared_validation::check_shared_functions(&info, bytes)?;
         Ok(info)
     }
 
     /// The type of function `index`.
     pub fn function_type(&self, index: u32) -> &FuncType {
         &self.types[self.functions[index as usize] as usize]
+    }
+
+    /// Whether function `index` has a shared type.
+    pub fn is_shared_function(&self, index: u32) -> bool {
+        self.shared_types[self.functions[index as usize] as usize]
     }
 
     /// Whether function `index` is defined by this module rather than imported.
@@ -209,13 +218,12 @@ impl ModuleInfo {
                     for sub_type in group.into_types() {
                         match &sub_type.composite_type.inner {
                             CompositeInnerType::Func(func)
-                                if sub_type.is_final
-                                    && sub_type.supertype_idxs.is_empty()
-                                    && !sub_type.composite_type.shared =>
+                                if sub_type.is_final && sub_type.supertype_idxs.is_empty() =>
                             {
-                                self.types.push(func.clone())
+                                self.types.push(func.clone());
+                                self.shared_types.push(sub_type.composite_type.shared);
                             }
-                            _ => return unsupported("GC and shared composite types", offset),
+                            _ => return unsupported("GC composite types", offset),
                         }
                     }
                 }
