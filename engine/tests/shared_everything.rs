@@ -295,3 +295,53 @@ fn shared_and_unshared_function_types_differ_for_imports() {
     );
     assert!(linker.instantiate(&mut store, &importer("(func)")).is_err());
 }
+
+#[test]
+fn table_atomics_exchange_and_compare_exchange_whole_elements() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (table $t 2 (ref null (shared i31)))
+             (func (export "set") (param i32 i32)
+               (table.atomic.set seqcst $t (local.get 0) (ref.i31_shared (local.get 1))))
+             (func (export "get") (param i32) (result i32)
+               (i31.get_s (table.atomic.get acqrel $t (local.get 0))))
+             (func (export "xchg") (param i32 i32) (result i32)
+               (i31.get_s (table.atomic.rmw.xchg seqcst $t (local.get 0) (ref.i31_shared (local.get 1)))))
+             (func (export "claim") (param i32 i32) (result i32)
+               ;; Claims an empty slot: succeeds (returns 1) only if it still holds null.
+               (ref.is_null (table.atomic.rmw.cmpxchg seqcst $t (local.get 0)
+                 (ref.null (shared i31)) (ref.i31_shared (local.get 1))))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let claim = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "claim")
+        .unwrap();
+    assert_eq!(claim.call(&mut store, (0, 7)).unwrap(), 1);
+    assert_eq!(
+        claim.call(&mut store, (0, 8)).unwrap(),
+        0,
+        "the slot is taken"
+    );
+    let get = instance
+        .get_typed_func::<i32, i32>(&mut store, "get")
+        .unwrap();
+    assert_eq!(get.call(&mut store, 0).unwrap(), 7);
+    let xchg = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "xchg")
+        .unwrap();
+    assert_eq!(xchg.call(&mut store, (0, -3)).unwrap(), 7);
+    let set = instance
+        .get_typed_func::<(i32, i32), ()>(&mut store, "set")
+        .unwrap();
+    set.call(&mut store, (1, 42)).unwrap();
+    assert_eq!(get.call(&mut store, 1).unwrap(), 42);
+    assert_eq!(get.call(&mut store, 0).unwrap(), -3);
+    assert_eq!(
+        get.call(&mut store, 2).unwrap_err().trap(),
+        Some(Trap::TableOutOfBounds)
+    );
+}

@@ -9,15 +9,16 @@
 //! are zero-extended and narrow operands wrapped. `translate.rs` maps each operator to the
 //! methods here.
 //!
-//! The shared-everything-threads proposal adds `global.atomic.*`. Globals are VM storage
-//! rather than linear memory, so those need no address checks; both of their orderings are
-//! emitted as sequentially consistent, which the proposal allows for acquire-release.
+//! The shared-everything-threads proposal adds `global.atomic.*` and `table.atomic.*`.
+//! Globals and tables are VM storage rather than linear memory: globals need no address
+//! check, table elements only the usual table bounds check. Both orderings are emitted as
+//! sequentially consistent, which the proposal allows for acquire-release.
 
 use super::abi::value_type;
 use super::translate::Translator;
 use super::traps::trap_code;
 use crate::environ::{TrapKind, WasmError, unsupported};
-use cranelift_codegen::ir::types::I32;
+use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, Type, Value};
 use wasmparser::{MemArg, MemArgOrdering, Ordering};
 
@@ -254,5 +255,55 @@ impl Translator<'_, '_, '_, '_> {
             .atomic_cas(flags, address, expected, replacement);
         self.stack.push(found);
         Ok(())
+    }
+}
+
+impl Translator<'_, '_, '_, '_> {
+    /// Pops an element index of `table` and returns the element's checked address.
+    fn pop_table_slot(&mut self, table: u32) -> Value {
+        let index = self.pop();
+        self.env.table_atomic_address(self.b, table, index)
+    }
+
+    /// `table.atomic.get`.
+    pub(super) fn table_atomic_get(&mut self, table: u32) {
+        let address = self.pop_table_slot(table);
+        let flags = self.env.atomic_vm_flags();
+        let value = self.b.ins().atomic_load(I64, flags, address);
+        self.stack.push(value);
+    }
+
+    /// `table.atomic.set`.
+    pub(super) fn table_atomic_set(&mut self, table: u32) {
+        let value = self.pop();
+        let address = self.pop_table_slot(table);
+        let flags = self.env.atomic_vm_flags();
+        self.b.ins().atomic_store(flags, value, address);
+    }
+
+    /// `table.atomic.rmw.xchg`: pushes the old element.
+    pub(super) fn table_atomic_xchg(&mut self, table: u32) {
+        let value = self.pop();
+        let address = self.pop_table_slot(table);
+        let flags = self.env.atomic_vm_flags();
+        let old = self
+            .b
+            .ins()
+            .atomic_rmw(I64, flags, AtomicRmwOp::Xchg, address, value);
+        self.stack.push(old);
+    }
+
+    /// `table.atomic.rmw.cmpxchg`: pushes the element found. References compare as words,
+    /// which is `ref.eq` for the eqref types the instruction allows.
+    pub(super) fn table_atomic_cmpxchg(&mut self, table: u32) {
+        let replacement = self.pop();
+        let expected = self.pop();
+        let address = self.pop_table_slot(table);
+        let flags = self.env.atomic_vm_flags();
+        let found = self
+            .b
+            .ins()
+            .atomic_cas(flags, address, expected, replacement);
+        self.stack.push(found);
     }
 }

@@ -4,8 +4,7 @@
 //! compile-only coverage of every `0xFE` opcode.
 
 use super::tests::{ATOMIC_CALLS, AtomicCall, FAKE_WAITERS, Instance, PAGE, compile_with};
-use crate::environ::{BoundsChecks, ModuleInfo, TrapKind, WasmError};
-use wasmparser::{Validator, WasmFeatures};
+use crate::environ::{BoundsChecks, TrapKind};
 
 const BOTH_MODES: [BoundsChecks; 2] = [BoundsChecks::GuardPages, BoundsChecks::Explicit];
 
@@ -600,40 +599,5 @@ fn atomics_in_unreachable_code_and_after_wait_traps_compile() {
                     end))"#,
         )
         .unwrap_or_else(|e| panic!("{mode:?}: {e:?}"));
-    }
-}
-
-/// Compiles `wat`, which needs the shared-everything-threads feature to validate, and returns
-/// the unsupported feature weft reports.
-fn unsupported_shared_everything(wat: &str) -> String {
-    let bytes = wat::parse_str(wat).expect("valid text");
-    Validator::new_with_features(WasmFeatures::default() | WasmFeatures::SHARED_EVERYTHING_THREADS)
-        .validate_all(&bytes)
-        .expect("valid module");
-    let info = ModuleInfo::parse(&bytes).expect("parsable module");
-    let type_ids: Vec<u32> = (0..info.types.len() as u32).collect();
-    match super::tests::compiler(BoundsChecks::GuardPages).compile_module(&bytes, &info, &type_ids)
-    {
-        Err(WasmError::Unsupported { feature, .. }) => feature,
-        Err(other) => panic!("expected an unsupported feature, got {other:?}"),
-        Ok(_) => panic!("expected an unsupported feature, but it compiled"),
-    }
-}
-
-#[test]
-fn shared_everything_operators_stay_unsupported() {
-    let module = |op: &str| {
-        format!(
-            r#"(module
-                (table $t 1 (ref null (shared any)))
-                (func {op}))"#
-        )
-    };
-    for op in [
-        "i32.const 0 table.atomic.get seqcst $t drop",
-        "i32.const 0 ref.null (shared any) table.atomic.set seqcst $t",
-    ] {
-        let feature = unsupported_shared_everything(&module(op));
-        assert!(feature.contains("operator"), "{op}: {feature}");
     }
 }

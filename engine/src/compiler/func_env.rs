@@ -446,6 +446,17 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         b.ins().iadd(base, byte_offset)
     }
 
+    /// The bounds-checked address of element `index` of `table`, for atomic instructions on
+    /// it. Elements are pointer-sized and pointer-aligned, so word atomics apply directly.
+    pub(crate) fn table_atomic_address(
+        &self,
+        b: &mut FunctionBuilder,
+        table: u32,
+        index: Value,
+    ) -> Value {
+        self.table_element_address(b, table, index, TrapKind::TableOutOfBounds)
+    }
+
     pub(crate) fn table_get(&self, b: &mut FunctionBuilder, table: u32, index: Value) -> Value {
         let address = self.table_element_address(b, table, index, TrapKind::TableOutOfBounds);
         b.ins().load(I64, VM_MUTABLE, address, 0)

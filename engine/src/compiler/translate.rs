@@ -431,6 +431,10 @@ impl Translator<'_, '_, '_, '_> {
             O::GlobalAtomicRmwCmpxchg { global_index, .. } => {
                 self.global_atomic_cmpxchg(global_index, offset)?
             }
+            O::TableAtomicGet { table_index, .. } => self.table_atomic_get(table_index),
+            O::TableAtomicSet { table_index, .. } => self.table_atomic_set(table_index),
+            O::TableAtomicRmwXchg { table_index, .. } => self.table_atomic_xchg(table_index),
+            O::TableAtomicRmwCmpxchg { table_index, .. } => self.table_atomic_cmpxchg(table_index),
             O::I32AtomicLoad { memarg } => self.atomic_load(&memarg, I32, I32, offset)?,
             O::I64AtomicLoad { memarg } => self.atomic_load(&memarg, I64, I64, offset)?,
             O::I32AtomicLoad8U { memarg } => self.atomic_load(&memarg, I32, I8, offset)?,
