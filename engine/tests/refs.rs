@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{call, i32_of, instantiate_with};
+use support::{call, i32_of, instantiate_with, shared_everything_engine};
 use weft::*;
 
 /// The same functions for `i31` and `(shared i31)`: `$ref` names the heap type and `$new`
@@ -40,10 +40,7 @@ fn module_text(shared: bool) -> String {
 }
 
 fn setup(shared: bool) -> (Store<()>, Instance) {
-    let mut config = Config::new();
-    config.wasm_features(WasmFeatures::default() | WasmFeatures::SHARED_EVERYTHING_THREADS);
-    let engine = Engine::new(&config).expect("engine");
-    instantiate_with(&engine, &module_text(shared))
+    instantiate_with(&shared_everything_engine(), &module_text(shared))
 }
 
 fn i31(value: i32) -> Val {
@@ -176,9 +173,7 @@ fn types_follow_the_any_hierarchy_within_one_sharedness() {
 /// and unshared operands do not mix.
 #[test]
 fn ref_eq_rejects_funcrefs_and_mixed_sharedness() {
-    let mut config = Config::new();
-    config.wasm_features(WasmFeatures::default() | WasmFeatures::SHARED_EVERYTHING_THREADS);
-    let engine = Engine::new(&config).expect("engine");
+    let engine = shared_everything_engine();
     for text in [
         "(module (func $f) (elem declare func $f)
            (func (result i32) (ref.eq (ref.func $f) (ref.func $f))))",

@@ -1,13 +1,12 @@
 //! The parts of the shared-everything-threads proposal that run today: atomic operations on
-//! globals, and the validation rules wasmparser leaves to engines.
+//! globals and tables, shared function types, and the validation rules wasmparser leaves to
+//! engines.
 
 use weft::*;
 
-fn engine() -> Engine {
-    let mut config = Config::new();
-    config.wasm_features(WasmFeatures::default() | WasmFeatures::SHARED_EVERYTHING_THREADS);
-    Engine::new(&config).unwrap()
-}
+mod support;
+
+use support::shared_everything_engine as engine;
 
 #[test]
 fn global_atomics_read_modify_write_and_return_the_old_value() {

@@ -4,7 +4,14 @@
     reason = "each integration test crate uses a subset of the helpers"
 )]
 
-use weft::{Engine, Error, Instance, Module, Store, Val};
+use weft::{Config, Engine, Error, Instance, Module, Store, Val, WasmFeatures};
+
+/// An engine that validates the shared-everything-threads proposal.
+pub fn shared_everything_engine() -> Engine {
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::default() | WasmFeatures::SHARED_EVERYTHING_THREADS);
+    Engine::new(&config).expect("the host is a supported target")
+}
 
 /// Compiles and instantiates `wat`, which imports nothing.
 pub fn instantiate_with(engine: &Engine, wat: &str) -> (Store<()>, Instance) {
