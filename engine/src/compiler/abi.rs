@@ -43,16 +43,18 @@ pub(crate) fn value_types(tys: &[ValType], offset: u64) -> Result<Vec<Type>, Was
 }
 
 /// The signature of code with the wasm calling convention:
-/// `(callee_vmctx, caller_vmctx, params...) -> results`.
+/// `(vmctx, thread, params...) -> results`, where `vmctx` is the callee instance's VMContext
+/// and `thread` the running thread's block for that instance. The block carries the
+/// `VMContext` purpose because it is what the stack-limit check reads.
 pub(crate) fn wasm_signature(
     call_conv: CallConv,
     ty: &FuncType,
     offset: u64,
 ) -> Result<Signature, WasmError> {
     let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(types::I64));
     sig.params
         .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
-    sig.params.push(AbiParam::new(types::I64));
     for param in value_types(ty.params(), offset)? {
         sig.params.push(AbiParam::new(param));
     }

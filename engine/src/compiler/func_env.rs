@@ -62,26 +62,20 @@ pub(crate) struct FuncEnv<'a, 'm> {
     env: &'a ModuleEnv<'m>,
     jit: &'a mut JITModule,
     vmctx: Value,
+    thread: Value,
     signatures: HashMap<u32, SigRef>,
     functions: HashMap<u32, FuncRef>,
     builtins: HashMap<u32, SigRef>,
 }
 
 /// Makes `func`'s prologue trap with a stack overflow when the stack pointer is below the
-/// store's limit, which the runtime sets for the thread that enters wasm.
+/// limit in the running thread's block, which the runtime sets when the thread enters wasm.
 pub(crate) fn install_stack_limit(func: &mut ir::Function) {
-    let vmctx = func.create_global_value(GlobalValueData::VMContext);
-    let readonly = func.dfg.mem_flags.insert_unchecked(VM_CONSTANT);
-    let store_context = func.create_global_value(GlobalValueData::Load {
-        base: vmctx,
-        offset: offset32(VMOffsets::vmctx_store_context()),
-        global_type: I64,
-        flags: readonly,
-    });
+    let thread = func.create_global_value(GlobalValueData::VMContext);
     let mutable = func.dfg.mem_flags.insert_unchecked(VM_MUTABLE);
     let limit = func.create_global_value(GlobalValueData::Load {
-        base: store_context,
-        offset: offset32(VMOffsets::store_context_stack_limit()),
+        base: thread,
+        offset: offset32(VMOffsets::thread_stack_limit()),
         global_type: I64,
         flags: mutable,
     });
@@ -99,23 +93,34 @@ fn builtin_signature(builtin: BuiltinIndex, call_conv: CallConv) -> Signature {
     let mut sig = Signature::new(call_conv);
     for param in builtin.params() {
         let ty = match param {
-            BuiltinParam::VmCtx | BuiltinParam::I64 | BuiltinParam::Pointer => I64,
+            BuiltinParam::VmCtx
+            | BuiltinParam::Thread
+            | BuiltinParam::I64
+            | BuiltinParam::Pointer => I64,
             BuiltinParam::I32 => I32,
         };
         sig.params.push(AbiParam::new(ty));
     }
-    if builtin.returns_i32() {
-        sig.returns.push(AbiParam::new(I32));
+    match builtin.result() {
+        Some(BuiltinParam::I32) => sig.returns.push(AbiParam::new(I32)),
+        Some(_) => sig.returns.push(AbiParam::new(I64)),
+        None => {}
     }
     sig
 }
 
 impl<'a, 'm> FuncEnv<'a, 'm> {
-    pub(crate) fn new(env: &'a ModuleEnv<'m>, jit: &'a mut JITModule, vmctx: Value) -> Self {
+    pub(crate) fn new(
+        env: &'a ModuleEnv<'m>,
+        jit: &'a mut JITModule,
+        vmctx: Value,
+        thread: Value,
+    ) -> Self {
         FuncEnv {
             env,
             jit,
             vmctx,
+            thread,
             signatures: HashMap::new(),
             functions: HashMap::new(),
             builtins: HashMap::new(),
@@ -149,9 +154,24 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
 
     // --- globals ---
 
+    /// Where global `global` lives, as a base and an offset from it: a thread-local global
+    /// is a slot in the running thread's block, any other global is reached through the
+    /// pointer in the VMContext.
+    fn global_location(&self, b: &mut FunctionBuilder, global: u32) -> (Value, u32) {
+        match self.env.module.thread_local_slot(global) {
+            Some(slot) => (self.thread, self.env.offsets.thread_local_slot(slot)),
+            None => {
+                let offset = self.env.offsets.vmctx_global_pointer(global);
+                (Self::load_at(b, I64, VM_CONSTANT, self.vmctx, offset), 0)
+            }
+        }
+    }
+
     fn global_pointer(&self, b: &mut FunctionBuilder, global: u32) -> Value {
-        let offset = self.env.offsets.vmctx_global_pointer(global);
-        Self::load_at(b, I64, VM_CONSTANT, self.vmctx, offset)
+        match self.global_location(b, global) {
+            (base, 0) => base,
+            (base, offset) => b.ins().iadd_imm_u(base, i64::from(offset)),
+        }
     }
 
     /// The address of global `global`'s storage, for atomic instructions on it. The storage
@@ -166,20 +186,30 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         VM_MUTABLE
     }
 
+    /// A thread-local global is one load from the thread's block; any other global one
+    /// load through its pointer.
     pub(crate) fn global_get(&self, b: &mut FunctionBuilder, global: u32, ty: Type) -> Value {
-        let pointer = self.global_pointer(b, global);
+        let (base, offset) = self.global_location(b, global);
         // Immutable globals are written once, before any code of the instance runs.
         let flags = if self.env.module.globals[global as usize].mutable {
             VM_MUTABLE
         } else {
             VM_CONSTANT
         };
-        b.ins().load(ty, flags, pointer, 0)
+        Self::load_at(b, ty, flags, base, offset)
     }
 
     pub(crate) fn global_set(&self, b: &mut FunctionBuilder, global: u32, value: Value) {
-        let pointer = self.global_pointer(b, global);
-        b.ins().store(VM_MUTABLE, value, pointer, 0);
+        let (base, offset) = self.global_location(b, global);
+        match i32::try_from(offset) {
+            Ok(offset) => {
+                b.ins().store(VM_MUTABLE, value, base, offset);
+            }
+            Err(_) => {
+                let address = b.ins().iadd_imm_u(base, i64::from(offset));
+                b.ins().store(VM_MUTABLE, value, address, 0);
+            }
+        }
     }
 
     // --- linear memories ---
@@ -402,8 +432,13 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
             BuiltinIndex::memory_atomic_wait32
         };
         let memory = b.ins().iconst(I32, i64::from(memory));
-        self.call_builtin(b, builtin, &[memory, effective, expected, timeout])
-            .expect("memory_atomic_wait returns its outcome")
+        let outcome = self
+            .call_builtin(b, builtin, &[memory, effective, expected, timeout])
+            .expect("memory_atomic_wait returns its outcome");
+        let interrupted = b.ins().icmp_imm_u(IntCC::Equal, outcome, 3);
+        b.ins()
+            .trapnz(interrupted, trap_code(TrapKind::Interrupted));
+        outcome
     }
 
     pub(crate) fn data_drop(&mut self, b: &mut FunctionBuilder, data: u32) {
@@ -583,7 +618,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
                     func_ref
                 }
             };
-            let call_args = [&[self.vmctx, self.vmctx][..], args].concat();
+            let call_args = [&[self.vmctx, self.thread][..], args].concat();
             let call = b.ins().call(func_ref, &call_args);
             b.inst_results(call).to_vec()
         } else {
@@ -603,9 +638,49 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         let sig = self.signature(b, type_index);
         let code = Self::load_at(b, I64, FUNCREF, funcref, VMOffsets::funcref_wasm_call());
         let callee_vmctx = Self::load_at(b, I64, FUNCREF, funcref, VMOffsets::funcref_vmctx());
-        let call_args = [&[callee_vmctx, self.vmctx][..], args].concat();
+        let callee_thread = self.callee_thread(b, callee_vmctx);
+        let call_args = [&[callee_vmctx, callee_thread][..], args].concat();
         let call = b.ins().call_indirect(sig, code, &call_args);
         b.inst_results(call).to_vec()
+    }
+
+    /// The block to pass to a callee with context `callee_vmctx`: ours when the callee is in
+    /// this instance (the common case, one compare), otherwise the running thread's block for
+    /// the callee's instance, which the runtime looks up.
+    fn callee_thread(&mut self, b: &mut FunctionBuilder, callee_vmctx: Value) -> Value {
+        let other_instance = b.create_block();
+        let done = b.create_block();
+        let thread = b.append_block_param(done, I64);
+        let same = b.ins().icmp(IntCC::Equal, callee_vmctx, self.vmctx);
+        b.ins()
+            .brif(same, done, &[self.thread.into()], other_instance, &[]);
+        b.set_cold_block(other_instance);
+        b.switch_to_block(other_instance);
+        b.seal_block(other_instance);
+        let entered = self
+            .call_builtin(
+                b,
+                BuiltinIndex::enter_instance,
+                &[self.thread, callee_vmctx],
+            )
+            .expect("enter_instance returns a block");
+        b.ins().jump(done, &[entered.into()]);
+        b.switch_to_block(done);
+        b.seal_block(done);
+        thread
+    }
+
+    /// A safepoint: traps if the thread's interrupt flag is set. Emitted at function entry
+    /// and loop headers, so a running thread stops within one loop iteration or call.
+    pub(crate) fn check_interrupt(&self, b: &mut FunctionBuilder) {
+        let flag = Self::load_at(
+            b,
+            I32,
+            VM_MUTABLE,
+            self.thread,
+            VMOffsets::thread_interrupt(),
+        );
+        b.ins().trapnz(flag, trap_code(TrapKind::Interrupted));
     }
 
     /// `call_ref`: validation guarantees the reference has type `type_index`, so only null
@@ -646,7 +721,8 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
 
     // --- builtins ---
 
-    /// Calls `builtin` with the caller's vmctx followed by `args`.
+    /// Calls `builtin` with the caller's vmctx followed by `args` (which start with the thread
+    /// block for builtins that take one).
     fn call_builtin(
         &mut self,
         b: &mut FunctionBuilder,

@@ -73,7 +73,8 @@ struct FuncRef {
 /// Everything is boxed so that the addresses stored in the VMContext stay put.
 pub(super) struct Instance {
     vmctx: Box<[u64]>,
-    _stack_limit: Box<u64>,
+    /// The thread block: its stack limit and interrupt flag are zero.
+    thread: Box<[u64]>,
     pub(super) memory: Box<[u8]>,
     _memory_definition: Box<Definition>,
     table: Box<[u64]>,
@@ -211,7 +212,8 @@ impl Instance {
         let (module, info) = compile(wat);
         let offsets = VMOffsets::new(&info);
         let mut vmctx = vec![0u64; offsets.size_of_vmctx() as usize / 8].into_boxed_slice();
-        let stack_limit = Box::new(0u64);
+        // Zeroed: no interrupt, and a stack limit of 0 (unlimited).
+        let thread = vec![0u64; offsets.size_of_thread_context() as usize / 8].into_boxed_slice();
         let mut memory = vec![0u8; PAGE].into_boxed_slice();
         let memory_definition = Box::new(Definition {
             base: memory.as_mut_ptr() as u64,
@@ -234,7 +236,6 @@ impl Instance {
             memory_atomic_wait64 as *const () as usize;
 
         let slot = |offset: u32| offset as usize / 8;
-        vmctx[slot(VMOffsets::vmctx_store_context())] = &*stack_limit as *const u64 as u64;
         vmctx[slot(VMOffsets::vmctx_builtins())] = builtins.as_ptr() as u64;
         if !info.memories.is_empty() {
             vmctx[slot(offsets.vmctx_memory_pointer(0))] = &*memory_definition as *const _ as u64;
@@ -256,7 +257,7 @@ impl Instance {
         assert_eq!(size_of::<FuncRef>() as u32, VMOffsets::size_of_vmfuncref());
         Instance {
             vmctx,
-            _stack_limit: stack_limit,
+            thread,
             memory,
             _memory_definition: memory_definition,
             table,
@@ -282,6 +283,7 @@ impl Instance {
         let trampoline = self.module.array_trampolines()[ty as usize].start;
         let wasm_call = self.module.functions()[defined].start;
         let vmctx = self.vmctx.as_mut_ptr() as u64;
+        let thread = self.thread.as_mut_ptr() as u64;
         // SAFETY: array-call trampolines have exactly this native signature.
         let trampoline = unsafe {
             std::mem::transmute::<usize, unsafe extern "C" fn(u64, u64, usize, *mut [u64; 2])>(
@@ -290,7 +292,7 @@ impl Instance {
         };
         // SAFETY: the trampoline matches the callee's type, the vmctx is complete for what
         // the test modules use, and the values array has a slot for every param and result.
-        unsafe { trampoline(vmctx, vmctx, wasm_call, values.as_mut_ptr()) };
+        unsafe { trampoline(vmctx, thread, wasm_call, values.as_mut_ptr()) };
         // Narrow results only define the low bytes of their slot.
         values
             .iter()

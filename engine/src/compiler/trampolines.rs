@@ -16,14 +16,14 @@ use cranelift_frontend::FunctionBuilder;
 /// Slots of the values array hold little-endian values in their low bytes.
 const VALUES: MemFlagsData = MemFlagsData::trusted().with_endianness(Endianness::Little);
 
-/// `extern "C" fn(callee_vmctx, caller_vmctx, wasm_call, values)`.
+/// `extern "C" fn(vmctx, thread, wasm_call, values)`.
 pub(crate) fn array_call_signature(native: CallConv) -> Signature {
     let mut sig = Signature::new(native);
     sig.params.extend([AbiParam::new(I64); 4]);
     sig
 }
 
-/// `extern "C" fn(host_ctx, caller_vmctx, values, len) -> i32`, the entry point of a host
+/// `extern "C" fn(host_ctx, caller_thread, values, len) -> i32`, the entry point of a host
 /// function; a non-zero result means the host function failed.
 fn host_entry_signature(native: CallConv) -> Signature {
     let mut sig = Signature::new(native);
@@ -61,10 +61,10 @@ pub(crate) fn build_array_call(b: &mut FunctionBuilder<'_>, wasm: &Signature) {
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     b.seal_block(entry);
-    let &[callee_vmctx, caller_vmctx, wasm_call, values] = b.block_params(entry) else {
+    let &[vmctx, thread, wasm_call, values] = b.block_params(entry) else {
         unreachable!("the array-call signature has four parameters")
     };
-    let mut args = vec![callee_vmctx, caller_vmctx];
+    let mut args = vec![vmctx, thread];
     args.extend(load_values(b, &wasm.params[2..], values));
     let sig = b.import_signature(wasm.clone());
     let call = b.ins().call_indirect(sig, wasm_call, &args);
@@ -81,7 +81,7 @@ pub(crate) fn build_host_call(b: &mut FunctionBuilder<'_>, wasm: &Signature, nat
     b.switch_to_block(entry);
     b.seal_block(entry);
     let params = b.block_params(entry).to_vec();
-    let (host_ctx, caller_vmctx) = (params[0], params[1]);
+    let (host_ctx, caller_thread) = (params[0], params[1]);
 
     let len = (wasm.params.len() - 2).max(wasm.returns.len());
     let size = u32::try_from(len.max(1)).expect("wasm signatures have few values") * VMVAL_SIZE;
@@ -96,7 +96,7 @@ pub(crate) fn build_host_call(b: &mut FunctionBuilder<'_>, wasm: &Signature, nat
     let len = b.ins().iconst(I32, i64::try_from(len).expect("few values"));
     let call = b
         .ins()
-        .call_indirect(sig, host_entry, &[host_ctx, caller_vmctx, values, len]);
+        .call_indirect(sig, host_entry, &[host_ctx, caller_thread, values, len]);
     let status = b.inst_results(call)[0];
     b.ins().trapnz(status, trap_code(TrapKind::HostError));
 

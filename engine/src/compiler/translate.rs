@@ -34,7 +34,7 @@ pub(crate) fn translate_function(
     b.switch_to_block(entry);
     b.seal_block(entry);
     let params = b.block_params(entry).to_vec();
-    let (vmctx, wasm_params) = (params[0], &params[2..]);
+    let (vmctx, thread, wasm_params) = (params[0], params[1], &params[2..]);
 
     let mut locals = Vec::new();
     for &value in wasm_params {
@@ -63,7 +63,7 @@ pub(crate) fn translate_function(
     let results = value_types(ty.results(), operators.original_position())?;
     let exit = block_with_params(b, &results);
     let mut translator = Translator {
-        env: FuncEnv::new(env, jit, vmctx),
+        env: FuncEnv::new(env, jit, vmctx, thread),
         b,
         stack: Vec::new(),
         control: vec![Frame {
@@ -78,6 +78,7 @@ pub(crate) fn translate_function(
         reachable: true,
         dead_depth: 0,
     };
+    translator.env.check_interrupt(translator.b);
     while !translator.control.is_empty() {
         let offset = operators.original_position();
         let op = operators.read()?;
@@ -173,6 +174,7 @@ impl Translator<'_, '_, '_, '_> {
                 let args = self.pop_n(params.len());
                 self.b.ins().jump(header, &block_args(&args));
                 self.b.switch_to_block(header);
+                self.env.check_interrupt(self.b);
                 self.stack.extend_from_slice(self.b.block_params(header));
                 let next = block_with_params(self.b, &results);
                 self.push_frame(

@@ -6,9 +6,10 @@
 
 /// Invokes `$mac` with every builtin as `name(param: type, ...) -> result;`.
 ///
-/// Parameter types are `vmctx` (the caller's VMContext), `i32`, `i64` or `pointer`. A builtin
-/// that can trap returns `i32`: non-zero means the trap named in its doc comment must be raised
-/// by the caller, so the trap kind is known statically at the call site.
+/// Parameter types are `vmctx` (the caller's VMContext), `thread` (the caller's
+/// VMThreadContext), `i32`, `i64` or `pointer`. A builtin that can trap returns `i32`: non-zero
+/// means the trap named in its doc comment must be raised by the caller, so the trap kind is
+/// known statically at the call site.
 macro_rules! foreach_builtin_function {
     ($mac:ident) => {
         $mac! {
@@ -36,10 +37,15 @@ macro_rules! foreach_builtin_function {
             /// checked for alignment and bounds: returns how many waiters were woken.
             memory_atomic_notify(vmctx: vmctx, memory: i32, addr: i64, count: i32) -> i32;
             /// `memory.atomic.wait32` on a shared memory, at a checked address: returns 0 (woken),
-            /// 1 (value differed) or 2 (timed out). A negative timeout waits forever.
+            /// 1 (value differed), 2 (timed out) or 3 (the thread was interrupted, which the
+            /// caller turns into a trap). A negative timeout waits forever.
             memory_atomic_wait32(vmctx: vmctx, memory: i32, addr: i64, expected: i32, timeout: i64) -> i32;
             /// `memory.atomic.wait64`, as `memory_atomic_wait32` with a 64-bit expected value.
             memory_atomic_wait64(vmctx: vmctx, memory: i32, addr: i64, expected: i64, timeout: i64) -> i32;
+            /// A call through a funcref whose context is another instance's: returns the
+            /// running thread's block for that instance (creating it on the thread's first
+            /// call there), or the caller's own block when the callee is a host function.
+            enter_instance(vmctx: vmctx, thread: thread, callee_vmctx: pointer) -> pointer;
         }
     };
 }
@@ -50,6 +56,8 @@ pub(crate) use foreach_builtin_function;
 pub enum BuiltinParam {
     /// The calling instance's VMContext pointer.
     VmCtx,
+    /// The calling thread's VMThreadContext pointer.
+    Thread,
     /// A 32-bit integer.
     I32,
     /// A 64-bit integer.
@@ -89,8 +97,8 @@ macro_rules! define_builtin_index {
                 }
             }
 
-            /// Whether the builtin returns an `i32`.
-            pub const fn returns_i32(self) -> bool {
+            /// The kind of the builtin's result, if it has one (`I32` or `Pointer`).
+            pub const fn result(self) -> Option<BuiltinParam> {
                 match self { $(BuiltinIndex::$name => builtin_returns!($result),)* }
             }
         }
@@ -100,6 +108,9 @@ macro_rules! define_builtin_index {
 macro_rules! builtin_param {
     (vmctx) => {
         BuiltinParam::VmCtx
+    };
+    (thread) => {
+        BuiltinParam::Thread
     };
     (i32) => {
         BuiltinParam::I32
@@ -114,10 +125,13 @@ macro_rules! builtin_param {
 
 macro_rules! builtin_returns {
     (i32) => {
-        true
+        Some(BuiltinParam::I32)
+    };
+    (pointer) => {
+        Some(BuiltinParam::Pointer)
     };
     (()) => {
-        false
+        None
     };
 }
 

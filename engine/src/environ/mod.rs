@@ -9,6 +9,7 @@ mod compiled;
 pub mod i31;
 mod module;
 mod shared_validation;
+pub mod thread_locals;
 mod trap;
 mod tunables;
 mod vmoffsets;
@@ -24,4 +25,4 @@ pub use module::{
 };
 pub use trap::{TrapKind, TrapSite};
 pub use tunables::{BoundsChecks, MEMORY_GUARD_SIZE, MEMORY_RESERVATION, Tunables};
-pub use vmoffsets::{VM_CONTEXT_MAGIC, VMOffsets, VMVAL_SIZE};
+pub use vmoffsets::{VM_CONTEXT_MAGIC, VM_THREAD_CONTEXT_MAGIC, VMOffsets, VMVAL_SIZE};

@@ -1,5 +1,6 @@
 //! Module metadata: everything about a validated module except its function bodies' code.
 
+use super::thread_locals;
 use std::ops::Range;
 use wasmparser::{
     CompositeInnerType, DataKind as ParsedDataKind, ElementItems, ElementKind as ParsedElementKind,
@@ -177,15 +178,40 @@ pub struct ModuleInfo {
     pub data: Vec<DataSegment>,
     /// Byte range of each defined function's body (locals and code) within the binary.
     pub function_bodies: Vec<Range<usize>>,
+    /// Thread-local globals (the `thread-locals` custom section), in slot order.
+    pub thread_locals: Vec<u32>,
+    /// Slot of each global in a thread's block, by global index; `None` for globals that are
+    /// not thread-local.
+    pub thread_local_slots: Vec<Option<u32>>,
 }
 
 impl ModuleInfo {
     /// Decodes the metadata of `bytes`, which the caller has already validated.
     pub fn parse(bytes: &[u8]) -> Result<ModuleInfo, WasmError> {
         let mut info = ModuleInfo::default();
+        let mut thread_locals_offset = None;
         for payload in Parser::new(0).parse_all(bytes) {
-            info.add_payload(payload?)?;
+            match payload? {
+                Payload::CustomSection(section)
+                    if section.name() == thread_locals::SECTION_NAME =>
+                {
+                    if thread_locals_offset.is_some() {
+                        return Err(WasmError::Invalid {
+                            message: format!(
+                                "more than one `{}` section",
+                                thread_locals::SECTION_NAME
+                            ),
+                            offset: section.range().start,
+                        });
+                    }
+                    info.thread_locals =
+                        thread_locals::parse(section.data(), section.data_offset())?;
+                    thread_locals_offset = Some(section.range().start);
+                }
+                payload => info.add_payload(payload)?,
+            }
         }
+        thread_locals::validate(&mut info, thread_locals_offset.unwrap_or(0))?;
         super::shared_validation::check_shared_functions(&info, bytes)?;
         Ok(info)
     }
@@ -198,6 +224,14 @@ impl ModuleInfo {
     /// Whether function `index` has a shared type.
     pub fn is_shared_function(&self, index: u32) -> bool {
         self.shared_types[self.functions[index as usize] as usize]
+    }
+
+    /// The slot of global `index` in a thread's block, if it is thread-local.
+    pub fn thread_local_slot(&self, index: u32) -> Option<u32> {
+        self.thread_local_slots
+            .get(index as usize)
+            .copied()
+            .flatten()
     }
 
     /// Whether function `index` is defined by this module rather than imported.

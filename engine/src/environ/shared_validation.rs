@@ -47,7 +47,7 @@ fn invalid(message: String, offset: u64) -> Result<(), WasmError> {
 
 /// Numeric and vector values hold no reference to anything, so only references can be
 /// unshared.
-fn is_shareable(info: &ModuleInfo, ty: ValType) -> bool {
+pub(crate) fn is_shareable(info: &ModuleInfo, ty: ValType) -> bool {
     let ValType::Ref(ty) = ty else {
         return true;
     };

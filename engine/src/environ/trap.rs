@@ -40,11 +40,16 @@ pub enum TrapKind {
     NullReference,
     /// `i31.get_s` or `i31.get_u` of a null reference.
     NullI31Reference,
+    /// The thread was interrupted: another thread of its instance trapped, or the embedder
+    /// stopped it.
+    Interrupted,
+    /// A thread-spawn intrinsic was given a null function reference.
+    NullSpawnFunction,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 16] = [
+    pub const ALL: [TrapKind; 18] = [
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -61,6 +66,8 @@ impl TrapKind {
         TrapKind::NullFunctionReference,
         TrapKind::NullReference,
         TrapKind::NullI31Reference,
+        TrapKind::Interrupted,
+        TrapKind::NullSpawnFunction,
     ];
 
     /// The compact code that libcalls return and that trap tables store.
@@ -92,6 +99,8 @@ impl TrapKind {
             TrapKind::NullFunctionReference => "null function reference",
             TrapKind::NullReference => "null reference",
             TrapKind::NullI31Reference => "null i31 reference",
+            TrapKind::Interrupted => "interrupted",
+            TrapKind::NullSpawnFunction => "null function reference passed to spawn",
         }
     }
 }

@@ -3,20 +3,32 @@
 //! The compiler turns these offsets into loads; the runtime's `#[repr(C)]` structs in
 //! `vm::vmcontext` must agree, and tests there check every field with `offset_of!`.
 //!
+//! Every wasm function receives two context pointers: the instance's VMContext, allocated once
+//! per instance and shared by every thread that runs its code, and the running thread's
+//! VMThreadContext (its *block*), of which each thread has one per instance it executes.
+//!
 //! ```text
-//! VMContext (one per instance and thread of execution)
+//! VMContext (one per instance)
 //!   0  magic: u32 (+4 padding)
-//!   8  store_context: *mut VMStoreContext      stack limit of the running thread
-//!  16  builtins: *const [fn; N]                 libcall table, see `builtins.rs`
-//!  24  instance: *mut Instance                  runtime-private, for libcalls
-//!  32  memories: [*mut VMMemoryDefinition; M]   imported and defined alike
+//!   8  builtins: *const [fn; N]                 libcall table, see `builtins.rs`
+//!  16  instance: *mut Instance                  runtime-private, for libcalls
+//!  24  memories: [*mut VMMemoryDefinition; M]   imported and defined alike
 //!      tables:   [*mut VMTableDefinition; T]
 //!      globals:  [*mut VMGlobalDefinition; G]
 //!      funcrefs: [VMFuncRef; F]                 one per function index, imports first
+//!
+//! VMThreadContext (one per instance and thread; 16-byte aligned)
+//!   0  magic: u32
+//!   4  interrupt: u32                           non-zero: trap at the next safepoint
+//!   8  stack_limit: usize                       lowest address this thread's wasm stack may use
+//!  16  vmctx: *mut VMContext                    the instance this block serves
+//!  24  record: *const ThreadRecord              runtime-private: the thread's other blocks
+//!  32  thread_locals: [VMGlobalDefinition; L]   this thread's copies of `thread_local` globals
 //! ```
 //! Memories, tables and globals are reached through pointers even when the instance defines
-//! them: shared entities will live outside any one context, and a uniform access path keeps
-//! the compiler free of import/definition special cases.
+//! them: shared entities live outside any one context, and a uniform access path keeps the
+//! compiler free of import/definition special cases. A block's size depends only on how many
+//! thread-local globals the module declares, so creating one costs the same for any module.
 
 use super::ModuleInfo;
 
@@ -27,6 +39,9 @@ const _: () = assert!(
 
 /// Written at offset 0 of every VMContext, checked in debug builds when a context is entered.
 pub const VM_CONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"weft");
+
+/// Written at offset 0 of every VMThreadContext.
+pub const VM_THREAD_CONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"thrd");
 
 /// Size of one value slot in the array-call ABI and of a global's storage.
 pub const VMVAL_SIZE: u32 = 16;
@@ -40,6 +55,7 @@ pub struct VMOffsets {
     num_tables: u32,
     num_globals: u32,
     num_funcs: u32,
+    num_thread_locals: u32,
 }
 
 impl VMOffsets {
@@ -51,6 +67,7 @@ impl VMOffsets {
             num_tables: count(module.tables.len()),
             num_globals: count(module.globals.len()),
             num_funcs: count(module.functions.len()),
+            num_thread_locals: count(module.thread_locals.len()),
         }
     }
 
@@ -61,24 +78,19 @@ impl VMOffsets {
         0
     }
 
-    /// `VMContext::store_context`.
-    pub const fn vmctx_store_context() -> u32 {
-        8
-    }
-
     /// `VMContext::builtins`.
     pub const fn vmctx_builtins() -> u32 {
-        16
+        8
     }
 
     /// `VMContext::instance`: only the runtime reads it, to find the instance in libcalls.
     pub const fn vmctx_instance() -> u32 {
-        24
+        16
     }
 
     /// Size of the static prefix; the per-module arrays start here.
     pub const fn vmctx_static_size() -> u32 {
-        32
+        24
     }
 
     // --- VMContext per-module arrays ---
@@ -124,11 +136,47 @@ impl VMOffsets {
         self.vmctx_funcrefs_begin() + self.num_funcs * Self::size_of_vmfuncref()
     }
 
-    // --- VMStoreContext ---
+    // --- VMThreadContext ---
 
-    /// `VMStoreContext::stack_limit`: JIT prologues trap when the stack pointer drops below it.
-    pub const fn store_context_stack_limit() -> u32 {
+    /// `VMThreadContext::magic`.
+    pub const fn thread_magic() -> u32 {
         0
+    }
+
+    /// `VMThreadContext::interrupt`: checked at function entries and loop headers.
+    pub const fn thread_interrupt() -> u32 {
+        4
+    }
+
+    /// `VMThreadContext::stack_limit`: JIT prologues trap when the stack pointer drops below it.
+    pub const fn thread_stack_limit() -> u32 {
+        8
+    }
+
+    /// `VMThreadContext::vmctx`.
+    pub const fn thread_vmctx() -> u32 {
+        16
+    }
+
+    /// `VMThreadContext::record`: only the runtime reads it.
+    pub const fn thread_record() -> u32 {
+        24
+    }
+
+    /// Size of the block's static prefix; thread-local global slots start here.
+    pub const fn thread_static_size() -> u32 {
+        32
+    }
+
+    /// Offset of the slot holding this thread's copy of the `slot`-th thread-local global.
+    pub fn thread_local_slot(&self, slot: u32) -> u32 {
+        assert!(slot < self.num_thread_locals);
+        Self::thread_static_size() + slot * VMVAL_SIZE
+    }
+
+    /// Total size of a VMThreadContext for this module.
+    pub fn size_of_thread_context(&self) -> u32 {
+        Self::thread_static_size() + self.num_thread_locals * VMVAL_SIZE
     }
 
     // --- VMMemoryDefinition ---

@@ -2,7 +2,7 @@
 
 use super::store::StoreInner;
 use super::traphandlers::set_pending_host_error;
-use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMFuncRef, VMHostFuncContext, VMVal};
+use super::vmcontext::{HOST_FUNC_MAGIC, VMFuncRef, VMHostFuncContext, VMThreadContext, VMVal};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
@@ -68,7 +68,7 @@ impl<T: 'static> HostFuncContext<T> {
 /// to `len` value slots; host-call trampolines guarantee both.
 unsafe extern "C" fn host_entry<T: 'static>(
     context: *mut VMHostFuncContext,
-    caller: *mut VMContext,
+    caller: *mut VMThreadContext,
     values: *mut VMVal,
     len: u32,
 ) -> u32 {
@@ -82,7 +82,7 @@ unsafe extern "C" fn host_entry<T: 'static>(
         let store = unsafe { &mut *store };
         // SAFETY: the trampoline passes its own slot array of `len` values.
         let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
-        let caller = store.opaque.instance_of_vmctx(caller);
+        let caller = store.opaque.instance_of_thread(caller);
         func(store, caller, values)
     }));
     match outcome {

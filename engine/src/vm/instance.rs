@@ -7,12 +7,14 @@ use super::libcalls::VM_BUILTINS;
 use super::memory::{StoreMemory, WaitValue, copy_bytes, fill_bytes};
 use super::module::ModuleRuntime;
 use super::table::Table;
-use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMStoreContext};
+use super::thread::{BlockSource, ThreadBlock};
+use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition};
 use crate::environ::{
     ConstExpr, ConstOp, DataKind, ElementKind, TrapKind, VM_CONTEXT_MAGIC, VMOffsets, i31,
 };
 use crate::vm::WaitOutcome;
 use std::alloc::Layout;
+use std::cell::RefCell;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -26,6 +28,11 @@ pub(crate) struct InstanceEntities {
 }
 
 /// A module instance. Always boxed: its VMContext stores its address.
+///
+/// Several threads may run the instance's code at once, each with its own block, so libcalls
+/// only get `&Instance`. What only unshared code can reach (unshared memories and tables,
+/// segments) is touched only by the home thread: validation keeps shared functions, the only
+/// ones other threads run, away from it.
 pub(crate) struct Instance {
     module: Arc<ModuleRuntime>,
     offsets: VMOffsets,
@@ -35,9 +42,13 @@ pub(crate) struct Instance {
     globals: Vec<NonNull<VMGlobalDefinition>>,
     /// Evaluated items of each element segment; emptied by `elem.drop` and after use by
     /// active and declarative segments.
-    elements: Vec<Box<[usize]>>,
+    elements: RefCell<Vec<Box<[usize]>>>,
     /// Whether each data segment was dropped.
-    dropped_data: Vec<bool>,
+    dropped_data: RefCell<Vec<bool>>,
+    /// The home thread's block.
+    home: ThreadBlock,
+    /// Where other threads get their blocks.
+    blocks: BlockSource,
 }
 
 impl Instance {
@@ -47,19 +58,18 @@ impl Instance {
     }
 
     /// Builds the instance and its VMContext. Segments and the start function have not run.
-    pub fn new(
-        module: Arc<ModuleRuntime>,
-        store_context: NonNull<VMStoreContext>,
-        entities: InstanceEntities,
-    ) -> Box<Instance> {
+    pub fn new(module: Arc<ModuleRuntime>, entities: InstanceEntities) -> Box<Instance> {
         let offsets = VMOffsets::new(&module.info);
         let layout = Self::vmctx_layout(&offsets);
-        // SAFETY: the layout has a non-zero size (the static prefix alone is 32 bytes).
+        // SAFETY: the layout has a non-zero size (the static prefix alone is 24 bytes).
         let raw = unsafe { std::alloc::alloc_zeroed(layout) };
         let vmctx = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        let vmctx_ptr = vmctx.as_ptr().cast::<VMContext>();
         let mut instance = Box::new(Instance {
-            elements: vec![Box::default(); module.info.elements.len()],
-            dropped_data: vec![false; module.info.data.len()],
+            elements: RefCell::new(vec![Box::default(); module.info.elements.len()]),
+            dropped_data: RefCell::new(vec![false; module.info.data.len()]),
+            home: ThreadBlock::new(&offsets, vmctx_ptr),
+            blocks: BlockSource::new(offsets.clone(), vmctx_ptr),
             module,
             offsets,
             vmctx,
@@ -69,7 +79,6 @@ impl Instance {
         });
         let instance_ptr: *mut Instance = &mut *instance;
         instance.write(VMOffsets::vmctx_magic(), VM_CONTEXT_MAGIC);
-        instance.write(VMOffsets::vmctx_store_context(), store_context.as_ptr());
         instance.write(VMOffsets::vmctx_builtins(), &raw const VM_BUILTINS);
         instance.write(VMOffsets::vmctx_instance(), instance_ptr);
         for index in 0..instance.memories.len() {
@@ -89,6 +98,12 @@ impl Instance {
             );
         }
         for index in 0..instance.globals.len() {
+            // The VMContext's pointer to a thread-local global is the home thread's copy, which
+            // is what the embedding API reads and writes; JIT code uses the running thread's
+            // block instead.
+            if let Some(slot) = instance.module.info.thread_local_slot(index as u32) {
+                instance.globals[index] = instance.home_thread_local(slot);
+            }
             let global = instance.globals[index].as_ptr();
             instance.write(instance.offsets.vmctx_global_pointer(index as u32), global);
         }
@@ -122,12 +137,34 @@ impl Instance {
         }
     }
 
+    /// Where the instance's global `index` lives for the embedding API.
+    pub fn global_ptr(&self, index: u32) -> NonNull<VMGlobalDefinition> {
+        self.globals[index as usize]
+    }
+
     pub fn module(&self) -> &Arc<ModuleRuntime> {
         &self.module
     }
 
     pub fn vmctx(&self) -> *mut VMContext {
         self.vmctx.as_ptr().cast()
+    }
+
+    /// The home thread's block.
+    pub fn home_block(&self) -> &ThreadBlock {
+        &self.home
+    }
+
+    /// The source of other threads' blocks; stable while the instance lives.
+    pub fn block_source(&self) -> NonNull<BlockSource> {
+        NonNull::from(&self.blocks)
+    }
+
+    /// The home thread's copy of the thread-local global in `slot`.
+    pub fn home_thread_local(&self, slot: u32) -> NonNull<VMGlobalDefinition> {
+        let offset = self.offsets.thread_local_slot(slot) as usize;
+        // SAFETY: the slot lies inside the home block, which lives as long as the instance.
+        unsafe { self.home.as_ptr().cast::<u8>().add(offset).cast() }
     }
 
     /// The funcref of function `index`, which lives inside this instance's VMContext.
@@ -137,15 +174,29 @@ impl Instance {
         unsafe { self.vmctx.add(offset).cast() }
     }
 
-    fn memory_mut(&mut self, index: u32) -> &mut StoreMemory {
-        // SAFETY: the store keeps the memory alive, and wasm execution is single-threaded per
-        // store, so no other reference to it is live during a libcall.
-        unsafe { self.memories[index as usize].as_mut() }
+    fn memory(&self, index: u32) -> &StoreMemory {
+        // SAFETY: the store keeps the memory alive; nothing takes `&mut` to a shared memory's
+        // entry, and an unshared one is only used by the home thread (see `Instance`).
+        unsafe { self.memories[index as usize].as_ref() }
     }
 
-    fn table_mut(&mut self, index: u32) -> &mut Table {
-        // SAFETY: as for `memory_mut`.
-        unsafe { self.tables[index as usize].as_mut() }
+    /// `memory.grow` needs `&mut` only for unshared memories, which only the home thread
+    /// reaches; a shared memory grows under its own lock.
+    fn grow_memory(&self, index: u32, delta: u64) -> std::io::Result<Option<u64>> {
+        if let Some(shared) = self.memory(index).as_shared() {
+            return shared.grow(delta);
+        }
+        // SAFETY: an unshared memory is only reached by the home thread (see `Instance`), which
+        // is inside this libcall and holds no other reference to it.
+        unsafe { (*self.memories[index as usize].as_ptr()).grow(delta) }
+    }
+
+    #[allow(clippy::mut_from_ref, reason = "tables synchronize their own mutation")]
+    fn table_mut(&self, index: u32) -> &mut Table {
+        // SAFETY: the store keeps the table alive. Unshared tables are only reached by the
+        // home thread; concurrent threads on a shared table are the known gap documented on
+        // `Table`.
+        unsafe { &mut *self.tables[index as usize].as_ptr() }
     }
 
     /// Evaluates a constant expression to its raw 64-bit representation.
@@ -192,13 +243,13 @@ impl Instance {
 
     /// Runs global initializers, table initializers and segments, in the spec's order. A trap
     /// leaves the effects of earlier segments in place, as the spec requires.
-    pub fn initialize(&mut self) -> Result<(), TrapKind> {
+    pub fn initialize(&self) -> Result<(), TrapKind> {
         let info = Arc::clone(&self.module.info);
         for (defined, init) in info.global_inits.iter().enumerate() {
             let value = self.eval_const(init);
             let index = info.num_imported_globals as usize + defined;
             // SAFETY: the store keeps the global alive and nothing else accesses it yet.
-            let global = unsafe { self.globals[index].as_mut() };
+            let global = unsafe { &mut *self.globals[index].as_ptr() };
             global.bytes = [0; 16];
             global.bytes[..8].copy_from_slice(&value.to_le_bytes());
         }
@@ -214,17 +265,18 @@ impl Instance {
             }
         }
         for (index, segment) in info.elements.iter().enumerate() {
-            self.elements[index] = segment
+            let items = segment
                 .items
                 .iter()
                 .map(|item| self.eval_const(item) as usize)
                 .collect();
+            self.elements.borrow_mut()[index] = items;
         }
         for (index, segment) in info.elements.iter().enumerate() {
             match &segment.kind {
                 ElementKind::Active { table, offset } => {
                     let offset = self.eval_const(offset) as u32;
-                    let len = self.elements[index].len() as u32;
+                    let len = self.elements.borrow()[index].len() as u32;
                     self.table_init(*table, index as u32, offset, 0, len)?;
                     self.elem_drop(index as u32);
                 }
@@ -243,21 +295,15 @@ impl Instance {
         Ok(())
     }
 
-    pub fn memory_grow(&mut self, memory: u32, delta: u32) -> u32 {
-        match self.memory_mut(memory).grow(u64::from(delta)) {
+    pub fn memory_grow(&self, memory: u32, delta: u32) -> u32 {
+        match self.grow_memory(memory, u64::from(delta)) {
             Ok(Some(old_pages)) => old_pages as u32,
             Ok(None) | Err(_) => u32::MAX,
         }
     }
 
-    pub fn memory_fill(
-        &mut self,
-        memory: u32,
-        dst: u32,
-        value: u8,
-        len: u32,
-    ) -> Result<(), TrapKind> {
-        let view = self.memory_mut(memory).view();
+    pub fn memory_fill(&self, memory: u32, dst: u32, value: u8, len: u32) -> Result<(), TrapKind> {
+        let view = self.memory(memory).view();
         let dst = view
             .checked(u64::from(dst), u64::from(len))
             .ok_or(TrapKind::MemoryOutOfBounds)?;
@@ -267,15 +313,15 @@ impl Instance {
     }
 
     pub fn memory_copy(
-        &mut self,
+        &self,
         dst_memory: u32,
         src_memory: u32,
         dst: u32,
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let src_view = self.memory_mut(src_memory).view();
-        let dst_view = self.memory_mut(dst_memory).view();
+        let src_view = self.memory(src_memory).view();
+        let dst_view = self.memory(dst_memory).view();
         let src = src_view
             .checked(u64::from(src), u64::from(len))
             .ok_or(TrapKind::MemoryOutOfBounds)?;
@@ -289,14 +335,14 @@ impl Instance {
     }
 
     pub fn memory_init(
-        &mut self,
+        &self,
         memory: u32,
         data: u32,
         dst: u32,
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let segment = if self.dropped_data[data as usize] {
+        let segment = if self.dropped_data.borrow()[data as usize] {
             0..0
         } else {
             self.module.info.data[data as usize].range.clone()
@@ -308,7 +354,7 @@ impl Instance {
         let bytes_start = segment.start + src as usize;
         let module = Arc::clone(&self.module);
         let source = &module.bytes[bytes_start..bytes_start + len as usize];
-        let view = self.memory_mut(memory).view();
+        let view = self.memory(memory).view();
         let dst = view
             .checked(u64::from(dst), u64::from(len))
             .ok_or(TrapKind::MemoryOutOfBounds)?;
@@ -318,8 +364,8 @@ impl Instance {
     }
 
     /// `memory.atomic.notify` on a shared memory at an address JIT code already checked.
-    pub fn memory_atomic_notify(&mut self, memory: u32, addr: u64, count: u32) -> u32 {
-        match self.memory_mut(memory).as_shared() {
+    pub fn memory_atomic_notify(&self, memory: u32, addr: u64, count: u32) -> u32 {
+        match self.memory(memory).as_shared() {
             Some(shared) => shared.notify(addr, count),
             // The compiler folds notify on unshared memory to 0; agree if called anyway.
             None => 0,
@@ -329,14 +375,14 @@ impl Instance {
     /// `memory.atomic.wait32/64` on a shared memory at an address JIT code already checked:
     /// 0 woken, 1 not equal, 2 timed out. A negative timeout waits forever.
     pub fn memory_atomic_wait(
-        &mut self,
+        &self,
         memory: u32,
         addr: u64,
         expected: WaitValue,
         timeout: i64,
     ) -> u32 {
         let shared = self
-            .memory_mut(memory)
+            .memory(memory)
             .as_shared()
             .expect("the compiler only emits waits on shared memories")
             .clone();
@@ -347,29 +393,22 @@ impl Instance {
             WaitOutcome::Woken => 0,
             WaitOutcome::Mismatch => 1,
             WaitOutcome::TimedOut => 2,
-            // Nothing interrupts waits yet; termination (a later issue) will turn this into
-            // a trap. Until then report it like a timeout, which callers must handle anyway.
-            WaitOutcome::Interrupted => 2,
+            // The JIT code turns this into an `Interrupted` trap.
+            WaitOutcome::Interrupted => 3,
         }
     }
 
-    pub fn data_drop(&mut self, data: u32) {
-        self.dropped_data[data as usize] = true;
+    pub fn data_drop(&self, data: u32) {
+        self.dropped_data.borrow_mut()[data as usize] = true;
     }
 
-    pub fn table_grow(&mut self, table: u32, init: usize, delta: u32) -> u32 {
+    pub fn table_grow(&self, table: u32, init: usize, delta: u32) -> u32 {
         self.table_mut(table)
             .grow(u64::from(delta), init)
             .map_or(u32::MAX, |old| old as u32)
     }
 
-    pub fn table_fill(
-        &mut self,
-        table: u32,
-        dst: u32,
-        value: usize,
-        len: u32,
-    ) -> Result<(), TrapKind> {
+    pub fn table_fill(&self, table: u32, dst: u32, value: usize, len: u32) -> Result<(), TrapKind> {
         self.table_mut(table)
             .range_mut(u64::from(dst), u64::from(len))
             .ok_or(TrapKind::TableOutOfBounds)?
@@ -378,7 +417,7 @@ impl Instance {
     }
 
     pub fn table_copy(
-        &mut self,
+        &self,
         dst_table: u32,
         src_table: u32,
         dst: u32,
@@ -412,14 +451,14 @@ impl Instance {
     }
 
     pub fn table_init(
-        &mut self,
+        &self,
         table: u32,
         elem: u32,
         dst: u32,
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let items = std::mem::take(&mut self.elements[elem as usize]);
+        let items = std::mem::take(&mut self.elements.borrow_mut()[elem as usize]);
         let result = (|| {
             let source = u64::from(src)
                 .checked_add(u64::from(len))
@@ -432,12 +471,12 @@ impl Instance {
                 .copy_from_slice(source);
             Ok(())
         })();
-        self.elements[elem as usize] = items;
+        self.elements.borrow_mut()[elem as usize] = items;
         result
     }
 
-    pub fn elem_drop(&mut self, elem: u32) {
-        self.elements[elem as usize] = Box::default();
+    pub fn elem_drop(&self, elem: u32) {
+        self.elements.borrow_mut()[elem as usize] = Box::default();
     }
 }
 

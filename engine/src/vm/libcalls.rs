@@ -7,21 +7,20 @@
 
 use super::instance::Instance;
 use super::memory::WaitValue;
-use super::vmcontext::VMContext;
+use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMThreadContext};
 use crate::environ::{TrapKind, VMOffsets, foreach_builtin_function};
 
 /// Finds the instance a VMContext belongs to.
 ///
 /// # Safety
 ///
-/// `vmctx` must be the live VMContext of an [`Instance`] whose store is executing this call,
-/// with no other reference to that instance active.
-unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
+/// `vmctx` must be the live VMContext of an [`Instance`] whose code is executing this call.
+unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a Instance {
     // SAFETY: per the contract, `vmctx` is a VMContext whose `instance` field was written by
     // `Instance::new` and points to the live, boxed instance.
     unsafe {
         let field = vmctx.cast::<u8>().add(VMOffsets::vmctx_instance() as usize);
-        &mut *field.cast::<*mut Instance>().read()
+        &*field.cast::<*mut Instance>().read()
     }
 }
 
@@ -168,10 +167,32 @@ mod entry {
             timeout as i64,
         )
     }
+
+    pub unsafe extern "C" fn enter_instance(
+        _vmctx: *mut VMContext,
+        thread: *mut VMThreadContext,
+        callee_vmctx: usize,
+    ) -> usize {
+        let callee_vmctx = callee_vmctx as *mut VMContext;
+        // SAFETY: a funcref's context is a live VMContext or host function context, and both
+        // start with a u32 magic number.
+        if unsafe { callee_vmctx.cast::<u32>().read() } == HOST_FUNC_MAGIC {
+            return thread as usize;
+        }
+        // SAFETY: JIT code passes its own live block, whose record outlives it; the callee's
+        // instance is alive while funcrefs to it exist.
+        unsafe {
+            let source = instance(callee_vmctx).block_source();
+            let block = (*(*thread).record).block_for(callee_vmctx, source);
+            (*block.as_ptr()).stack_limit = (*thread).stack_limit;
+            block.as_ptr() as usize
+        }
+    }
 }
 
 macro_rules! builtin_rust_type {
     (vmctx) => { *mut VMContext };
+    (thread) => { *mut VMThreadContext };
     (i32) => { u32 };
     (i64) => { u64 };
     (pointer) => { usize };
@@ -180,6 +201,9 @@ macro_rules! builtin_rust_type {
 macro_rules! builtin_rust_result {
     (i32) => {
         u32
+    };
+    (pointer) => {
+        usize
     };
     (()) => {
         ()

@@ -11,6 +11,7 @@ mod mmap;
 mod module;
 mod store;
 mod table;
+mod thread;
 mod traphandlers;
 mod vmcontext;
 

@@ -8,9 +8,12 @@ use super::instance::{Instance, InstanceEntities};
 use super::memory::{SharedMemory, StoreMemory};
 use super::module::{HostCode, ModuleRuntime};
 use super::table::Table;
+use super::thread::{ThreadBlock, ThreadRecord};
 use super::traphandlers::{UnwindReason, catch_traps};
-use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMStoreContext, VMVal};
-use crate::environ::{BoundsChecks, EntityIndex, canonical_global, canonical_table};
+use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMThreadContext, VMVal};
+use crate::environ::{
+    BoundsChecks, EntityIndex, ModuleInfo, VMOffsets, canonical_global, canonical_table,
+};
 use std::any::Any;
 use std::collections::HashMap;
 use std::ptr::NonNull;
@@ -57,7 +60,12 @@ struct InstanceRecord {
 pub(crate) struct StoreOpaque {
     /// Process-unique, so handles from another store are caught.
     id: u64,
-    context: Box<VMStoreContext>,
+    /// The record of the thread that owns the store, binding every instance's home block.
+    /// Boxed: blocks point at it.
+    home: Box<ThreadRecord>,
+    /// The block host functions get when the embedder calls them directly, outside any
+    /// instance.
+    root_block: ThreadBlock,
     max_wasm_stack: usize,
     bounds_checks: BoundsChecks,
     instances: Vec<InstanceRecord>,
@@ -65,6 +73,9 @@ pub(crate) struct StoreOpaque {
     memories: Vec<Box<StoreMemory>>,
     tables: Vec<Box<Table>>,
     globals: Vec<Box<VMGlobalDefinition>>,
+    /// Where each global's value lives: its box, or for an exported thread-local global the
+    /// home thread's copy in its instance's home block.
+    global_ptrs: Vec<NonNull<VMGlobalDefinition>>,
     global_types: Vec<GlobalType>,
     funcs: Vec<FuncData>,
     funcs_by_ref: HashMap<usize, usize>,
@@ -97,10 +108,14 @@ unsafe impl<T: Send> Send for StoreBox<T> {}
 
 impl<T: 'static> StoreBox<T> {
     pub fn new(data: T, max_wasm_stack: usize, bounds_checks: BoundsChecks) -> Self {
-        StoreBox(Box::new(StoreInner {
+        let inner = Box::new(StoreInner {
             opaque: StoreOpaque {
                 id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
-                context: Box::default(),
+                home: Box::new(ThreadRecord::new()),
+                root_block: ThreadBlock::new(
+                    &VMOffsets::new(&ModuleInfo::default()),
+                    std::ptr::null_mut(),
+                ),
                 max_wasm_stack,
                 bounds_checks,
                 instances: Vec::new(),
@@ -108,6 +123,7 @@ impl<T: 'static> StoreBox<T> {
                 memories: Vec::new(),
                 tables: Vec::new(),
                 globals: Vec::new(),
+                global_ptrs: Vec::new(),
                 global_types: Vec::new(),
                 funcs: Vec::new(),
                 funcs_by_ref: HashMap::new(),
@@ -118,7 +134,10 @@ impl<T: 'static> StoreBox<T> {
             },
             data,
             _always_boxed: (),
-        }))
+        });
+        let opaque = &inner.opaque;
+        opaque.home.bind_home(&opaque.root_block);
+        StoreBox(inner)
     }
 
     pub fn inner(&self) -> &StoreInner<T> {
@@ -227,18 +246,23 @@ impl StoreOpaque {
             wasm_call, vmctx, ..
         } = unsafe { *funcref.as_ptr() };
         type ArrayCall =
-            unsafe extern "C" fn(*mut VMContext, *mut VMContext, *const u8, *mut VMVal);
+            unsafe extern "C" fn(*mut VMContext, *mut VMThreadContext, *const u8, *mut VMVal);
         // SAFETY: `array_call` is a finished array-call trampoline for this function's
         // signature, kept alive by the module or host code this store holds.
         let trampoline: ArrayCall = unsafe { std::mem::transmute(array_call) };
         let values = values.as_mut_ptr();
-        let stack_limit = &raw mut self.context.stack_limit;
-        // SAFETY: `stack_limit` is this store's context, which its VMContexts point at; the
-        // trampoline, code and contexts are live (see above); `values` is large enough, as
-        // this method's contract requires of the caller.
+        let thread = match self.instances_by_vmctx.get(&(vmctx as usize)) {
+            Some(&instance) => self.instances[instance].instance.home_block().as_ptr(),
+            None => self.root_block.as_ptr(),
+        }
+        .as_ptr();
+        // SAFETY: the block is the home thread's, owned by this store, and `stack_limit` is
+        // its field; the trampoline, code and contexts are live (see above); `values` is large
+        // enough, as this method's contract requires of the caller.
         unsafe {
+            let stack_limit = &raw mut (*thread).stack_limit;
             catch_traps(stack_limit, self.max_wasm_stack, || {
-                trampoline(vmctx, vmctx, wasm_call, values)
+                trampoline(vmctx, thread, wasm_call, values)
             })
         }
     }
@@ -289,13 +313,13 @@ impl StoreOpaque {
                 .iter()
                 .map(|&t| NonNull::from(&mut *self.tables[t]))
                 .collect(),
-            globals: globals
-                .iter()
-                .map(|&g| NonNull::from(&mut *self.globals[g]))
-                .collect(),
+            globals: globals.iter().map(|&g| self.global_ptrs[g]).collect(),
         };
-        let context = NonNull::from(&mut *self.context);
-        let mut instance = Instance::new(Arc::clone(&module), context, entities);
+        let instance = Instance::new(Arc::clone(&module), entities);
+        self.home.bind_home(instance.home_block());
+        for (position, &global) in globals.iter().enumerate() {
+            self.global_ptrs[global] = instance.global_ptr(position as u32);
+        }
         let init = instance.initialize();
         let index = self.instances.len();
         self.instances_by_vmctx
@@ -331,8 +355,10 @@ impl StoreOpaque {
         }
     }
 
-    /// The instance whose VMContext is `vmctx`, if it is one of this store's.
-    pub fn instance_of_vmctx(&self, vmctx: *mut VMContext) -> Option<usize> {
+    /// The instance whose code runs with block `thread`, if it is one of this store's.
+    pub fn instance_of_thread(&self, thread: *mut VMThreadContext) -> Option<usize> {
+        // SAFETY: host-call trampolines pass the calling wasm code's live block.
+        let vmctx = unsafe { (*thread).vmctx };
         self.instances_by_vmctx.get(&(vmctx as usize)).copied()
     }
 
@@ -386,7 +412,9 @@ impl StoreOpaque {
     // --- globals ---
 
     pub fn push_global(&mut self, global: VMGlobalDefinition, ty: GlobalType) -> usize {
-        self.globals.push(Box::new(global));
+        let mut global = Box::new(global);
+        self.global_ptrs.push(NonNull::from(&mut *global));
+        self.globals.push(global);
         self.global_types.push(ty);
         self.globals.len() - 1
     }
@@ -396,11 +424,14 @@ impl StoreOpaque {
     }
 
     pub fn global(&self, global: usize) -> &VMGlobalDefinition {
-        &self.globals[global]
+        // SAFETY: the pointer is to a box or home block this store owns.
+        unsafe { self.global_ptrs[global].as_ref() }
     }
 
     pub fn global_mut(&mut self, global: usize) -> &mut VMGlobalDefinition {
-        &mut self.globals[global]
+        // SAFETY: as in `global`; `&mut self` excludes other API access, and JIT code of this
+        // store is not running while the embedder holds it.
+        unsafe { self.global_ptrs[global].as_mut() }
     }
 
     // --- externrefs ---

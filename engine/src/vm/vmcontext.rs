@@ -1,8 +1,9 @@
 //! The `#[repr(C)]` structures that JIT code reads, laid out as `environ::VMOffsets` says.
 //! The tests at the bottom check every field against the offsets table.
 
+use super::thread::ThreadRecord;
 use std::marker::PhantomData;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU32, AtomicUsize};
 
 /// Opaque type of a VMContext pointer. The context is a variable-size allocation (see
 /// [`VMOffsets`]) so Rust never names its fields directly; `Instance` writes them through
@@ -13,21 +14,22 @@ pub struct VMContext {
     _not_send_sync: PhantomData<*mut u8>,
 }
 
-/// What the stack-limit check and host calls need from the thread running the code.
+/// The header of a thread's block for one instance; the thread's copies of the module's
+/// thread-local globals follow it (see `VMOffsets::thread_local_slot`).
 #[repr(C)]
 #[derive(Debug)]
-pub struct VMStoreContext {
+pub struct VMThreadContext {
+    pub magic: u32,
+    /// Non-zero: the next safepoint (function entry or loop header) traps. Set from other
+    /// threads, hence atomic.
+    pub interrupt: AtomicU32,
     /// Lowest address the wasm stack may grow to; `usize::MAX` when no call is active, so an
     /// entry that forgot to set it traps instead of overflowing.
     pub stack_limit: usize,
-}
-
-impl Default for VMStoreContext {
-    fn default() -> Self {
-        VMStoreContext {
-            stack_limit: usize::MAX,
-        }
-    }
+    /// The instance this block serves.
+    pub vmctx: *mut VMContext,
+    /// The thread's record, through which a cross-instance call finds its other blocks.
+    pub record: *const ThreadRecord,
 }
 
 /// A linear memory as JIT code sees it.
@@ -96,10 +98,10 @@ impl VMVal {
     }
 }
 
-/// The Rust function a host-call trampoline calls: `(host_ctx, caller_vmctx, values, len)`,
+/// The Rust function a host-call trampoline calls: `(host_ctx, caller_thread, values, len)`,
 /// returning non-zero when the host function failed and a pending error was recorded.
 pub type HostEntry =
-    unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMContext, *mut VMVal, u32) -> u32;
+    unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMThreadContext, *mut VMVal, u32) -> u32;
 
 /// Marks a [`VMHostFuncContext`], so a caller pointer can be told apart from a VMContext.
 pub const HOST_FUNC_MAGIC: u32 = u32::from_le_bytes(*b"host");
@@ -120,11 +122,36 @@ mod tests {
     use std::mem::{align_of, offset_of, size_of};
 
     #[test]
-    fn store_context_layout() {
-        assert_eq!(
-            offset_of!(VMStoreContext, stack_limit),
-            VMOffsets::store_context_stack_limit() as usize
-        );
+    fn thread_context_layout() {
+        let fields = [
+            (
+                offset_of!(VMThreadContext, magic),
+                VMOffsets::thread_magic(),
+            ),
+            (
+                offset_of!(VMThreadContext, interrupt),
+                VMOffsets::thread_interrupt(),
+            ),
+            (
+                offset_of!(VMThreadContext, stack_limit),
+                VMOffsets::thread_stack_limit(),
+            ),
+            (
+                offset_of!(VMThreadContext, vmctx),
+                VMOffsets::thread_vmctx(),
+            ),
+            (
+                offset_of!(VMThreadContext, record),
+                VMOffsets::thread_record(),
+            ),
+            (
+                size_of::<VMThreadContext>(),
+                VMOffsets::thread_static_size(),
+            ),
+        ];
+        for (actual, expected) in fields {
+            assert_eq!(actual, expected as usize);
+        }
     }
 
     #[test]

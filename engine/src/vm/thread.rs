@@ -1,0 +1,256 @@
+//! Threads of execution: the per-thread blocks (VMThreadContexts) JIT code receives next to
+//! the instance's VMContext, and the record that ties one thread's blocks together.
+//!
+//! A thread has one block per instance it executes. The store's thread (the *home* thread)
+//! gets each instance's home block at instantiation; a spawned thread leases a block from an
+//! instance's pool when it first enters that instance and hands it back when it exits.
+
+use super::vmcontext::{VMContext, VMThreadContext};
+use crate::environ::{VM_THREAD_CONTEXT_MAGIC, VMOffsets};
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use weft_threads::Waiter;
+use weft_tls::BlockPool;
+
+/// Blocks kept for reuse per instance; more than this many threads exiting at once frees the
+/// rest.
+const MAX_IDLE_BLOCKS: usize = 64;
+
+/// One thread's block for one instance: a `VMThreadContext` followed by the thread's copies
+/// of the module's thread-local globals.
+pub(crate) struct ThreadBlock {
+    context: NonNull<VMThreadContext>,
+    layout: Layout,
+}
+
+// SAFETY: a block is plain memory that only the thread it is bound to reads and writes, apart
+// from the atomic interrupt flag; moving ownership between threads (through a pool) is fine.
+unsafe impl Send for ThreadBlock {}
+
+impl ThreadBlock {
+    /// A fresh block for an instance whose VMContext is `vmctx`. Every thread-local global
+    /// starts at its type's default value, whose bits are all zero (0, +0.0 or null), so
+    /// zeroed memory is already initialized.
+    pub fn new(offsets: &VMOffsets, vmctx: *mut VMContext) -> ThreadBlock {
+        let layout = Layout::from_size_align(offsets.size_of_thread_context() as usize, 16)
+            .expect("thread blocks are small");
+        // SAFETY: the layout has a non-zero size (the static prefix alone is 32 bytes).
+        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+        let context = NonNull::new(raw.cast::<VMThreadContext>())
+            .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        // SAFETY: the allocation is large and aligned enough for the header, which is written
+        // before anyone else can see the block.
+        unsafe {
+            context.write(VMThreadContext {
+                magic: VM_THREAD_CONTEXT_MAGIC,
+                interrupt: Default::default(),
+                stack_limit: usize::MAX,
+                vmctx,
+                record: std::ptr::null(),
+            })
+        };
+        ThreadBlock { context, layout }
+    }
+
+    pub fn as_ptr(&self) -> NonNull<VMThreadContext> {
+        self.context
+    }
+
+    /// Restores a released block to the state of a new one, so its next thread sees default
+    /// thread-locals and no stale interrupt.
+    fn reset(&mut self) {
+        let header = size_of::<VMThreadContext>();
+        // SAFETY: the block is owned here and nobody else uses it: the slots after the header
+        // lie inside the allocation.
+        unsafe {
+            let context = self.context.as_ptr();
+            (*context).interrupt.store(0, Ordering::Relaxed);
+            (*context).stack_limit = usize::MAX;
+            (*context).record = std::ptr::null();
+            context
+                .cast::<u8>()
+                .add(header)
+                .write_bytes(0, self.layout.size() - header);
+        }
+    }
+}
+
+impl Drop for ThreadBlock {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout and freed only here.
+        unsafe { std::alloc::dealloc(self.context.as_ptr().cast(), self.layout) };
+    }
+}
+
+/// The blocks spawned threads lease from one instance.
+pub(crate) struct BlockSource {
+    offsets: VMOffsets,
+    vmctx: *mut VMContext,
+    pool: BlockPool<ThreadBlock>,
+}
+
+impl BlockSource {
+    pub fn new(offsets: VMOffsets, vmctx: *mut VMContext) -> BlockSource {
+        BlockSource {
+            offsets,
+            vmctx,
+            pool: BlockPool::new(MAX_IDLE_BLOCKS),
+        }
+    }
+
+    fn acquire(&self) -> ThreadBlock {
+        self.pool
+            .acquire(|| ThreadBlock::new(&self.offsets, self.vmctx))
+    }
+
+    fn release(&self, block: ThreadBlock) {
+        self.pool.release(block, ThreadBlock::reset);
+    }
+}
+
+/// A block a thread entered, and the source to return it to if it was leased.
+struct Binding {
+    vmctx: *mut VMContext,
+    block: NonNull<VMThreadContext>,
+    leased: Option<(ThreadBlock, NonNull<BlockSource>)>,
+}
+
+/// One thread of execution's blocks, one per instance it has entered. Every block it hands
+/// out points back at it, so a cross-instance call can find the thread's block for the
+/// callee.
+pub(crate) struct ThreadRecord {
+    bindings: Mutex<Vec<Binding>>,
+    /// Set by [`ThreadRecord::interrupt`] and copied into blocks created afterwards.
+    interrupted: AtomicBool,
+    /// The OS thread's parking handle while it runs wasm, so an interrupt also ends a wait.
+    waiter: Mutex<Option<Waiter>>,
+}
+
+// SAFETY: the raw pointers in the bindings point at blocks and block sources that outlive the
+// record (the store joins every spawned thread before it frees instances), and the bindings
+// are only touched under the mutex.
+unsafe impl Send for ThreadRecord {}
+// SAFETY: as above; shared access goes through the mutexes and atomics.
+unsafe impl Sync for ThreadRecord {}
+
+impl ThreadRecord {
+    pub fn new() -> ThreadRecord {
+        ThreadRecord {
+            bindings: Mutex::new(Vec::new()),
+            interrupted: AtomicBool::new(false),
+            waiter: Mutex::new(None),
+        }
+    }
+
+    fn bindings(&self) -> std::sync::MutexGuard<'_, Vec<Binding>> {
+        self.bindings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes `block` this thread's block for its instance (the root block, whose instance is
+    /// null, only gets its record). The record must stay at its address for as long as the
+    /// block is bound.
+    pub fn bind_home(&self, block: &ThreadBlock) {
+        let context = block.as_ptr();
+        // SAFETY: the block is live; its `record` and `interrupt` fields are only written by
+        // the runtime, with the bindings locked.
+        unsafe {
+            let mut bindings = self.bindings();
+            (*context.as_ptr()).record = self;
+            if self.interrupted.load(Ordering::Relaxed) {
+                (*context.as_ptr()).interrupt.store(1, Ordering::Relaxed);
+            }
+            let vmctx = (*context.as_ptr()).vmctx;
+            bindings.push(Binding {
+                vmctx,
+                block: context,
+                leased: None,
+            });
+        }
+    }
+
+    /// This thread's block for the instance whose VMContext is `vmctx`, leasing one from
+    /// `source` on the thread's first entry there.
+    pub fn block_for(
+        &self,
+        vmctx: *mut VMContext,
+        source: NonNull<BlockSource>,
+    ) -> NonNull<VMThreadContext> {
+        let mut bindings = self.bindings();
+        if let Some(binding) = bindings.iter().find(|b| b.vmctx == vmctx) {
+            return binding.block;
+        }
+        // SAFETY: block sources live as long as their instances, which outlive every thread
+        // that runs their code.
+        let block = unsafe { source.as_ref() }.acquire();
+        let context = block.as_ptr();
+        // SAFETY: the block was just leased to this thread; nobody else can see it yet.
+        unsafe {
+            (*context.as_ptr()).record = self;
+            if self.interrupted.load(Ordering::Relaxed) {
+                (*context.as_ptr()).interrupt.store(1, Ordering::Relaxed);
+            }
+        }
+        bindings.push(Binding {
+            vmctx,
+            block: context,
+            leased: Some((block, source)),
+        });
+        context
+    }
+
+    /// Records the parking handle of the OS thread now running this record's wasm.
+    pub fn set_waiter(&self, waiter: Option<Waiter>) {
+        *self.waiter.lock().unwrap_or_else(|e| e.into_inner()) = waiter;
+    }
+
+    /// Makes every block of this thread trap at its next safepoint and wakes a blocked wait.
+    pub fn interrupt(&self) {
+        {
+            let bindings = self.bindings();
+            self.interrupted.store(true, Ordering::Relaxed);
+            for binding in bindings.iter() {
+                // SAFETY: bound blocks are live while bound; the flag is atomic because the
+                // running thread reads it concurrently.
+                unsafe {
+                    (*binding.block.as_ptr())
+                        .interrupt
+                        .store(1, Ordering::Relaxed)
+                };
+            }
+        }
+        if let Some(waiter) = &*self.waiter.lock().unwrap_or_else(|e| e.into_inner()) {
+            waiter.interrupt();
+        }
+    }
+
+    /// Undoes [`ThreadRecord::interrupt`], for the home thread once the embedder has seen
+    /// the trap that caused it.
+    pub fn clear_interrupt(&self) {
+        let bindings = self.bindings();
+        self.interrupted.store(false, Ordering::Relaxed);
+        for binding in bindings.iter() {
+            // SAFETY: as in `interrupt`.
+            unsafe {
+                (*binding.block.as_ptr())
+                    .interrupt
+                    .store(0, Ordering::Relaxed)
+            };
+        }
+        if let Some(waiter) = &*self.waiter.lock().unwrap_or_else(|e| e.into_inner()) {
+            waiter.clear_interrupt();
+        }
+    }
+}
+
+impl Drop for ThreadRecord {
+    fn drop(&mut self) {
+        for binding in self.bindings().drain(..) {
+            if let Some((block, source)) = binding.leased {
+                // SAFETY: as in `block_for`: the source outlives the threads using it.
+                unsafe { source.as_ref() }.release(block);
+            }
+        }
+    }
+}
