@@ -1,7 +1,8 @@
-//! Deliberate bugs in the wait-queue protocol. Each loom model is also run on a queue built
-//! with the flaw it exists to catch (`WaitQueue::with_flaw`, loom test builds only), and
-//! must fail there: a model that cannot fail proves nothing. Real builds cannot select a
-//! flaw, so every check for one is constant-false.
+//! Deliberate bugs in the wait-queue and thread-group protocols. Each loom model is also run
+//! on a queue or group built with the flaw it exists to catch (`WaitQueue::with_flaw`,
+//! `ThreadGroup::with_flaw`, loom test builds only), and must fail there: a model that cannot
+//! fail proves nothing. Real builds cannot select a flaw, so every check for one is
+//! constant-false.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Flaw {
@@ -22,4 +23,25 @@ pub(crate) enum Flaw {
     /// A waiter that emptied its key's queue removes the entry in a second critical section,
     /// without checking it is still empty, dropping anyone who enqueued in between.
     PruneWithoutRecheck,
+}
+
+/// Deliberate bugs in [`ThreadGroup`](crate::ThreadGroup), one per loom model in
+/// `loom_thread_group.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GroupFlaw {
+    /// `reserve` checks the limit in one critical section and takes the slot in another, so two
+    /// reservers can both pass the check.
+    ReserveInTwoSteps,
+    /// `finish` wakes joiners before it records the outcome, so a joiner can look, find nothing,
+    /// and sleep through the only wakeup.
+    NotifyBeforeRecord,
+    /// `finish` wakes one sleeper, though several may wait: joiners of the same thread, or of
+    /// different ones.
+    WakeOneJoiner,
+    /// `start` checks whether the group is aborted in one critical section and registers the
+    /// interrupter in another, so an abort in between interrupts everyone but this thread,
+    /// which then runs on.
+    StartInTwoSteps,
+    /// An abort interrupts every running thread, even one an earlier abort already interrupted.
+    InterruptRepeatedly,
 }

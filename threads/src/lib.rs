@@ -3,7 +3,7 @@
 //! with spawn/join/terminate, and interruption. It knows nothing of WebAssembly or Cranelift,
 //! so every protocol here can be model-checked with loom.
 //!
-//! The loom models (`loom_tests.rs`) run with:
+//! The loom models (`loom_tests.rs`, `loom_thread_group.rs`) run with:
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
@@ -13,13 +13,19 @@
 
 mod flaw;
 mod sync;
+mod thread_group;
 mod wait_queue;
 mod waiter;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, loom))]
+mod loom_thread_group;
 #[cfg(all(test, not(loom)))]
 mod tests;
+#[cfg(all(test, not(loom)))]
+mod thread_group_tests;
 
+pub use thread_group::{Interrupt, Outcome, ThreadGroup, ThreadId};
 pub use wait_queue::{WaitOutcome, WaitQueue};
 pub use waiter::Waiter;

@@ -1,6 +1,7 @@
 //! Loom models of the wait-queue protocol, one per requirement a peer has shipped a bug in.
 //! Each model `loom_<scenario>` has twins `loom_<scenario>_catches_<flaw>` that run it on a
 //! queue with a deliberate protocol bug ([`Flaw`]) and assert that loom finds the failure.
+//! The harness for both (`check`, `assert_caught`) is shared with `loom_thread_group.rs`.
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
@@ -11,6 +12,8 @@
 //! [`Waiter::expire`] (the model's clock), at any point loom chooses.
 
 use std::env;
+use std::panic::Location;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -28,7 +31,7 @@ const KEY: u64 = 0x1000;
 /// Every flaw is caught within this bound (the pruning race needs both preemptions).
 const PREEMPTIONS: usize = 2;
 
-type Model = Box<dyn Fn() + Send + Sync>;
+pub(crate) type Model = Box<dyn Fn() + Send + Sync>;
 
 fn builder() -> Builder {
     let mut builder = Builder::new();
@@ -36,18 +39,20 @@ fn builder() -> Builder {
     builder
 }
 
-fn check(model: Model) {
+pub(crate) fn check(model: Model) {
     builder().check(model);
 }
 
 /// Set in the child process that runs a flawed model.
 const RUN_FLAWED: &str = "WEFT_LOOM_RUN_FLAWED";
 
-/// Asserts that loom finds a failure in `model`, a model run on a flawed queue by the test named
-/// `test`. The model runs in a child process (this test binary, filtered to `test`): a failing
-/// loom model can abort rather than unwind, because loom drops thread-locals holding its
-/// primitives after the execution is gone.
-fn assert_caught(test: &str, model: Model) {
+/// Asserts that loom finds a failure in `model`, a model run on a flawed queue or group by the
+/// test named `test`, which is in the caller's file (a module of its own at the crate root). The
+/// model runs in a child process (this test binary, filtered to `test`): a failing loom model
+/// can abort rather than unwind, because loom drops thread-locals holding its primitives after
+/// the execution is gone.
+#[track_caller]
+pub(crate) fn assert_caught(test: &str, model: Model) {
     if env::var_os(RUN_FLAWED).is_some() {
         // A quick run with fewer preemptions checks less, but must not hide a flaw.
         let mut builder = builder();
@@ -55,8 +60,10 @@ fn assert_caught(test: &str, model: Model) {
         builder.check(model);
         return;
     }
+    let file = Location::caller().file();
+    let module = Path::new(file).file_stem().unwrap().to_str().unwrap();
     let child = Command::new(env::current_exe().unwrap())
-        .args([&format!("loom_tests::{test}"), "--exact", "--nocapture"])
+        .args([&format!("{module}::{test}"), "--exact", "--nocapture"])
         .env(RUN_FLAWED, "1")
         .output()
         .unwrap();
@@ -68,7 +75,7 @@ fn assert_caught(test: &str, model: Model) {
         "loom found no failure in a deliberately broken protocol"
     );
     // The failure must be the model's: one of its assertions, or loom's deadlock detection.
-    let assertion = format!("panicked at {}", file!());
+    let assertion = format!("panicked at {file}");
     assert!(
         stderr.contains(&assertion) || stderr.contains("deadlock; threads"),
         "the flawed model failed for another reason:\n{stderr}"

@@ -65,6 +65,10 @@ impl Condvar {
     pub(crate) fn notify_one(&self) {
         self.inner.notify_one();
     }
+
+    pub(crate) fn notify_all(&self) {
+        self.inner.notify_all();
+    }
 }
 
 /// When a timed wait gives up: an instant on the monotonic clock, so a wait woken early (or

@@ -1,0 +1,305 @@
+//! The thread group with real threads. The races are loom models (`loom_thread_group.rs`);
+//! these check the bookkeeping, misuse, and the whole trap-stops-everyone path with threads
+//! that really block.
+
+use std::sync::atomic::{AtomicBool, AtomicU32};
+use std::time::{Duration, Instant};
+
+use crate::sync::{Arc, Ordering, thread};
+use crate::{Interrupt, Outcome, ThreadGroup, WaitOutcome, WaitQueue, Waiter};
+
+const KEY: u64 = 0x1000;
+
+/// Long enough that a correct run never gets near it; only a hang does.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+type Group = ThreadGroup<&'static str>;
+
+/// An interrupter that counts its calls.
+#[derive(Default)]
+struct Count(AtomicU32);
+
+impl Count {
+    fn get(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Interrupt for Count {
+    fn interrupt(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counter() -> Arc<Count> {
+    Arc::new(Count::default())
+}
+
+/// Runs `id` as the engine would on a new OS thread: guest code blocks on `queue` until the
+/// group interrupts it, and the engine reports the interrupt as a trap.
+fn spawn_blocked_guest(
+    group: &Arc<Group>,
+    queue: &Arc<WaitQueue>,
+    id: u32,
+) -> thread::JoinHandle<()> {
+    let (group, queue) = (group.clone(), queue.clone());
+    thread::spawn(move || {
+        let result = if group.start(id, Arc::new(Waiter::current())) {
+            assert_eq!(queue.wait(KEY, || true, None), WaitOutcome::Interrupted);
+            Err("interrupted")
+        } else {
+            Ok(())
+        };
+        group.finish(id, result);
+    })
+}
+
+fn await_waiters(queue: &WaitQueue, n: usize) {
+    let start = Instant::now();
+    while queue.waiters(KEY) != n {
+        assert!(start.elapsed() < PATIENCE, "waiters never reached {n}");
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn reserve_stops_at_the_limit_and_never_reuses_ids() {
+    let group = Group::new(2);
+    assert_eq!(group.reserve(), Some(1));
+    assert_eq!(group.reserve(), Some(2));
+    assert_eq!(group.reserve(), None, "at the limit");
+    assert_eq!(group.live(), 2);
+    assert!(group.start(1, counter()));
+    group.finish(1, Ok(()));
+    assert_eq!(group.live(), 1);
+    group.cancel(2);
+    assert_eq!(group.live(), 0);
+    assert_eq!(group.reserve(), Some(3));
+    assert_eq!(group.reserve(), Some(4));
+    assert_eq!(group.reserve(), None);
+
+    assert_eq!(Group::new(0).reserve(), None);
+}
+
+#[test]
+fn join_returns_each_outcome_once() {
+    let group = Group::new(4);
+    let (finished, trapped, aborted) = (
+        group.reserve().unwrap(),
+        group.reserve().unwrap(),
+        group.reserve().unwrap(),
+    );
+    for id in [finished, trapped, aborted] {
+        assert!(group.start(id, counter()));
+    }
+    group.finish(finished, Ok(()));
+    group.finish(trapped, Err("trap"));
+    group.finish(aborted, Err("interrupted"));
+    assert_eq!(group.join(finished), Some(Outcome::Finished));
+    assert_eq!(group.join(trapped), Some(Outcome::Trapped("trap")));
+    assert_eq!(group.join(aborted), Some(Outcome::Aborted));
+    assert_eq!(group.join(trapped), None, "already joined");
+    assert_eq!(group.join(99), None, "never reserved");
+    assert_eq!(group.join_all(), Err("trap"));
+    assert_eq!(group.join_all(), Err("trap"), "the group's error stays");
+}
+
+#[test]
+fn the_first_error_wins_and_later_ones_become_aborted() {
+    let group = Group::new(4);
+    let ids: Vec<_> = (0..4).map(|_| group.reserve().unwrap()).collect();
+    for &id in &ids[..3] {
+        assert!(group.start(id, counter()));
+    }
+    group.finish(ids[0], Err("first"));
+    assert!(group.is_aborted());
+    assert_eq!(group.reserve(), None, "aborted");
+    group.finish(ids[1], Err("second"));
+    group.finish(ids[2], Ok(()));
+    assert!(!group.start(ids[3], counter()), "aborted");
+    group.finish(ids[3], Ok(()));
+    let outcomes: Vec<_> = ids.iter().map(|&id| group.join(id).unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Trapped("first"),
+            Outcome::Aborted,
+            Outcome::Finished,
+            Outcome::Aborted
+        ]
+    );
+    assert_eq!(group.join_all(), Err("first"));
+}
+
+#[test]
+fn join_all_consumes_unjoined_outcomes_and_abort_is_no_error() {
+    let group = Group::new(2);
+    let id = group.reserve().unwrap();
+    assert!(group.start(id, counter()));
+    group.finish(id, Ok(()));
+    group.abort();
+    assert!(group.is_aborted());
+    assert_eq!(group.join_all(), Ok(()));
+    assert_eq!(group.join(id), None);
+}
+
+#[test]
+fn cancel_releases_the_slot_and_forgets_the_id() {
+    let group = Arc::new(Group::new(1));
+    let id = group.reserve().unwrap();
+    let joiner = thread::spawn({
+        let group = group.clone();
+        move || group.join(id)
+    });
+    let all = thread::spawn({
+        let group = group.clone();
+        move || group.join_all()
+    });
+    group.cancel(id);
+    assert_eq!(joiner.join().unwrap(), None);
+    assert_eq!(all.join().unwrap(), Ok(()));
+    assert_eq!(group.live(), 0);
+    assert_eq!(group.reserve(), Some(id + 1));
+}
+
+#[test]
+#[should_panic = "thread 1 is not reserved"]
+fn cancel_after_start_panics() {
+    let group = Group::new(1);
+    let id = group.reserve().unwrap();
+    group.start(id, counter());
+    group.cancel(id);
+}
+
+#[test]
+#[should_panic = "thread 1 is not reserved"]
+fn starting_twice_panics() {
+    let group = Group::new(1);
+    let id = group.reserve().unwrap();
+    group.start(id, counter());
+    group.start(id, counter());
+}
+
+#[test]
+#[should_panic = "thread 1 is not live"]
+fn finishing_twice_panics() {
+    let group = Group::new(1);
+    let id = group.reserve().unwrap();
+    group.start(id, counter());
+    group.finish(id, Ok(()));
+    group.finish(id, Ok(()));
+}
+
+#[test]
+fn a_trap_interrupts_every_blocked_thread() {
+    const N: u32 = 6;
+    let group = Arc::new(Group::new(N + 1));
+    let queue = Arc::new(WaitQueue::new());
+    let ids: Vec<_> = (0..N).map(|_| group.reserve().unwrap()).collect();
+    let guests: Vec<_> = ids
+        .iter()
+        .map(|&id| spawn_blocked_guest(&group, &queue, id))
+        .collect();
+    await_waiters(&queue, N as usize);
+    let trapper = group.reserve().unwrap();
+    let joiner = thread::spawn({
+        let group = group.clone();
+        move || group.join(trapper)
+    });
+    assert!(group.start(trapper, counter()));
+    group.finish(trapper, Err("trap"));
+    assert_eq!(joiner.join().unwrap(), Some(Outcome::Trapped("trap")));
+    for &id in &ids {
+        assert_eq!(group.join(id), Some(Outcome::Aborted));
+    }
+    for guest in guests {
+        guest.join().unwrap();
+    }
+    assert_eq!(group.join_all(), Err("trap"));
+    assert_eq!(queue.waiters(KEY), 0);
+}
+
+#[test]
+fn abort_interrupts_running_threads_and_refuses_new_ones() {
+    let group = Arc::new(Group::new(3));
+    let queue = Arc::new(WaitQueue::new());
+    let blocked = group.reserve().unwrap();
+    let guest = spawn_blocked_guest(&group, &queue, blocked);
+    await_waiters(&queue, 1);
+    let late = group.reserve().unwrap();
+    group.abort();
+    let refused = spawn_blocked_guest(&group, &queue, late);
+    refused.join().unwrap();
+    guest.join().unwrap();
+    assert_eq!(group.join(blocked), Some(Outcome::Aborted));
+    assert_eq!(group.join(late), Some(Outcome::Aborted));
+    assert_eq!(group.join_all(), Ok(()));
+}
+
+#[test]
+fn each_thread_is_interrupted_once() {
+    let group = Group::new(3);
+    let (running, trapper, finished) = (
+        group.reserve().unwrap(),
+        group.reserve().unwrap(),
+        group.reserve().unwrap(),
+    );
+    let (running_count, trapper_count, finished_count) = (counter(), counter(), counter());
+    assert!(group.start(running, running_count.clone()));
+    assert!(group.start(trapper, trapper_count.clone()));
+    assert!(group.start(finished, finished_count.clone()));
+    group.finish(finished, Ok(()));
+    group.finish(trapper, Err("trap"));
+    group.abort();
+    group.abort();
+    group.finish(running, Err("interrupted"));
+    assert_eq!(running_count.get(), 1);
+    assert_eq!(trapper_count.get(), 0, "it is the one that trapped");
+    assert_eq!(finished_count.get(), 0, "it had finished");
+    assert_eq!(group.join_all(), Err("trap"));
+}
+
+/// An interrupter slow to return: it marks when it is done.
+struct Slow(AtomicBool);
+
+impl Interrupt for Slow {
+    fn interrupt(&self) {
+        thread::sleep(Duration::from_millis(50));
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn join_all_waits_for_the_interrupts_a_trap_sends() {
+    let group = Arc::new(Group::new(2));
+    let (running, trapper) = (group.reserve().unwrap(), group.reserve().unwrap());
+    let slow = Arc::new(Slow(AtomicBool::new(false)));
+    assert!(group.start(running, slow.clone()));
+    let trapping = thread::spawn({
+        let group = group.clone();
+        move || {
+            assert!(group.start(trapper, counter()));
+            group.finish(trapper, Err("trap"));
+        }
+    });
+    let start = Instant::now();
+    while !group.is_aborted() {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the trap never aborted the group"
+        );
+        thread::yield_now();
+    }
+    // Finish without waiting for the interrupt, as a thread on its way out would.
+    group.finish(running, Ok(()));
+    assert_eq!(group.join_all(), Err("trap"));
+    assert!(slow.0.load(Ordering::SeqCst));
+    trapping.join().unwrap();
+}
+
+#[test]
+fn groups_are_shareable_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Group>();
+    shareable::<Arc<dyn Interrupt>>();
+}
