@@ -15,7 +15,11 @@ pub struct Config {
     pub(crate) tunables: Tunables,
     pub(crate) features: WasmFeatures,
     pub(crate) max_wasm_stack: usize,
+    pub(crate) max_threads: u32,
 }
+
+/// Guest threads one store may run at once unless [`Config::max_threads`] says otherwise.
+pub const DEFAULT_MAX_THREADS: u32 = 64;
 
 impl Default for Config {
     fn default() -> Self {
@@ -23,6 +27,7 @@ impl Default for Config {
             tunables: Tunables::default(),
             features: WasmFeatures::default(),
             max_wasm_stack: 512 * 1024,
+            max_threads: DEFAULT_MAX_THREADS,
         }
     }
 }
@@ -47,6 +52,15 @@ impl Config {
 
     /// Bytes of native stack wasm code may use before trapping with "call stack exhausted".
     /// The thread calling into wasm must have this much stack left, plus room for host code.
+    /// How many guest threads (spawned by `"wasm:thread"` intrinsics or
+    /// [`Store::spawn`](crate::Store::spawn)) one store may run at once. Beyond it, spawn
+    /// returns -1 to the guest and `None` to the embedder. `available-parallelism` never
+    /// reports more than this.
+    pub fn max_threads(&mut self, threads: u32) -> &mut Self {
+        self.max_threads = threads;
+        self
+    }
+
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
         self

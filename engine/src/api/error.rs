@@ -146,6 +146,10 @@ pub enum UsageError {
     GrowFailed { what: &'static str, delta: u64 },
     #[error("unsupported type: {0}")]
     UnsupportedType(String),
+    #[error(
+        "only a shared function taking one i32 and returning nothing can run on its own thread; this one is {actual}"
+    )]
+    NotSpawnable { actual: String },
 }
 
 #[cfg(test)]

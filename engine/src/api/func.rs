@@ -4,9 +4,12 @@ use super::engine::Engine;
 use super::error::{Error, UsageError};
 use super::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId};
 use super::typed::{TypedFunc, WasmParams, WasmResults};
-use super::types::FuncType;
+use super::types::{FuncType, HeapType, RefType, ValType};
 use super::values::Val;
-use crate::vm::{HostFunc, HostPanic, StoreInner, StoreOpaque, UnwindReason, VMVal};
+use crate::environ::TrapKind;
+use crate::vm::{
+    HostBody, HostFunc, HostPanic, Intrinsic, StoreInner, StoreOpaque, UnwindReason, VMVal,
+};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -67,14 +70,14 @@ impl<T: 'static> AsContextMut for Caller<'_, T> {
 /// type-erased body.
 pub struct HostFuncDef<T> {
     pub(crate) ty: FuncType,
-    pub(crate) body: HostFunc<T>,
+    pub(crate) body: HostBody<T>,
 }
 
 impl<T> Clone for HostFuncDef<T> {
     fn clone(&self) -> Self {
         HostFuncDef {
             ty: self.ty.clone(),
-            body: Arc::clone(&self.body),
+            body: self.body.clone(),
         }
     }
 }
@@ -121,7 +124,30 @@ impl<T: 'static> HostFuncDef<T> {
                 Ok(())
             },
         );
-        HostFuncDef { ty, body }
+        HostFuncDef {
+            ty,
+            body: HostBody::Bound(body),
+        }
+    }
+
+    /// The `"wasm:thread"` intrinsic `name` for `store`, if there is one by that name.
+    pub(crate) fn thread_intrinsic(store: &StoreOpaque, name: &str) -> Option<Self> {
+        let intrinsic = Intrinsic::by_name(name)?;
+        let ty = match intrinsic {
+            Intrinsic::SpawnRef => {
+                let entry = FuncType::shared([ValType::I32], []);
+                let entry = RefType::new(true, HeapType::ConcreteFunc(entry));
+                FuncType::shared([ValType::Ref(entry), ValType::I32], [ValType::I32])
+            }
+            Intrinsic::SpawnIndirect => {
+                FuncType::shared([ValType::I32, ValType::I32], [ValType::I32])
+            }
+            Intrinsic::AvailableParallelism => FuncType::shared([], [ValType::I32]),
+        };
+        Some(HostFuncDef {
+            ty,
+            body: HostBody::Shared(intrinsic.body(store.threads())),
+        })
     }
 
     /// Adds this function to a store.
@@ -143,7 +169,7 @@ impl<T: 'static> HostFuncDef<T> {
         let trampolines = cx.engine.host_trampolines(type_id)?;
         let index = cx
             .inner()
-            .add_host_func(type_id, trampolines, Arc::clone(&self.body));
+            .add_host_func(type_id, trampolines, self.body.clone());
         Ok(Func {
             store: StoreId::of(cx.opaque()),
             index,
@@ -164,7 +190,15 @@ pub(crate) fn unwind_to_error(reason: UnwindReason) -> Error {
             Ok(panic) => std::panic::resume_unwind(panic.0),
             Err(payload) => match payload.downcast::<Error>() {
                 Ok(error) => *error,
-                Err(_) => Error::msg("host function failed with an unknown error"),
+                // The thread intrinsics trap with a kind; guest threads report host failures
+                // as text.
+                Err(payload) => match payload.downcast::<TrapKind>() {
+                    Ok(kind) => Error::Trap(*kind),
+                    Err(payload) => match payload.downcast::<String>() {
+                        Ok(message) => Error::msg(*message),
+                        Err(_) => Error::msg("host function failed with an unknown error"),
+                    },
+                },
             },
         },
     }

@@ -10,6 +10,7 @@ use super::store::AsContextMut;
 use super::typed::IntoFunc;
 use super::types::FuncType;
 use super::values::Val;
+use crate::vm::Intrinsic;
 use std::collections::HashMap;
 
 enum Definition<T> {
@@ -111,9 +112,19 @@ impl<T: 'static> Linker<T> {
         module: &str,
         name: &str,
     ) -> Option<Result<Extern, Error>> {
-        let definition = self
+        let mut store = store;
+        let Some(definition) = self
             .definitions
-            .get(&(module.to_string(), name.to_string()))?;
+            .get(&(module.to_string(), name.to_string()))
+        else {
+            // The `"wasm:thread"` intrinsics are always there unless the linker defines a
+            // name of that module itself.
+            if module != Intrinsic::MODULE {
+                return None;
+            }
+            let intrinsic = HostFuncDef::thread_intrinsic(store.as_context_mut().opaque(), name)?;
+            return Some(intrinsic.instantiate(store).map(Extern::Func));
+        };
         Some(match definition {
             Definition::Extern(item) => Ok(item.clone()),
             Definition::HostFunc(func) => func.instantiate(store).map(Extern::Func),

@@ -10,6 +10,7 @@ mod instance;
 mod linker;
 mod module;
 mod store;
+mod threads;
 mod typed;
 mod types;
 mod values;
@@ -22,6 +23,7 @@ pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use threads::{ThreadId, ThreadOutcome};
 pub use typed::{HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{
     AbstractHeapType, ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType,

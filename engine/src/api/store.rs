@@ -17,7 +17,12 @@ impl<T: 'static> Store<T> {
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let config = engine.config();
         Store {
-            inner: StoreBox::new(data, config.max_wasm_stack, config.tunables.bounds_checks),
+            inner: StoreBox::new(
+                data,
+                config.max_wasm_stack,
+                config.max_threads,
+                config.tunables.bounds_checks,
+            ),
             engine: engine.clone(),
         }
     }

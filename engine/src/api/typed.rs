@@ -7,6 +7,7 @@ use super::error::Error;
 use super::func::{Caller, Func, HostFuncDef, call_raw, into_payload};
 use super::store::AsContextMut;
 use super::types::{FuncType, ValType};
+use crate::vm::HostBody;
 use crate::vm::{HostFunc, StoreInner, VMVal};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -205,7 +206,10 @@ macro_rules! into_func {
                     let caller = Caller { inner, engine: &engine, instance };
                     self(caller, $($arg),*).into_slots(slots).map_err(into_payload)
                 });
-                HostFuncDef { ty, body }
+                HostFuncDef {
+                    ty,
+                    body: HostBody::Bound(body),
+                }
             }
         }
     };

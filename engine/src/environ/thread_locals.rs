@@ -6,6 +6,10 @@
 //! the section. The proposal requires a thread-local global to be mutable, of a type valid
 //! as shared, and defaultable with the default value as its initializer, so that a new thread
 //! can start without running any initializer.
+//!
+//! A thread-local global may be declared `shared`, and must be for shared functions to reach
+//! it (validation forbids them unshared globals); the section then gives it one copy per
+//! thread instead of one for all.
 
 use super::module::{ConstOp, ModuleInfo, WasmError};
 use super::shared_validation::is_shareable;
@@ -66,12 +70,6 @@ pub(crate) fn validate(info: &mut ModuleInfo, offset: u64) -> Result<(), WasmErr
         if !ty.mutable {
             return invalid(
                 format!("global {global} is immutable; thread-local globals must be mutable"),
-                offset,
-            );
-        }
-        if ty.shared {
-            return invalid(
-                format!("global {global} is shared; a global is either shared or thread-local"),
                 offset,
             );
         }

@@ -1,6 +1,7 @@
 //! Host functions: Rust closures that wasm calls through a host-call trampoline.
 
 use super::store::StoreInner;
+use super::thread::ThreadRecord;
 use super::traphandlers::set_pending_host_error;
 use super::vmcontext::{HOST_FUNC_MAGIC, VMFuncRef, VMHostFuncContext, VMThreadContext, VMVal};
 use std::any::Any;
@@ -17,6 +18,32 @@ pub(crate) type HostFunc<T> = Arc<
         + Sync,
 >;
 
+/// A host function that needs no store, so any thread may call it: the engine's thread
+/// intrinsics. It gets the caller's block and the value slots.
+pub(crate) type SharedHostFunc = Arc<
+    dyn Fn(*mut VMThreadContext, &mut [VMVal]) -> Result<(), Box<dyn Any + Send>> + Send + Sync,
+>;
+
+/// The body of a host function.
+pub(crate) enum HostBody<T> {
+    /// Gets the store, so only the store's own thread may call it.
+    Bound(HostFunc<T>),
+    Shared(SharedHostFunc),
+}
+
+impl<T> Clone for HostBody<T> {
+    fn clone(&self) -> Self {
+        match self {
+            HostBody::Bound(func) => HostBody::Bound(Arc::clone(func)),
+            HostBody::Shared(func) => HostBody::Shared(Arc::clone(func)),
+        }
+    }
+}
+
+/// What a store-bound host function called from a guest thread fails with.
+pub(crate) const BOUND_FROM_GUEST_THREAD: &str =
+    "a host function that uses the store was called from a spawned thread";
+
 /// A host function panicked; the payload is re-raised once the wasm frames are gone.
 pub(crate) struct HostPanic(pub Box<dyn Any + Send>);
 
@@ -26,15 +53,18 @@ pub(crate) struct HostPanic(pub Box<dyn Any + Send>);
 pub(crate) struct HostFuncContext<T> {
     vm: VMHostFuncContext,
     store: *mut StoreInner<T>,
-    func: HostFunc<T>,
+    /// The store's home thread record, the only one whose blocks may use `store`.
+    home: *const ThreadRecord,
+    func: HostBody<T>,
 }
 
 impl<T: 'static> HostFuncContext<T> {
     pub fn new(
         store: *mut StoreInner<T>,
+        home: *const ThreadRecord,
         wasm_call: *const u8,
         type_index: u32,
-        func: HostFunc<T>,
+        func: HostBody<T>,
     ) -> Box<Self> {
         let mut context = Box::new(HostFuncContext {
             vm: VMHostFuncContext {
@@ -47,6 +77,7 @@ impl<T: 'static> HostFuncContext<T> {
                 },
             },
             store,
+            home,
             func,
         });
         let vmctx: *mut VMHostFuncContext = &mut context.vm;
@@ -73,17 +104,30 @@ unsafe extern "C" fn host_entry<T: 'static>(
     len: u32,
 ) -> u32 {
     let context = context.cast::<HostFuncContext<T>>();
-    // SAFETY: `vm` is the first field of the `#[repr(C)]` context, so the pointers coincide.
-    // The closure is cloned out so that no reference into the store outlives this line.
-    let (func, store) = unsafe { (Arc::clone(&(*context).func), (*context).store) };
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the store owns this context, so it is alive; wasm runs on the thread that
-        // holds the store, which is blocked in the call that led here.
-        let store = unsafe { &mut *store };
-        // SAFETY: the trampoline passes its own slot array of `len` values.
-        let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
-        let caller = store.opaque.instance_of_thread(caller);
-        func(store, caller, values)
+    // SAFETY: the trampoline passes its own slot array of `len` values.
+    let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
+    // SAFETY: `vm` is the first field of the `#[repr(C)]` context, so the pointers coincide;
+    // the store owns the context and outlives every thread that can call it. The closure is
+    // cloned out so that no reference into the context outlives this block.
+    let (bound, home, store) = unsafe {
+        match &(*context).func {
+            HostBody::Shared(func) => (Err(Arc::clone(func)), (*context).home, (*context).store),
+            HostBody::Bound(func) => (Ok(Arc::clone(func)), (*context).home, (*context).store),
+        }
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| match bound {
+        Err(shared) => shared(caller, values),
+        // SAFETY: the home record is the store's and outlives it; `caller` is a live block.
+        Ok(_) if !unsafe { (*home).owns(caller) } => {
+            Err(Box::new(BOUND_FROM_GUEST_THREAD.to_string()) as Box<dyn Any + Send>)
+        }
+        Ok(func) => {
+            // SAFETY: the caller runs on the store's home thread, which is blocked in the
+            // call that led here, so nothing else uses the store.
+            let store = unsafe { &mut *store };
+            let caller = store.opaque.instance_of_thread(caller);
+            func(store, caller, values)
+        }
     }));
     match outcome {
         Ok(Ok(())) => 0,

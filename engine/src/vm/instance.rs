@@ -124,6 +124,20 @@ impl Instance {
         instance
     }
 
+    /// The instance a VMContext belongs to.
+    ///
+    /// # Safety
+    ///
+    /// `vmctx` must be the VMContext of a live instance.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a Instance {
+        // SAFETY: per the contract, `vmctx` is a VMContext whose `instance` field was written
+        // by `Instance::new` and points to the live, boxed instance.
+        unsafe {
+            let field = vmctx.cast::<u8>().add(VMOffsets::vmctx_instance() as usize);
+            &*field.cast::<*mut Instance>().read()
+        }
+    }
+
     fn write<T>(&mut self, offset: u32, value: T) {
         debug_assert!(offset as usize + size_of::<T>() <= self.offsets.size_of_vmctx() as usize);
         // SAFETY: `offset` comes from this module's `VMOffsets`, so it lies inside the
@@ -396,6 +410,31 @@ impl Instance {
             // The JIT code turns this into an `Interrupted` trap.
             WaitOutcome::Interrupted => 3,
         }
+    }
+
+    /// The element `index` of the table `spawn-indirect` reads: the first shared table of
+    /// function references this instance has. Traps like `call_indirect` when the index is
+    /// out of bounds; a null element is left to the spawn, which traps on it.
+    pub fn spawn_table_element(&self, index: u32) -> Result<*const VMFuncRef, TrapKind> {
+        use wasmparser::{AbstractHeapType, HeapType};
+        let holds_functions = |ty: &wasmparser::TableType| match ty.element_type.heap_type() {
+            HeapType::Abstract { ty, .. } => {
+                matches!(ty, AbstractHeapType::Func | AbstractHeapType::NoFunc)
+            }
+            // Every concrete type weft accepts is a function type.
+            HeapType::Concrete(_) | HeapType::Exact(_) => true,
+        };
+        let table = self
+            .module
+            .info
+            .tables
+            .iter()
+            .position(|ty| ty.shared && holds_functions(ty))
+            .ok_or(TrapKind::UndefinedElement)?;
+        self.table_mut(table as u32)
+            .get(u64::from(index))
+            .map(|raw| raw as *const VMFuncRef)
+            .ok_or(TrapKind::UndefinedElement)
     }
 
     pub fn data_drop(&self, data: u32) {

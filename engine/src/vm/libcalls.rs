@@ -8,7 +8,7 @@
 use super::instance::Instance;
 use super::memory::WaitValue;
 use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMThreadContext};
-use crate::environ::{TrapKind, VMOffsets, foreach_builtin_function};
+use crate::environ::{TrapKind, foreach_builtin_function};
 
 /// Finds the instance a VMContext belongs to.
 ///
@@ -16,12 +16,8 @@ use crate::environ::{TrapKind, VMOffsets, foreach_builtin_function};
 ///
 /// `vmctx` must be the live VMContext of an [`Instance`] whose code is executing this call.
 unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a Instance {
-    // SAFETY: per the contract, `vmctx` is a VMContext whose `instance` field was written by
-    // `Instance::new` and points to the live, boxed instance.
-    unsafe {
-        let field = vmctx.cast::<u8>().add(VMOffsets::vmctx_instance() as usize);
-        &*field.cast::<*mut Instance>().read()
-    }
+    // SAFETY: guaranteed by the caller.
+    unsafe { Instance::from_vmctx(vmctx) }
 }
 
 fn trapped(result: Result<(), TrapKind>) -> u32 {

@@ -9,15 +9,17 @@ mod libcalls;
 mod memory;
 mod mmap;
 mod module;
+mod spawn;
 mod store;
 mod table;
 mod thread;
 mod traphandlers;
 mod vmcontext;
 
-pub(crate) use host::{HostFunc, HostPanic};
+pub(crate) use host::{HostBody, HostFunc, HostPanic};
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue};
 pub(crate) use module::{HostCode, ModuleRuntime};
+pub(crate) use spawn::{Intrinsic, ThreadFailure, ThreadOutcome};
 pub(crate) use store::{ExternIndex, InstantiationFailure, StoreBox, StoreInner, StoreOpaque};
 pub(crate) use table::Table;
 pub(crate) use traphandlers::UnwindReason;

@@ -3,16 +3,17 @@
 //! Entities are boxed so that the pointers JIT code and VMContexts hold stay valid until the
 //! store is dropped; nothing is freed earlier, which is what makes index handles sound.
 
-use super::host::{HostFunc, HostFuncContext};
+use super::host::{HostBody, HostFuncContext};
 use super::instance::{Instance, InstanceEntities};
 use super::memory::{SharedMemory, StoreMemory};
 use super::module::{HostCode, ModuleRuntime};
+use super::spawn::GuestThreads;
 use super::table::Table;
 use super::thread::{ThreadBlock, ThreadRecord};
 use super::traphandlers::{UnwindReason, catch_traps};
 use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMThreadContext, VMVal};
 use crate::environ::{
-    BoundsChecks, EntityIndex, ModuleInfo, VMOffsets, canonical_global, canonical_table,
+    BoundsChecks, EntityIndex, ModuleInfo, TrapKind, VMOffsets, canonical_global, canonical_table,
 };
 use std::any::Any;
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmparser::GlobalType;
+use weft_threads::{ThreadId, Waiter};
 
 /// An entity of a store, by kind and index.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -66,6 +68,10 @@ pub(crate) struct StoreOpaque {
     /// The block host functions get when the embedder calls them directly, outside any
     /// instance.
     root_block: ThreadBlock,
+    /// Guest threads running this store's shared functions.
+    threads: Arc<GuestThreads>,
+    /// Nesting of `call` (wasm → host → wasm), to find the outermost call.
+    call_depth: usize,
     max_wasm_stack: usize,
     bounds_checks: BoundsChecks,
     instances: Vec<InstanceRecord>,
@@ -107,11 +113,24 @@ pub(crate) struct StoreBox<T>(Box<StoreInner<T>>);
 unsafe impl<T: Send> Send for StoreBox<T> {}
 
 impl<T: 'static> StoreBox<T> {
-    pub fn new(data: T, max_wasm_stack: usize, bounds_checks: BoundsChecks) -> Self {
+    pub fn new(
+        data: T,
+        max_wasm_stack: usize,
+        max_threads: u32,
+        bounds_checks: BoundsChecks,
+    ) -> Self {
+        let home = Box::new(ThreadRecord::new());
+        let threads = Arc::new(GuestThreads::new(
+            max_threads,
+            max_wasm_stack,
+            NonNull::from(&*home),
+        ));
         let inner = Box::new(StoreInner {
             opaque: StoreOpaque {
                 id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
-                home: Box::new(ThreadRecord::new()),
+                home,
+                threads,
+                call_depth: 0,
                 root_block: ThreadBlock::new(
                     &VMOffsets::new(&ModuleInfo::default()),
                     std::ptr::null_mut(),
@@ -157,12 +176,13 @@ impl<T: 'static> StoreInner<T> {
         &mut self,
         type_id: u32,
         trampolines: Arc<HostCode>,
-        func: HostFunc<T>,
+        func: HostBody<T>,
     ) -> usize {
         let store: *mut StoreInner<T> = self;
+        let home: *const ThreadRecord = &*self.opaque.home;
         let wasm_call = trampolines.code.host_call().start as *const u8;
         let array_call = trampolines.code.array_call().start as *const u8;
-        let mut context = HostFuncContext::new(store, wasm_call, type_id, func);
+        let mut context = HostFuncContext::new(store, home, wasm_call, type_id, func);
         let funcref = context.funcref();
         let opaque = &mut self.opaque;
         if !opaque
@@ -256,15 +276,42 @@ impl StoreOpaque {
             None => self.root_block.as_ptr(),
         }
         .as_ptr();
+        let outermost = self.call_depth == 0;
+        if outermost {
+            self.home.set_waiter(Some(Waiter::current()));
+        }
+        self.call_depth += 1;
         // SAFETY: the block is the home thread's, owned by this store, and `stack_limit` is
         // its field; the trampoline, code and contexts are live (see above); `values` is large
         // enough, as this method's contract requires of the caller.
-        unsafe {
+        let result = unsafe {
             let stack_limit = &raw mut (*thread).stack_limit;
             catch_traps(stack_limit, self.max_wasm_stack, || {
                 trampoline(vmctx, thread, wasm_call, values)
             })
+        };
+        self.call_depth -= 1;
+        if outermost && self.threads.aborted() {
+            // A guest thread trapped, which interrupted this thread too: once every guest
+            // thread has stopped, the embedder gets that trap, and the store is usable again.
+            if let Err(failure) = self.threads.join_all() {
+                return Err(failure.into_unwind());
+            }
         }
+        result
+    }
+
+    /// The store's guest threads.
+    pub fn threads(&self) -> &Arc<GuestThreads> {
+        &self.threads
+    }
+
+    /// Starts function `func` of this store on a new guest thread; see
+    /// [`GuestThreads::spawn`].
+    pub fn spawn(&self, func: usize, arg: u32) -> Result<Option<ThreadId>, TrapKind> {
+        let funcref = self.funcs[func].funcref.as_ptr();
+        // SAFETY: the funcref is one of this store's.
+        unsafe { self.threads.spawn(funcref, arg) }
     }
 
     /// Creates, links and initializes an instance; then runs its start function.
@@ -446,5 +493,13 @@ impl StoreOpaque {
 
     pub fn externref(&self, handle: usize) -> &(dyn Any + Send + Sync) {
         &*self.externrefs[(handle >> 1) - 1]
+    }
+}
+
+impl Drop for StoreOpaque {
+    fn drop(&mut self) {
+        // Guest threads use this store's instances and code: stop and join them before any
+        // of it is freed.
+        self.threads.shutdown();
     }
 }

@@ -244,13 +244,28 @@ impl ThreadRecord {
     }
 }
 
-impl Drop for ThreadRecord {
-    fn drop(&mut self) {
-        for binding in self.bindings().drain(..) {
+impl ThreadRecord {
+    /// Hands the blocks this thread leased back to their instances' pools, reset; done when a
+    /// spawned thread ends, before it reports that it finished.
+    pub fn release_blocks(&self) {
+        let bindings = std::mem::take(&mut *self.bindings());
+        for binding in bindings {
             if let Some((block, source)) = binding.leased {
                 // SAFETY: as in `block_for`: the source outlives the threads using it.
                 unsafe { source.as_ref() }.release(block);
             }
         }
+    }
+
+    /// Whether `block` was handed out by this record.
+    pub fn owns(&self, block: *const VMThreadContext) -> bool {
+        // SAFETY: callers pass a live block; only its `record` field is read.
+        std::ptr::eq(unsafe { (*block).record }, self)
+    }
+}
+
+impl Drop for ThreadRecord {
+    fn drop(&mut self) {
+        self.release_blocks();
     }
 }

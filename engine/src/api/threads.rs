@@ -1,0 +1,84 @@
+//! Guest threads from the embedder's side: spawning a shared function on its own thread,
+//! joining threads and reading how each ended.
+//!
+//! Guest code spawns with the `"wasm:thread"` intrinsics, which every [`Linker`] provides:
+//!
+//! | import | type | result |
+//! |---|---|---|
+//! | `spawn-ref` | `(shared (func (param (ref null $ft) i32) (result i32)))` | thread id, or -1 at the limit |
+//! | `spawn-indirect` | `(shared (func (param i32 i32) (result i32)))` | as `spawn-ref`, for the function at an index of the caller's first shared table of function references |
+//! | `available-parallelism` | `(shared (func (result i32)))` | hardware threads, capped by [`Config::max_threads`] |
+//!
+//! where `$ft` is `(shared (func (param i32)))`. A null function traps. A trap in any guest
+//! thread interrupts every other thread of the store (running code at its next loop header or
+//! call, blocked waits at once) and is reported by the next [`Store::join_threads`], or by the
+//! embedder's call that was running when it happened.
+//!
+//! Only shared functions run on guest threads, and validation keeps shared code away from
+//! unshared state, so everything unshared stays with the thread that owns the store.
+//!
+//! [`Linker`]: crate::Linker
+//! [`Config::max_threads`]: crate::Config::max_threads
+
+use super::error::{Error, UsageError};
+use super::func::{Func, unwind_to_error};
+use super::store::{AsContextMut, Store};
+use crate::vm::{ThreadFailure, ThreadOutcome as VmOutcome};
+
+pub use weft_threads::ThreadId;
+
+/// How a joined guest thread ended.
+#[derive(Debug)]
+pub enum ThreadOutcome {
+    /// Its function returned.
+    Finished,
+    /// It trapped (or a host function it called failed), which aborted the other threads.
+    Trapped(Error),
+    /// It was stopped because another thread trapped.
+    Aborted,
+}
+
+fn failure_to_error(failure: ThreadFailure) -> Error {
+    unwind_to_error(failure.into_unwind())
+}
+
+impl<T: 'static> Store<T> {
+    /// Runs `func(arg)` on a new guest thread. `func` must be a shared function of type
+    /// `[i32] -> []`. Returns the thread's id, or `None` when [`Config::max_threads`] threads
+    /// are running (or a trap aborted them and they have not been joined yet).
+    ///
+    /// [`Config::max_threads`]: crate::Config::max_threads
+    pub fn spawn(&mut self, func: &Func, arg: i32) -> Result<Option<ThreadId>, Error> {
+        let ty = func.ty(&*self);
+        if !ty.is_shared() || ty.params() != [super::ValType::I32] || !ty.results().is_empty() {
+            return Err(UsageError::NotSpawnable {
+                actual: ty.to_string(),
+            }
+            .into());
+        }
+        let cx = self.as_context_mut();
+        func.store.check(&cx.inner.opaque)?;
+        cx.inner
+            .opaque
+            .spawn(func.index, arg as u32)
+            .map_err(Error::Trap)
+    }
+
+    /// Waits for guest thread `id` and returns how it ended; `None` if there is no such
+    /// thread or it was already joined.
+    pub fn join_thread(&mut self, id: ThreadId) -> Option<ThreadOutcome> {
+        let threads = self.as_context_mut().opaque().threads().clone();
+        Some(match threads.join(id)? {
+            VmOutcome::Finished => ThreadOutcome::Finished,
+            VmOutcome::Trapped(failure) => ThreadOutcome::Trapped(failure_to_error(failure)),
+            VmOutcome::Aborted => ThreadOutcome::Aborted,
+        })
+    }
+
+    /// Waits for every guest thread. Returns the first trap any of them hit since the last
+    /// join; afterwards the store can spawn again.
+    pub fn join_threads(&mut self) -> Result<(), Error> {
+        let threads = self.as_context_mut().opaque().threads().clone();
+        threads.join_all().map_err(failure_to_error)
+    }
+}

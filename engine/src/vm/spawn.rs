@@ -1,0 +1,370 @@
+//! Guest threads: shared functions running on their own OS threads, started by the
+//! `"wasm:thread"` intrinsics or by the embedder.
+//!
+//! A spawned thread leases one block from the instance it starts in (more if it calls into
+//! other instances) and nothing else: no re-instantiation, no copying. Its bookkeeping (the
+//! thread limit, ids, outcomes, and aborting every thread when one traps) is
+//! `weft_threads::ThreadGroup`, which is model-checked on its own.
+//!
+//! Lifetimes: spawned threads hold raw pointers into the store (instances, code, contexts).
+//! The store never frees anything while a guest thread may run: dropping it aborts the group
+//! and joins every OS thread first.
+
+use super::host::SharedHostFunc;
+use super::instance::Instance;
+use super::thread::{BlockSource, ThreadRecord};
+use super::traphandlers::{UnwindReason, catch_traps};
+use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMFuncRef, VMThreadContext, VMVal};
+use crate::environ::TrapKind;
+use std::any::Any;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use weft_threads::{Interrupt, Outcome, ThreadGroup, ThreadId, Waiter};
+
+/// Why a guest thread failed, in a form every joiner can have a copy of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ThreadFailure {
+    Trap(TrapKind),
+    /// A host function failed on the thread; its error, as text.
+    Host(String),
+}
+
+impl ThreadFailure {
+    fn from_unwind(reason: UnwindReason) -> ThreadFailure {
+        match reason {
+            UnwindReason::Trap { kind } => ThreadFailure::Trap(kind),
+            UnwindReason::Host(payload) if payload.is::<TrapKind>() => ThreadFailure::Trap(
+                *payload
+                    .downcast::<TrapKind>()
+                    .expect("checked the payload's type"),
+            ),
+            UnwindReason::Host(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "a host function failed".to_string());
+                ThreadFailure::Host(message)
+            }
+        }
+    }
+}
+
+impl ThreadFailure {
+    /// The failure as the home thread reports it.
+    pub fn into_unwind(self) -> UnwindReason {
+        match self {
+            ThreadFailure::Trap(kind) => UnwindReason::Trap { kind },
+            ThreadFailure::Host(message) => UnwindReason::Host(Box::new(message)),
+        }
+    }
+}
+
+/// How a joined guest thread ended.
+pub(crate) type ThreadOutcome = Outcome<ThreadFailure>;
+
+/// Stack for a guest thread: its wasm budget plus room for the runtime and host calls.
+fn thread_stack_size(max_wasm_stack: usize) -> usize {
+    (max_wasm_stack + (1 << 20)).max(2 << 20)
+}
+
+/// A store's guest threads.
+pub(crate) struct GuestThreads {
+    group: Mutex<Arc<ThreadGroup<ThreadFailure>>>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    limit: u32,
+    max_wasm_stack: usize,
+    /// The store's home thread record, interrupted when a guest thread traps so that wasm
+    /// running on the home thread stops too.
+    home: NonNull<ThreadRecord>,
+}
+
+// SAFETY: `home` points at the store's boxed home record, which outlives every guest thread
+// (the store joins them before it is freed) and is itself `Sync`.
+unsafe impl Send for GuestThreads {}
+// SAFETY: as above; everything else is behind mutexes.
+unsafe impl Sync for GuestThreads {}
+
+/// What a new thread runs: a shared function with the array-call convention.
+struct Job {
+    vmctx: *mut VMContext,
+    wasm_call: *const u8,
+    trampoline: *const u8,
+    source: NonNull<BlockSource>,
+    arg: u32,
+}
+
+// SAFETY: the pointers are to code and instance state the store keeps alive until it has
+// joined the thread that runs the job.
+unsafe impl Send for Job {}
+
+/// Interrupts a guest thread: its blocks' flags and, if it is blocked, its wait.
+struct RecordInterrupter(Arc<ThreadRecord>);
+
+impl Interrupt for RecordInterrupter {
+    fn interrupt(&self) {
+        self.0.interrupt();
+    }
+}
+
+impl GuestThreads {
+    pub fn new(limit: u32, max_wasm_stack: usize, home: NonNull<ThreadRecord>) -> GuestThreads {
+        GuestThreads {
+            group: Mutex::new(Arc::new(ThreadGroup::new(limit))),
+            handles: Mutex::new(Vec::new()),
+            limit,
+            max_wasm_stack,
+            home,
+        }
+    }
+
+    fn group(&self) -> Arc<ThreadGroup<ThreadFailure>> {
+        Arc::clone(&self.group.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// What `available-parallelism` reports: the hardware's parallelism, capped by the
+    /// thread limit. It does not change while the store lives.
+    pub fn available_parallelism(&self) -> u32 {
+        let hardware = std::thread::available_parallelism().map_or(1, |n| n.get());
+        u32::try_from(hardware).unwrap_or(u32::MAX).min(self.limit)
+    }
+
+    /// Starts `funcref(arg)` on a new thread: `Ok(Some(id))`, `Ok(None)` at the thread limit
+    /// (or after a trap, until the threads are joined), or a trap for a null or unsuitable
+    /// function.
+    ///
+    /// # Safety
+    ///
+    /// `funcref` must be null or a funcref of this store's code.
+    pub unsafe fn spawn(
+        self: &Arc<Self>,
+        funcref: *const VMFuncRef,
+        arg: u32,
+    ) -> Result<Option<ThreadId>, TrapKind> {
+        if funcref.is_null() {
+            return Err(TrapKind::NullSpawnFunction);
+        }
+        // SAFETY: per the contract, a non-null funcref of this store.
+        let VMFuncRef {
+            wasm_call,
+            vmctx,
+            type_index,
+        } = unsafe { *funcref };
+        // SAFETY: a funcref's context is a VMContext or a host function context; both start
+        // with their magic number.
+        if unsafe { vmctx.cast::<u32>().read() } == HOST_FUNC_MAGIC {
+            // Only wasm functions have the shared code a new thread can run.
+            return Err(TrapKind::IndirectCallTypeMismatch);
+        }
+        // SAFETY: a wasm funcref's context belongs to a live instance of this store.
+        let instance = unsafe { Instance::from_vmctx(vmctx) };
+        let module = instance.module();
+        let spawnable = module.type_index_of(type_index).filter(|&ty| {
+            let func_type = &module.info.types[ty as usize];
+            module.info.shared_types[ty as usize]
+                && func_type.params() == [wasmparser::ValType::I32]
+                && func_type.results().is_empty()
+        });
+        let Some(ty) = spawnable else {
+            return Err(TrapKind::IndirectCallTypeMismatch);
+        };
+        let job = Job {
+            vmctx,
+            wasm_call,
+            trampoline: module.code.array_trampoline(ty).start as *const u8,
+            source: instance.block_source(),
+            arg,
+        };
+        self.reap_finished();
+        let group = self.group();
+        let Some(id) = group.reserve() else {
+            return Ok(None);
+        };
+        let threads = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name(format!("weft-guest-{id}"))
+            .stack_size(thread_stack_size(self.max_wasm_stack))
+            .spawn(move || threads.run(&group, id, job));
+        match spawned {
+            Ok(handle) => {
+                self.handles
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(handle);
+                Ok(Some(id))
+            }
+            Err(_) => {
+                self.group().cancel(id);
+                Ok(None)
+            }
+        }
+    }
+
+    fn run(&self, group: &ThreadGroup<ThreadFailure>, id: ThreadId, job: Job) {
+        let record = Arc::new(ThreadRecord::new());
+        record.set_waiter(Some(Waiter::current()));
+        let interrupter = Arc::new(RecordInterrupter(Arc::clone(&record)));
+        let result = if group.start(id, interrupter) {
+            let block = record.block_for(job.vmctx, job.source).as_ptr();
+            let failure = self.call(&job, block).err();
+            if let Some(ThreadFailure::Trap(kind)) = &failure
+                && *kind != TrapKind::Interrupted
+            {
+                // SAFETY: the home record outlives every guest thread (see the type's docs).
+                unsafe { self.home.as_ref() }.interrupt();
+            }
+            failure.map_or(Ok(()), Err)
+        } else {
+            Err(ThreadFailure::Trap(TrapKind::Interrupted))
+        };
+        record.release_blocks();
+        group.finish(id, result);
+    }
+
+    fn call(&self, job: &Job, block: *mut VMThreadContext) -> Result<(), ThreadFailure> {
+        type ArrayCall =
+            unsafe extern "C" fn(*mut VMContext, *mut VMThreadContext, *const u8, *mut VMVal);
+        // SAFETY: the trampoline is the array-call trampoline of the function's type,
+        // `(param i32)`, and its module outlives the thread.
+        let trampoline: ArrayCall = unsafe { std::mem::transmute(job.trampoline) };
+        let mut values = [VMVal::from_u32(job.arg)];
+        let values = values.as_mut_ptr();
+        // SAFETY: the block was leased to this thread, and its stack limit is its own field;
+        // the code it runs is registered with the trap handler by its module, which is live;
+        // nothing in the closure owns anything a trap could leak.
+        unsafe {
+            let stack_limit = &raw mut (*block).stack_limit;
+            catch_traps(stack_limit, self.max_wasm_stack, || {
+                trampoline(job.vmctx, block, job.wasm_call, values)
+            })
+        }
+        .map_err(ThreadFailure::from_unwind)
+    }
+
+    /// Waits for thread `id`; `None` for an unknown or already joined id.
+    pub fn join(&self, id: ThreadId) -> Option<ThreadOutcome> {
+        self.group().join(id)
+    }
+
+    /// Waits for every guest thread and returns the first failure, if any. Afterwards the
+    /// store can spawn again, even after a trap aborted the threads.
+    pub fn join_all(&self) -> Result<(), ThreadFailure> {
+        let result = self.group().join_all();
+        self.reap();
+        let mut group = self.group.lock().unwrap_or_else(|e| e.into_inner());
+        if group.is_aborted() {
+            *group = Arc::new(ThreadGroup::new(self.limit));
+            // SAFETY: the home record outlives the store's guest threads (see the type's
+            // docs). The trap that aborted the group also interrupted the home thread, which
+            // is not running wasm now: its caller holds the store.
+            unsafe { self.home.as_ref() }.clear_interrupt();
+        }
+        result
+    }
+
+    /// Whether a guest thread trapped (or the threads were aborted) since the last join.
+    pub fn aborted(&self) -> bool {
+        self.group().is_aborted()
+    }
+
+    /// Joins the OS threads that have already exited, so a long-lived store that keeps
+    /// spawning does not accumulate handles.
+    fn reap_finished(&self) {
+        let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        let (finished, running) = std::mem::take(&mut *handles)
+            .into_iter()
+            .partition(|handle| handle.is_finished());
+        *handles = running;
+        drop(handles);
+        Self::join_handles(finished);
+    }
+
+    fn join_handles(handles: Vec<JoinHandle<()>>) {
+        for handle in handles {
+            // A guest thread catches every trap and panic of the code it runs; a panic here
+            // would be a bug in weft itself, which the join must not hide.
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
+
+    /// Joins the OS threads that have finished running guest code.
+    fn reap(&self) {
+        let handles = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+        Self::join_handles(handles);
+    }
+
+    /// Stops every guest thread and waits for them: running code traps at its next
+    /// safepoint and blocked waits wake.
+    pub fn shutdown(&self) {
+        self.group().abort();
+        let _ = self.group().join_all();
+        self.reap();
+    }
+}
+
+/// The `"wasm:thread"` intrinsics, by import name.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Intrinsic {
+    /// `(func (param (ref null $ft) i32) (result i32))`: spawns `$ft(arg)`.
+    SpawnRef,
+    /// `(func (param i32 i32) (result i32))`: spawns the function at an index of the caller's
+    /// first shared table of function references.
+    SpawnIndirect,
+    /// `(func (result i32))`.
+    AvailableParallelism,
+}
+
+impl Intrinsic {
+    pub const MODULE: &'static str = "wasm:thread";
+
+    pub fn by_name(name: &str) -> Option<Intrinsic> {
+        match name {
+            "spawn-ref" => Some(Intrinsic::SpawnRef),
+            "spawn-indirect" => Some(Intrinsic::SpawnIndirect),
+            "available-parallelism" => Some(Intrinsic::AvailableParallelism),
+            _ => None,
+        }
+    }
+
+    /// The intrinsic's body for a store whose guest threads are `threads`.
+    pub fn body(self, threads: &Arc<GuestThreads>) -> SharedHostFunc {
+        let threads = Arc::clone(threads);
+        match self {
+            Intrinsic::AvailableParallelism => Arc::new(move |_caller, slots: &mut [VMVal]| {
+                slots[0] = VMVal::from_u32(threads.available_parallelism());
+                Ok(())
+            }),
+            Intrinsic::SpawnRef => Arc::new(move |_caller, slots: &mut [VMVal]| {
+                let funcref = slots[0].get_u64() as usize as *const VMFuncRef;
+                // SAFETY: wasm code can only hold null or funcrefs of its own store.
+                let id = unsafe { threads.spawn(funcref, slots[1].get_u32()) };
+                slots[0] = spawn_result(id)?;
+                Ok(())
+            }),
+            Intrinsic::SpawnIndirect => Arc::new(move |caller, slots: &mut [VMVal]| {
+                // SAFETY: host-call trampolines pass the calling wasm code's live block, whose
+                // instance is live.
+                let instance = unsafe { Instance::from_vmctx((*caller).vmctx) };
+                let funcref = instance
+                    .spawn_table_element(slots[0].get_u32())
+                    .map_err(|kind| Box::new(kind) as Box<dyn Any + Send>)?;
+                // SAFETY: table elements of this store's instances are null or its funcrefs.
+                let id = unsafe { threads.spawn(funcref, slots[1].get_u32()) };
+                slots[0] = spawn_result(id)?;
+                Ok(())
+            }),
+        }
+    }
+}
+
+/// The guest's view of a spawn: the new thread's id, -1 at the limit, or a trap.
+fn spawn_result(spawned: Result<Option<ThreadId>, TrapKind>) -> Result<VMVal, Box<dyn Any + Send>> {
+    match spawned {
+        Ok(Some(id)) => Ok(VMVal::from_u32(id)),
+        Ok(None) => Ok(VMVal::from_u32(u32::MAX)),
+        Err(kind) => Err(Box::new(kind)),
+    }
+}
