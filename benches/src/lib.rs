@@ -14,13 +14,22 @@ pub const FLOAT_GROUP: &str = "float_kernel";
 pub const PING_PONG_GROUP: &str = "wait_notify_ping_pong";
 pub const RMW_1_GROUP: &str = "atomic_rmw_1_thread";
 pub const RMW_2_GROUP: &str = "atomic_rmw_2_threads";
-pub const GROUPS: [&str; 6] = [
-    FIB_GROUP,
-    MEMORY_GROUP,
-    FLOAT_GROUP,
-    PING_PONG_GROUP,
-    RMW_1_GROUP,
-    RMW_2_GROUP,
+pub const SPAWN_SMALL_GROUP: &str = "spawn_join_small_module";
+pub const SPAWN_LARGE_GROUP: &str = "spawn_join_10k_functions";
+pub const TLS_GROUP: &str = "thread_local_global";
+
+/// Every benchmark group with the id of its baseline: native Rust, except for thread-local
+/// globals, which are compared with a plain global in the same kind of loop.
+pub const GROUPS: [(&str, &str); 9] = [
+    (FIB_GROUP, "native"),
+    (MEMORY_GROUP, "native"),
+    (FLOAT_GROUP, "native"),
+    (PING_PONG_GROUP, "native"),
+    (RMW_1_GROUP, "native"),
+    (RMW_2_GROUP, "native"),
+    (SPAWN_SMALL_GROUP, "native"),
+    (SPAWN_LARGE_GROUP, "native"),
+    (TLS_GROUP, "plain"),
 ];
 
 const FIB_WAT: &str = include_str!("../kernels/fib.wat");

@@ -1,4 +1,6 @@
-//! Prints weft/native ratios from the estimates criterion saved for the `compute` bench.
+//! Prints weft/baseline ratios from the estimates criterion saved for the benches (`compute`,
+//! `threads`, `shared_everything`); the baseline is native Rust, or for thread-local globals
+//! a plain global.
 //!
 //! Uses the median, which is steadier than the mean on small shared machines. Finds the
 //! criterion directory the way criterion does: `$CRITERION_HOME`, then
@@ -31,7 +33,7 @@ fn median_ns(criterion: &Path, group: &str, id: &str) -> Result<f64, String> {
         .join("estimates.json");
     let text = std::fs::read_to_string(&path).map_err(|error| {
         format!(
-            "no estimates at {} ({error}); run `cargo bench -p weft-benches --bench compute` first",
+            "no estimates at {} ({error}); run `cargo bench -p weft-benches` first",
             path.display()
         )
     })?;
@@ -53,14 +55,14 @@ fn format_ns(ns: f64) -> String {
 
 fn table(criterion: &Path) -> Result<String, String> {
     let mut out = format!(
-        "{:<16}{:>12}{:>12}{:>14}\n",
-        "group", "native", "weft", "weft/native"
+        "{:<28}{:>10}{:>12}{:>12}{:>16}\n",
+        "group", "baseline", "", "weft", "weft/baseline"
     );
-    for group in GROUPS {
-        let native = median_ns(criterion, group, "native")?;
+    for (group, baseline) in GROUPS {
+        let native = median_ns(criterion, group, baseline)?;
         let weft = median_ns(criterion, group, "weft")?;
         out += &format!(
-            "{group:<16}{:>12}{:>12}{:>14.2}\n",
+            "{group:<28}{baseline:>10}{:>12}{:>12}{:>16.2}\n",
             format_ns(native),
             format_ns(weft),
             weft / native
@@ -98,15 +100,15 @@ mod tests {
     #[test]
     fn reports_ratios_and_names_missing_data() {
         let dir = std::env::temp_dir().join(format!("weft-ratios-{}", std::process::id()));
-        for group in GROUPS {
-            write_estimate(&dir, group, "native", 2000.0);
+        for (group, baseline) in GROUPS {
+            write_estimate(&dir, group, baseline, 2000.0);
         }
         let error = table(&dir).unwrap_err();
         assert!(
             error.contains("weft") && error.contains("estimates.json"),
             "{error}"
         );
-        for group in GROUPS {
+        for (group, _) in GROUPS {
             write_estimate(&dir, group, "weft", 3000.0);
         }
         let table = table(&dir).unwrap();

@@ -291,7 +291,15 @@ impl StoreOpaque {
             })
         };
         self.call_depth -= 1;
-        if outermost && self.threads.aborted() {
+        let interrupted = matches!(
+            result,
+            Err(UnwindReason::Trap {
+                kind: TrapKind::Interrupted
+            })
+        );
+        // Only a trapping guest thread interrupts the home thread, and it does so just before
+        // it aborts the group, so an interrupted call may see the abort a moment early.
+        if outermost && (interrupted || self.threads.aborted()) {
             // A guest thread trapped, which interrupted this thread too: once every guest
             // thread has stopped, the embedder gets that trap, and the store is usable again.
             if let Err(failure) = self.threads.join_all() {

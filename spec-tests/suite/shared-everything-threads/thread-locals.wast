@@ -1,0 +1,66 @@
+;; Global 0 is thread-local (the "thread-locals" custom section lists defined global 0): every
+;; thread sees its own copy, starting at 0. Workers store a value derived from their id, make
+;; many calls that read and bump it, and record every value that is not their own in $errors.
+(module
+  (type $entry (shared (func (param i32))))
+  (type $check_t (shared (func (param i32))))
+  (type $void (shared (func)))
+  (type $spawn_t (shared (func (param (ref null $entry) i32) (result i32))))
+  (import "wasm:thread" "spawn-ref" (func $spawn (type $spawn_t)))
+  (memory $m 1 1 shared)
+  (global $tl (shared mut i32) (i32.const 0))
+  (global $errors (shared mut i32) (i32.const 0))
+  (global $started (shared mut i32) (i32.const 0))
+  (elem declare func $worker)
+  ;; Records an error unless the thread-local holds $expected.
+  (func $check (type $check_t) (param $expected i32)
+    (if (i32.ne (global.get $tl) (local.get $expected))
+      (then (drop (global.atomic.rmw.add seq_cst $errors (i32.const 1))))))
+  (func $bump (type $void)
+    (global.set $tl (i32.add (global.get $tl) (i32.const 1))))
+  (func $worker (type $entry) (param $id i32)
+    (local $i i32) (local $base i32)
+    ;; A fresh thread starts with its own zero-initialized copy.
+    (call $check (i32.const 0))
+    (local.set $base (i32.mul (i32.add (local.get $id) (i32.const 1)) (i32.const 100000)))
+    (global.set $tl (local.get $base))
+    ;; Wait until every worker has stored its value, so the copies really coexist.
+    (drop (global.atomic.rmw.add seq_cst $started (i32.const 1)))
+    (loop $gate
+      (br_if $gate (i32.lt_u (global.atomic.get seq_cst $started) (i32.atomic.load (i32.const 8)))))
+    (loop $l
+      (call $check (i32.add (local.get $base) (local.get $i)))
+      (call $bump)
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (call $check (i32.add (local.get $base) (local.get $i)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 2000))))
+    (call $check (i32.add (local.get $base) (i32.const 2000)))
+    (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))
+    (drop (memory.atomic.notify (i32.const 0) (i32.const 1))))
+  (func (export "set-main") (param i32) (global.set $tl (local.get 0)))
+  (func (export "get-main") (result i32) (global.get $tl))
+  (func (export "run") (param $n i32) (result i32)
+    (local $i i32) (local $done i32)
+    (i32.atomic.store (i32.const 0) (i32.const 0))
+    (i32.atomic.store (i32.const 8) (local.get $n))
+    (global.atomic.set seq_cst $errors (i32.const 0))
+    (global.atomic.set seq_cst $started (i32.const 0))
+    (loop $spawn
+      (if (i32.le_s (call $spawn (ref.func $worker) (local.get $i)) (i32.const 0)) (then unreachable))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $spawn (i32.lt_u (local.get $i) (local.get $n))))
+    (loop $wait
+      (local.set $done (i32.atomic.load (i32.const 0)))
+      (if (i32.lt_u (local.get $done) (local.get $n))
+        (then
+          (drop (memory.atomic.wait32 (i32.const 0) (local.get $done) (i64.const -1)))
+          (br $wait))))
+    (global.atomic.get seq_cst $errors))
+  (@custom "thread-locals" "\01\00")
+)
+(assert_return (invoke "get-main") (i32.const 0))
+(invoke "set-main" (i32.const 777))
+(assert_return (invoke "run" (i32.const 4)) (i32.const 0))
+(assert_return (invoke "get-main") (i32.const 777))
+(assert_return (invoke "run" (i32.const 8)) (i32.const 0))
+(assert_return (invoke "get-main") (i32.const 777))
