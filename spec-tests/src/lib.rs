@@ -10,6 +10,7 @@
 //! Every directive counts, those inside threads included.
 
 mod checks;
+mod engines;
 mod expectations;
 mod features;
 mod files;
@@ -21,6 +22,7 @@ mod spectest;
 mod tally;
 mod values;
 
+pub use engines::Engines;
 pub use expectations::{Expectations, Ratchet};
 pub use features::{parse_features, suite_features};
 pub use files::{Recurse, wast_files};

@@ -24,9 +24,9 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use weft::{BoundsChecks, Config, Engine, WasmFeatures};
+use weft::{BoundsChecks, WasmFeatures};
 use weft_spec_tests::{
-    Expectations, Ratchet, Recurse, RunOptions, run_path, suite_features, wast_files,
+    Engines, Expectations, Ratchet, Recurse, run_path, suite_features, wast_files,
 };
 
 /// How many failures a regressed test lists.
@@ -172,29 +172,6 @@ fn suite_relative_name(dir: &Path, path: &Path) -> Result<String> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(parts.join("/"))
-}
-
-/// One engine per bounds-checking strategy and feature set, shared by the scripts that use it.
-/// There are only a handful (and `BoundsChecks` is not `Hash`), so a list does.
-#[derive(Default)]
-struct Engines(Vec<(BoundsChecks, WasmFeatures, Arc<RunOptions>)>);
-
-impl Engines {
-    fn options(
-        &mut self,
-        bounds_checks: BoundsChecks,
-        features: WasmFeatures,
-    ) -> Result<Arc<RunOptions>, weft::Error> {
-        let key = (bounds_checks, features);
-        if let Some((.., options)) = self.0.iter().find(|(b, f, _)| (*b, *f) == key) {
-            return Ok(options.clone());
-        }
-        let mut config = Config::new();
-        config.bounds_checks(bounds_checks).wasm_features(features);
-        let options = Arc::new(RunOptions::new(Engine::new(&config)?));
-        self.0.push((bounds_checks, features, options.clone()));
-        Ok(options)
-    }
 }
 
 /// Holds the script to its recorded count.

@@ -16,9 +16,8 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use weft::{BoundsChecks, Config, Engine, WasmFeatures};
-use weft_spec_tests::{FileReport, Recurse, RunOptions, run_path, suite_features, wast_files};
+use weft::BoundsChecks;
+use weft_spec_tests::{Engines, FileReport, Recurse, run_path, suite_features, wast_files};
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
@@ -91,26 +90,4 @@ fn check(name: &str, report: &FileReport) -> Result<(), Failed> {
         ));
     }
     Err(message.into())
-}
-
-/// One engine per bounds-checking strategy and feature set, shared by the scripts that use it.
-#[derive(Default)]
-struct Engines(Vec<(BoundsChecks, WasmFeatures, Arc<RunOptions>)>);
-
-impl Engines {
-    fn options(
-        &mut self,
-        bounds_checks: BoundsChecks,
-        features: WasmFeatures,
-    ) -> Result<Arc<RunOptions>, weft::Error> {
-        let key = (bounds_checks, features);
-        if let Some((.., options)) = self.0.iter().find(|(b, f, _)| (*b, *f) == key) {
-            return Ok(options.clone());
-        }
-        let mut config = Config::new();
-        config.bounds_checks(bounds_checks).wasm_features(features);
-        let options = Arc::new(RunOptions::new(Engine::new(&config)?));
-        self.0.push((bounds_checks, features, options.clone()));
-        Ok(options)
-    }
 }

@@ -424,8 +424,7 @@ impl Global {
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let ty = self.ty(&store).content().clone();
         let mut cx = store.as_context_mut();
-        let bytes = cx.opaque().global(self.index).bytes;
-        let raw = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+        let raw = cx.opaque().global_raw(self.index);
         Val::from_raw(cx.opaque(), raw, &ty)
     }
 
@@ -438,7 +437,7 @@ impl Global {
         }
         let raw = value.to_raw(cx.opaque())?;
         value.check(&cx.inner.opaque, cx.engine, ty.content(), 0)?;
-        *cx.opaque().global_mut(self.index) = global_bytes(raw);
+        cx.opaque().set_global_raw(self.index, raw);
         Ok(())
     }
 }

@@ -148,6 +148,25 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         }
     }
 
+    /// Stores `value` at `base + offset`, like [`FuncEnv::load_at`].
+    fn store_at(
+        b: &mut FunctionBuilder,
+        flags: MemFlagsData,
+        value: Value,
+        base: Value,
+        offset: u32,
+    ) {
+        match i32::try_from(offset) {
+            Ok(offset) => {
+                b.ins().store(flags, value, base, offset);
+            }
+            Err(_) => {
+                let address = b.ins().iadd_imm_u(base, i64::from(offset));
+                b.ins().store(flags, value, address, 0);
+            }
+        }
+    }
+
     fn vmctx_address(&self, b: &mut FunctionBuilder, offset: u32) -> Value {
         b.ins().iadd_imm_u(self.vmctx, i64::from(offset))
     }
@@ -201,15 +220,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
 
     pub(crate) fn global_set(&self, b: &mut FunctionBuilder, global: u32, value: Value) {
         let (base, offset) = self.global_location(b, global);
-        match i32::try_from(offset) {
-            Ok(offset) => {
-                b.ins().store(VM_MUTABLE, value, base, offset);
-            }
-            Err(_) => {
-                let address = b.ins().iadd_imm_u(base, i64::from(offset));
-                b.ins().store(VM_MUTABLE, value, address, 0);
-            }
-        }
+        Self::store_at(b, VM_MUTABLE, value, base, offset);
     }
 
     // --- linear memories ---

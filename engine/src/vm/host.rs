@@ -41,7 +41,7 @@ impl<T> Clone for HostBody<T> {
 }
 
 /// What a store-bound host function called from a guest thread fails with.
-pub(crate) const BOUND_FROM_GUEST_THREAD: &str =
+const BOUND_FROM_GUEST_THREAD: &str =
     "a host function that uses the store was called from a spawned thread";
 
 /// A host function panicked; the payload is re-raised once the wasm frames are gone.
@@ -107,21 +107,17 @@ unsafe extern "C" fn host_entry<T: 'static>(
     // SAFETY: the trampoline passes its own slot array of `len` values.
     let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
     // SAFETY: `vm` is the first field of the `#[repr(C)]` context, so the pointers coincide;
-    // the store owns the context and outlives every thread that can call it. The closure is
+    // the store owns the context and outlives every thread that can call it. The body is
     // cloned out so that no reference into the context outlives this block.
-    let (bound, home, store) = unsafe {
-        match &(*context).func {
-            HostBody::Shared(func) => (Err(Arc::clone(func)), (*context).home, (*context).store),
-            HostBody::Bound(func) => (Ok(Arc::clone(func)), (*context).home, (*context).store),
-        }
-    };
-    let outcome = catch_unwind(AssertUnwindSafe(|| match bound {
-        Err(shared) => shared(caller, values),
+    let (body, home, store) =
+        unsafe { ((*context).func.clone(), (*context).home, (*context).store) };
+    let outcome = catch_unwind(AssertUnwindSafe(|| match body {
+        HostBody::Shared(func) => func(caller, values),
         // SAFETY: the home record is the store's and outlives it; `caller` is a live block.
-        Ok(_) if !unsafe { (*home).owns(caller) } => {
+        HostBody::Bound(_) if !unsafe { (*home).owns(caller) } => {
             Err(Box::new(BOUND_FROM_GUEST_THREAD.to_string()) as Box<dyn Any + Send>)
         }
-        Ok(func) => {
+        HostBody::Bound(func) => {
             // SAFETY: the caller runs on the store's home thread, which is blocked in the
             // call that led here, so nothing else uses the store.
             let store = unsafe { &mut *store };

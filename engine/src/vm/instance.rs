@@ -205,11 +205,19 @@ impl Instance {
         unsafe { (*self.memories[index as usize].as_ptr()).grow(delta) }
     }
 
-    #[allow(clippy::mut_from_ref, reason = "tables synchronize their own mutation")]
+    fn table(&self, index: u32) -> &Table {
+        // SAFETY: as in `table_mut`, for a shared reference.
+        unsafe { self.tables[index as usize].as_ref() }
+    }
+
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "the instance's tables are not its fields; see the SAFETY comment"
+    )]
     fn table_mut(&self, index: u32) -> &mut Table {
         // SAFETY: the store keeps the table alive. Unshared tables are only reached by the
-        // home thread; concurrent threads on a shared table are the known gap documented on
-        // `Table`.
+        // home thread; bulk operations racing on a shared table are the known gap listed in
+        // the README ("Known limits").
         unsafe { &mut *self.tables[index as usize].as_ptr() }
     }
 
@@ -431,7 +439,7 @@ impl Instance {
             .iter()
             .position(|ty| ty.shared && holds_functions(ty))
             .ok_or(TrapKind::UndefinedElement)?;
-        self.table_mut(table as u32)
+        self.table(table as u32)
             .get(u64::from(index))
             .map(|raw| raw as *const VMFuncRef)
             .ok_or(TrapKind::UndefinedElement)

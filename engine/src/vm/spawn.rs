@@ -12,8 +12,8 @@
 
 use super::host::SharedHostFunc;
 use super::instance::Instance;
-use super::thread::{BlockSource, ThreadRecord};
-use super::traphandlers::{UnwindReason, catch_traps};
+use super::thread::{BlockSource, ThreadRecord, call_on_block};
+use super::traphandlers::UnwindReason;
 use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMFuncRef, VMThreadContext, VMVal};
 use crate::environ::TrapKind;
 use std::any::Any;
@@ -182,10 +182,11 @@ impl GuestThreads {
             return Ok(None);
         };
         let threads = Arc::clone(self);
+        let thread_group = Arc::clone(&group);
         let spawned = std::thread::Builder::new()
             .name(format!("weft-guest-{id}"))
             .stack_size(thread_stack_size(self.max_wasm_stack))
-            .spawn(move || threads.run(&group, id, job));
+            .spawn(move || threads.run(&thread_group, id, job));
         match spawned {
             Ok(handle) => {
                 self.handles
@@ -195,7 +196,7 @@ impl GuestThreads {
                 Ok(Some(id))
             }
             Err(_) => {
-                self.group().cancel(id);
+                group.cancel(id);
                 Ok(None)
             }
         }
@@ -223,21 +224,19 @@ impl GuestThreads {
     }
 
     fn call(&self, job: &Job, block: *mut VMThreadContext) -> Result<(), ThreadFailure> {
-        type ArrayCall =
-            unsafe extern "C" fn(*mut VMContext, *mut VMThreadContext, *const u8, *mut VMVal);
-        // SAFETY: the trampoline is the array-call trampoline of the function's type,
-        // `(param i32)`, and its module outlives the thread.
-        let trampoline: ArrayCall = unsafe { std::mem::transmute(job.trampoline) };
         let mut values = [VMVal::from_u32(job.arg)];
-        let values = values.as_mut_ptr();
-        // SAFETY: the block was leased to this thread, and its stack limit is its own field;
-        // the code it runs is registered with the trap handler by its module, which is live;
-        // nothing in the closure owns anything a trap could leak.
+        // SAFETY: the trampoline is the array-call trampoline of the function's type,
+        // `(param i32)`, and its module outlives the thread; the block was leased to this
+        // thread for the job's instance.
         unsafe {
-            let stack_limit = &raw mut (*block).stack_limit;
-            catch_traps(stack_limit, self.max_wasm_stack, || {
-                trampoline(job.vmctx, block, job.wasm_call, values)
-            })
+            call_on_block(
+                job.vmctx,
+                block,
+                job.trampoline,
+                job.wasm_call,
+                values.as_mut_ptr(),
+                self.max_wasm_stack,
+            )
         }
         .map_err(ThreadFailure::from_unwind)
     }

@@ -9,9 +9,9 @@ use super::memory::{SharedMemory, StoreMemory};
 use super::module::{HostCode, ModuleRuntime};
 use super::spawn::GuestThreads;
 use super::table::Table;
-use super::thread::{ThreadBlock, ThreadRecord};
-use super::traphandlers::{UnwindReason, catch_traps};
-use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMThreadContext, VMVal};
+use super::thread::{ThreadBlock, ThreadRecord, call_on_block};
+use super::traphandlers::UnwindReason;
+use super::vmcontext::{VMFuncRef, VMGlobalDefinition, VMThreadContext, VMVal};
 use crate::environ::{
     BoundsChecks, EntityIndex, ModuleInfo, TrapKind, VMOffsets, canonical_global, canonical_table,
 };
@@ -265,11 +265,6 @@ impl StoreOpaque {
         let VMFuncRef {
             wasm_call, vmctx, ..
         } = unsafe { *funcref.as_ptr() };
-        type ArrayCall =
-            unsafe extern "C" fn(*mut VMContext, *mut VMThreadContext, *const u8, *mut VMVal);
-        // SAFETY: `array_call` is a finished array-call trampoline for this function's
-        // signature, kept alive by the module or host code this store holds.
-        let trampoline: ArrayCall = unsafe { std::mem::transmute(array_call) };
         let values = values.as_mut_ptr();
         let thread = match self.instances_by_vmctx.get(&(vmctx as usize)) {
             Some(&instance) => self.instances[instance].instance.home_block().as_ptr(),
@@ -281,14 +276,19 @@ impl StoreOpaque {
             self.home.set_waiter(Some(Waiter::current()));
         }
         self.call_depth += 1;
-        // SAFETY: the block is the home thread's, owned by this store, and `stack_limit` is
-        // its field; the trampoline, code and contexts are live (see above); `values` is large
-        // enough, as this method's contract requires of the caller.
+        // SAFETY: `array_call` is the finished array-call trampoline of this function's
+        // signature, kept alive with its code by the module or host code this store holds; the
+        // block is the home thread's for the callee (or the root block for a host function),
+        // owned by this store; `values` is large enough, as this method's contract requires.
         let result = unsafe {
-            let stack_limit = &raw mut (*thread).stack_limit;
-            catch_traps(stack_limit, self.max_wasm_stack, || {
-                trampoline(vmctx, thread, wasm_call, values)
-            })
+            call_on_block(
+                vmctx,
+                thread,
+                array_call,
+                wasm_call,
+                values,
+                self.max_wasm_stack,
+            )
         };
         self.call_depth -= 1;
         let interrupted = matches!(
@@ -478,15 +478,20 @@ impl StoreOpaque {
         self.global_types[global]
     }
 
-    pub fn global(&self, global: usize) -> &VMGlobalDefinition {
-        // SAFETY: the pointer is to a box or home block this store owns.
-        unsafe { self.global_ptrs[global].as_ref() }
+    /// The raw value of `global` (its low 8 bytes; weft has no v128 globals yet). Read
+    /// atomically and without a reference: guest threads may be writing a shared global.
+    pub fn global_raw(&self, global: usize) -> u64 {
+        // SAFETY: the pointer is to a 16-byte aligned box or home-block slot this store owns;
+        // JIT code only ever accesses it with aligned accesses of at most 8 bytes.
+        unsafe { AtomicU64::from_ptr(self.global_ptrs[global].as_ptr().cast()) }
+            .load(Ordering::SeqCst)
     }
 
-    pub fn global_mut(&mut self, global: usize) -> &mut VMGlobalDefinition {
-        // SAFETY: as in `global`; `&mut self` excludes other API access, and JIT code of this
-        // store is not running while the embedder holds it.
-        unsafe { self.global_ptrs[global].as_mut() }
+    /// Sets `global` to the raw value `raw`, as [`StoreOpaque::global_raw`] reads it.
+    pub fn set_global_raw(&mut self, global: usize, raw: u64) {
+        // SAFETY: as in `global_raw`.
+        unsafe { AtomicU64::from_ptr(self.global_ptrs[global].as_ptr().cast()) }
+            .store(raw, Ordering::SeqCst);
     }
 
     // --- externrefs ---

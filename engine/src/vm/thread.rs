@@ -5,7 +5,8 @@
 //! gets each instance's home block at instantiation; a spawned thread leases a block from an
 //! instance's pool when it first enters that instance and hands it back when it exits.
 
-use super::vmcontext::{VMContext, VMThreadContext};
+use super::traphandlers::{UnwindReason, catch_traps};
+use super::vmcontext::{VMContext, VMThreadContext, VMVal};
 use crate::environ::{VM_THREAD_CONTEXT_MAGIC, VMOffsets};
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -152,22 +153,7 @@ impl ThreadRecord {
     /// null, only gets its record). The record must stay at its address for as long as the
     /// block is bound.
     pub fn bind_home(&self, block: &ThreadBlock) {
-        let context = block.as_ptr();
-        // SAFETY: the block is live; its `record` and `interrupt` fields are only written by
-        // the runtime, with the bindings locked.
-        unsafe {
-            let mut bindings = self.bindings();
-            (*context.as_ptr()).record = self;
-            if self.interrupted.load(Ordering::Relaxed) {
-                (*context.as_ptr()).interrupt.store(1, Ordering::Relaxed);
-            }
-            let vmctx = (*context.as_ptr()).vmctx;
-            bindings.push(Binding {
-                vmctx,
-                block: context,
-                leased: None,
-            });
-        }
+        self.bind(&mut self.bindings(), block.as_ptr(), None);
     }
 
     /// This thread's block for the instance whose VMContext is `vmctx`, leasing one from
@@ -185,19 +171,34 @@ impl ThreadRecord {
         // that runs their code.
         let block = unsafe { source.as_ref() }.acquire();
         let context = block.as_ptr();
-        // SAFETY: the block was just leased to this thread; nobody else can see it yet.
-        unsafe {
-            (*context.as_ptr()).record = self;
-            if self.interrupted.load(Ordering::Relaxed) {
-                (*context.as_ptr()).interrupt.store(1, Ordering::Relaxed);
-            }
-        }
+        self.bind(&mut bindings, context, Some((block, source)));
+        context
+    }
+
+    /// Points `context` at this record, gives it the record's interrupt state and adds it to
+    /// `bindings`, which is this record's locked list.
+    fn bind(
+        &self,
+        bindings: &mut Vec<Binding>,
+        context: NonNull<VMThreadContext>,
+        leased: Option<(ThreadBlock, NonNull<BlockSource>)>,
+    ) {
+        // SAFETY: the block is live and not yet bound, so only this thread (holding the
+        // bindings lock) writes its `record` and `interrupt` fields.
+        let vmctx = unsafe {
+            let header = context.as_ptr();
+            (*header).record = self;
+            let interrupted = self.interrupted.load(Ordering::Relaxed);
+            (*header)
+                .interrupt
+                .store(u32::from(interrupted), Ordering::Relaxed);
+            (*header).vmctx
+        };
         bindings.push(Binding {
             vmctx,
             block: context,
-            leased: Some((block, source)),
+            leased,
         });
-        context
     }
 
     /// Records the parking handle of the OS thread now running this record's wasm.
@@ -207,39 +208,35 @@ impl ThreadRecord {
 
     /// Makes every block of this thread trap at its next safepoint and wakes a blocked wait.
     pub fn interrupt(&self) {
+        self.set_interrupted(true);
+    }
+
+    /// Undoes [`ThreadRecord::interrupt`], for the home thread once the embedder has seen
+    /// the trap that caused it.
+    pub fn clear_interrupt(&self) {
+        self.set_interrupted(false);
+    }
+
+    fn set_interrupted(&self, interrupted: bool) {
         {
             let bindings = self.bindings();
-            self.interrupted.store(true, Ordering::Relaxed);
+            self.interrupted.store(interrupted, Ordering::Relaxed);
             for binding in bindings.iter() {
                 // SAFETY: bound blocks are live while bound; the flag is atomic because the
                 // running thread reads it concurrently.
                 unsafe {
                     (*binding.block.as_ptr())
                         .interrupt
-                        .store(1, Ordering::Relaxed)
+                        .store(u32::from(interrupted), Ordering::Relaxed)
                 };
             }
         }
         if let Some(waiter) = &*self.waiter.lock().unwrap_or_else(|e| e.into_inner()) {
-            waiter.interrupt();
-        }
-    }
-
-    /// Undoes [`ThreadRecord::interrupt`], for the home thread once the embedder has seen
-    /// the trap that caused it.
-    pub fn clear_interrupt(&self) {
-        let bindings = self.bindings();
-        self.interrupted.store(false, Ordering::Relaxed);
-        for binding in bindings.iter() {
-            // SAFETY: as in `interrupt`.
-            unsafe {
-                (*binding.block.as_ptr())
-                    .interrupt
-                    .store(0, Ordering::Relaxed)
-            };
-        }
-        if let Some(waiter) = &*self.waiter.lock().unwrap_or_else(|e| e.into_inner()) {
-            waiter.clear_interrupt();
+            if interrupted {
+                waiter.interrupt();
+            } else {
+                waiter.clear_interrupt();
+            }
         }
     }
 }
@@ -267,5 +264,38 @@ impl ThreadRecord {
 impl Drop for ThreadRecord {
     fn drop(&mut self) {
         self.release_blocks();
+    }
+}
+
+/// Calls wasm code through its array-call trampoline on `block`, the running thread's block
+/// for the callee's instance, catching traps. The block's stack limit is the one the activation
+/// maintains.
+///
+/// # Safety
+///
+/// `array_call` must be the array-call trampoline for the signature of `wasm_call`, whose
+/// context is `vmctx`; `block` must be the running thread's live block for that context (or a
+/// root block, for host functions); `values` must have a slot for every parameter and result.
+/// The code, contexts and block must stay alive for the call. The other requirements of
+/// [`catch_traps`] hold: nothing here owns anything a trap could leak.
+pub(crate) unsafe fn call_on_block(
+    vmctx: *mut VMContext,
+    block: *mut VMThreadContext,
+    array_call: *const u8,
+    wasm_call: *const u8,
+    values: *mut VMVal,
+    max_wasm_stack: usize,
+) -> Result<(), UnwindReason> {
+    type ArrayCall =
+        unsafe extern "C" fn(*mut VMContext, *mut VMThreadContext, *const u8, *mut VMVal);
+    // SAFETY: the caller passes an array-call trampoline, which has exactly this signature.
+    let trampoline: ArrayCall = unsafe { std::mem::transmute(array_call) };
+    // SAFETY: the stack limit is a field of the caller's live block; the rest is the caller's
+    // contract.
+    unsafe {
+        let stack_limit = &raw mut (*block).stack_limit;
+        catch_traps(stack_limit, max_wasm_stack, || {
+            trampoline(vmctx, block, wasm_call, values)
+        })
     }
 }
