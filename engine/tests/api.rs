@@ -308,7 +308,11 @@ fn externrefs_round_trip_through_wasm() {
         panic!("expected a non-null externref");
     };
     assert_eq!(
-        back.data(&store).unwrap().downcast_ref::<String>().unwrap(),
+        back.data(&store)
+            .unwrap()
+            .unwrap()
+            .downcast_ref::<String>()
+            .unwrap(),
         "hello"
     );
 }

@@ -17,7 +17,7 @@ pub fn default_results(ty: &FuncType) -> Result<Vec<Val>> {
 }
 
 /// `val` the way a user reads it: `42`, `1.5`, `nan`, `null`, `ref.func`, `ref.extern 7`,
-/// `ref.i31 5`.
+/// `ref.i31 5`, `ref.struct`, `ref.host 3`.
 ///
 /// NaNs other than the positive canonical one show their payload (`-nan:0x200000`), since that
 /// is exactly what spec results disagree about.
@@ -27,13 +27,22 @@ pub fn display_val(store: &impl AsContext, val: &Val) -> String {
         Val::I64(v) => v.to_string(),
         Val::F32(bits) => display_float::<F32>(u64::from(*bits)),
         Val::F64(bits) => display_float::<F64>(*bits),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => "null".to_string(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => {
+            "null".to_string()
+        }
+        Val::ExnRef(Some(never)) => match *never {},
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
         Val::ExternRef(Some(extern_ref)) => match extern_number(store, extern_ref) {
             Some(n) => format!("ref.extern {n}"),
             None => "ref.extern".to_string(),
         },
         Val::AnyRef(Some(AnyRef::I31(value))) => format!("ref.i31 {}", value.get_u()),
+        Val::AnyRef(Some(AnyRef::Struct(_))) => "ref.struct".to_string(),
+        Val::AnyRef(Some(AnyRef::Array(_))) => "ref.array".to_string(),
+        Val::AnyRef(Some(AnyRef::Extern(extern_ref))) => match extern_number(store, extern_ref) {
+            Some(n) => format!("ref.host {n}"),
+            None => "ref.host".to_string(),
+        },
     }
 }
 
@@ -47,13 +56,14 @@ fn describe(store: &impl AsContext, val: &Val) -> String {
         Val::FuncRef(_) => "funcref",
         Val::ExternRef(_) => "externref",
         Val::AnyRef(_) => "anyref",
+        Val::ExnRef(_) => "exnref",
     };
     format!("{ty} {}", display_val(store, val))
 }
 
 /// The number a script's `ref.extern N` (or the CLI) stored in an externref.
 fn extern_number(store: &impl AsContext, extern_ref: &ExternRef) -> Option<u32> {
-    let data = extern_ref.data(store).ok()?;
+    let data = extern_ref.data(store).ok()??;
     data.downcast_ref().copied()
 }
 
@@ -71,7 +81,7 @@ pub(crate) fn arg(store: impl AsContextMut, arg: &WastArg<'_>) -> Result<Val> {
         WastArgCore::RefNull(heap_type) => null_ref(heap_type)?,
         // The number is the reference's identity; results are matched on it.
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
-        WastArgCore::RefHost(_) => bail!("weft has no anyref host references (GC)"),
+        WastArgCore::RefHost(n) => Val::AnyRef(Some(AnyRef::Extern(ExternRef::new(store, *n)))),
     })
 }
 
@@ -92,10 +102,17 @@ fn null_ref(heap_type: &HeapType<'_>) -> Result<Val> {
                 AbstractHeapType::Any
                 | AbstractHeapType::Eq
                 | AbstractHeapType::I31
+                | AbstractHeapType::Struct
+                | AbstractHeapType::Array
                 | AbstractHeapType::None,
             ..
         } => Val::AnyRef(None),
-        // Without GC the only concrete heap types weft can have are function types.
+        HeapType::Abstract {
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+            ..
+        } => Val::ExnRef(None),
+        // A concrete type's hierarchy depends on the module; scripts pass such nulls only
+        // to functions, where the function hierarchy is the usual case.
         HeapType::Concrete(_) | HeapType::Exact(_) => Val::FuncRef(None),
         HeapType::Abstract { ty, .. } => bail!("weft has no {ty:?} references"),
     })
@@ -137,25 +154,33 @@ fn result_matches(
         (WastRetCore::F32(pattern), Val::F32(bits)) => float_matches(pattern, u64::from(*bits)),
         (WastRetCore::F64(pattern), Val::F64(bits)) => float_matches(pattern, *bits),
         (WastRetCore::V128(_), _) => bail!(V128_UNSUPPORTED),
-        (WastRetCore::RefNull(None), actual) => matches!(
+        // A concrete type's null is whichever null the function returned: the module's
+        // types already fixed its hierarchy.
+        (WastRetCore::RefNull(None | Some(HeapType::Concrete(_))), actual) => matches!(
             actual,
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None)
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None)
         ),
         (WastRetCore::RefNull(Some(heap_type)), actual) => matches!(
             (null_ref(heap_type)?, actual),
             (Val::FuncRef(None), Val::FuncRef(None))
                 | (Val::ExternRef(None), Val::ExternRef(None))
                 | (Val::AnyRef(None), Val::AnyRef(None))
+                | (Val::ExnRef(None), Val::ExnRef(None))
         ),
-        // Values carry no sharedness; the type checks of the module stand in for it. Without
-        // GC every non-null any-reference is an i31, so `ref.any` and `ref.eq` accept one.
-        (
-            WastRetCore::RefI31
-            | WastRetCore::RefI31Shared
-            | WastRetCore::RefAny
-            | WastRetCore::RefEq,
+        // Values carry no sharedness; the type checks of the module stand in for it.
+        (WastRetCore::RefI31 | WastRetCore::RefI31Shared, actual) => {
+            matches!(actual, Val::AnyRef(Some(AnyRef::I31(_))))
+        }
+        (WastRetCore::RefStruct, actual) => matches!(actual, Val::AnyRef(Some(AnyRef::Struct(_)))),
+        (WastRetCore::RefArray, actual) => matches!(actual, Val::AnyRef(Some(AnyRef::Array(_)))),
+        (WastRetCore::RefEq, actual) => matches!(
             actual,
-        ) => matches!(actual, Val::AnyRef(Some(AnyRef::I31(_)))),
+            Val::AnyRef(Some(AnyRef::I31(_) | AnyRef::Struct(_) | AnyRef::Array(_)))
+        ),
+        (WastRetCore::RefAny, actual) => matches!(actual, Val::AnyRef(Some(_))),
+        (WastRetCore::RefHost(n), Val::AnyRef(Some(AnyRef::Extern(extern_ref)))) => {
+            extern_number(store, extern_ref) == Some(*n)
+        }
         (WastRetCore::RefExtern(None), actual) => matches!(actual, Val::ExternRef(Some(_))),
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(extern_ref))) => {
             extern_number(store, extern_ref) == Some(*n)
@@ -188,6 +213,9 @@ fn describe_expected(expected: &WastRetCore<'_>) -> String {
         WastRetCore::RefI31Shared => "ref.i31_shared".to_string(),
         WastRetCore::RefAny => "ref.any".to_string(),
         WastRetCore::RefEq => "ref.eq".to_string(),
+        WastRetCore::RefStruct => "ref.struct".to_string(),
+        WastRetCore::RefArray => "ref.array".to_string(),
+        WastRetCore::RefHost(n) => format!("ref.host {n}"),
         WastRetCore::Either(alternatives) => {
             let alternatives: Vec<_> = alternatives.iter().map(describe_expected).collect();
             format!("either({})", alternatives.join(" | "))

@@ -1,12 +1,12 @@
 //! `Config` and `Engine`: compilation settings and the state shared by every module and store.
 
 use super::error::{CompileError, Error};
-use super::types::FuncType;
+use super::types::{ConcreteKind, ConcreteType, FuncType, HeapType};
 use crate::compiler::Compiler;
-use crate::environ::{BoundsChecks, Tunables};
+use crate::environ::{BoundsChecks, Tunables, TypeKind, TypeRegistry};
 use crate::vm::HostCode;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use wasmparser::WasmFeatures;
 
 /// Settings for an [`Engine`].
@@ -16,7 +16,12 @@ pub struct Config {
     pub(crate) features: WasmFeatures,
     pub(crate) max_wasm_stack: usize,
     pub(crate) max_threads: u32,
+    pub(crate) max_gc_heap: usize,
 }
+
+/// Bytes of structs and arrays one store may allocate unless [`Config::max_gc_heap`] says
+/// otherwise.
+pub const DEFAULT_MAX_GC_HEAP: usize = 1 << 30;
 
 /// Guest threads one store may run at once unless [`Config::max_threads`] says otherwise.
 pub const DEFAULT_MAX_THREADS: u32 = 64;
@@ -28,6 +33,7 @@ impl Default for Config {
             features: WasmFeatures::default(),
             max_wasm_stack: 512 * 1024,
             max_threads: DEFAULT_MAX_THREADS,
+            max_gc_heap: DEFAULT_MAX_GC_HEAP,
         }
     }
 }
@@ -50,8 +56,14 @@ impl Config {
         self
     }
 
-    /// Bytes of native stack wasm code may use before trapping with "call stack exhausted".
-    /// The thread calling into wasm must have this much stack left, plus room for host code.
+    /// The most bytes of structs and arrays a store may allocate. weft never frees GC
+    /// objects before their store is dropped (see the README), so this bounds a store's
+    /// heap; an allocation past it traps.
+    pub fn max_gc_heap(&mut self, bytes: usize) -> &mut Self {
+        self.max_gc_heap = bytes;
+        self
+    }
+
     /// How many guest threads (spawned by `"wasm:thread"` intrinsics or
     /// [`Store::spawn`](crate::Store::spawn)) one store may run at once. Beyond it, spawn
     /// returns -1 to the guest and `None` to the embedder. `available-parallelism` never
@@ -61,6 +73,8 @@ impl Config {
         self
     }
 
+    /// Bytes of native stack wasm code may use before trapping with "call stack exhausted".
+    /// The thread calling into wasm must have this much stack left, plus room for host code.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
         self
@@ -73,17 +87,11 @@ impl Config {
     }
 }
 
-/// Deduplicates signatures into engine-wide ids, which `call_indirect` compares.
-#[derive(Default)]
-struct TypeRegistry {
-    ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
-}
-
 struct EngineInner {
     config: Config,
     compiler: Compiler,
-    types: Mutex<TypeRegistry>,
+    /// Shared with the runtime, whose function casts consult it.
+    types: Arc<Mutex<TypeRegistry>>,
     host_trampolines: Mutex<HashMap<u32, Arc<HostCode>>>,
 }
 
@@ -111,7 +119,7 @@ impl Engine {
         Ok(Engine(Arc::new(EngineInner {
             config: config.clone(),
             compiler,
-            types: Mutex::default(),
+            types: Arc::default(),
             host_trampolines: Mutex::default(),
         })))
     }
@@ -129,20 +137,58 @@ impl Engine {
         Arc::ptr_eq(&a.0, &b.0)
     }
 
-    pub(crate) fn register_type(&self, ty: &FuncType) -> u32 {
-        let mut registry = self.0.types.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&id) = registry.ids.get(ty) {
-            return id;
-        }
-        let id = registry.types.len() as u32;
-        registry.types.push(ty.clone());
-        registry.ids.insert(ty.clone(), id);
-        id
+    pub(crate) fn type_registry(&self) -> &Arc<Mutex<TypeRegistry>> {
+        &self.0.types
     }
 
+    /// The engine's interned types. Held only briefly: converting a type to the API's form
+    /// resolves its references through this lock again.
+    pub(crate) fn types(&self) -> MutexGuard<'_, TypeRegistry> {
+        self.0.types.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The engine-wide id of a host function type (final, without supertype).
+    pub(crate) fn register_type(&self, ty: &FuncType) -> u32 {
+        let wasm = ty.to_wasm(self);
+        self.types().register_func(wasm, ty.is_shared())
+    }
+
+    /// Function type `id` as the API describes it. Types declaring subtyping lose that here;
+    /// their heap type ([`Engine::heap_type`]) keeps it.
     pub(crate) fn func_type(&self, id: u32) -> FuncType {
-        let registry = self.0.types.lock().unwrap_or_else(PoisonError::into_inner);
-        registry.types[id as usize].clone()
+        let (wasm, shared) = {
+            let types = self.types();
+            let ty = &types.get(id).sub_type.composite_type;
+            (ty.unwrap_func().clone(), ty.shared)
+        };
+        FuncType::from_wasm(&wasm, shared, &|id| self.heap_type(id))
+            .expect("every registered type has an API form")
+    }
+
+    /// The heap type of registered type `id`: structural for a plain function type, by id
+    /// for everything else.
+    pub(crate) fn heap_type(&self, id: u32) -> HeapType {
+        let (describable, kind, shared, ancestors) = {
+            let types = self.types();
+            let ty = types.get(id);
+            let kind = match ty.kind() {
+                TypeKind::Func => ConcreteKind::Func,
+                TypeKind::Struct => ConcreteKind::Struct,
+                TypeKind::Array => ConcreteKind::Array,
+            };
+            let ancestors: Arc<[u32]> = ty.ancestors().into();
+            (ty.describable, kind, ty.is_shared(), ancestors)
+        };
+        if describable {
+            HeapType::ConcreteFunc(self.func_type(id))
+        } else {
+            HeapType::Concrete(ConcreteType {
+                id,
+                kind,
+                shared,
+                ancestors,
+            })
+        }
     }
 
     /// The trampolines for host functions of signature `id`, compiled on first use.

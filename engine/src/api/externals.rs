@@ -5,7 +5,7 @@ use super::error::Trap;
 use super::error::{Error, InstantiationError, UsageError};
 use super::func::Func;
 use super::store::{AsContext, AsContextMut, StoreId};
-use super::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, ValType};
+use super::types::{ExternType, GlobalType, HeapType, MemoryType, Mutability, TableType, ValType};
 use super::values::Val;
 use crate::vm::WaitOutcome;
 use crate::vm::{
@@ -373,8 +373,8 @@ fn wait_result(outcome: WaitOutcome) -> WaitResult {
 }
 
 /// Resolves the concrete heap types of stored globals and tables, which name engine ids.
-fn stored_types(engine: &Engine) -> impl Fn(u32) -> Option<FuncType> + '_ {
-    |id| Some(engine.func_type(id))
+fn stored_types(engine: &Engine) -> impl Fn(u32) -> HeapType + '_ {
+    |id| engine.heap_type(id)
 }
 
 /// A global variable.

@@ -7,6 +7,7 @@ use super::module::Module;
 use super::store::{AsContextMut, StoreId};
 use super::typed::{TypedFunc, WasmParams, WasmResults};
 use super::types::{ExternType, Mutability};
+use crate::environ::EntityIndex;
 use crate::vm::InstantiationFailure;
 use std::sync::Arc;
 
@@ -87,7 +88,19 @@ impl Instance {
             }
             let expected = module.entity_type(import.index);
             let actual = item.ty(&cx);
-            if !import_matches(&expected, &actual) {
+            let matches = match (import.index, item) {
+                // Function types match by declared subtyping, which only the engine's ids
+                // capture.
+                (EntityIndex::Function(index), Extern::Func(func)) => {
+                    let runtime = module.runtime();
+                    let type_index = runtime.info.functions[index as usize];
+                    let expected_id = runtime.types.ids[type_index as usize];
+                    let actual_id = cx.opaque().func_type_id(func.index);
+                    cx.engine.types().is_subtype(actual_id, expected_id)
+                }
+                _ => import_matches(&expected, &actual),
+            };
+            if !matches {
                 return Err(LinkError::IncompatibleImport {
                     module: import.module.clone(),
                     name: import.name.clone(),

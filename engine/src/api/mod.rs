@@ -26,7 +26,7 @@ pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use threads::{ThreadId, ThreadOutcome};
 pub use typed::{HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{
-    AbstractHeapType, ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType,
-    MemoryType, Mutability, RefType, TableType, ValType,
+    AbstractHeapType, ConcreteKind, ConcreteType, ExportType, ExternType, FuncType, GlobalType,
+    HeapType, ImportType, MemoryType, Mutability, RefType, TableType, ValType,
 };
-pub use values::{AnyRef, ExternRef, I31, Val};
+pub use values::{AnyRef, ExnRef, ExternRef, GcRef, I31, Val};

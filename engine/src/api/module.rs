@@ -3,9 +3,9 @@
 use super::engine::Engine;
 use super::error::{CompileError, Error};
 use super::types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Resolve, TableType,
+    ExportType, ExternType, GlobalType, HeapType, ImportType, MemoryType, Resolve, TableType,
 };
-use crate::environ::{EntityIndex, ModuleInfo};
+use crate::environ::{EntityIndex, ModuleInfo, ModuleTypes};
 use crate::vm::ModuleRuntime;
 use std::path::Path;
 use std::sync::Arc;
@@ -57,10 +57,16 @@ impl Module {
                 offset: error.offset(),
             })?;
         let info = ModuleInfo::parse(bytes)?;
-        let type_ids = register_types(engine, &info)?;
-        check_entity_types(&info, &module_types(engine, &type_ids))?;
-        let code = engine.compiler().compile_module(bytes, &info, &type_ids)?;
-        let runtime = ModuleRuntime::new(Arc::new(info), bytes.into(), type_ids, Arc::new(code));
+        let types = ModuleTypes::register(&mut engine.types(), &info)?;
+        check_entity_types(&info, &module_types(engine, &types.ids))?;
+        let code = engine.compiler().compile_module(bytes, &info, &types)?;
+        let runtime = ModuleRuntime::new(
+            Arc::new(info),
+            bytes.into(),
+            types,
+            engine.type_registry().clone(),
+            Arc::new(code),
+        );
         Ok(Module {
             engine: engine.clone(),
             runtime: Arc::new(runtime),
@@ -82,10 +88,10 @@ impl Module {
     pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
         let info = self.info();
         let unsupported = "types the API cannot describe are rejected at compile time";
-        let resolve = module_types(&self.engine, &self.runtime.type_ids);
+        let resolve = module_types(&self.engine, &self.runtime.types.ids);
         match index {
             EntityIndex::Function(func) => {
-                let id = self.runtime.type_ids[info.functions[func as usize] as usize];
+                let id = self.runtime.types.ids[info.functions[func as usize] as usize];
                 ExternType::Func(self.engine.func_type(id))
             }
             EntityIndex::Global(global) => ExternType::Global(
@@ -129,32 +135,9 @@ fn one_line(report: &str) -> String {
     }
 }
 
-/// Registers the module's function types with the engine, in order. A type may name only
-/// earlier types: one naming itself or a later type is recursive, which needs GC's
-/// recursion groups to describe.
-fn register_types(engine: &Engine, info: &ModuleInfo) -> Result<Box<[u32]>, CompileError> {
-    let mut types: Vec<FuncType> = Vec::with_capacity(info.types.len());
-    let mut ids = Vec::with_capacity(info.types.len());
-    for (index, ty) in info.types.iter().enumerate() {
-        let earlier = |referenced: u32| types.get(referenced as usize).cloned();
-        let ty = FuncType::from_wasm(ty, info.shared_types[index], &earlier).map_err(|_| {
-            CompileError::Unsupported {
-                feature: format!("type {index}: recursive or GC types"),
-                offset: 0,
-            }
-        })?;
-        ids.push(engine.register_type(&ty));
-        types.push(ty);
-    }
-    Ok(ids.into())
-}
-
 /// Resolves a module's type indices through the engine ids it registered.
-fn module_types<'a>(
-    engine: &'a Engine,
-    type_ids: &'a [u32],
-) -> impl Fn(u32) -> Option<FuncType> + 'a {
-    |index| Some(engine.func_type(type_ids[index as usize]))
+fn module_types<'a>(engine: &'a Engine, type_ids: &'a [u32]) -> impl Fn(u32) -> HeapType + 'a {
+    |index| engine.heap_type(type_ids[index as usize])
 }
 
 /// Rejects globals and tables whose types the API cannot describe (GC), so that describing
@@ -214,7 +197,7 @@ mod tests {
             "(module (type (shared (func (param i32)))) (type (func (param i32))))",
         )
         .unwrap();
-        let ids = &module.runtime().type_ids;
+        let ids = &module.runtime().types.ids;
         assert_ne!(ids[0], ids[1]);
         assert!(engine.func_type(ids[0]).is_shared());
         assert!(!engine.func_type(ids[1]).is_shared());

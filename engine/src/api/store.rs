@@ -21,6 +21,7 @@ impl<T: 'static> Store<T> {
                 data,
                 config.max_wasm_stack,
                 config.max_threads,
+                config.max_gc_heap,
                 config.tunables.bounds_checks,
             ),
             engine: engine.clone(),

@@ -3,6 +3,7 @@
 use super::engine::Engine;
 use super::error::CompileError;
 use std::fmt;
+use std::sync::Arc;
 
 /// The type of a value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -68,9 +69,9 @@ impl fmt::Display for ValType {
     }
 }
 
-/// Maps a concrete heap type's index to its function type; `None` when it cannot be
-/// described (a type referring to itself or to a later type, which needs GC's recursion).
-pub(crate) type Resolve<'a> = dyn Fn(u32) -> Option<FuncType> + 'a;
+/// Maps a concrete heap type's index (a module type index or an engine-wide id, depending on
+/// where the type comes from) to its heap type.
+pub(crate) type Resolve<'a> = dyn Fn(u32) -> HeapType + 'a;
 
 /// What a reference points to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -78,13 +79,73 @@ pub enum HeapType {
     /// One of the spec's abstract heap types, shared (shared-everything threads) or not.
     /// Shared and unshared types are never subtypes of each other.
     Abstract { shared: bool, ty: AbstractHeapType },
-    /// A function of exactly this type. Type indices are module-relative, so the type itself
-    /// describes the heap type across modules.
+    /// A function of exactly this type: a final function type, alone in its recursion group
+    /// and without supertype, which its parameters and results describe across modules.
     ConcreteFunc(FuncType),
+    /// Any other concrete type (a struct or array type, or a function type that is recursive
+    /// or declares subtyping), known by the id its engine gave it.
+    Concrete(ConcreteType),
 }
 
-/// The abstract heap types weft represents. Until GC lands the any hierarchy holds only i31s
-/// (and null), so struct and array types are left out.
+/// A concrete type its engine knows by id. Ids mean something only within one engine; two
+/// modules' identical recursion groups get the same ids there.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConcreteType {
+    pub(crate) id: u32,
+    pub(crate) kind: ConcreteKind,
+    pub(crate) shared: bool,
+    /// The ids of the declared supertype chain, root first, ending with `id`.
+    pub(crate) ancestors: Arc<[u32]>,
+}
+
+/// What a [`ConcreteType`] defines.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ConcreteKind {
+    Func,
+    Struct,
+    Array,
+}
+
+impl ConcreteType {
+    pub fn kind(&self) -> ConcreteKind {
+        self.kind
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The abstract type just above this one: `func`, `struct` or `array`.
+    fn abstract_super(&self) -> AbstractHeapType {
+        match self.kind {
+            ConcreteKind::Func => AbstractHeapType::Func,
+            ConcreteKind::Struct => AbstractHeapType::Struct,
+            ConcreteKind::Array => AbstractHeapType::Array,
+        }
+    }
+
+    /// Whether this type is `other` or declares it among its supertypes.
+    pub fn is_subtype_of(&self, other: &ConcreteType) -> bool {
+        self.ancestors.contains(&other.id)
+    }
+}
+
+impl fmt::Display for ConcreteType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            ConcreteKind::Func => "func",
+            ConcreteKind::Struct => "struct",
+            ConcreteKind::Array => "array",
+        };
+        if self.shared {
+            write!(f, "(shared {kind} type #{})", self.id)
+        } else {
+            write!(f, "({kind} type #{})", self.id)
+        }
+    }
+}
+
+/// The abstract heap types.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AbstractHeapType {
     /// Any function.
@@ -101,8 +162,16 @@ pub enum AbstractHeapType {
     Eq,
     /// 31-bit integers stored in the reference itself.
     I31,
+    /// Any struct.
+    Struct,
+    /// Any array.
+    Array,
     /// The bottom of the any hierarchy: only null.
     None,
+    /// Any exception (exception handling; weft has only the null one).
+    Exn,
+    /// The bottom of the exception hierarchy: only null.
+    NoExn,
 }
 
 impl AbstractHeapType {
@@ -113,7 +182,8 @@ impl AbstractHeapType {
         match self {
             A::Func | A::NoFunc => A::Func,
             A::Extern | A::NoExtern => A::Extern,
-            A::Any | A::Eq | A::I31 | A::None => A::Any,
+            A::Exn | A::NoExn => A::Exn,
+            A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None => A::Any,
         }
     }
 
@@ -125,9 +195,10 @@ impl AbstractHeapType {
                 (self, other),
                 (A::NoFunc, A::Func)
                     | (A::NoExtern, A::Extern)
-                    | (A::None | A::I31 | A::Eq, A::Any)
-                    | (A::None | A::I31, A::Eq)
-                    | (A::None, A::I31)
+                    | (A::NoExn, A::Exn)
+                    | (A::None | A::I31 | A::Struct | A::Array | A::Eq, A::Any)
+                    | (A::None | A::I31 | A::Struct | A::Array, A::Eq)
+                    | (A::None, A::I31 | A::Struct | A::Array)
             )
     }
 
@@ -141,7 +212,11 @@ impl AbstractHeapType {
             W::Any => AbstractHeapType::Any,
             W::Eq => AbstractHeapType::Eq,
             W::I31 => AbstractHeapType::I31,
+            W::Struct => AbstractHeapType::Struct,
+            W::Array => AbstractHeapType::Array,
             W::None => AbstractHeapType::None,
+            W::Exn => AbstractHeapType::Exn,
+            W::NoExn => AbstractHeapType::NoExn,
             _ => return None,
         })
     }
@@ -156,7 +231,11 @@ impl AbstractHeapType {
             AbstractHeapType::Any => W::Any,
             AbstractHeapType::Eq => W::Eq,
             AbstractHeapType::I31 => W::I31,
+            AbstractHeapType::Struct => W::Struct,
+            AbstractHeapType::Array => W::Array,
             AbstractHeapType::None => W::None,
+            AbstractHeapType::Exn => W::Exn,
+            AbstractHeapType::NoExn => W::NoExn,
         }
     }
 }
@@ -171,7 +250,11 @@ impl fmt::Display for AbstractHeapType {
             AbstractHeapType::Any => "any",
             AbstractHeapType::Eq => "eq",
             AbstractHeapType::I31 => "i31",
+            AbstractHeapType::Struct => "struct",
+            AbstractHeapType::Array => "array",
             AbstractHeapType::None => "none",
+            AbstractHeapType::Exn => "exn",
+            AbstractHeapType::NoExn => "noexn",
         })
     }
 }
@@ -195,6 +278,7 @@ impl HeapType {
         match self {
             HeapType::Abstract { ty, .. } => ty.top(),
             HeapType::ConcreteFunc(_) => AbstractHeapType::Func,
+            HeapType::Concrete(ty) => ty.abstract_super().top(),
         }
     }
 
@@ -203,6 +287,7 @@ impl HeapType {
         match self {
             HeapType::Abstract { shared, .. } => *shared,
             HeapType::ConcreteFunc(ty) => ty.is_shared(),
+            HeapType::Concrete(ty) => ty.shared,
         }
     }
 
@@ -211,6 +296,7 @@ impl HeapType {
         match (self, other) {
             (HeapType::ConcreteFunc(a), HeapType::ConcreteFunc(b)) => a == b,
             (HeapType::ConcreteFunc(a), other) => {
+                // Only its own abstract type: no concrete type is one of its supertypes.
                 *other
                     == HeapType::Abstract {
                         shared: a.is_shared(),
@@ -220,6 +306,19 @@ impl HeapType {
             (HeapType::Abstract { shared, ty }, HeapType::ConcreteFunc(b)) => {
                 *shared == b.is_shared() && *ty == A::NoFunc
             }
+            (HeapType::Concrete(a), HeapType::Concrete(b)) => a.is_subtype_of(b),
+            (HeapType::Concrete(a), HeapType::Abstract { shared, ty }) => {
+                *shared == a.shared && a.abstract_super().matches(*ty)
+            }
+            (HeapType::Abstract { shared, ty }, HeapType::Concrete(b)) => {
+                let bottom = match b.kind {
+                    ConcreteKind::Func => A::NoFunc,
+                    _ => A::None,
+                };
+                *shared == b.shared && *ty == bottom
+            }
+            // A function type known structurally has no supertypes and no subtypes but itself.
+            (HeapType::Concrete(_), HeapType::ConcreteFunc(_)) => false,
             (
                 HeapType::Abstract { shared, ty },
                 HeapType::Abstract {
@@ -237,12 +336,12 @@ impl fmt::Display for HeapType {
             HeapType::Abstract { shared: false, ty } => ty.fmt(f),
             HeapType::Abstract { shared: true, ty } => write!(f, "(shared {ty})"),
             HeapType::ConcreteFunc(ty) => ty.fmt(f),
+            HeapType::Concrete(ty) => ty.fmt(f),
         }
     }
 }
 
-/// A reference type: nullable or not, to an abstract heap type or a function type. GC's
-/// struct and array types are not supported.
+/// A reference type: nullable or not, to an abstract or a concrete heap type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RefType {
     nullable: bool,
@@ -286,7 +385,7 @@ impl RefType {
                 shared,
                 ty: AbstractHeapType::from_wasm(ty)?,
             },
-            H::Concrete(UnpackedIndex::Module(index)) => HeapType::ConcreteFunc(resolve(index)?),
+            H::Concrete(UnpackedIndex::Module(index)) => resolve(index),
             _ => return None,
         };
         Some(RefType::new(ty.is_nullable(), heap))
@@ -302,6 +401,7 @@ impl RefType {
             HeapType::ConcreteFunc(ty) => {
                 H::Concrete(UnpackedIndex::Module(engine.register_type(ty)))
             }
+            HeapType::Concrete(ty) => H::Concrete(UnpackedIndex::Module(ty.id)),
         };
         wasmparser::RefType::new(self.nullable, heap).expect("engine type ids fit a packed index")
     }
@@ -318,7 +418,11 @@ impl fmt::Display for RefType {
                 AbstractHeapType::Any => "anyref",
                 AbstractHeapType::Eq => "eqref",
                 AbstractHeapType::I31 => "i31ref",
+                AbstractHeapType::Struct => "structref",
+                AbstractHeapType::Array => "arrayref",
                 AbstractHeapType::None => "nullref",
+                AbstractHeapType::Exn => "exnref",
+                AbstractHeapType::NoExn => "nullexnref",
             }),
             (true, heap) => write!(f, "(ref null {heap})"),
             (false, heap) => write!(f, "(ref {heap})"),

@@ -5,7 +5,8 @@ use super::error::{Error, UsageError};
 use super::func::Func;
 use super::store::{AsContext, AsContextMut, StoreId};
 use super::types::{AbstractHeapType, HeapType, RefType, ValType};
-use crate::environ::i31;
+use crate::environ::TypeKind;
+use crate::environ::{gc, i31};
 use crate::vm::StoreOpaque;
 use std::any::Any;
 
@@ -18,8 +19,11 @@ pub enum Val {
     F64(u64),
     FuncRef(Option<Func>),
     ExternRef(Option<ExternRef>),
-    /// A reference of the any hierarchy (`anyref`, `eqref`, `i31ref`, shared or not).
+    /// A reference of the any hierarchy (`anyref`, `eqref`, `i31ref`, `structref`, ...,
+    /// shared or not).
     AnyRef(Option<AnyRef>),
+    /// An exception reference; weft has no exceptions, so only the null one exists.
+    ExnRef(Option<ExnRef>),
 }
 
 impl Val {
@@ -37,16 +41,24 @@ impl Val {
             Val::AnyRef(None) => {
                 RefType::new(true, HeapType::unshared(AbstractHeapType::Any)).into()
             }
-            Val::AnyRef(Some(AnyRef::I31(_))) => {
-                RefType::new(false, HeapType::unshared(AbstractHeapType::I31)).into()
+            Val::AnyRef(Some(any)) => {
+                let ty = match any {
+                    AnyRef::I31(_) => AbstractHeapType::I31,
+                    AnyRef::Struct(_) => AbstractHeapType::Struct,
+                    AnyRef::Array(_) => AbstractHeapType::Array,
+                    AnyRef::Extern(_) => AbstractHeapType::Any,
+                };
+                RefType::new(false, HeapType::unshared(ty)).into()
             }
+            Val::ExnRef(_) => RefType::new(true, HeapType::unshared(AbstractHeapType::Exn)).into(),
         }
     }
 
     /// Whether this value may be used where `ty` is expected: a null needs a nullable type of
     /// its hierarchy, and a function passed as a typed reference needs exactly that
-    /// signature. Host values are thread-safe, so externrefs and i31s fit shared types as
-    /// well; functions fit only unshared ones, since weft has no shared functions.
+    /// signature, and a struct or array the type it was allocated with or one of its
+    /// supertypes. Host values are thread-safe, so externrefs and i31s fit shared types as
+    /// well.
     pub fn matches_ty(&self, store: impl AsContext, ty: &ValType) -> bool {
         let cx = store.as_context();
         self.matches(cx.opaque(), cx.engine, ty)
@@ -58,9 +70,10 @@ impl Val {
         };
         let heap = expected.heap_type();
         match (self, heap) {
-            (Val::FuncRef(None), _) | (Val::ExternRef(None), _) | (Val::AnyRef(None), _) => {
-                expected.is_nullable() && self.hierarchy() == heap.top()
-            }
+            (
+                Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None),
+                _,
+            ) => expected.is_nullable() && self.hierarchy() == heap.top(),
             (Val::ExternRef(Some(_)), HeapType::Abstract { ty, .. }) => {
                 *ty == AbstractHeapType::Extern
             }
@@ -68,6 +81,15 @@ impl Val {
                 ty,
                 AbstractHeapType::Any | AbstractHeapType::Eq | AbstractHeapType::I31
             ),
+            (Val::AnyRef(Some(AnyRef::Extern(_))), HeapType::Abstract { ty, .. }) => {
+                *ty == AbstractHeapType::Any
+            }
+            (Val::AnyRef(Some(AnyRef::Struct(object) | AnyRef::Array(object))), _) => {
+                object.store.check(store).is_err() || {
+                    let actual = engine.heap_type(store.object_type_id(object.address));
+                    RefType::new(false, actual).matches(expected)
+                }
+            }
             (
                 Val::FuncRef(Some(func)),
                 HeapType::Abstract {
@@ -101,12 +123,18 @@ impl Val {
             return Ok(());
         }
         let given = match self {
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => {
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => {
                 format!("null {}", self.ty())
             }
             Val::FuncRef(Some(func)) => {
                 let id = store.func_type_id(func.index);
                 format!("(ref {})", engine.func_type(id))
+            }
+            Val::AnyRef(Some(AnyRef::Struct(object) | AnyRef::Array(object)))
+                if object.store.check(store).is_ok() =>
+            {
+                let id = store.object_type_id(object.address);
+                format!("(ref {})", engine.heap_type(id))
             }
             _ => self.ty().to_string(),
         };
@@ -123,6 +151,7 @@ impl Val {
         match ty.heap_type().top() {
             AbstractHeapType::Extern => Val::ExternRef(None),
             AbstractHeapType::Any => Val::AnyRef(None),
+            AbstractHeapType::Exn => Val::ExnRef(None),
             _ => Val::FuncRef(None),
         }
     }
@@ -132,6 +161,7 @@ impl Val {
         match self {
             Val::ExternRef(_) => AbstractHeapType::Extern,
             Val::AnyRef(_) => AbstractHeapType::Any,
+            Val::ExnRef(_) => AbstractHeapType::Exn,
             _ => AbstractHeapType::Func,
         }
     }
@@ -184,19 +214,23 @@ impl Val {
             Val::I64(value) => *value as u64,
             Val::F32(bits) => u64::from(*bits),
             Val::F64(bits) => *bits,
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => 0,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => 0,
+            Val::ExnRef(Some(never)) => match *never {},
             Val::FuncRef(Some(func)) => {
                 func.store.check(store)?;
                 let raw = store.func_to_raw(func.index) as u64;
                 debug_assert!(!i31::is_i31(raw), "funcrefs are aligned pointers");
                 raw
             }
-            Val::ExternRef(Some(externref)) => {
+            Val::ExternRef(Some(externref)) | Val::AnyRef(Some(AnyRef::Extern(externref))) => {
                 externref.store.check(store)?;
-                debug_assert!(!i31::is_i31(externref.handle as u64), "handles are even");
-                externref.handle as u64
+                externref.raw
             }
             Val::AnyRef(Some(AnyRef::I31(value))) => i31::encode(value.get_u()),
+            Val::AnyRef(Some(AnyRef::Struct(object) | AnyRef::Array(object))) => {
+                object.store.check(store)?;
+                object.address
+            }
         })
     }
 
@@ -210,13 +244,27 @@ impl Val {
             ValType::Ref(ty) => match ty.heap_type().top() {
                 AbstractHeapType::Extern => Val::ExternRef((raw != 0).then(|| ExternRef {
                     store: StoreId::of(store),
-                    handle: raw as usize,
+                    raw,
                 })),
                 AbstractHeapType::Any => Val::AnyRef((raw != 0).then(|| {
-                    // Until GC lands, the any hierarchy has no other values.
-                    assert!(i31::is_i31(raw), "non-null anyref {raw:#x} is not an i31");
-                    AnyRef::I31(I31(i31::decode_u(raw)))
+                    let id = StoreId::of(store);
+                    if i31::is_i31(raw) {
+                        AnyRef::I31(I31(i31::decode_u(raw)))
+                    } else if gc::is_object(raw) {
+                        let object = GcRef {
+                            store: id,
+                            address: raw,
+                        };
+                        match store.object_kind(raw) {
+                            TypeKind::Array => AnyRef::Array(object),
+                            _ => AnyRef::Struct(object),
+                        }
+                    } else {
+                        AnyRef::Extern(ExternRef { store: id, raw })
+                    }
                 })),
+                // Only null: weft has no exceptions.
+                AbstractHeapType::Exn => Val::ExnRef(None),
                 _ => Val::FuncRef((raw != 0).then(|| Func {
                     store: StoreId::of(store),
                     index: store.func_from_raw(raw as usize),
@@ -263,41 +311,60 @@ impl From<Func> for Val {
     }
 }
 
-/// A reference to a host value, passed to wasm as `externref`. The value lives until its
-/// store is dropped.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// A non-null `externref`: a host value passed to wasm, or a reference of the any hierarchy
+/// that wasm turned into one with `extern.convert_any`. Host values live until their store
+/// is dropped.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ExternRef {
     store: StoreId,
-    handle: usize,
+    raw: u64,
 }
 
 impl ExternRef {
     pub fn new(mut store: impl AsContextMut, value: impl Any + Send + Sync) -> ExternRef {
         let mut cx = store.as_context_mut();
-        let handle = cx.opaque().push_externref(Box::new(value));
+        let raw = cx.opaque().push_externref(Box::new(value));
         ExternRef {
             store: StoreId::of(cx.opaque()),
-            handle,
+            raw,
         }
     }
 
-    /// The host value; downcast it to the type it was created with.
+    /// The host value, to downcast to the type it was created with; `None` when the
+    /// reference is an externalized i31, struct or array rather than a host value.
     pub fn data<'a, C: AsContext>(
         &self,
         store: &'a C,
-    ) -> Result<&'a (dyn Any + Send + Sync), Error> {
+    ) -> Result<Option<&'a (dyn Any + Send + Sync)>, Error> {
         let inner = store.as_context().inner;
         let opaque: &'a StoreOpaque = &inner.opaque;
         self.store.check(opaque)?;
-        Ok(opaque.externref(self.handle))
+        Ok(opaque.externref(self.raw))
     }
 }
 
-/// A non-null reference of the any hierarchy. Only i31s exist until GC lands.
+/// A non-null reference of the any hierarchy.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AnyRef {
     I31(I31),
+    Struct(GcRef),
+    Array(GcRef),
+    /// A host value that wasm turned into an `anyref` with `any.convert_extern`.
+    Extern(ExternRef),
 }
+
+/// A struct or array allocated by wasm. Two `GcRef`s are equal exactly when `ref.eq` would
+/// say so. The object lives until its store is dropped.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GcRef {
+    store: StoreId,
+    address: u64,
+}
+
+/// An exception reference. weft implements no exceptions, so this type has no values and
+/// an exnref is always null.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ExnRef {}
 
 /// A 31-bit integer, the payload of an `i31ref`. It carries no sharedness: the same value
 /// fits `(ref i31)` and `(ref (shared i31))`, as `ref.i31` and `ref.i31_shared` build the

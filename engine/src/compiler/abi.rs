@@ -6,8 +6,9 @@ use cranelift_codegen::isa::CallConv;
 use wasmparser::{AbstractHeapType, FuncType, HeapType, RefType, ValType};
 
 /// The Cranelift type of a wasm value. References are pointer-sized words with 0 as null: a
-/// funcref is a `*const VMFuncRef`, an externref an opaque handle and an i31 a tagged integer
-/// (`environ::i31`).
+/// funcref is a `*const VMFuncRef`; in the any and extern hierarchies a word is a tagged i31
+/// (`environ::i31`), a host-value handle or the address of a struct or array
+/// (`environ::gc`).
 pub(crate) fn value_type(ty: ValType, offset: u64) -> Result<Type, WasmError> {
     match ty {
         ValType::I32 => Ok(types::I32),
@@ -20,19 +21,15 @@ pub(crate) fn value_type(ty: ValType, offset: u64) -> Result<Type, WasmError> {
     }
 }
 
-/// Whether weft represents `ty`: function and extern references, typed function references,
-/// and the abstract types of the any hierarchy, whose only values are i31s and null until GC
-/// lands; shared or not, nullable or not. Every concrete type is a function type, since the
-/// type section rejects the rest. Structs, arrays, exceptions and continuations are not
-/// supported.
+/// Whether weft represents `ty`: every reference of the function, extern, any and exception
+/// hierarchies (exception references are only ever null, since weft has no exceptions),
+/// shared or not, nullable or not. Continuations (stack switching) and exact types (custom
+/// descriptors) are not supported.
 pub(crate) fn is_supported_ref(ty: RefType) -> bool {
     use AbstractHeapType as A;
     match ty.heap_type() {
         HeapType::Concrete(_) => true,
-        HeapType::Abstract { ty, .. } => matches!(
-            ty,
-            A::Func | A::NoFunc | A::Extern | A::NoExtern | A::Any | A::Eq | A::I31 | A::None
-        ),
+        HeapType::Abstract { ty, .. } => !matches!(ty, A::Cont | A::NoCont),
         HeapType::Exact(_) => false,
     }
 }

@@ -4,8 +4,8 @@
 
 use super::traps::trap_code;
 use crate::environ::{
-    BoundsChecks, BuiltinIndex, BuiltinParam, MEMORY_GUARD_SIZE, ModuleInfo, TrapKind, Tunables,
-    VMOffsets,
+    BoundsChecks, BuiltinIndex, BuiltinParam, MEMORY_GUARD_SIZE, ModuleInfo, ModuleTypes,
+    RTT_DEPTH, TrapKind, Tunables, VMOffsets,
 };
 use cranelift_codegen::ir::{
     self, AbiParam, Endianness, FuncRef, GlobalValueData, InstBuilder, MemFlagsData, SigRef,
@@ -46,11 +46,11 @@ const ATOMIC_HEAP: MemFlagsData = MemFlagsData::new()
 pub(crate) struct ModuleEnv<'a> {
     pub(crate) module: &'a ModuleInfo,
     pub(crate) offsets: VMOffsets,
-    /// Engine-wide id of each type index, compared by `call_indirect`.
-    pub(crate) type_ids: &'a [u32],
+    /// Engine-wide id and runtime descriptor of each type index.
+    pub(crate) types: &'a ModuleTypes,
     pub(crate) tunables: &'a Tunables,
-    /// Wasm-ABI signature of each type index.
-    pub(crate) signatures: Vec<Signature>,
+    /// Wasm-ABI signature of each type index that is a function type.
+    pub(crate) signatures: Vec<Option<Signature>>,
     /// Declarations of the defined functions, for direct calls.
     pub(crate) func_ids: Vec<FuncId>,
     /// The platform's C convention, which builtins (Rust `extern "C"` functions) use.
@@ -602,10 +602,10 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     }
 
     fn signature(&mut self, b: &mut FunctionBuilder, type_index: u32) -> SigRef {
-        *self
-            .signatures
-            .entry(type_index)
-            .or_insert_with(|| b.import_signature(self.env.signatures[type_index as usize].clone()))
+        *self.signatures.entry(type_index).or_insert_with(|| {
+            let signature = &self.env.signatures[type_index as usize];
+            b.import_signature(signature.clone().expect("a function type"))
+        })
     }
 
     pub(crate) fn call(
@@ -720,21 +720,58 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         let funcref = b.ins().load(I64, VM_MUTABLE, address, 0);
         b.ins()
             .trapz(funcref, trap_code(TrapKind::UninitializedElement));
-        let actual = Self::load_at(b, I32, FUNCREF, funcref, VMOffsets::funcref_type_index());
-        let expected = self.env.type_ids[type_index as usize];
+        let actual = self.funcref_type_id(b, funcref);
+        let expected = self.env.types.ids[type_index as usize];
         let mismatch = b
             .ins()
             .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
-        b.ins()
-            .trapnz(mismatch, trap_code(TrapKind::IndirectCallTypeMismatch));
+        if self.env.module.types[type_index as usize].is_final {
+            b.ins()
+                .trapnz(mismatch, trap_code(TrapKind::IndirectCallTypeMismatch));
+        } else {
+            // A declared subtype of the expected type is callable too; the runtime knows
+            // the subtype relation.
+            let subtype_check = b.create_block();
+            let call = b.create_block();
+            b.ins().brif(mismatch, subtype_check, &[], call, &[]);
+            b.set_cold_block(subtype_check);
+            b.seal_block(subtype_check);
+            b.switch_to_block(subtype_check);
+            let expected = b.ins().iconst(I32, i64::from(expected));
+            let subtype = self
+                .call_builtin(b, BuiltinIndex::is_subtype, &[actual, expected])
+                .expect("is_subtype returns a flag");
+            b.ins()
+                .trapz(subtype, trap_code(TrapKind::IndirectCallTypeMismatch));
+            b.ins().jump(call, &[]);
+            b.seal_block(call);
+            b.switch_to_block(call);
+        }
         self.call_funcref(b, type_index, funcref, args)
+    }
+
+    /// The engine-wide type id of the non-null funcref `funcref`.
+    pub(crate) fn funcref_type_id(&self, b: &mut FunctionBuilder, funcref: Value) -> Value {
+        Self::load_at(b, I32, FUNCREF, funcref, VMOffsets::funcref_type_index())
+    }
+
+    // --- GC types ---
+
+    /// The engine-wide id of type `type_index`.
+    pub(crate) fn type_id(&self, type_index: u32) -> u32 {
+        self.env.types.ids[type_index as usize]
+    }
+
+    /// How many declared supertypes type `type_index` has above it.
+    pub(crate) fn type_depth(&self, type_index: u32) -> u32 {
+        self.env.types.rtts[type_index as usize][RTT_DEPTH]
     }
 
     // --- builtins ---
 
     /// Calls `builtin` with the caller's vmctx followed by `args` (which start with the thread
     /// block for builtins that take one).
-    fn call_builtin(
+    pub(super) fn call_builtin(
         &mut self,
         b: &mut FunctionBuilder,
         builtin: BuiltinIndex,
@@ -752,7 +789,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     }
 
     /// Calls a builtin that reports failure with a non-zero result, raising `kind` then.
-    fn call_trapping_builtin(
+    pub(super) fn call_trapping_builtin(
         &mut self,
         b: &mut FunctionBuilder,
         builtin: BuiltinIndex,

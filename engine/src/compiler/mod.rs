@@ -16,6 +16,7 @@ mod abi;
 mod atomics;
 mod code_memory;
 mod func_env;
+mod gc;
 mod trampolines;
 mod translate;
 mod traps;
@@ -32,7 +33,7 @@ use self::trampolines::{array_call_signature, build_array_call, build_host_call}
 use self::translate::translate_function;
 use self::traps::trap_kind;
 use crate::environ::{
-    CodeRange, ModuleInfo, TrapSite, Tunables, VMOffsets, WasmError, unsupported,
+    CodeRange, ModuleInfo, ModuleTypes, TrapSite, Tunables, VMOffsets, WasmError, unsupported,
 };
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::Signature;
@@ -41,7 +42,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Module, ModuleError};
-use wasmparser::{BinaryReader, FuncType, FunctionBody};
+use wasmparser::{BinaryReader, CompositeInnerType, FuncType, FunctionBody};
 
 /// Compiles modules and trampolines for the host machine.
 pub(crate) struct Compiler {
@@ -51,6 +52,22 @@ pub(crate) struct Compiler {
 
 /// Where one function's machine code is, and where it can trap.
 pub(crate) type CompiledFunction = CodeRange;
+
+impl CodeRange {
+    /// The trampoline slot of a struct or array type, which has no code.
+    const EMPTY: CodeRange = CodeRange {
+        start: 0,
+        len: 0,
+        traps: Vec::new(),
+    };
+}
+
+/// The wasm signature of function type `type_index`.
+fn func_signature(signatures: &[Option<Signature>], type_index: u32) -> &Signature {
+    signatures[type_index as usize]
+        .as_ref()
+        .expect("validation makes the index a function type")
+}
 
 /// The code of one module; freed on drop.
 pub(crate) struct CompiledModule {
@@ -144,19 +161,25 @@ impl Compiler {
     }
 
     /// Compiles every defined function of `module` (whose binary is `bytes`) and the
-    /// array-call trampolines of all its types. `type_ids[i]` is the engine-wide id of
-    /// `module.types[i]`.
+    /// array-call trampolines of all its function types, with `types` as the engine
+    /// registered them.
     pub(crate) fn compile_module(
         &self,
         bytes: &[u8],
         module: &ModuleInfo,
-        type_ids: &[u32],
+        types: &ModuleTypes,
     ) -> Result<CompiledModule, WasmError> {
         check_entity_types(module)?;
+        // Struct and array types have no signature and no trampoline.
         let signatures = module
             .types
             .iter()
-            .map(|ty| wasm_signature(self.wasm_call_conv(), ty, 0))
+            .map(|ty| match &ty.composite_type.inner {
+                CompositeInnerType::Func(func) => {
+                    wasm_signature(self.wasm_call_conv(), func, 0).map(Some)
+                }
+                _ => Ok(None),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let array_signature = array_call_signature(self.native_call_conv());
 
@@ -164,17 +187,22 @@ impl Compiler {
         let defined_types = &module.functions[module.num_imported_functions as usize..];
         let func_ids = defined_types
             .iter()
-            .map(|&ty| code.declare(&signatures[ty as usize]))
+            .map(|&ty| code.declare(func_signature(&signatures, ty)))
             .collect::<Result<Vec<_>, _>>()?;
         let trampoline_ids = signatures
             .iter()
-            .map(|_| code.declare(&array_signature))
+            .map(|signature| {
+                signature
+                    .as_ref()
+                    .map(|_| code.declare(&array_signature))
+                    .transpose()
+            })
             .collect::<Result<Vec<_>, _>>()?;
 
         let env = ModuleEnv {
             module,
             offsets: VMOffsets::new(module),
-            type_ids,
+            types,
             tunables: &self.tunables,
             signatures,
             func_ids,
@@ -189,22 +217,33 @@ impl Compiler {
         {
             let reader = BinaryReader::new(&bytes[range.clone()], range.start as u64);
             let body = FunctionBody::new(reader);
-            let func_type = &module.types[ty as usize];
-            functions.push(code.define(id, &env.signatures[ty as usize], |b, jit| {
+            let func_type = module.func_type(ty);
+            let signature = func_signature(&env.signatures, ty);
+            functions.push(code.define(id, signature, |b, jit| {
                 translate_function(&env, jit, b, &body, func_type)
             })?);
         }
         let mut array_trampolines = Vec::with_capacity(trampoline_ids.len());
-        for (&id, wasm) in trampoline_ids.iter().zip(&env.signatures) {
-            array_trampolines.push(code.define(id, &array_signature, |b, _| {
-                build_array_call(b, wasm);
-                Ok(())
-            })?);
+        for (id, wasm) in trampoline_ids.iter().zip(&env.signatures) {
+            let trampoline = match (id, wasm) {
+                (Some(id), Some(wasm)) => Some(code.define(*id, &array_signature, |b, _| {
+                    build_array_call(b, wasm);
+                    Ok(())
+                })?),
+                _ => None,
+            };
+            array_trampolines.push(trampoline);
         }
 
         let mut code = code.finish()?;
         let functions = code.locate_all(functions);
-        let array_trampolines = code.locate_all(array_trampolines);
+        let array_trampolines = array_trampolines
+            .into_iter()
+            .map(|trampoline| match trampoline {
+                Some(trampoline) => code.locate(trampoline),
+                None => CompiledFunction::EMPTY,
+            })
+            .collect();
         Ok(CompiledModule {
             functions,
             array_trampolines,

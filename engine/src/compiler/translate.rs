@@ -8,8 +8,9 @@
 
 use super::abi::{is_supported_ref, value_type, value_types};
 use super::func_env::{FuncEnv, ModuleEnv, install_stack_limit};
+use super::gc::Extension as Ext;
 use super::traps::trap_code;
-use crate::environ::{TrapKind, WasmError, unsupported};
+use crate::environ::{BuiltinIndex, TrapKind, WasmError, unsupported};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
@@ -87,6 +88,11 @@ pub(crate) fn translate_function(
     Ok(())
 }
 
+/// The reference type a cast names; every heap type of valid code forms one.
+fn ref_type(nullable: bool, heap: wasmparser::HeapType) -> RefType {
+    RefType::new(nullable, heap).expect("validated heap types fit a reference type")
+}
+
 fn block_with_params(b: &mut FunctionBuilder<'_>, types: &[Type]) -> Block {
     let block = b.create_block();
     for &ty in types {
@@ -95,7 +101,7 @@ fn block_with_params(b: &mut FunctionBuilder<'_>, types: &[Type]) -> Block {
     block
 }
 
-fn block_args(values: &[Value]) -> Vec<BlockArg> {
+pub(super) fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|&value| BlockArg::Value(value)).collect()
 }
 
@@ -258,7 +264,7 @@ impl Translator<'_, '_, '_, '_> {
             }
             O::CallRef { type_index } => {
                 let funcref = self.pop();
-                let arity = self.env.module().types[type_index as usize].params().len();
+                let arity = self.env.module().func_type(type_index).params().len();
                 let args = self.pop_n(arity);
                 let results = self.env.call_ref(self.b, type_index, funcref, &args);
                 self.stack.extend(results);
@@ -268,7 +274,7 @@ impl Translator<'_, '_, '_, '_> {
                 table_index,
             } => {
                 let index = self.pop();
-                let arity = self.env.module().types[type_index as usize].params().len();
+                let arity = self.env.module().func_type(type_index).params().len();
                 let args = self.pop_n(arity);
                 let results = self
                     .env
@@ -652,6 +658,192 @@ impl Translator<'_, '_, '_, '_> {
             O::I31GetS => self.i31_get(|b, x| b.ins().sshr_imm_u(x, 1)),
             O::I31GetU => self.i31_get(|b, x| b.ins().ushr_imm_u(x, 1)),
             O::RefEq => self.icmp(IntCC::Equal),
+
+            // --- GC (`gc.rs`) ---
+            O::StructNew { struct_type_index } => {
+                self.struct_new(struct_type_index, false, offset)?
+            }
+            O::StructNewDefault { struct_type_index } => {
+                self.struct_new(struct_type_index, true, offset)?
+            }
+            O::StructGet {
+                struct_type_index,
+                field_index,
+            } => self.struct_get(struct_type_index, field_index, Ext::None, false, offset)?,
+            O::StructGetS {
+                struct_type_index,
+                field_index,
+            } => self.struct_get(struct_type_index, field_index, Ext::Signed, false, offset)?,
+            O::StructGetU {
+                struct_type_index,
+                field_index,
+            } => self.struct_get(struct_type_index, field_index, Ext::Unsigned, false, offset)?,
+            O::StructSet {
+                struct_type_index,
+                field_index,
+            } => self.struct_set(struct_type_index, field_index, false, offset)?,
+            O::StructAtomicGet {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_get(struct_type_index, field_index, Ext::None, true, offset)?,
+            O::StructAtomicGetS {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_get(struct_type_index, field_index, Ext::Signed, true, offset)?,
+            O::StructAtomicGetU {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_get(struct_type_index, field_index, Ext::Unsigned, true, offset)?,
+            O::StructAtomicSet {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_set(struct_type_index, field_index, true, offset)?,
+            O::StructAtomicRmwAdd {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Add),
+            O::StructAtomicRmwSub {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Sub),
+            O::StructAtomicRmwAnd {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::And),
+            O::StructAtomicRmwOr {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Or),
+            O::StructAtomicRmwXor {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Xor),
+            O::StructAtomicRmwXchg {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Xchg),
+            O::StructAtomicRmwCmpxchg {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.struct_atomic_cmpxchg(struct_type_index, field_index),
+            O::ArrayNew { array_type_index } => self.array_new(array_type_index, false),
+            O::ArrayNewDefault { array_type_index } => self.array_new(array_type_index, true),
+            O::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => self.array_new_fixed(array_type_index, array_size, offset)?,
+            O::ArrayNewData {
+                array_type_index,
+                array_data_index,
+            } => self.array_new_segment(
+                array_type_index,
+                array_data_index,
+                BuiltinIndex::array_new_data,
+                TrapKind::MemoryOutOfBounds,
+            ),
+            O::ArrayNewElem {
+                array_type_index,
+                array_elem_index,
+            } => self.array_new_segment(
+                array_type_index,
+                array_elem_index,
+                BuiltinIndex::array_new_elem,
+                TrapKind::TableOutOfBounds,
+            ),
+            O::ArrayGet { array_type_index } => {
+                self.array_get(array_type_index, Ext::None, false, offset)?
+            }
+            O::ArrayGetS { array_type_index } => {
+                self.array_get(array_type_index, Ext::Signed, false, offset)?
+            }
+            O::ArrayGetU { array_type_index } => {
+                self.array_get(array_type_index, Ext::Unsigned, false, offset)?
+            }
+            O::ArraySet { array_type_index } => self.array_set(array_type_index, false, offset)?,
+            O::ArrayAtomicGet {
+                array_type_index, ..
+            } => self.array_get(array_type_index, Ext::None, true, offset)?,
+            O::ArrayAtomicGetS {
+                array_type_index, ..
+            } => self.array_get(array_type_index, Ext::Signed, true, offset)?,
+            O::ArrayAtomicGetU {
+                array_type_index, ..
+            } => self.array_get(array_type_index, Ext::Unsigned, true, offset)?,
+            O::ArrayAtomicSet {
+                array_type_index, ..
+            } => self.array_set(array_type_index, true, offset)?,
+            O::ArrayAtomicRmwAdd {
+                array_type_index, ..
+            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Add),
+            O::ArrayAtomicRmwSub {
+                array_type_index, ..
+            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Sub),
+            O::ArrayAtomicRmwAnd {
+                array_type_index, ..
+            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::And),
+            O::ArrayAtomicRmwOr {
+                array_type_index, ..
+            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Or),
+            O::ArrayAtomicRmwXor {
+                array_type_index, ..
+            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Xor),
+            O::ArrayAtomicRmwXchg {
+                array_type_index, ..
+            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Xchg),
+            O::ArrayAtomicRmwCmpxchg {
+                array_type_index, ..
+            } => self.array_atomic_cmpxchg(array_type_index),
+            O::ArrayLen => self.array_len(),
+            O::ArrayFill { array_type_index } => self.array_fill(array_type_index),
+            O::ArrayCopy {
+                array_type_index_dst,
+                ..
+            } => self.array_copy(array_type_index_dst),
+            O::ArrayInitData {
+                array_type_index,
+                array_data_index,
+            } => self.array_init(
+                array_type_index,
+                array_data_index,
+                BuiltinIndex::array_init_data,
+                TrapKind::MemoryOutOfBounds,
+            ),
+            O::ArrayInitElem {
+                array_type_index,
+                array_elem_index,
+            } => self.array_init(
+                array_type_index,
+                array_elem_index,
+                BuiltinIndex::array_init_elem,
+                TrapKind::TableOutOfBounds,
+            ),
+            O::RefTestNonNull { hty } => self.ref_test(ref_type(false, hty)),
+            O::RefTestNullable { hty } => self.ref_test(ref_type(true, hty)),
+            O::RefCastNonNull { hty } => self.ref_cast(ref_type(false, hty)),
+            O::RefCastNullable { hty } => self.ref_cast(ref_type(true, hty)),
+            O::BrOnCast {
+                relative_depth,
+                to_ref_type,
+                ..
+            } => self.br_on_cast(relative_depth, to_ref_type, true),
+            O::BrOnCastFail {
+                relative_depth,
+                to_ref_type,
+                ..
+            } => self.br_on_cast(relative_depth, to_ref_type, false),
+            // A reference's word is the same in both hierarchies (`environ::gc`).
+            O::AnyConvertExtern | O::ExternConvertAny => {}
             O::TableGet { table } => {
                 let index = self.pop();
                 let element = self.env.table_get(self.b, table, index);
@@ -833,11 +1025,11 @@ impl Translator<'_, '_, '_, '_> {
         [first, second, third]
     }
 
-    fn pop_n(&mut self, n: usize) -> Vec<Value> {
+    pub(super) fn pop_n(&mut self, n: usize) -> Vec<Value> {
         self.stack.split_off(self.stack.len() - n)
     }
 
-    fn peek_n(&self, n: usize) -> &[Value] {
+    pub(super) fn peek_n(&self, n: usize) -> &[Value] {
         &self.stack[self.stack.len() - n..]
     }
 
@@ -947,7 +1139,7 @@ impl Translator<'_, '_, '_, '_> {
             BlockType::Empty => Ok((Vec::new(), Vec::new())),
             BlockType::Type(ty) => Ok((Vec::new(), vec![value_type(ty, offset)?])),
             BlockType::FuncType(index) => {
-                let ty = &self.env.module().types[index as usize];
+                let ty = self.env.module().func_type(index);
                 Ok((
                     value_types(ty.params(), offset)?,
                     value_types(ty.results(), offset)?,
@@ -968,7 +1160,7 @@ impl Translator<'_, '_, '_, '_> {
     }
 
     /// The block a branch to `depth` jumps to and how many operands it carries.
-    fn branch_target(&mut self, depth: u32) -> (Block, usize) {
+    pub(super) fn branch_target(&mut self, depth: u32) -> (Block, usize) {
         let position = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[position];
         match frame.kind {

@@ -46,6 +46,30 @@ macro_rules! foreach_builtin_function {
             /// running thread's block for that instance (creating it on the thread's first
             /// call there), or the caller's own block when the callee is a host function.
             enter_instance(vmctx: vmctx, thread: thread, callee_vmctx: pointer) -> pointer;
+            /// `struct.new` and `array.new*` without initial elements: a zeroed object of the
+            /// module's type `ty` whose header is filled in (`length` is ignored for structs).
+            /// Returns 0 when the GC heap cannot hold it.
+            gc_alloc(vmctx: vmctx, ty: i32, length: i32) -> pointer;
+            /// `array.new_data`: returns the new array, 0 when the heap cannot hold it, or 1
+            /// when the range is outside the data segment (out of bounds memory access).
+            array_new_data(vmctx: vmctx, ty: i32, data: i32, offset: i32, length: i32) -> pointer;
+            /// `array.new_elem`, as `array_new_data` with an element segment (out of bounds
+            /// table access).
+            array_new_elem(vmctx: vmctx, ty: i32, elem: i32, offset: i32, length: i32) -> pointer;
+            /// `array.fill` on a non-null array; non-zero result: out of bounds array access.
+            array_fill(vmctx: vmctx, ty: i32, array: pointer, dst: i32, value: i64, length: i32) -> i32;
+            /// `array.copy` between non-null arrays of type `ty`'s element size; non-zero
+            /// result: out of bounds array access.
+            array_copy(vmctx: vmctx, ty: i32, dst_array: pointer, dst: i32, src_array: pointer, src: i32, length: i32) -> i32;
+            /// `array.init_data` on a non-null array: 0, 1 for an out of bounds array access or
+            /// 2 for an out of bounds memory access.
+            array_init_data(vmctx: vmctx, ty: i32, array: pointer, dst: i32, data: i32, src: i32, length: i32) -> i32;
+            /// `array.init_elem`, as `array_init_data` with 2 meaning an out of bounds table
+            /// access.
+            array_init_elem(vmctx: vmctx, ty: i32, array: pointer, dst: i32, elem: i32, src: i32, length: i32) -> i32;
+            /// Whether engine type `sub` is `sup` or one of its declared subtypes (1 or 0), for
+            /// casts of function references and `call_indirect` to non-final types.
+            is_subtype(vmctx: vmctx, sub: i32, sup: i32) -> i32;
         }
     };
 }

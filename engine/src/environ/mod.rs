@@ -6,12 +6,14 @@
 mod builtins;
 mod canonical;
 mod compiled;
+pub mod gc;
 pub mod i31;
 mod module;
 mod shared_validation;
 pub mod thread_locals;
 mod trap;
 mod tunables;
+mod types;
 mod vmoffsets;
 
 pub(crate) use builtins::foreach_builtin_function;
@@ -25,4 +27,7 @@ pub use module::{
 };
 pub use trap::{TrapKind, TrapSite};
 pub use tunables::{BoundsChecks, MEMORY_GUARD_SIZE, MEMORY_RESERVATION, Tunables};
+pub use types::{
+    ModuleTypes, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, RegisteredType, TypeKind, TypeRegistry,
+};
 pub use vmoffsets::{VM_CONTEXT_MAGIC, VM_THREAD_CONTEXT_MAGIC, VMOffsets, VMVAL_SIZE};

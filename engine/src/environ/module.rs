@@ -4,8 +4,8 @@ use super::thread_locals;
 use std::ops::Range;
 use wasmparser::{
     CompositeInnerType, DataKind as ParsedDataKind, ElementItems, ElementKind as ParsedElementKind,
-    ExternalKind, FuncType, GlobalType, MemoryType, Operator, Parser, Payload, RefType, TableInit,
-    TableType, TypeRef,
+    ExternalKind, FieldType, FuncType, GlobalType, MemoryType, Operator, Parser, Payload, RefType,
+    StructType, SubType, TableInit, TableType, TypeRef,
 };
 
 /// Why a module could not be turned into metadata or code.
@@ -72,6 +72,14 @@ pub enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    /// `struct.new`: pops the fields and pushes a new object of the struct type.
+    StructNew(u32),
+    StructNewDefault(u32),
+    /// `array.new`: pops the initial element and the length.
+    ArrayNew(u32),
+    ArrayNewDefault(u32),
+    /// `array.new_fixed type count`: pops `count` elements.
+    ArrayNewFixed(u32, u32),
 }
 
 /// A constant expression (global initializers, segment offsets, element items).
@@ -102,6 +110,20 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+                Operator::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(struct_type_index)
+                }
+                Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+                Operator::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(array_type_index)
+                }
+                Operator::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+                // A reference's word is the same in both hierarchies (`environ::gc`).
+                Operator::AnyConvertExtern | Operator::ExternConvertAny => continue,
                 other => {
                     return unsupported(format!("constant expression operator {other:?}"), offset);
                 }
@@ -152,11 +174,11 @@ pub struct DataSegment {
 /// Metadata of a validated module. Imported entities come first in each index space.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleInfo {
-    /// Function types by type index.
-    pub types: Vec<FuncType>,
-    /// Whether each type, by type index, is a shared function type (shared-everything
-    /// threads). A function is shared exactly when its type is.
-    pub shared_types: Vec<bool>,
+    /// Every defined type by type index: function, struct and array types, with their
+    /// supertypes and sharedness. Concrete references name module type indices.
+    pub types: Vec<SubType>,
+    /// The recursion groups, as ranges of type indices, in order.
+    pub rec_groups: Vec<Range<u32>>,
     /// Type index of every function.
     pub functions: Vec<u32>,
     pub tables: Vec<TableType>,
@@ -218,12 +240,37 @@ impl ModuleInfo {
 
     /// The type of function `index`.
     pub fn function_type(&self, index: u32) -> &FuncType {
-        &self.types[self.functions[index as usize] as usize]
+        self.func_type(self.functions[index as usize])
+    }
+
+    /// Function type `type_index`; validation guarantees the index names one.
+    pub fn func_type(&self, type_index: u32) -> &FuncType {
+        self.types[type_index as usize].composite_type.unwrap_func()
+    }
+
+    /// Struct type `type_index`; validation guarantees the index names one.
+    pub fn struct_type(&self, type_index: u32) -> &StructType {
+        self.types[type_index as usize]
+            .composite_type
+            .unwrap_struct()
+    }
+
+    /// The element type of array type `type_index`.
+    pub fn array_element(&self, type_index: u32) -> FieldType {
+        self.types[type_index as usize]
+            .composite_type
+            .unwrap_array()
+            .0
+    }
+
+    /// Whether type `type_index` is shared (shared-everything threads).
+    pub fn is_shared_type(&self, type_index: u32) -> bool {
+        self.types[type_index as usize].composite_type.shared
     }
 
     /// Whether function `index` has a shared type.
     pub fn is_shared_function(&self, index: u32) -> bool {
-        self.shared_types[self.functions[index as usize] as usize]
+        self.is_shared_type(self.functions[index as usize])
     }
 
     /// The slot of global `index` in a thread's block, if it is thread-local.
@@ -246,20 +293,14 @@ impl ModuleInfo {
             Payload::TypeSection(reader) => {
                 for group in reader.into_iter_with_offsets() {
                     let (offset, group) = group?;
-                    if group.is_explicit_rec_group() {
-                        return unsupported("explicit recursion groups (GC)", offset);
-                    }
+                    let start = self.types.len() as u32;
                     for sub_type in group.into_types() {
-                        match &sub_type.composite_type.inner {
-                            CompositeInnerType::Func(func)
-                                if sub_type.is_final && sub_type.supertype_idxs.is_empty() =>
-                            {
-                                self.types.push(func.clone());
-                                self.shared_types.push(sub_type.composite_type.shared);
-                            }
-                            _ => return unsupported("GC composite types", offset),
+                        if let CompositeInnerType::Cont(_) = sub_type.composite_type.inner {
+                            return unsupported("stack switching (continuations)", offset);
                         }
+                        self.types.push(sub_type);
                     }
+                    self.rec_groups.push(start..self.types.len() as u32);
                 }
             }
             Payload::ImportSection(reader) => {

@@ -55,7 +55,7 @@ pub(crate) fn is_shareable(info: &ModuleInfo, ty: ValType) -> bool {
         HeapType::Abstract { shared, .. } => shared,
         HeapType::Concrete(index) | HeapType::Exact(index) => index
             .as_module_index()
-            .is_some_and(|index| info.shared_types[index as usize]),
+            .is_some_and(|index| info.is_shared_type(index)),
     }
 }
 

@@ -45,11 +45,21 @@ pub enum TrapKind {
     Interrupted,
     /// A thread-spawn intrinsic was given a null function reference.
     NullSpawnFunction,
+    /// A struct access through a null reference.
+    NullStructReference,
+    /// An array access through a null reference.
+    NullArrayReference,
+    /// An array index or range outside the array.
+    ArrayOutOfBounds,
+    /// `ref.cast` of a value that does not have the target type.
+    CastFailure,
+    /// A struct or array allocation the store's GC heap has no room for.
+    AllocationTooLarge,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 18] = [
+    pub const ALL: [TrapKind; 23] = [
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -68,6 +78,11 @@ impl TrapKind {
         TrapKind::NullI31Reference,
         TrapKind::Interrupted,
         TrapKind::NullSpawnFunction,
+        TrapKind::NullStructReference,
+        TrapKind::NullArrayReference,
+        TrapKind::ArrayOutOfBounds,
+        TrapKind::CastFailure,
+        TrapKind::AllocationTooLarge,
     ];
 
     /// The compact code that libcalls return and that trap tables store.
@@ -101,6 +116,11 @@ impl TrapKind {
             TrapKind::NullI31Reference => "null i31 reference",
             TrapKind::Interrupted => "interrupted",
             TrapKind::NullSpawnFunction => "null function reference passed to spawn",
+            TrapKind::NullStructReference => "null structure reference",
+            TrapKind::NullArrayReference => "null array reference",
+            TrapKind::ArrayOutOfBounds => "out of bounds array access",
+            TrapKind::CastFailure => "cast failure",
+            TrapKind::AllocationTooLarge => "allocation too large for the GC heap",
         }
     }
 }

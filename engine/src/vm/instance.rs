@@ -3,6 +3,9 @@
 //! Memories, tables and globals are owned by the store; an instance holds pointers to them,
 //! which stay valid because the store frees nothing before it drops all of its instances.
 
+mod gc;
+
+use super::gc::GcHeap;
 use super::libcalls::VM_BUILTINS;
 use super::memory::{StoreMemory, WaitValue, copy_bytes, fill_bytes};
 use super::module::ModuleRuntime;
@@ -25,6 +28,8 @@ pub(crate) struct InstanceEntities {
     pub memories: Vec<NonNull<StoreMemory>>,
     pub tables: Vec<NonNull<Table>>,
     pub globals: Vec<NonNull<VMGlobalDefinition>>,
+    /// The store's GC heap, where the instance allocates structs and arrays.
+    pub gc_heap: Arc<GcHeap>,
 }
 
 /// A module instance. Always boxed: its VMContext stores its address.
@@ -49,6 +54,7 @@ pub(crate) struct Instance {
     home: ThreadBlock,
     /// Where other threads get their blocks.
     blocks: BlockSource,
+    gc_heap: Arc<GcHeap>,
 }
 
 impl Instance {
@@ -76,6 +82,7 @@ impl Instance {
             memories: entities.memories,
             tables: entities.tables,
             globals: entities.globals,
+            gc_heap: entities.gc_heap,
         });
         let instance_ptr: *mut Instance = &mut *instance;
         instance.write(VMOffsets::vmctx_magic(), VM_CONTEXT_MAGIC);
@@ -117,7 +124,7 @@ impl Instance {
             let funcref = VMFuncRef {
                 wasm_call: instance.module.code.function(defined).start as *const u8,
                 vmctx,
-                type_index: instance.module.type_ids[info.functions[index as usize] as usize],
+                type_index: instance.module.types.ids[info.functions[index as usize] as usize],
             };
             instance.write(instance.offsets.vmctx_funcref(index), funcref);
         }
@@ -221,11 +228,32 @@ impl Instance {
         unsafe { &mut *self.tables[index as usize].as_ptr() }
     }
 
-    /// Evaluates a constant expression to its raw 64-bit representation.
-    pub fn eval_const(&self, expr: &ConstExpr) -> u64 {
+    /// Evaluates a constant expression to its raw 64-bit representation. Only allocation
+    /// can fail, when the GC heap is full.
+    pub fn eval_const(&self, expr: &ConstExpr) -> Result<u64, TrapKind> {
         let mut stack: Vec<u64> = Vec::with_capacity(2);
+        let pop_n = |stack: &mut Vec<u64>, count: usize| stack.split_off(stack.len() - count);
         for op in &expr.ops {
             let value = match *op {
+                ConstOp::StructNew(ty) => {
+                    let count = self.module.info.struct_type(ty).fields.len();
+                    let fields = pop_n(&mut stack, count);
+                    self.const_struct(ty, &fields)?
+                }
+                ConstOp::StructNewDefault(ty) => self.const_struct(ty, &[])?,
+                ConstOp::ArrayNew(ty) => {
+                    let length = stack.pop().expect("validated constant expression") as u32;
+                    let value = stack.pop().expect("validated constant expression");
+                    self.const_array(ty, length, |_| value)?
+                }
+                ConstOp::ArrayNewDefault(ty) => {
+                    let length = stack.pop().expect("validated constant expression") as u32;
+                    self.const_array(ty, length, |_| 0)?
+                }
+                ConstOp::ArrayNewFixed(ty, count) => {
+                    let elements = pop_n(&mut stack, count as usize);
+                    self.const_array(ty, count, |index| elements[index as usize])?
+                }
                 ConstOp::I32Const(value) => u64::from(value as u32),
                 ConstOp::I64Const(value) => value as u64,
                 ConstOp::F32Const(bits) => u64::from(bits),
@@ -258,9 +286,9 @@ impl Instance {
             };
             stack.push(value);
         }
-        stack
+        Ok(stack
             .pop()
-            .expect("validated constant expression yields a value")
+            .expect("validated constant expression yields a value"))
     }
 
     /// Runs global initializers, table initializers and segments, in the spec's order. A trap
@@ -268,7 +296,7 @@ impl Instance {
     pub fn initialize(&self) -> Result<(), TrapKind> {
         let info = Arc::clone(&self.module.info);
         for (defined, init) in info.global_inits.iter().enumerate() {
-            let value = self.eval_const(init);
+            let value = self.eval_const(init)?;
             let index = info.num_imported_globals as usize + defined;
             // SAFETY: the store keeps the global alive and nothing else accesses it yet.
             let global = unsafe { &mut *self.globals[index].as_ptr() };
@@ -277,7 +305,7 @@ impl Instance {
         }
         for (defined, init) in info.table_inits.iter().enumerate() {
             if let Some(init) = init {
-                let value = self.eval_const(init) as usize;
+                let value = self.eval_const(init)? as usize;
                 let table = self.table_mut(info.num_imported_tables + defined as u32);
                 let len = table.len();
                 table
@@ -290,14 +318,14 @@ impl Instance {
             let items = segment
                 .items
                 .iter()
-                .map(|item| self.eval_const(item) as usize)
-                .collect();
+                .map(|item| self.eval_const(item).map(|raw| raw as usize))
+                .collect::<Result<_, _>>()?;
             self.elements.borrow_mut()[index] = items;
         }
         for (index, segment) in info.elements.iter().enumerate() {
             match &segment.kind {
                 ElementKind::Active { table, offset } => {
-                    let offset = self.eval_const(offset) as u32;
+                    let offset = self.eval_const(offset)? as u32;
                     let len = self.elements.borrow()[index].len() as u32;
                     self.table_init(*table, index as u32, offset, 0, len)?;
                     self.elem_drop(index as u32);
@@ -308,7 +336,7 @@ impl Instance {
         }
         for (index, segment) in info.data.iter().enumerate() {
             if let DataKind::Active { memory, offset } = &segment.kind {
-                let offset = self.eval_const(offset) as u32;
+                let offset = self.eval_const(offset)? as u32;
                 let len = segment.range.len() as u32;
                 self.memory_init(*memory, index as u32, offset, 0, len)?;
                 self.data_drop(index as u32);
@@ -429,8 +457,12 @@ impl Instance {
             HeapType::Abstract { ty, .. } => {
                 matches!(ty, AbstractHeapType::Func | AbstractHeapType::NoFunc)
             }
-            // Every concrete type weft accepts is a function type.
-            HeapType::Concrete(_) | HeapType::Exact(_) => true,
+            HeapType::Concrete(index) | HeapType::Exact(index) => {
+                index.as_module_index().is_some_and(|index| {
+                    let ty = &self.module.info.types[index as usize].composite_type;
+                    matches!(ty.inner, wasmparser::CompositeInnerType::Func(_))
+                })
+            }
         };
         let table = self
             .module

@@ -184,6 +184,94 @@ mod entry {
             block.as_ptr() as usize
         }
     }
+
+    pub unsafe extern "C" fn gc_alloc(vmctx: *mut VMContext, ty: u32, length: u32) -> usize {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.gc_alloc_raw(ty, length)
+    }
+
+    pub unsafe extern "C" fn array_new_data(
+        vmctx: *mut VMContext,
+        ty: u32,
+        data: u32,
+        offset: u32,
+        length: u32,
+    ) -> usize {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.array_new_data(ty, data, offset, length)
+    }
+
+    pub unsafe extern "C" fn array_new_elem(
+        vmctx: *mut VMContext,
+        ty: u32,
+        elem: u32,
+        offset: u32,
+        length: u32,
+    ) -> usize {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.array_new_elem(ty, elem, offset, length)
+    }
+
+    pub unsafe extern "C" fn array_fill(
+        vmctx: *mut VMContext,
+        ty: u32,
+        array: usize,
+        dst: u32,
+        value: u64,
+        length: u32,
+    ) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext and a non-null array reference.
+        let instance = unsafe { instance(vmctx) };
+        trapped(instance.array_fill(ty, array as *mut u8, dst, value, length))
+    }
+
+    pub unsafe extern "C" fn array_copy(
+        vmctx: *mut VMContext,
+        ty: u32,
+        dst_array: usize,
+        dst: u32,
+        src_array: usize,
+        src: u32,
+        length: u32,
+    ) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext and non-null array references.
+        let instance = unsafe { instance(vmctx) };
+        let (dst_array, src_array) = (dst_array as *mut u8, src_array as *mut u8);
+        trapped(instance.array_copy(ty, dst_array, dst, src_array, src, length))
+    }
+
+    pub unsafe extern "C" fn array_init_data(
+        vmctx: *mut VMContext,
+        ty: u32,
+        array: usize,
+        dst: u32,
+        data: u32,
+        src: u32,
+        length: u32,
+    ) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext and a non-null array reference.
+        let instance = unsafe { instance(vmctx) };
+        instance.array_init_data(ty, array as *mut u8, dst, data, src, length)
+    }
+
+    pub unsafe extern "C" fn array_init_elem(
+        vmctx: *mut VMContext,
+        _ty: u32,
+        array: usize,
+        dst: u32,
+        elem: u32,
+        src: u32,
+        length: u32,
+    ) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext and a non-null array reference.
+        let instance = unsafe { instance(vmctx) };
+        instance.array_init_elem(array as *mut u8, dst, elem, src, length)
+    }
+
+    pub unsafe extern "C" fn is_subtype(vmctx: *mut VMContext, sub: u32, sup: u32) -> u32 {
+        // SAFETY: JIT code passes its own live VMContext.
+        u32::from(unsafe { instance(vmctx) }.is_subtype(sub, sup))
+    }
 }
 
 macro_rules! builtin_rust_type {

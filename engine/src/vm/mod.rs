@@ -2,6 +2,7 @@
 //! globals, contexts, libcalls and trap handling. All of weft's unsafe code lives here; every
 //! unsafe block says why it is sound.
 
+mod gc;
 mod host;
 pub(crate) use weft_threads::{WaitOutcome, WaitQueue};
 mod instance;

@@ -2,8 +2,8 @@
 //! type ids, and code registered with the trap handler.
 
 use super::traphandlers::{CodeRegistration, register_code};
-use crate::environ::{CompiledCode, HostTrampolineCode, ModuleInfo};
-use std::sync::Arc;
+use crate::environ::{CompiledCode, HostTrampolineCode, ModuleInfo, ModuleTypes, TypeRegistry};
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub(crate) struct ModuleRuntime {
     /// Declared first so it drops first: the trap handler must forget the code before
@@ -13,8 +13,11 @@ pub(crate) struct ModuleRuntime {
     pub info: Arc<ModuleInfo>,
     /// The binary; data segments are copied out of it.
     pub bytes: Arc<[u8]>,
-    /// Engine-wide signature id of each of the module's types.
-    pub type_ids: Box<[u32]>,
+    /// Engine-wide id and runtime descriptor of each of the module's types; objects the
+    /// instances allocate point at the descriptors.
+    pub types: ModuleTypes,
+    /// The engine's registry, for function casts that need the subtype relation.
+    registry: Arc<Mutex<TypeRegistry>>,
     pub code: Arc<dyn CompiledCode>,
 }
 
@@ -22,7 +25,8 @@ impl ModuleRuntime {
     pub fn new(
         info: Arc<ModuleInfo>,
         bytes: Arc<[u8]>,
-        type_ids: Box<[u32]>,
+        types: ModuleTypes,
+        registry: Arc<Mutex<TypeRegistry>>,
         code: Arc<dyn CompiledCode>,
     ) -> ModuleRuntime {
         let registrations = register_all(code.code_ranges());
@@ -30,14 +34,22 @@ impl ModuleRuntime {
             _registrations: registrations,
             info,
             bytes,
-            type_ids,
+            types,
+            registry,
             code,
         }
     }
 
+    /// Whether engine type `sub` is `sup` or declares it as an ancestor.
+    pub fn is_subtype(&self, sub: u32, sup: u32) -> bool {
+        let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        registry.is_subtype(sub, sup)
+    }
+
     /// The module type index whose engine-wide id is `type_id`.
     pub fn type_index_of(&self, type_id: u32) -> Option<u32> {
-        self.type_ids
+        self.types
+            .ids
             .iter()
             .position(|&id| id == type_id)
             .map(|index| index as u32)

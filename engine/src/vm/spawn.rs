@@ -161,8 +161,8 @@ impl GuestThreads {
         let instance = unsafe { Instance::from_vmctx(vmctx) };
         let module = instance.module();
         let spawnable = module.type_index_of(type_index).filter(|&ty| {
-            let func_type = &module.info.types[ty as usize];
-            module.info.shared_types[ty as usize]
+            let func_type = module.info.func_type(ty);
+            module.info.is_shared_type(ty)
                 && func_type.params() == [wasmparser::ValType::I32]
                 && func_type.results().is_empty()
         });

@@ -3,6 +3,7 @@
 //! Entities are boxed so that the pointers JIT code and VMContexts hold stay valid until the
 //! store is dropped; nothing is freed earlier, which is what makes index handles sound.
 
+use super::gc::GcHeap;
 use super::host::{HostBody, HostFuncContext};
 use super::instance::{Instance, InstanceEntities};
 use super::memory::{SharedMemory, StoreMemory};
@@ -13,7 +14,8 @@ use super::thread::{ThreadBlock, ThreadRecord, call_on_block};
 use super::traphandlers::UnwindReason;
 use super::vmcontext::{VMFuncRef, VMGlobalDefinition, VMThreadContext, VMVal};
 use crate::environ::{
-    BoundsChecks, EntityIndex, ModuleInfo, TrapKind, VMOffsets, canonical_global, canonical_table,
+    BoundsChecks, EntityIndex, ModuleInfo, RTT_KIND, TrapKind, TypeKind, VMOffsets,
+    canonical_global, canonical_table, gc,
 };
 use std::any::Any;
 use std::collections::HashMap;
@@ -93,6 +95,8 @@ pub(crate) struct StoreOpaque {
     /// Trampolines of this store's host functions, kept alive while the functions are.
     host_code: Vec<Arc<HostCode>>,
     externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    /// Where this store's structs and arrays live, shared with its instances.
+    gc_heap: Arc<GcHeap>,
 }
 
 /// A store with its embedder data. Only [`StoreBox`] creates one, so it is always boxed:
@@ -117,6 +121,7 @@ impl<T: 'static> StoreBox<T> {
         data: T,
         max_wasm_stack: usize,
         max_threads: u32,
+        max_gc_heap: usize,
         bounds_checks: BoundsChecks,
     ) -> Self {
         let home = Box::new(ThreadRecord::new());
@@ -150,6 +155,7 @@ impl<T: 'static> StoreBox<T> {
                 host_funcs: Vec::new(),
                 host_code: Vec::new(),
                 externrefs: Vec::new(),
+                gc_heap: Arc::new(GcHeap::new(max_gc_heap)),
             },
             data,
             _always_boxed: (),
@@ -345,7 +351,7 @@ impl StoreOpaque {
             memories.push(self.push_memory(memory));
         }
         for ty in &info.tables[info.num_imported_tables as usize..] {
-            let ty = canonical_table(*ty, &module.type_ids);
+            let ty = canonical_table(*ty, &module.types.ids);
             let table = Table::new(ty, 0).ok_or_else(|| {
                 InstantiationFailure::Resource(format!(
                     "table of {} elements exceeds the limit",
@@ -355,7 +361,7 @@ impl StoreOpaque {
             tables.push(self.push_table(table));
         }
         for ty in &info.globals[info.num_imported_globals as usize..] {
-            let ty = canonical_global(*ty, &module.type_ids);
+            let ty = canonical_global(*ty, &module.types.ids);
             globals.push(self.push_global(VMGlobalDefinition::default(), ty));
         }
         let entities = InstanceEntities {
@@ -369,6 +375,7 @@ impl StoreOpaque {
                 .map(|&t| NonNull::from(&mut *self.tables[t]))
                 .collect(),
             globals: globals.iter().map(|&g| self.global_ptrs[g]).collect(),
+            gc_heap: Arc::clone(&self.gc_heap),
         };
         let instance = Instance::new(Arc::clone(&module), entities);
         self.home.bind_home(instance.home_block());
@@ -494,18 +501,47 @@ impl StoreOpaque {
             .store(raw, Ordering::SeqCst);
     }
 
-    // --- externrefs ---
+    // --- GC objects ---
 
-    /// Stores a host value; the returned handle (never 0, which is null) is how wasm sees it.
-    /// Values live until the store is dropped. Handles are even, so that they never equal a
-    /// tagged i31 word (`environ::i31`).
-    pub fn push_externref(&mut self, value: Box<dyn Any + Send + Sync>) -> usize {
-        self.externrefs.push(value);
-        self.externrefs.len() << 1
+    /// The runtime descriptor of the object at `address`.
+    fn object_rtt(&self, address: u64) -> &[u32] {
+        // SAFETY: the API only hands out object words read from this store's wasm values
+        // (and checks a `GcRef`'s store before use), objects live until the store is dropped,
+        // and an object's descriptor pointer is written before the object is reachable and
+        // never changes. Descriptors live as long as the engine, which the store holds.
+        unsafe { super::gc::object_rtt(address as *const u8) }
     }
 
-    pub fn externref(&self, handle: usize) -> &(dyn Any + Send + Sync) {
-        &*self.externrefs[(handle >> 1) - 1]
+    /// The engine-wide type id of the object at `address`.
+    pub fn object_type_id(&self, address: u64) -> u32 {
+        *self
+            .object_rtt(address)
+            .last()
+            .expect("a descriptor names its own type")
+    }
+
+    /// Whether the object at `address` is a struct or an array.
+    pub fn object_kind(&self, address: u64) -> TypeKind {
+        match self.object_rtt(address)[RTT_KIND] {
+            kind if kind == TypeKind::Array as u32 => TypeKind::Array,
+            _ => TypeKind::Struct,
+        }
+    }
+
+    // --- externrefs ---
+
+    /// Stores a host value; the returned handle is how wasm sees it (`environ::gc` says how
+    /// handles differ from every other reference word). Values live until the store is
+    /// dropped.
+    pub fn push_externref(&mut self, value: Box<dyn Any + Send + Sync>) -> u64 {
+        self.externrefs.push(value);
+        gc::host_handle(self.externrefs.len() - 1)
+    }
+
+    /// The host value behind a handle word; `None` for a word that is not a handle (an
+    /// externalized i31, struct or array).
+    pub fn externref(&self, handle: u64) -> Option<&(dyn Any + Send + Sync)> {
+        gc::host_index(handle).map(|index| &*self.externrefs[index])
     }
 }
 

@@ -1,0 +1,643 @@
+//! Lowering of GC operators: struct and array allocation and access (plain and, from the
+//! shared-everything-threads proposal, atomic), casts, and the conversions between the
+//! extern and any hierarchies.
+//!
+//! Objects follow the layout in `environ::gc`. Allocation and bulk array operations are
+//! libcalls; field and element accesses are inline: a null check, a bounds check for
+//! arrays, and one load or store (an atomic instruction for the atomic forms, which are all
+//! emitted sequentially consistent, as the proposal allows for acquire-release). Casts read
+//! the reference word first, so i31s and host handles are never dereferenced, then the
+//! object's runtime type descriptor (`environ::types`).
+
+use super::abi::value_type;
+use super::translate::{Translator, block_args};
+use super::traps::trap_code;
+use crate::environ::gc::{
+    ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, HOST_HANDLE_TAG, OBJECT_RTT_OFFSET, StructLayout,
+    storage_size,
+};
+use crate::environ::{
+    BuiltinIndex, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, TrapKind, TypeKind, WasmError, unsupported,
+};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
+use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, MemFlagsData, Type, Value};
+use wasmparser::{
+    AbstractHeapType, CompositeInnerType, FieldType, HeapType, RefType, StorageType, ValType,
+};
+
+/// Accesses to objects and descriptors: objects are never freed while code can reach them
+/// and every field is naturally aligned, so no access can fault.
+const OBJECT: MemFlagsData = MemFlagsData::trusted();
+
+/// How a field or element is read: its width, and how a packed one widens to i32.
+#[derive(Copy, Clone)]
+pub(super) enum Extension {
+    None,
+    Signed,
+    Unsigned,
+}
+
+impl Translator<'_, '_, '_, '_> {
+    // --- helpers ---
+
+    /// The Cranelift type a field of `storage` is accessed with.
+    fn storage_type(storage: StorageType, offset: u64) -> Result<Type, WasmError> {
+        match storage {
+            StorageType::I8 => Ok(I8),
+            StorageType::I16 => Ok(I16),
+            StorageType::Val(ValType::V128) => unsupported("SIMD (v128 fields)", offset),
+            StorageType::Val(ty) => value_type(ty, offset),
+        }
+    }
+
+    /// Traps with `kind` if `reference` is null.
+    fn null_check(&mut self, reference: Value, kind: TrapKind) {
+        self.b.ins().trapz(reference, trap_code(kind));
+    }
+
+    /// Loads a field of `storage` at `address`, widening packed fields to i32.
+    fn load_field(
+        &mut self,
+        storage: StorageType,
+        extension: Extension,
+        address: Value,
+        atomic: bool,
+        offset: u64,
+    ) -> Result<Value, WasmError> {
+        let ty = Self::storage_type(storage, offset)?;
+        let value = if atomic {
+            self.b.ins().atomic_load(ty, OBJECT, address)
+        } else {
+            self.b.ins().load(ty, OBJECT, address, 0)
+        };
+        Ok(match (ty, extension) {
+            (I8 | I16, Extension::Signed) => self.b.ins().sextend(I32, value),
+            (I8 | I16, _) => self.b.ins().uextend(I32, value),
+            _ => value,
+        })
+    }
+
+    /// Stores `value` (an i32 for packed fields) into a field of `storage` at `address`.
+    fn store_field(
+        &mut self,
+        storage: StorageType,
+        address: Value,
+        value: Value,
+        atomic: bool,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let ty = Self::storage_type(storage, offset)?;
+        let value = if matches!(ty, I8 | I16) {
+            self.b.ins().ireduce(ty, value)
+        } else {
+            value
+        };
+        if atomic {
+            self.b.ins().atomic_store(OBJECT, value, address);
+        } else {
+            self.b.ins().store(OBJECT, value, address, 0);
+        }
+        Ok(())
+    }
+
+    /// A value's raw bits as the i64 the bulk-array libcalls take.
+    fn raw_bits(&mut self, value: Value) -> Value {
+        match self.b.func.dfg.value_type(value) {
+            F32 => {
+                let bits = self.b.ins().bitcast(I32, MemFlagsData::new(), value);
+                self.b.ins().uextend(I64, bits)
+            }
+            F64 => self.b.ins().bitcast(I64, MemFlagsData::new(), value),
+            I32 => self.b.ins().uextend(I64, value),
+            _ => value,
+        }
+    }
+
+    fn iconst32(&mut self, value: u32) -> Value {
+        self.b.ins().iconst(I32, i64::from(value))
+    }
+
+    /// Allocates a zeroed object of type `ty` (with `length` elements for an array),
+    /// trapping when the heap has no room.
+    fn allocate(&mut self, ty: u32, length: Value) -> Value {
+        let ty = self.iconst32(ty);
+        let object = self
+            .env
+            .call_builtin(self.b, BuiltinIndex::gc_alloc, &[ty, length])
+            .expect("gc_alloc returns the object");
+        self.null_check(object, TrapKind::AllocationTooLarge);
+        object
+    }
+
+    // --- structs ---
+
+    /// The storage type and byte offset of field `field` of struct type `ty`.
+    fn struct_field(&self, ty: u32, field: u32) -> (StorageType, u32) {
+        let struct_type = self.env.module().struct_type(ty);
+        let layout = StructLayout::new(struct_type);
+        (
+            struct_type.fields[field as usize].element_type,
+            layout.field_offsets[field as usize],
+        )
+    }
+
+    /// Pops a struct reference, traps if it is null, and returns field `field`'s address.
+    fn pop_field_address(&mut self, ty: u32, field: u32) -> (StorageType, Value) {
+        let object = self.pop();
+        self.null_check(object, TrapKind::NullStructReference);
+        let (storage, offset) = self.struct_field(ty, field);
+        let address = self.b.ins().iadd_imm_u(object, i64::from(offset));
+        (storage, address)
+    }
+
+    /// `struct.new` (fields from the stack) and `struct.new_default`.
+    pub(super) fn struct_new(
+        &mut self,
+        ty: u32,
+        default: bool,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let fields = self.env.module().struct_type(ty).fields.clone();
+        let values = if default {
+            Vec::new()
+        } else {
+            self.pop_n(fields.len())
+        };
+        let zero = self.iconst32(0);
+        let object = self.allocate(ty, zero);
+        let layout = StructLayout::new(self.env.module().struct_type(ty));
+        for ((field, &field_offset), value) in fields.iter().zip(&layout.field_offsets).zip(values)
+        {
+            let address = self.b.ins().iadd_imm_u(object, i64::from(field_offset));
+            self.store_field(field.element_type, address, value, false, offset)?;
+        }
+        self.stack.push(object);
+        Ok(())
+    }
+
+    /// `struct.get{,_s,_u}` and `struct.atomic.get{,_s,_u}`.
+    pub(super) fn struct_get(
+        &mut self,
+        ty: u32,
+        field: u32,
+        extension: Extension,
+        atomic: bool,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let (storage, address) = self.pop_field_address(ty, field);
+        let value = self.load_field(storage, extension, address, atomic, offset)?;
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// `struct.set` and `struct.atomic.set`.
+    pub(super) fn struct_set(
+        &mut self,
+        ty: u32,
+        field: u32,
+        atomic: bool,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let value = self.pop();
+        let (storage, address) = self.pop_field_address(ty, field);
+        self.store_field(storage, address, value, atomic, offset)
+    }
+
+    /// `struct.atomic.rmw.*` except cmpxchg: pushes the old value.
+    pub(super) fn struct_atomic_rmw(&mut self, ty: u32, field: u32, op: AtomicRmwOp) {
+        let operand = self.pop();
+        let (_, address) = self.pop_field_address(ty, field);
+        let access = self.b.func.dfg.value_type(operand);
+        let old = self
+            .b
+            .ins()
+            .atomic_rmw(access, OBJECT, op, address, operand);
+        self.stack.push(old);
+    }
+
+    /// `struct.atomic.rmw.cmpxchg`: pushes the value found. References compare as words,
+    /// which is `ref.eq` for the eqref fields the instruction allows.
+    pub(super) fn struct_atomic_cmpxchg(&mut self, ty: u32, field: u32) {
+        let replacement = self.pop();
+        let expected = self.pop();
+        let (_, address) = self.pop_field_address(ty, field);
+        let found = self
+            .b
+            .ins()
+            .atomic_cas(OBJECT, address, expected, replacement);
+        self.stack.push(found);
+    }
+
+    // --- arrays ---
+
+    fn array_element(&self, ty: u32) -> FieldType {
+        self.env.module().array_element(ty)
+    }
+
+    fn array_length(&mut self, array: Value) -> Value {
+        self.b
+            .ins()
+            .load(I32, OBJECT, array, ARRAY_LENGTH_OFFSET as i32)
+    }
+
+    /// Pops an index and an array reference, traps on null and out of bounds, and returns
+    /// the element's address.
+    fn pop_element_address(&mut self, ty: u32) -> (StorageType, Value) {
+        let index = self.pop();
+        let array = self.pop();
+        self.null_check(array, TrapKind::NullArrayReference);
+        let length = self.array_length(array);
+        let out_of_bounds = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        self.b
+            .ins()
+            .trapnz(out_of_bounds, trap_code(TrapKind::ArrayOutOfBounds));
+        let storage = self.array_element(ty).element_type;
+        let index = self.b.ins().uextend(I64, index);
+        let scaled = self
+            .b
+            .ins()
+            .imul_imm_u(index, i64::from(storage_size(storage)));
+        let base = self
+            .b
+            .ins()
+            .iadd_imm_u(array, i64::from(ARRAY_ELEMENTS_OFFSET));
+        (storage, self.b.ins().iadd(base, scaled))
+    }
+
+    /// `array.new` (one value repeated) and `array.new_default`.
+    pub(super) fn array_new(&mut self, ty: u32, default: bool) {
+        let length = self.pop();
+        let array = self.allocate(ty, length);
+        if !default {
+            let value = self.pop();
+            let bits = self.raw_bits(value);
+            let (ty, zero) = (self.iconst32(ty), self.iconst32(0));
+            self.env.call_builtin(
+                self.b,
+                BuiltinIndex::array_fill,
+                &[ty, array, zero, bits, length],
+            );
+        }
+        self.stack.push(array);
+    }
+
+    /// `array.new_fixed`: `count` elements from the stack.
+    pub(super) fn array_new_fixed(
+        &mut self,
+        ty: u32,
+        count: u32,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let values = self.pop_n(count as usize);
+        let length = self.iconst32(count);
+        let array = self.allocate(ty, length);
+        let storage = self.array_element(ty).element_type;
+        let size = storage_size(storage);
+        for (index, value) in values.into_iter().enumerate() {
+            let element_offset = ARRAY_ELEMENTS_OFFSET as usize + index * size as usize;
+            let address = self.b.ins().iadd_imm_u(array, element_offset as i64);
+            self.store_field(storage, address, value, false, offset)?;
+        }
+        self.stack.push(array);
+        Ok(())
+    }
+
+    /// `array.new_data` and `array.new_elem`: the libcall returns the array, 0 when the
+    /// heap is full, or 1 when the segment is too short (`segment_trap`).
+    pub(super) fn array_new_segment(
+        &mut self,
+        ty: u32,
+        segment: u32,
+        builtin: BuiltinIndex,
+        segment_trap: TrapKind,
+    ) {
+        let length = self.pop();
+        let start = self.pop();
+        let (ty, segment) = (self.iconst32(ty), self.iconst32(segment));
+        let array = self
+            .env
+            .call_builtin(self.b, builtin, &[ty, segment, start, length])
+            .expect("array.new_* returns the array");
+        self.null_check(array, TrapKind::AllocationTooLarge);
+        let short = self.b.ins().icmp_imm_u(IntCC::Equal, array, 1);
+        self.b.ins().trapnz(short, trap_code(segment_trap));
+        self.stack.push(array);
+    }
+
+    /// `array.get{,_s,_u}` and `array.atomic.get{,_s,_u}`.
+    pub(super) fn array_get(
+        &mut self,
+        ty: u32,
+        extension: Extension,
+        atomic: bool,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let (storage, address) = self.pop_element_address(ty);
+        let value = self.load_field(storage, extension, address, atomic, offset)?;
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// `array.set` and `array.atomic.set`.
+    pub(super) fn array_set(
+        &mut self,
+        ty: u32,
+        atomic: bool,
+        offset: u64,
+    ) -> Result<(), WasmError> {
+        let value = self.pop();
+        let (storage, address) = self.pop_element_address(ty);
+        self.store_field(storage, address, value, atomic, offset)
+    }
+
+    /// `array.atomic.rmw.*` except cmpxchg: pushes the old value.
+    pub(super) fn array_atomic_rmw(&mut self, ty: u32, op: AtomicRmwOp) {
+        let operand = self.pop();
+        let (_, address) = self.pop_element_address(ty);
+        let access = self.b.func.dfg.value_type(operand);
+        let old = self
+            .b
+            .ins()
+            .atomic_rmw(access, OBJECT, op, address, operand);
+        self.stack.push(old);
+    }
+
+    /// `array.atomic.rmw.cmpxchg`: pushes the element found.
+    pub(super) fn array_atomic_cmpxchg(&mut self, ty: u32) {
+        let replacement = self.pop();
+        let expected = self.pop();
+        let (_, address) = self.pop_element_address(ty);
+        let found = self
+            .b
+            .ins()
+            .atomic_cas(OBJECT, address, expected, replacement);
+        self.stack.push(found);
+    }
+
+    pub(super) fn array_len(&mut self) {
+        let array = self.pop();
+        self.null_check(array, TrapKind::NullArrayReference);
+        let length = self.array_length(array);
+        self.stack.push(length);
+    }
+
+    /// `array.fill`.
+    pub(super) fn array_fill(&mut self, ty: u32) {
+        let length = self.pop();
+        let value = self.pop();
+        let dst = self.pop();
+        let array = self.pop();
+        self.null_check(array, TrapKind::NullArrayReference);
+        let bits = self.raw_bits(value);
+        let ty = self.iconst32(ty);
+        self.env.call_trapping_builtin(
+            self.b,
+            BuiltinIndex::array_fill,
+            &[ty, array, dst, bits, length],
+            TrapKind::ArrayOutOfBounds,
+        );
+    }
+
+    /// `array.copy`; both element types have the same size, as validation requires.
+    pub(super) fn array_copy(&mut self, dst_ty: u32) {
+        let length = self.pop();
+        let src = self.pop();
+        let src_array = self.pop();
+        let dst = self.pop();
+        let dst_array = self.pop();
+        self.null_check(dst_array, TrapKind::NullArrayReference);
+        self.null_check(src_array, TrapKind::NullArrayReference);
+        let ty = self.iconst32(dst_ty);
+        self.env.call_trapping_builtin(
+            self.b,
+            BuiltinIndex::array_copy,
+            &[ty, dst_array, dst, src_array, src, length],
+            TrapKind::ArrayOutOfBounds,
+        );
+    }
+
+    /// `array.init_data` and `array.init_elem`: the libcall reports 1 for an array out of
+    /// bounds and 2 for a segment out of bounds (`segment_trap`).
+    pub(super) fn array_init(
+        &mut self,
+        ty: u32,
+        segment: u32,
+        builtin: BuiltinIndex,
+        segment_trap: TrapKind,
+    ) {
+        let length = self.pop();
+        let src = self.pop();
+        let dst = self.pop();
+        let array = self.pop();
+        self.null_check(array, TrapKind::NullArrayReference);
+        let (ty, segment) = (self.iconst32(ty), self.iconst32(segment));
+        let status = self
+            .env
+            .call_builtin(self.b, builtin, &[ty, array, dst, segment, src, length])
+            .expect("array.init_* returns a status");
+        let array_trap = self.b.ins().icmp_imm_u(IntCC::Equal, status, 1);
+        self.b
+            .ins()
+            .trapnz(array_trap, trap_code(TrapKind::ArrayOutOfBounds));
+        self.b.ins().trapnz(status, trap_code(segment_trap));
+    }
+
+    // --- casts ---
+
+    /// An i32 that is 1 when `reference` has type `target` and 0 otherwise.
+    fn ref_matches(&mut self, reference: Value, target: RefType) -> Value {
+        let done = self.b.create_block();
+        let result = self.b.append_block_param(done, I32);
+        let non_null = self.b.create_block();
+        let null_result = self.iconst32(u32::from(target.is_nullable()));
+        self.b
+            .ins()
+            .brif(reference, non_null, &[], done, &[null_result.into()]);
+        self.b.seal_block(non_null);
+        self.b.switch_to_block(non_null);
+        let matches = self.non_null_matches(reference, target.heap_type());
+        self.b.ins().jump(done, &[matches.into()]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        result
+    }
+
+    /// Whether the non-null `reference` belongs to `heap`; emitted in the current block,
+    /// possibly ending in a new one.
+    fn non_null_matches(&mut self, reference: Value, heap: HeapType) -> Value {
+        use AbstractHeapType as A;
+        let tag = self.b.ins().band_imm_u(reference, 0b11);
+        match heap {
+            HeapType::Abstract { ty, .. } => match ty {
+                A::Any | A::Func | A::Extern | A::Exn => self.iconst32(1),
+                A::None | A::NoFunc | A::NoExtern | A::NoExn => self.iconst32(0),
+                // Everything in the any hierarchy but an internalized host value.
+                A::Eq => {
+                    let is_host =
+                        self.b
+                            .ins()
+                            .icmp_imm_u(IntCC::NotEqual, tag, HOST_HANDLE_TAG as i64);
+                    self.b.ins().uextend(I32, is_host)
+                }
+                A::I31 => {
+                    let low = self.b.ins().band_imm_u(reference, 1);
+                    self.b.ins().ireduce(I32, low)
+                }
+                A::Struct => self.object_kind_is(reference, tag, TypeKind::Struct),
+                A::Array => self.object_kind_is(reference, tag, TypeKind::Array),
+                _ => self.iconst32(0),
+            },
+            HeapType::Concrete(index) | HeapType::Exact(index) => {
+                let index = index
+                    .as_module_index()
+                    .expect("validated code names module types");
+                match self.env.module().types[index as usize].composite_type.inner {
+                    CompositeInnerType::Func(_) => self.func_matches(reference, index),
+                    _ => self.object_matches(reference, tag, index),
+                }
+            }
+        }
+    }
+
+    /// Runs `on_object` with the reference known to be an object, and yields 0 for i31s and
+    /// host handles without touching them.
+    fn if_object(&mut self, tag: Value, on_object: impl FnOnce(&mut Self) -> Value) -> Value {
+        let done = self.b.create_block();
+        let result = self.b.append_block_param(done, I32);
+        let object = self.b.create_block();
+        let zero = self.iconst32(0);
+        self.b.ins().brif(tag, done, &[zero.into()], object, &[]);
+        self.b.seal_block(object);
+        self.b.switch_to_block(object);
+        let matches = on_object(self);
+        self.b.ins().jump(done, &[matches.into()]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        result
+    }
+
+    fn load_rtt(&mut self, object: Value) -> Value {
+        self.b
+            .ins()
+            .load(I64, OBJECT, object, OBJECT_RTT_OFFSET as i32)
+    }
+
+    fn object_kind_is(&mut self, reference: Value, tag: Value, kind: TypeKind) -> Value {
+        self.if_object(tag, |this| {
+            let rtt = this.load_rtt(reference);
+            let actual = this.b.ins().load(I32, OBJECT, rtt, (RTT_KIND * 4) as i32);
+            let equal = this.b.ins().icmp_imm_u(IntCC::Equal, actual, kind as i64);
+            this.b.ins().uextend(I32, equal)
+        })
+    }
+
+    /// The display check against concrete struct or array type `index`: the object's type
+    /// is at least as deep and has `index`'s id at that depth.
+    fn object_matches(&mut self, reference: Value, tag: Value, index: u32) -> Value {
+        let depth = self.env.type_depth(index);
+        let id = self.env.type_id(index);
+        self.if_object(tag, |this| {
+            let rtt = this.load_rtt(reference);
+            let ancestor_offset = ((RTT_ANCESTORS + depth as usize) * 4) as i32;
+            if depth == 0 {
+                let ancestor = this.b.ins().load(I32, OBJECT, rtt, ancestor_offset);
+                let equal = this
+                    .b
+                    .ins()
+                    .icmp_imm_u(IntCC::Equal, ancestor, i64::from(id));
+                return this.b.ins().uextend(I32, equal);
+            }
+            // Deep enough first: a shallower descriptor has no word at that offset.
+            let done = this.b.create_block();
+            let result = this.b.append_block_param(done, I32);
+            let deep = this.b.create_block();
+            let actual_depth = this.b.ins().load(I32, OBJECT, rtt, (RTT_DEPTH * 4) as i32);
+            let shallow =
+                this.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThan, actual_depth, i64::from(depth));
+            let zero = this.iconst32(0);
+            this.b.ins().brif(shallow, done, &[zero.into()], deep, &[]);
+            this.b.seal_block(deep);
+            this.b.switch_to_block(deep);
+            let ancestor = this.b.ins().load(I32, OBJECT, rtt, ancestor_offset);
+            let equal = this
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::Equal, ancestor, i64::from(id));
+            let equal = this.b.ins().uextend(I32, equal);
+            this.b.ins().jump(done, &[equal.into()]);
+            this.b.seal_block(done);
+            this.b.switch_to_block(done);
+            result
+        })
+    }
+
+    /// Whether the non-null funcref `reference` has function type `index` or a subtype.
+    fn func_matches(&mut self, reference: Value, index: u32) -> Value {
+        let expected = self.env.type_id(index);
+        let actual = self.env.funcref_type_id(self.b, reference);
+        let equal = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, actual, i64::from(expected));
+        let equal = self.b.ins().uextend(I32, equal);
+        if self.env.module().types[index as usize].is_final {
+            return equal;
+        }
+        let done = self.b.create_block();
+        let result = self.b.append_block_param(done, I32);
+        let slow = self.b.create_block();
+        self.b.ins().brif(equal, done, &[equal.into()], slow, &[]);
+        self.b.seal_block(slow);
+        self.b.switch_to_block(slow);
+        let expected = self.iconst32(expected);
+        let subtype = self
+            .env
+            .call_builtin(self.b, BuiltinIndex::is_subtype, &[actual, expected])
+            .expect("is_subtype returns a flag");
+        self.b.ins().jump(done, &[subtype.into()]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        result
+    }
+
+    /// `ref.test`.
+    pub(super) fn ref_test(&mut self, target: RefType) {
+        let reference = self.pop();
+        let matches = self.ref_matches(reference, target);
+        self.stack.push(matches);
+    }
+
+    /// `ref.cast`: traps unless the reference has the target type.
+    pub(super) fn ref_cast(&mut self, target: RefType) {
+        let reference = self.pop();
+        let matches = self.ref_matches(reference, target);
+        self.b
+            .ins()
+            .trapz(matches, trap_code(TrapKind::CastFailure));
+        self.stack.push(reference);
+    }
+
+    /// `br_on_cast` (`on_match`) and `br_on_cast_fail`: the reference stays on the stack
+    /// for both the branch and the fallthrough.
+    pub(super) fn br_on_cast(&mut self, relative_depth: u32, target: RefType, on_match: bool) {
+        let reference = self.pop();
+        let matches = self.ref_matches(reference, target);
+        self.stack.push(reference);
+        let (branch, arity) = self.branch_target(relative_depth);
+        let args = block_args(self.peek_n(arity));
+        let fallthrough = self.b.create_block();
+        if on_match {
+            self.b.ins().brif(matches, branch, &args, fallthrough, &[]);
+        } else {
+            self.b.ins().brif(matches, fallthrough, &[], branch, &args);
+        }
+        self.b.seal_block(fallthrough);
+        self.b.switch_to_block(fallthrough);
+    }
+}

@@ -1,0 +1,323 @@
+//! Engine-wide type identity for GC's iso-recursive types.
+//!
+//! Two modules' types are the same type when their recursion groups are the same after every
+//! reference inside a group is written relative to the group and every reference outside it
+//! names the engine-wide id of the type it points to. The registry interns groups in that
+//! canonical form and gives each member a dense id, so type equality anywhere in the engine
+//! is an integer compare.
+//!
+//! Each id also gets a *runtime type descriptor*, the array casts read: `[kind, depth,
+//! ancestor_0, ..., ancestor_depth]`, where the ancestors are the ids of the declared
+//! supertype chain from its root down to the type itself. `T <: S` then holds exactly when
+//! `depth(T) >= depth(S)` and `ancestors(T)[depth(S)] == id(S)`, a check generated code does
+//! inline. Descriptors are reference-counted and never change, so their addresses are stable
+//! for as long as anything holds them.
+
+use super::WasmError;
+use super::module::unsupported;
+use std::collections::HashMap;
+use std::sync::Arc;
+use wasmparser::{
+    CompositeInnerType, FieldType, FuncType, HeapType, PackedIndex, RefType, StorageType, SubType,
+    UnpackedIndex, ValType,
+};
+
+/// What kind of composite type a descriptor describes (its word [`RTT_KIND`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum TypeKind {
+    Func = 0,
+    Struct = 1,
+    Array = 2,
+}
+
+/// Word index of the kind in a runtime type descriptor.
+pub const RTT_KIND: usize = 0;
+/// Word index of the depth (the number of declared supertypes above the type).
+pub const RTT_DEPTH: usize = 1;
+/// Word index of the root ancestor; the type's own id is at `RTT_ANCESTORS + depth`.
+pub const RTT_ANCESTORS: usize = 2;
+
+/// A registered type: its definition with every concrete reference an engine-wide id
+/// (`UnpackedIndex::Module(id)`), and its runtime descriptor.
+#[derive(Debug)]
+pub struct RegisteredType {
+    pub sub_type: SubType,
+    pub rtt: Arc<[u32]>,
+    /// Whether the API can describe the type structurally: a final function type without
+    /// supertype, alone in its group, referring only to such types (never to itself).
+    pub describable: bool,
+}
+
+impl RegisteredType {
+    pub fn kind(&self) -> TypeKind {
+        kind_of(&self.sub_type)
+    }
+
+    /// The ids of the declared supertype chain, root first, ending with the type itself.
+    pub fn ancestors(&self) -> &[u32] {
+        &self.rtt[RTT_ANCESTORS..]
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.sub_type.composite_type.shared
+    }
+}
+
+/// The interned recursion groups of one engine.
+#[derive(Default)]
+pub struct TypeRegistry {
+    /// Each group in canonical form, with the id of its first member.
+    groups: HashMap<Vec<SubType>, u32>,
+    types: Vec<RegisteredType>,
+}
+
+impl TypeRegistry {
+    /// Registers the recursion group `group`, whose first member has module type index
+    /// `start`; `earlier[i]` is the engine-wide id of the module's type `i < start`. Returns
+    /// the ids of the members in order. Fails for type features weft does not implement
+    /// (continuations, custom descriptors).
+    pub fn register_group(
+        &mut self,
+        group: &[SubType],
+        start: u32,
+        earlier: &[u32],
+    ) -> Result<Vec<u32>, WasmError> {
+        let end = start + group.len() as u32;
+        let canonical = group
+            .iter()
+            .map(|sub_type| {
+                map_indices(sub_type, &mut |index| {
+                    if index >= start && index < end {
+                        UnpackedIndex::RecGroup(index - start)
+                    } else {
+                        UnpackedIndex::Module(earlier[index as usize])
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.intern(canonical))
+    }
+
+    /// Registers a function type that is final, has no supertype and is alone in its group,
+    /// whose references already name engine-wide ids: the type of a host function.
+    pub fn register_func(&mut self, ty: FuncType, shared: bool) -> u32 {
+        let sub_type = SubType {
+            is_final: true,
+            supertype_idxs: Vec::new(),
+            composite_type: wasmparser::CompositeType {
+                inner: CompositeInnerType::Func(ty),
+                shared,
+                descriptor_idx: None,
+                describes_idx: None,
+            },
+        };
+        self.intern(vec![sub_type])[0]
+    }
+
+    fn intern(&mut self, canonical: Vec<SubType>) -> Vec<u32> {
+        let count = canonical.len() as u32;
+        if let Some(&first) = self.groups.get(&canonical) {
+            return (first..first + count).collect();
+        }
+        let first = self.types.len() as u32;
+        for sub_type in &canonical {
+            let resolved = resolve_group_relative(sub_type, first);
+            let id = self.types.len() as u32;
+            let mut rtt = vec![kind_of(&resolved) as u32, 0];
+            let supertype = resolved.supertype_idxs.first();
+            if let Some(supertype) = supertype.and_then(|index| index.as_module_index()) {
+                let parent = self.types[supertype as usize].ancestors().to_vec();
+                rtt[RTT_DEPTH] = parent.len() as u32;
+                rtt.extend(parent);
+            }
+            rtt.push(id);
+            let describable = count == 1 && self.is_plain_func(&resolved, id);
+            self.types.push(RegisteredType {
+                sub_type: resolved,
+                rtt: rtt.into(),
+                describable,
+            });
+        }
+        self.groups.insert(canonical, first);
+        (first..first + count).collect()
+    }
+
+    fn is_plain_func(&self, sub_type: &SubType, id: u32) -> bool {
+        let CompositeInnerType::Func(func) = &sub_type.composite_type.inner else {
+            return false;
+        };
+        let plain_ref = |ty: &ValType| match ty {
+            ValType::Ref(reference) => match reference.heap_type() {
+                HeapType::Concrete(UnpackedIndex::Module(target)) => {
+                    target != id && self.types[target as usize].describable
+                }
+                _ => true,
+            },
+            _ => true,
+        };
+        sub_type.is_final
+            && sub_type.supertype_idxs.is_empty()
+            && func.params().iter().chain(func.results()).all(plain_ref)
+    }
+
+    pub fn get(&self, id: u32) -> &RegisteredType {
+        &self.types[id as usize]
+    }
+
+    /// Whether type `sub` is `sup` or declares it as an ancestor.
+    pub fn is_subtype(&self, sub: u32, sup: u32) -> bool {
+        let depth = self.get(sup).ancestors().len() - 1;
+        self.get(sub).ancestors().get(depth) == Some(&sup)
+    }
+}
+
+fn kind_of(sub_type: &SubType) -> TypeKind {
+    match sub_type.composite_type.inner {
+        CompositeInnerType::Func(_) => TypeKind::Func,
+        CompositeInnerType::Struct(_) => TypeKind::Struct,
+        _ => TypeKind::Array,
+    }
+}
+
+/// `sub_type` (canonical) with its group-relative references turned into the ids of the
+/// group that starts at `first`.
+fn resolve_group_relative(sub_type: &SubType, first: u32) -> SubType {
+    map_packed(sub_type, &mut |index| match index.unpack() {
+        UnpackedIndex::RecGroup(relative) => UnpackedIndex::Module(first + relative),
+        other => other,
+    })
+    .expect("a canonical type maps again")
+}
+
+/// `sub_type` with every module type index replaced by `map(index)`.
+fn map_indices(
+    sub_type: &SubType,
+    map: &mut dyn FnMut(u32) -> UnpackedIndex,
+) -> Result<SubType, WasmError> {
+    map_packed(sub_type, &mut |index| match index.unpack() {
+        UnpackedIndex::Module(module_index) => map(module_index),
+        other => other,
+    })
+}
+
+fn map_packed(
+    sub_type: &SubType,
+    map: &mut dyn FnMut(PackedIndex) -> UnpackedIndex,
+) -> Result<SubType, WasmError> {
+    let composite = &sub_type.composite_type;
+    if composite.descriptor_idx.is_some() || composite.describes_idx.is_some() {
+        return unsupported("custom descriptors", 0);
+    }
+    let inner = match &composite.inner {
+        CompositeInnerType::Func(func) => {
+            let mut convert = |types: &[ValType]| {
+                types
+                    .iter()
+                    .map(|&ty| map_val(ty, map))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let params = convert(func.params())?;
+            let results = convert(func.results())?;
+            CompositeInnerType::Func(FuncType::new(params, results))
+        }
+        CompositeInnerType::Struct(ty) => {
+            let fields = ty.fields.iter().map(|&field| map_field(field, map));
+            CompositeInnerType::Struct(wasmparser::StructType {
+                fields: fields.collect::<Result<_, _>>()?,
+            })
+        }
+        CompositeInnerType::Array(ty) => {
+            CompositeInnerType::Array(wasmparser::ArrayType(map_field(ty.0, map)?))
+        }
+        CompositeInnerType::Cont(_) => return unsupported("stack switching (continuations)", 0),
+    };
+    let supertype_idxs = sub_type
+        .supertype_idxs
+        .iter()
+        .map(|&index| pack(map(index)))
+        .collect::<Result<_, _>>()?;
+    Ok(SubType {
+        is_final: sub_type.is_final,
+        supertype_idxs,
+        composite_type: wasmparser::CompositeType {
+            inner,
+            shared: composite.shared,
+            descriptor_idx: None,
+            describes_idx: None,
+        },
+    })
+}
+
+fn pack(index: UnpackedIndex) -> Result<PackedIndex, WasmError> {
+    let packed = match index {
+        UnpackedIndex::Module(index) => PackedIndex::from_module_index(index),
+        UnpackedIndex::RecGroup(index) => PackedIndex::from_rec_group_index(index),
+        UnpackedIndex::Id(_) => None,
+    };
+    packed.map_or_else(
+        || unsupported("more types than a packed index holds", 0),
+        Ok,
+    )
+}
+
+fn map_field(
+    field: FieldType,
+    map: &mut dyn FnMut(PackedIndex) -> UnpackedIndex,
+) -> Result<FieldType, WasmError> {
+    let element_type = match field.element_type {
+        StorageType::Val(ty) => StorageType::Val(map_val(ty, map)?),
+        packed => packed,
+    };
+    Ok(FieldType {
+        element_type,
+        mutable: field.mutable,
+    })
+}
+
+fn map_val(
+    ty: ValType,
+    map: &mut dyn FnMut(PackedIndex) -> UnpackedIndex,
+) -> Result<ValType, WasmError> {
+    let ValType::Ref(reference) = ty else {
+        return Ok(ty);
+    };
+    let heap = match reference.heap_type() {
+        HeapType::Concrete(index) => HeapType::Concrete(map(pack(index)?)),
+        HeapType::Exact(_) => return unsupported("exact reference types", 0),
+        abstract_heap => abstract_heap,
+    };
+    match RefType::new(reference.is_nullable(), heap) {
+        Some(mapped) => Ok(ValType::Ref(mapped)),
+        None => unsupported("more types than a packed index holds", 0),
+    }
+}
+
+/// A module's types as the engine registered them.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleTypes {
+    /// The engine-wide id of each type index.
+    pub ids: Box<[u32]>,
+    /// The runtime descriptor of each type index, which allocation and casts point at.
+    pub rtts: Box<[Arc<[u32]>]>,
+}
+
+impl ModuleTypes {
+    /// Registers every recursion group of `info`, in order.
+    pub fn register(
+        registry: &mut TypeRegistry,
+        info: &super::ModuleInfo,
+    ) -> Result<ModuleTypes, WasmError> {
+        let mut ids: Vec<u32> = Vec::with_capacity(info.types.len());
+        for group in &info.rec_groups {
+            let members = &info.types[group.start as usize..group.end as usize];
+            let group_ids = registry.register_group(members, group.start, &ids)?;
+            ids.extend(group_ids);
+        }
+        let rtts = ids.iter().map(|&id| registry.get(id).rtt.clone()).collect();
+        Ok(ModuleTypes {
+            ids: ids.into(),
+            rtts,
+        })
+    }
+}
