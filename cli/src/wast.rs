@@ -69,7 +69,9 @@ pub(crate) fn run(args: &WastArgs) -> Result<()> {
             Entry::Vacant(new) => {
                 let engine = Engine::new(Config::new().wasm_features(features))
                     .context("cannot configure the engine")?;
-                new.insert(RunOptions { engine, timeout })
+                let mut options = RunOptions::new(engine);
+                options.timeout = timeout;
+                new.insert(options)
             }
         };
         let report = run_path(file, options)?;

@@ -30,6 +30,7 @@ pub use report::{Failure, FileReport};
 pub use values::{default_results, display_val};
 
 use anyhow::{Context, Result};
+use spectest::Spectest;
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
@@ -48,6 +49,8 @@ pub struct RunOptions {
     /// script, say) is abandoned: what has not finished counts as failed, and its threads are
     /// left running in the background, since nothing can stop a thread inside wasm code.
     pub timeout: Duration,
+    /// Which `spectest` module the scripts see; adaptive for the shared-everything folder.
+    pub(crate) spectest: Spectest,
 }
 
 impl RunOptions {
@@ -56,6 +59,7 @@ impl RunOptions {
         RunOptions {
             engine,
             timeout: DEFAULT_TIMEOUT,
+            spectest: Spectest::Standard,
         }
     }
 }
@@ -73,7 +77,11 @@ pub fn run_path(path: &Path, options: &RunOptions) -> Result<FileReport> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     if in_shared_everything_folder(path) {
-        return run_text(&modern_orderings(&text), options);
+        let options = RunOptions {
+            spectest: Spectest::Adaptive,
+            ..options.clone()
+        };
+        return run_text(&modern_orderings(&text), &options);
     }
     run_text(&text, options)
 }

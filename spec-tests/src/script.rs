@@ -4,6 +4,7 @@
 use crate::RunOptions;
 use crate::report::{FileReport, Outcome};
 use crate::session::{self, STACK_SIZE, panic_message};
+use crate::spectest::Spectest;
 use crate::tally::Tally;
 use anyhow::{Context, Result, anyhow};
 use std::sync::{Arc, mpsc};
@@ -27,11 +28,12 @@ pub(crate) fn run(text: &str, options: &RunOptions) -> Result<FileReport> {
     let (done, finished) = mpsc::channel();
     let runner = {
         let (text, engine, tally) = (text.to_string(), options.engine.clone(), tally.clone());
+        let spectest = options.spectest;
         thread::Builder::new()
             .name("wast-script".to_string())
             .stack_size(STACK_SIZE)
             .spawn(move || {
-                run_script(&text, &engine, &tally);
+                run_script(&text, &engine, spectest, &tally);
                 // The receiver is gone only if the script already timed out.
                 let _ = done.send(());
             })
@@ -67,7 +69,7 @@ pub(crate) fn run(text: &str, options: &RunOptions) -> Result<FileReport> {
 }
 
 /// Parses `text` and runs its directives on this thread, recording their outcomes in `tally`.
-fn run_script(text: &str, engine: &Engine, tally: &Tally) {
+fn run_script(text: &str, engine: &Engine, spectest: Spectest, tally: &Tally) {
     let line_of = |span: Span| span.linecol_in(text).0 + 1;
     let parse_failure = |err: wast::Error| {
         let message = format!("cannot parse script: {}", err.message());
@@ -88,7 +90,7 @@ fn run_script(text: &str, engine: &Engine, tally: &Tally) {
     tally.plan(&wast.directives, &|directive: &WastDirective<'_>| {
         line_of(directive.span())
     });
-    session::run_thread(engine, tally, None, wast.directives, 0);
+    session::run_thread(engine, spectest, tally, None, wast.directives, 0);
 }
 
 #[cfg(test)]

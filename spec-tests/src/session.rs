@@ -4,8 +4,9 @@
 use crate::checks::{expect_rejected, expect_trap};
 use crate::report::Outcome;
 use crate::shared_module::SharedModule;
+use crate::spectest::{self, Spectest};
 use crate::tally::{self, Tally};
-use crate::{spectest, values};
+use crate::values;
 use anyhow::{Context, Result, anyhow, bail};
 use std::any::Any;
 use std::collections::HashMap;
@@ -27,13 +28,14 @@ pub(crate) const STACK_SIZE: usize = 64 << 20;
 /// the directives start and do not wait for are joined before this returns.
 pub(crate) fn run_thread(
     engine: &Engine,
+    spectest: Spectest,
     tally: &Tally,
     shared: Option<(String, SharedModule)>,
     directives: Vec<WastDirective<'_>>,
     first: usize,
 ) {
     thread::scope(|scope| {
-        let mut session = Session::new(scope, engine, tally)
+        let mut session = Session::new(scope, engine, spectest, tally)
             .map_err(|err| format!("cannot define the spectest module: {err:#}"));
         if let (Ok(session), Some((name, module))) = (&mut session, shared) {
             session.instances.insert(name, Named::Shared(module));
@@ -71,6 +73,7 @@ struct Session<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     tally: &'env Tally,
     engine: Engine,
+    spectest: Spectest,
     store: Store<()>,
     linker: Linker<()>,
     /// Modules named with `$id`, for actions such as `(invoke $M "f")`.
@@ -109,6 +112,7 @@ impl<'scope, 'env> Session<'scope, 'env> {
     fn new(
         scope: &'scope Scope<'scope, 'env>,
         engine: &Engine,
+        spectest: Spectest,
         tally: &'env Tally,
     ) -> Result<Session<'scope, 'env>> {
         let mut store = Store::new(engine, ());
@@ -120,6 +124,7 @@ impl<'scope, 'env> Session<'scope, 'env> {
             scope,
             tally,
             engine: engine.clone(),
+            spectest,
             store,
             linker,
             instances: HashMap::new(),
@@ -164,7 +169,7 @@ impl<'scope, 'env> Session<'scope, 'env> {
             } => {
                 let result = self
                     .definition(module)
-                    .and_then(|module| Ok(self.linker.instantiate(&mut self.store, &module)?));
+                    .and_then(|module| Ok(self.instantiate(&module)?));
                 self.set_current(instance, result)?;
             }
             WastDirective::Register { name, module, .. } => match self.module(module)? {
@@ -208,7 +213,7 @@ impl<'scope, 'env> Session<'scope, 'env> {
                 ..
             } => {
                 let module = self.compile(module.encode())?;
-                match self.linker.instantiate(&mut self.store, &module) {
+                match self.instantiate(&module) {
                     Ok(_) => {
                         bail!("expected a link error `{message}`, but instantiation succeeded")
                     }
@@ -260,12 +265,12 @@ impl<'scope, 'env> Session<'scope, 'env> {
             Some(id) => Some((id.name().to_string(), self.share(id)?)),
             None => None,
         };
-        let (engine, tally) = (self.engine.clone(), self.tally);
+        let (engine, spectest, tally) = (self.engine.clone(), self.spectest, self.tally);
         let handle = thread::Builder::new()
             .name(format!("wast-thread-{name}"))
             .stack_size(STACK_SIZE)
             .spawn_scoped(self.scope, move || {
-                run_thread(&engine, tally, shared, directives, first);
+                run_thread(&engine, spectest, tally, shared, directives, first);
             })
             .context("cannot start an OS thread")?;
         // A second thread of the same name takes over the name; the scope still joins the first.
@@ -303,7 +308,16 @@ impl<'scope, 'env> Session<'scope, 'env> {
 
     fn build_instance(&mut self, encoded: Result<Vec<u8>, wast::Error>) -> Result<Instance> {
         let module = self.compile(encoded)?;
-        Ok(self.linker.instantiate(&mut self.store, &module)?)
+        Ok(self.instantiate(&module)?)
+    }
+
+    /// Instantiates `module` with the session's imports, after providing the `spectest`
+    /// entities an adaptive spectest adds for it.
+    fn instantiate(&mut self, module: &Module) -> Result<Instance, Error> {
+        if self.spectest == Spectest::Adaptive {
+            spectest::provide_imports(&mut self.linker, &mut self.store, module)?;
+        }
+        self.linker.instantiate(&mut self.store, module)
     }
 
     /// Makes the outcome of a module directive the current module (and `$name`'s). A failure
@@ -385,10 +399,7 @@ impl<'scope, 'env> Session<'scope, 'env> {
             // start function, either of which may trap.
             WastExecute::Wat(mut module) => {
                 let module = self.compile(module.encode())?;
-                Ok(self
-                    .linker
-                    .instantiate(&mut self.store, &module)
-                    .map(|_| Vec::new()))
+                Ok(self.instantiate(&module).map(|_| Vec::new()))
             }
             WastExecute::Get { module, global, .. } => {
                 let global = self

@@ -2,11 +2,24 @@
 
 use anyhow::Result;
 use weft::{
-    Engine, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Mutability, RefType,
+    AbstractHeapType, AnyRef, Engine, Error, Extern, ExternRef, ExternType, Func, FuncType, Global,
+    GlobalType, HeapType, I31, Linker, Memory, MemoryType, Module, Mutability, RefType,
     SharedMemory, Store, Table, TableType, Val, ValType,
 };
 
 const MODULE: &str = "spectest";
+
+/// Which `spectest` module a script's modules import from.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Spectest {
+    /// The spec interpreter's module, exactly ([`define`]).
+    #[default]
+    Standard,
+    /// The standard module, plus whatever other types the module being instantiated
+    /// imports under `spectest` names ([`provide_imports`]); for the shared-everything
+    /// scripts.
+    Adaptive,
+}
 
 /// Defines the spec interpreter's `spectest` module in `linker`: no-op `print*` functions,
 /// immutable globals holding 666 / 666.6, a funcref table (10..20), a memory (1..2 pages) and,
@@ -57,4 +70,90 @@ pub(crate) fn define<T: 'static>(
     let shared_memory = SharedMemory::new(engine, MemoryType::shared(1, 2))?;
     linker.define(MODULE, "shared_memory", shared_memory)?;
     Ok(())
+}
+
+/// Defines, for every `spectest` import of `module` that the standard module does not satisfy
+/// exactly, a fresh entity of precisely the imported type.
+///
+/// The shared-everything-threads scripts import the same `spectest` names with many types
+/// (`global_i32` as `(shared i32)`, `table_eq` as a shared eqref table, `global_ref_func` as
+/// `(shared (ref (shared func)))`, ...): wasm-tools only validates them. Numbers get the
+/// spectest values (666, 666.6), nullable references null, and non-null references a host
+/// value of their type where one exists: a host function, an i31 or an externref. No host
+/// value exists for a non-null struct or array reference or for a bottom type such as
+/// `(ref none)`; such imports stay unresolved and fail to link, with the reason in the error.
+pub(crate) fn provide_imports<T: 'static>(
+    linker: &mut Linker<T>,
+    store: &mut Store<T>,
+    module: &Module,
+) -> Result<(), Error> {
+    for import in module.imports() {
+        if import.module() != MODULE {
+            continue;
+        }
+        let existing = linker
+            .get(&mut *store, MODULE, import.name())
+            .and_then(Result::ok)
+            .map(|item| item.ty(&*store));
+        if existing.as_ref() == Some(import.ty()) {
+            continue;
+        }
+        let item: Extern = match import.ty() {
+            ExternType::Global(ty) => {
+                let Some(value) = host_value(store, ty.content())? else {
+                    continue;
+                };
+                Global::new(&mut *store, ty.clone(), value)?.into()
+            }
+            ExternType::Table(ty) => {
+                let Some(init) = host_value(store, &ValType::Ref(ty.element().clone()))? else {
+                    continue;
+                };
+                Table::new(&mut *store, ty.clone(), init)?.into()
+            }
+            ExternType::Func(ty) => host_func(store, ty.clone())?.into(),
+            ExternType::Memory(_) => continue,
+        };
+        linker.define(MODULE, import.name(), item)?;
+    }
+    Ok(())
+}
+
+/// A value of type `ty` the host can make, if there is one.
+fn host_value<T: 'static>(store: &mut Store<T>, ty: &ValType) -> Result<Option<Val>, Error> {
+    Ok(Some(match ty {
+        ValType::I32 => Val::I32(666),
+        ValType::I64 => Val::I64(666),
+        ValType::F32 => Val::F32(666.6f32.to_bits()),
+        ValType::F64 => Val::F64(666.6f64.to_bits()),
+        ValType::V128 => return Ok(None),
+        ValType::Ref(ty) if ty.is_nullable() => Val::null(ty),
+        ValType::Ref(ty) => match ty.heap_type() {
+            HeapType::Abstract { shared, ty } => match ty {
+                AbstractHeapType::Func => {
+                    let func_type = if *shared {
+                        FuncType::shared([], [])
+                    } else {
+                        FuncType::new([], [])
+                    };
+                    Val::FuncRef(Some(host_func(store, func_type)?))
+                }
+                AbstractHeapType::Any | AbstractHeapType::Eq | AbstractHeapType::I31 => {
+                    Val::AnyRef(Some(AnyRef::I31(I31::wrapping_u32(0))))
+                }
+                AbstractHeapType::Extern => Val::ExternRef(Some(ExternRef::new(&mut *store, 0u32))),
+                _ => return Ok(None),
+            },
+            HeapType::ConcreteFunc(func_type) => {
+                Val::FuncRef(Some(host_func(store, func_type.clone())?))
+            }
+            HeapType::Concrete(_) => return Ok(None),
+        },
+    }))
+}
+
+/// A host function of type `ty` that returns zeros and nulls (the values its result slots
+/// start with).
+fn host_func<T: 'static>(store: &mut Store<T>, ty: FuncType) -> Result<Func, Error> {
+    Func::new(&mut *store, ty, |_, _, _| Ok(()))
 }

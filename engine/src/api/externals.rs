@@ -395,6 +395,12 @@ impl Global {
         let mut cx = store.as_context_mut();
         let raw = value.to_raw(cx.opaque())?;
         value.check(&cx.inner.opaque, cx.engine, ty.content(), 0)?;
+        if ty.is_shared() && !ty.content().is_shareable() {
+            return Err(UsageError::UnsupportedType(format!(
+                "{ty}: a shared global needs a shared value type"
+            ))
+            .into());
+        }
         let ty = ty.to_wasm(cx.engine);
         let index = cx.opaque().push_global(global_bytes(raw), ty);
         Ok(Global {
@@ -454,6 +460,12 @@ impl Table {
         let mut cx = store.as_context_mut();
         let raw = init.to_raw(cx.opaque())? as usize;
         init.check(&cx.inner.opaque, cx.engine, &ty.element().clone().into(), 0)?;
+        if ty.is_shared() && !ty.element().heap_type().is_shared() {
+            return Err(UsageError::UnsupportedType(format!(
+                "{ty}: a shared table needs a shared element type"
+            ))
+            .into());
+        }
         let table = VmTable::new(ty.to_wasm(cx.engine), raw).ok_or_else(|| {
             InstantiationError::Resource(format!("table of {} elements", ty.minimum()))
         })?;

@@ -37,6 +37,7 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
         (ExternType::Func(expected), ExternType::Func(actual)) => expected == actual,
         (ExternType::Global(expected), ExternType::Global(actual)) => {
             expected.mutability() == actual.mutability()
+                && expected.is_shared() == actual.is_shared()
                 && match expected.mutability() {
                     Mutability::Const => actual.content().matches(expected.content()),
                     Mutability::Var => actual.content() == expected.content(),
@@ -53,6 +54,7 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
         }
         (ExternType::Table(expected), ExternType::Table(actual)) => {
             expected.element() == actual.element()
+                && expected.is_shared() == actual.is_shared()
                 && limits_fit(
                     expected.minimum(),
                     expected.maximum(),

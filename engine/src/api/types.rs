@@ -47,6 +47,15 @@ impl ValType {
         }
     }
 
+    /// Whether values of this type may be shared between threads: numbers, and references
+    /// to shared heap types.
+    pub fn is_shareable(&self) -> bool {
+        match self {
+            ValType::Ref(ty) => ty.heap_type().is_shared(),
+            _ => true,
+        }
+    }
+
     /// Whether a value of this type may be used where `other` is expected.
     pub fn matches(&self, other: &ValType) -> bool {
         match (self, other) {
@@ -541,19 +550,35 @@ pub enum Mutability {
     Var,
 }
 
-/// A global's type.
+/// A global's type. A shared global (shared-everything threads) is a different type from
+/// the unshared one with the same content: neither satisfies an import of the other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GlobalType {
     content: ValType,
     mutability: Mutability,
+    shared: bool,
 }
 
 impl GlobalType {
+    /// An unshared global's type.
     pub fn new(content: ValType, mutability: Mutability) -> GlobalType {
         GlobalType {
             content,
             mutability,
+            shared: false,
         }
+    }
+
+    /// A shared global's type, `(global (shared ...))`; its content must be shareable.
+    pub fn shared(content: ValType, mutability: Mutability) -> GlobalType {
+        GlobalType {
+            shared: true,
+            ..GlobalType::new(content, mutability)
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     pub fn content(&self) -> &ValType {
@@ -575,6 +600,7 @@ impl GlobalType {
             } else {
                 Mutability::Const
             },
+            shared: ty.shared,
         })
     }
 
@@ -582,16 +608,21 @@ impl GlobalType {
         wasmparser::GlobalType {
             content_type: self.content.to_wasm(engine),
             mutable: self.mutability == Mutability::Var,
-            shared: false,
+            shared: self.shared,
         }
     }
 }
 
 impl fmt::Display for GlobalType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.mutability {
-            Mutability::Const => write!(f, "(global {})", self.content),
-            Mutability::Var => write!(f, "(global (mut {}))", self.content),
+        let content = match self.mutability {
+            Mutability::Const => self.content.to_string(),
+            Mutability::Var => format!("mut {}", self.content),
+        };
+        match (self.shared, self.mutability) {
+            (true, _) => write!(f, "(global (shared {content}))"),
+            (false, Mutability::Const) => write!(f, "(global {content})"),
+            (false, Mutability::Var) => write!(f, "(global ({content}))"),
         }
     }
 }
@@ -666,21 +697,36 @@ impl fmt::Display for MemoryType {
     }
 }
 
-/// A table's type.
+/// A table's type. Shared and unshared tables never satisfy each other's imports.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
     element: RefType,
     minimum: u64,
     maximum: Option<u64>,
+    shared: bool,
 }
 
 impl TableType {
+    /// An unshared table's type.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> TableType {
         TableType {
             element,
             minimum: u64::from(minimum),
             maximum: maximum.map(u64::from),
+            shared: false,
         }
+    }
+
+    /// A shared table's type, `(table shared ...)`; its element type must be shared.
+    pub fn shared(element: RefType, minimum: u32, maximum: Option<u32>) -> TableType {
+        TableType {
+            shared: true,
+            ..TableType::new(element, minimum, maximum)
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     pub fn element(&self) -> &RefType {
@@ -700,6 +746,7 @@ impl TableType {
             element: RefType::from_wasm(ty.element_type, resolve)?,
             minimum: ty.initial,
             maximum: ty.maximum,
+            shared: ty.shared,
         })
     }
 
@@ -709,14 +756,19 @@ impl TableType {
             table64: false,
             initial: self.minimum,
             maximum: self.maximum,
-            shared: false,
+            shared: self.shared,
         }
     }
 }
 
 impl fmt::Display for TableType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(table {}", self.minimum)?;
+        f.write_str(if self.shared {
+            "(table shared "
+        } else {
+            "(table "
+        })?;
+        write!(f, "{}", self.minimum)?;
         if let Some(maximum) = self.maximum {
             write!(f, " {maximum}")?;
         }

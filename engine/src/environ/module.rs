@@ -5,7 +5,7 @@ use std::ops::Range;
 use wasmparser::{
     CompositeInnerType, DataKind as ParsedDataKind, ElementItems, ElementKind as ParsedElementKind,
     ExternalKind, FieldType, FuncType, GlobalType, MemoryType, Operator, Parser, Payload, RefType,
-    StructType, SubType, TableInit, TableType, TypeRef,
+    StructType, SubType, TableInit, TableType, TypeRef, ValType,
 };
 
 /// Why a module could not be turned into metadata or code.
@@ -393,8 +393,16 @@ impl ModuleInfo {
             }
             Payload::StartSection { func, .. } => self.start = Some(func),
             Payload::ElementSection(reader) => {
-                for element in reader {
-                    self.elements.push(Self::parse_element(element?)?);
+                for element in reader.into_iter_with_offsets() {
+                    let (offset, element) = element?;
+                    let segment = Self::parse_element(element)?;
+                    // Shared element segments feed shared tables, which every thread reads.
+                    if super::shared_validation::is_shareable(self, ValType::Ref(segment.ty)) {
+                        for item in &segment.items {
+                            self.check_shared_initializer(item, offset)?;
+                        }
+                    }
+                    self.elements.push(segment);
                 }
             }
             Payload::DataSection(reader) => {
@@ -430,9 +438,9 @@ impl ModuleInfo {
         Ok(())
     }
 
-    /// A shared global is readable from every thread, so its initial value must not depend
-    /// on thread-bound state: the shared-everything proposal lets its initializer read only
-    /// shared globals. wasmparser does not check this.
+    /// A shared global or element segment is readable from every thread, so its initial
+    /// values must not depend on thread-bound state: the shared-everything proposal lets
+    /// their initializers read only shared globals. wasmparser does not check this.
     fn check_shared_initializer(&self, init: &ConstExpr, offset: u64) -> Result<(), WasmError> {
         for op in &init.ops {
             if let ConstOp::GlobalGet(index) = op
@@ -440,7 +448,7 @@ impl ModuleInfo {
             {
                 return Err(WasmError::Invalid {
                     message: format!(
-                        "invalid type: the initializer of a shared global reads global {index}, which is not shared"
+                        "invalid type: a shared initializer reads global {index}, which is not shared"
                     ),
                     offset,
                 });
