@@ -520,7 +520,7 @@ impl Table {
         let mut cx = store.as_context_mut();
         let raw = value.to_raw(cx.opaque())? as usize;
         value.check(&cx.inner.opaque, cx.engine, &element, 0)?;
-        if cx.opaque().table_mut(self.index).set(index, raw) {
+        if cx.opaque().table(self.index).set(index, raw) {
             Ok(())
         } else {
             Err(UsageError::OutOfBounds {
@@ -538,7 +538,7 @@ impl Table {
         let raw = init.to_raw(cx.opaque())? as usize;
         init.check(&cx.inner.opaque, cx.engine, &element, 0)?;
         cx.opaque()
-            .table_mut(self.index)
+            .table(self.index)
             .grow(delta, raw)
             .ok_or_else(|| {
                 UsageError::GrowFailed {

@@ -485,8 +485,8 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
         b.ins().trapnz(out_of_bounds, trap_code(kind));
-        // The base is reloaded after the check: growing the table moves its elements.
-        let base = Self::load_at(b, I64, VM_MUTABLE, definition, VMOffsets::table_base());
+        // Tables never move their elements (`vm::table`), so the base is a constant.
+        let base = Self::load_at(b, I64, VM_CONSTANT, definition, VMOffsets::table_base());
         let element_size = i64::from(VMOffsets::size_of_table_element());
         let byte_offset = b.ins().imul_imm_u(index, element_size);
         b.ins().iadd(base, byte_offset)

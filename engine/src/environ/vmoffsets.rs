@@ -198,7 +198,7 @@ impl VMOffsets {
 
     // --- VMTableDefinition ---
 
-    /// `VMTableDefinition::base`: pointer to the pointer-sized elements; moves on growth.
+    /// `VMTableDefinition::base`: pointer to the pointer-sized elements, which never move.
     pub const fn table_base() -> u32 {
         0
     }

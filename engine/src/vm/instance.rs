@@ -213,19 +213,9 @@ impl Instance {
     }
 
     fn table(&self, index: u32) -> &Table {
-        // SAFETY: as in `table_mut`, for a shared reference.
+        // SAFETY: the store keeps the table alive; tables take only `&self` (their elements
+        // are atomics), so any thread may hold this reference.
         unsafe { self.tables[index as usize].as_ref() }
-    }
-
-    #[allow(
-        clippy::mut_from_ref,
-        reason = "the instance's tables are not its fields; see the SAFETY comment"
-    )]
-    fn table_mut(&self, index: u32) -> &mut Table {
-        // SAFETY: the store keeps the table alive. Unshared tables are only reached by the
-        // home thread; bulk operations racing on a shared table are the known gap listed in
-        // the README ("Known limits").
-        unsafe { &mut *self.tables[index as usize].as_ptr() }
     }
 
     /// Evaluates a constant expression to its raw 64-bit representation. Only allocation
@@ -306,12 +296,8 @@ impl Instance {
         for (defined, init) in info.table_inits.iter().enumerate() {
             if let Some(init) = init {
                 let value = self.eval_const(init)? as usize;
-                let table = self.table_mut(info.num_imported_tables + defined as u32);
-                let len = table.len();
-                table
-                    .range_mut(0, len)
-                    .expect("whole table is in bounds")
-                    .fill(value);
+                let table = self.table(info.num_imported_tables + defined as u32);
+                table.fill(0, table.len(), value);
             }
         }
         for (index, segment) in info.elements.iter().enumerate() {
@@ -482,17 +468,16 @@ impl Instance {
     }
 
     pub fn table_grow(&self, table: u32, init: usize, delta: u32) -> u32 {
-        self.table_mut(table)
+        self.table(table)
             .grow(u64::from(delta), init)
             .map_or(u32::MAX, |old| old as u32)
     }
 
     pub fn table_fill(&self, table: u32, dst: u32, value: usize, len: u32) -> Result<(), TrapKind> {
-        self.table_mut(table)
-            .range_mut(u64::from(dst), u64::from(len))
-            .ok_or(TrapKind::TableOutOfBounds)?
-            .fill(value);
-        Ok(())
+        self.table(table)
+            .fill(u64::from(dst), u64::from(len), value)
+            .then_some(())
+            .ok_or(TrapKind::TableOutOfBounds)
     }
 
     pub fn table_copy(
@@ -504,29 +489,10 @@ impl Instance {
         len: u32,
     ) -> Result<(), TrapKind> {
         let (dst, src, len) = (u64::from(dst), u64::from(src), u64::from(len));
-        if self.tables[dst_table as usize] == self.tables[src_table as usize] {
-            let table = self.table_mut(dst_table);
-            let in_bounds =
-                |start: u64| start.checked_add(len).is_some_and(|end| end <= table.len());
-            if !in_bounds(src) || !in_bounds(dst) {
-                return Err(TrapKind::TableOutOfBounds);
-            }
-            let whole = table
-                .range_mut(0, table.len())
-                .expect("whole table is in bounds");
-            whole.copy_within(src as usize..(src + len) as usize, dst as usize);
-            return Ok(());
-        }
-        let source: Vec<usize> = self
-            .table_mut(src_table)
-            .range(src, len)
-            .ok_or(TrapKind::TableOutOfBounds)?
-            .to_vec();
-        self.table_mut(dst_table)
-            .range_mut(dst, len)
-            .ok_or(TrapKind::TableOutOfBounds)?
-            .copy_from_slice(&source);
-        Ok(())
+        self.table(dst_table)
+            .copy_from(dst, self.table(src_table), src, len)
+            .then_some(())
+            .ok_or(TrapKind::TableOutOfBounds)
     }
 
     pub fn table_init(
@@ -537,21 +503,16 @@ impl Instance {
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let items = std::mem::take(&mut self.elements.borrow_mut()[elem as usize]);
-        let result = (|| {
-            let source = u64::from(src)
-                .checked_add(u64::from(len))
-                .filter(|&end| end <= items.len() as u64)
-                .map(|end| &items[src as usize..end as usize])
-                .ok_or(TrapKind::TableOutOfBounds)?;
-            self.table_mut(table)
-                .range_mut(u64::from(dst), u64::from(len))
-                .ok_or(TrapKind::TableOutOfBounds)?
-                .copy_from_slice(source);
-            Ok(())
-        })();
-        self.elements.borrow_mut()[elem as usize] = items;
-        result
+        let items = self.elements.borrow();
+        let source = u64::from(src)
+            .checked_add(u64::from(len))
+            .filter(|&end| end <= items[elem as usize].len() as u64)
+            .map(|end| &items[elem as usize][src as usize..end as usize])
+            .ok_or(TrapKind::TableOutOfBounds)?;
+        self.table(table)
+            .init(u64::from(dst), source)
+            .then_some(())
+            .ok_or(TrapKind::TableOutOfBounds)
     }
 
     pub fn elem_drop(&self, elem: u32) {

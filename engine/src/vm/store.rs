@@ -467,10 +467,6 @@ impl StoreOpaque {
         &self.tables[table]
     }
 
-    pub fn table_mut(&mut self, table: usize) -> &mut Table {
-        &mut self.tables[table]
-    }
-
     // --- globals ---
 
     pub fn push_global(&mut self, global: VMGlobalDefinition, ty: GlobalType) -> usize {

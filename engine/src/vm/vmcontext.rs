@@ -49,7 +49,8 @@ pub struct VMMemoryDefinition {
 #[derive(Debug)]
 pub struct VMTableDefinition {
     pub base: *mut usize,
-    pub current_elements: usize,
+    /// Atomic: a shared table grows while other threads read it.
+    pub current_elements: std::sync::atomic::AtomicUsize,
 }
 
 /// Storage of one global: big enough and aligned for any value type, including v128.
