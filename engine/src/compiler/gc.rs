@@ -13,8 +13,7 @@ use super::abi::value_type;
 use super::translate::{Translator, block_args};
 use super::traps::trap_code;
 use crate::environ::gc::{
-    ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, HOST_HANDLE_TAG, OBJECT_RTT_OFFSET, StructLayout,
-    storage_size,
+    ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, HOST_HANDLE_TAG, OBJECT_RTT_OFFSET, storage_size,
 };
 use crate::environ::{
     BuiltinIndex, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, TrapKind, TypeKind, WasmError, unsupported,
@@ -29,6 +28,14 @@ use wasmparser::{
 /// Accesses to objects and descriptors: objects are never freed while code can reach them
 /// and every field is naturally aligned, so no access can fault.
 const OBJECT: MemFlagsData = MemFlagsData::trusted();
+
+/// A struct field or an array element, the target of a get, set or atomic access. An
+/// element's index is popped together with its array.
+#[derive(Copy, Clone)]
+pub(super) enum Place {
+    Field { ty: u32, field: u32 },
+    Element { ty: u32 },
+}
 
 /// How a field or element is read: its width, and how a packed one widens to i32.
 #[derive(Copy, Clone)]
@@ -134,11 +141,10 @@ impl Translator<'_, '_, '_, '_> {
 
     /// The storage type and byte offset of field `field` of struct type `ty`.
     fn struct_field(&self, ty: u32, field: u32) -> (StorageType, u32) {
-        let struct_type = self.env.module().struct_type(ty);
-        let layout = StructLayout::new(struct_type);
+        let module = self.env.module();
         (
-            struct_type.fields[field as usize].element_type,
-            layout.field_offsets[field as usize],
+            module.struct_type(ty).fields[field as usize].element_type,
+            module.struct_layout(ty).field_offsets[field as usize],
         )
     }
 
@@ -158,7 +164,8 @@ impl Translator<'_, '_, '_, '_> {
         default: bool,
         offset: u64,
     ) -> Result<(), WasmError> {
-        let fields = self.env.module().struct_type(ty).fields.clone();
+        let module = self.env.module();
+        let (fields, layout) = (&module.struct_type(ty).fields, module.struct_layout(ty));
         let values = if default {
             Vec::new()
         } else {
@@ -166,7 +173,6 @@ impl Translator<'_, '_, '_, '_> {
         };
         let zero = self.iconst32(0);
         let object = self.allocate(ty, zero);
-        let layout = StructLayout::new(self.env.module().struct_type(ty));
         for ((field, &field_offset), value) in fields.iter().zip(&layout.field_offsets).zip(values)
         {
             let address = self.b.ins().iadd_imm_u(object, i64::from(field_offset));
@@ -176,38 +182,33 @@ impl Translator<'_, '_, '_, '_> {
         Ok(())
     }
 
-    /// `struct.get{,_s,_u}` and `struct.atomic.get{,_s,_u}`.
-    pub(super) fn struct_get(
+    // --- field and element accesses ---
+
+    /// `struct.get*`, `array.get*` and their atomic forms.
+    pub(super) fn get(
         &mut self,
-        ty: u32,
-        field: u32,
+        place: Place,
         extension: Extension,
         atomic: bool,
         offset: u64,
     ) -> Result<(), WasmError> {
-        let (storage, address) = self.pop_field_address(ty, field);
+        let (storage, address) = self.pop_place(place);
         let value = self.load_field(storage, extension, address, atomic, offset)?;
         self.stack.push(value);
         Ok(())
     }
 
-    /// `struct.set` and `struct.atomic.set`.
-    pub(super) fn struct_set(
-        &mut self,
-        ty: u32,
-        field: u32,
-        atomic: bool,
-        offset: u64,
-    ) -> Result<(), WasmError> {
+    /// `struct.set`, `array.set` and their atomic forms.
+    pub(super) fn set(&mut self, place: Place, atomic: bool, offset: u64) -> Result<(), WasmError> {
         let value = self.pop();
-        let (storage, address) = self.pop_field_address(ty, field);
+        let (storage, address) = self.pop_place(place);
         self.store_field(storage, address, value, atomic, offset)
     }
 
-    /// `struct.atomic.rmw.*` except cmpxchg: pushes the old value.
-    pub(super) fn struct_atomic_rmw(&mut self, ty: u32, field: u32, op: AtomicRmwOp) {
+    /// `struct.atomic.rmw.*` and `array.atomic.rmw.*` except cmpxchg: pushes the old value.
+    pub(super) fn atomic_rmw_at(&mut self, place: Place, op: AtomicRmwOp) {
         let operand = self.pop();
-        let (_, address) = self.pop_field_address(ty, field);
+        let (_, address) = self.pop_place(place);
         let access = self.b.func.dfg.value_type(operand);
         let old = self
             .b
@@ -216,17 +217,27 @@ impl Translator<'_, '_, '_, '_> {
         self.stack.push(old);
     }
 
-    /// `struct.atomic.rmw.cmpxchg`: pushes the value found. References compare as words,
-    /// which is `ref.eq` for the eqref fields the instruction allows.
-    pub(super) fn struct_atomic_cmpxchg(&mut self, ty: u32, field: u32) {
+    /// `struct.atomic.rmw.cmpxchg` and `array.atomic.rmw.cmpxchg`: pushes the value found.
+    /// References compare as words, which is `ref.eq` for the eqref types the instructions
+    /// allow.
+    pub(super) fn atomic_cmpxchg_at(&mut self, place: Place) {
         let replacement = self.pop();
         let expected = self.pop();
-        let (_, address) = self.pop_field_address(ty, field);
+        let (_, address) = self.pop_place(place);
         let found = self
             .b
             .ins()
             .atomic_cas(OBJECT, address, expected, replacement);
         self.stack.push(found);
+    }
+
+    /// Pops the operands that locate `place` and returns its storage type and checked
+    /// address.
+    fn pop_place(&mut self, place: Place) -> (StorageType, Value) {
+        match place {
+            Place::Field { ty, field } => self.pop_field_address(ty, field),
+            Place::Element { ty } => self.pop_element_address(ty),
+        }
     }
 
     // --- arrays ---
@@ -326,56 +337,6 @@ impl Translator<'_, '_, '_, '_> {
         let short = self.b.ins().icmp_imm_u(IntCC::Equal, array, 1);
         self.b.ins().trapnz(short, trap_code(segment_trap));
         self.stack.push(array);
-    }
-
-    /// `array.get{,_s,_u}` and `array.atomic.get{,_s,_u}`.
-    pub(super) fn array_get(
-        &mut self,
-        ty: u32,
-        extension: Extension,
-        atomic: bool,
-        offset: u64,
-    ) -> Result<(), WasmError> {
-        let (storage, address) = self.pop_element_address(ty);
-        let value = self.load_field(storage, extension, address, atomic, offset)?;
-        self.stack.push(value);
-        Ok(())
-    }
-
-    /// `array.set` and `array.atomic.set`.
-    pub(super) fn array_set(
-        &mut self,
-        ty: u32,
-        atomic: bool,
-        offset: u64,
-    ) -> Result<(), WasmError> {
-        let value = self.pop();
-        let (storage, address) = self.pop_element_address(ty);
-        self.store_field(storage, address, value, atomic, offset)
-    }
-
-    /// `array.atomic.rmw.*` except cmpxchg: pushes the old value.
-    pub(super) fn array_atomic_rmw(&mut self, ty: u32, op: AtomicRmwOp) {
-        let operand = self.pop();
-        let (_, address) = self.pop_element_address(ty);
-        let access = self.b.func.dfg.value_type(operand);
-        let old = self
-            .b
-            .ins()
-            .atomic_rmw(access, OBJECT, op, address, operand);
-        self.stack.push(old);
-    }
-
-    /// `array.atomic.rmw.cmpxchg`: pushes the element found.
-    pub(super) fn array_atomic_cmpxchg(&mut self, ty: u32) {
-        let replacement = self.pop();
-        let expected = self.pop();
-        let (_, address) = self.pop_element_address(ty);
-        let found = self
-            .b
-            .ins()
-            .atomic_cas(OBJECT, address, expected, replacement);
-        self.stack.push(found);
     }
 
     pub(super) fn array_len(&mut self) {

@@ -8,7 +8,7 @@
 
 use super::abi::{is_supported_ref, value_type, value_types};
 use super::func_env::{FuncEnv, ModuleEnv, install_stack_limit};
-use super::gc::Extension as Ext;
+use super::gc::{Extension as Ext, Place};
 use super::traps::trap_code;
 use crate::environ::{BuiltinIndex, TrapKind, WasmError, unsupported};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -86,6 +86,14 @@ pub(crate) fn translate_function(
         translator.operator(op, offset)?;
     }
     Ok(())
+}
+
+fn field(ty: u32, field: u32) -> Place {
+    Place::Field { ty, field }
+}
+
+fn element(ty: u32) -> Place {
+    Place::Element { ty }
 }
 
 /// The reference type a cast names; every heap type of valid code forms one.
@@ -669,74 +677,104 @@ impl Translator<'_, '_, '_, '_> {
             O::StructGet {
                 struct_type_index,
                 field_index,
-            } => self.struct_get(struct_type_index, field_index, Ext::None, false, offset)?,
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::None,
+                false,
+                offset,
+            )?,
             O::StructGetS {
                 struct_type_index,
                 field_index,
-            } => self.struct_get(struct_type_index, field_index, Ext::Signed, false, offset)?,
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::Signed,
+                false,
+                offset,
+            )?,
             O::StructGetU {
                 struct_type_index,
                 field_index,
-            } => self.struct_get(struct_type_index, field_index, Ext::Unsigned, false, offset)?,
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::Unsigned,
+                false,
+                offset,
+            )?,
             O::StructSet {
                 struct_type_index,
                 field_index,
-            } => self.struct_set(struct_type_index, field_index, false, offset)?,
+            } => self.set(field(struct_type_index, field_index), false, offset)?,
             O::StructAtomicGet {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_get(struct_type_index, field_index, Ext::None, true, offset)?,
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::None,
+                true,
+                offset,
+            )?,
             O::StructAtomicGetS {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_get(struct_type_index, field_index, Ext::Signed, true, offset)?,
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::Signed,
+                true,
+                offset,
+            )?,
             O::StructAtomicGetU {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_get(struct_type_index, field_index, Ext::Unsigned, true, offset)?,
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::Unsigned,
+                true,
+                offset,
+            )?,
             O::StructAtomicSet {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_set(struct_type_index, field_index, true, offset)?,
+            } => self.set(field(struct_type_index, field_index), true, offset)?,
             O::StructAtomicRmwAdd {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Add),
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Add),
             O::StructAtomicRmwSub {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Sub),
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Sub),
             O::StructAtomicRmwAnd {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::And),
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::And),
             O::StructAtomicRmwOr {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Or),
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Or),
             O::StructAtomicRmwXor {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Xor),
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Xor),
             O::StructAtomicRmwXchg {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_atomic_rmw(struct_type_index, field_index, AtomicRmwOp::Xchg),
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Xchg),
             O::StructAtomicRmwCmpxchg {
                 struct_type_index,
                 field_index,
                 ..
-            } => self.struct_atomic_cmpxchg(struct_type_index, field_index),
+            } => self.atomic_cmpxchg_at(field(struct_type_index, field_index)),
             O::ArrayNew { array_type_index } => self.array_new(array_type_index, false),
             O::ArrayNewDefault { array_type_index } => self.array_new(array_type_index, true),
             O::ArrayNewFixed {
@@ -762,48 +800,50 @@ impl Translator<'_, '_, '_, '_> {
                 TrapKind::TableOutOfBounds,
             ),
             O::ArrayGet { array_type_index } => {
-                self.array_get(array_type_index, Ext::None, false, offset)?
+                self.get(element(array_type_index), Ext::None, false, offset)?
             }
             O::ArrayGetS { array_type_index } => {
-                self.array_get(array_type_index, Ext::Signed, false, offset)?
+                self.get(element(array_type_index), Ext::Signed, false, offset)?
             }
             O::ArrayGetU { array_type_index } => {
-                self.array_get(array_type_index, Ext::Unsigned, false, offset)?
+                self.get(element(array_type_index), Ext::Unsigned, false, offset)?
             }
-            O::ArraySet { array_type_index } => self.array_set(array_type_index, false, offset)?,
+            O::ArraySet { array_type_index } => {
+                self.set(element(array_type_index), false, offset)?
+            }
             O::ArrayAtomicGet {
                 array_type_index, ..
-            } => self.array_get(array_type_index, Ext::None, true, offset)?,
+            } => self.get(element(array_type_index), Ext::None, true, offset)?,
             O::ArrayAtomicGetS {
                 array_type_index, ..
-            } => self.array_get(array_type_index, Ext::Signed, true, offset)?,
+            } => self.get(element(array_type_index), Ext::Signed, true, offset)?,
             O::ArrayAtomicGetU {
                 array_type_index, ..
-            } => self.array_get(array_type_index, Ext::Unsigned, true, offset)?,
+            } => self.get(element(array_type_index), Ext::Unsigned, true, offset)?,
             O::ArrayAtomicSet {
                 array_type_index, ..
-            } => self.array_set(array_type_index, true, offset)?,
+            } => self.set(element(array_type_index), true, offset)?,
             O::ArrayAtomicRmwAdd {
                 array_type_index, ..
-            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Add),
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Add),
             O::ArrayAtomicRmwSub {
                 array_type_index, ..
-            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Sub),
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Sub),
             O::ArrayAtomicRmwAnd {
                 array_type_index, ..
-            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::And),
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::And),
             O::ArrayAtomicRmwOr {
                 array_type_index, ..
-            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Or),
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Or),
             O::ArrayAtomicRmwXor {
                 array_type_index, ..
-            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Xor),
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Xor),
             O::ArrayAtomicRmwXchg {
                 array_type_index, ..
-            } => self.array_atomic_rmw(array_type_index, AtomicRmwOp::Xchg),
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Xchg),
             O::ArrayAtomicRmwCmpxchg {
                 array_type_index, ..
-            } => self.array_atomic_cmpxchg(array_type_index),
+            } => self.atomic_cmpxchg_at(element(array_type_index)),
             O::ArrayLen => self.array_len(),
             O::ArrayFill { array_type_index } => self.array_fill(array_type_index),
             O::ArrayCopy {

@@ -1,5 +1,6 @@
 //! Module metadata: everything about a validated module except its function bodies' code.
 
+use super::gc::StructLayout;
 use super::thread_locals;
 use std::ops::Range;
 use wasmparser::{
@@ -179,6 +180,9 @@ pub struct ModuleInfo {
     pub types: Vec<SubType>,
     /// The recursion groups, as ranges of type indices, in order.
     pub rec_groups: Vec<Range<u32>>,
+    /// The object layout of each struct type by type index (`None` for other types),
+    /// computed once for the compiler and for allocation.
+    pub struct_layouts: Vec<Option<StructLayout>>,
     /// Type index of every function.
     pub functions: Vec<u32>,
     pub tables: Vec<TableType>,
@@ -255,6 +259,13 @@ impl ModuleInfo {
             .unwrap_struct()
     }
 
+    /// The object layout of struct type `type_index`.
+    pub fn struct_layout(&self, type_index: u32) -> &StructLayout {
+        self.struct_layouts[type_index as usize]
+            .as_ref()
+            .expect("validation makes the index a struct type")
+    }
+
     /// The element type of array type `type_index`.
     pub fn array_element(&self, type_index: u32) -> FieldType {
         self.types[type_index as usize]
@@ -298,6 +309,13 @@ impl ModuleInfo {
                         if let CompositeInnerType::Cont(_) = sub_type.composite_type.inner {
                             return unsupported("stack switching (continuations)", offset);
                         }
+                        self.struct_layouts
+                            .push(match &sub_type.composite_type.inner {
+                                CompositeInnerType::Struct(fields) => {
+                                    Some(StructLayout::new(fields))
+                                }
+                                _ => None,
+                            });
                         self.types.push(sub_type);
                     }
                     self.rec_groups.push(start..self.types.len() as u32);

@@ -4,9 +4,7 @@
 
 use super::Instance;
 use crate::environ::TrapKind;
-use crate::environ::gc::{
-    ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, StructLayout, array_size, storage_size,
-};
+use crate::environ::gc::{ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, array_size, storage_size};
 use crate::vm::memory::{copy_bytes, fill_bytes};
 use wasmparser::CompositeInnerType;
 
@@ -64,7 +62,9 @@ impl Instance {
     pub fn gc_alloc(&self, ty: u32, length: u32) -> Option<*mut u8> {
         let rtt = self.module.types.rtts[ty as usize].as_ptr();
         let (size, length) = match &self.module.info.types[ty as usize].composite_type.inner {
-            CompositeInnerType::Struct(fields) => (StructLayout::new(fields).size as usize, None),
+            CompositeInnerType::Struct(_) => {
+                (self.module.info.struct_layout(ty).size as usize, None)
+            }
             _ => (array_size(self.element_size(ty), length)?, Some(length)),
         };
         let object = self.gc_heap.alloc_object(rtt, size, length)?;
@@ -79,7 +79,7 @@ impl Instance {
 
     /// `struct.new` in a constant expression, with the fields' raw values in order.
     pub(super) fn const_struct(&self, ty: u32, fields: &[u64]) -> Result<u64, TrapKind> {
-        let layout = StructLayout::new(self.module.info.struct_type(ty));
+        let layout = self.module.info.struct_layout(ty);
         let object = self.gc_alloc(ty, 0).ok_or(TrapKind::AllocationTooLarge)?;
         let types = &self.module.info.struct_type(ty).fields;
         for ((field, &offset), &raw) in types.iter().zip(&layout.field_offsets).zip(fields) {
