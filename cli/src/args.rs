@@ -36,7 +36,7 @@ fn parse_arg(store: impl AsContextMut, ty: &ValType, text: &str) -> Result<Val> 
     Ok(match ty {
         // Both signed and unsigned spellings are accepted; the value keeps its low bits.
         ValType::I32 => Val::I32(parse_int(text, 32)? as u32 as i32),
-        ValType::I64 => Val::I64(parse_int(text, 64)? as i64),
+        ValType::I64 => Val::I64(parse_int(text, 64)? as u64 as i64),
         ValType::F32 => Val::F32(parse_float::<f32>(text)?.to_bits()),
         ValType::F64 => Val::F64(parse_float::<f64>(text)?.to_bits()),
         ValType::Ref(ty) if text == "null" => Val::null(ty),
@@ -53,13 +53,14 @@ fn parse_arg(store: impl AsContextMut, ty: &ValType, text: &str) -> Result<Val> 
                 .with_context(|| format!("expected `null` or a number, found `{text}`"))?;
             Val::ExternRef(Some(ExternRef::new(store, n)))
         }
-        ValType::V128 => bail!("v128 arguments are not supported"),
+        // One 128-bit integer, lane 0 in the least significant bits.
+        ValType::V128 => Val::V128(parse_int(text, 128)?),
     })
 }
 
 /// Parses a decimal or `0x` hex integer, optionally signed, that fits in `bits` bits as either
 /// a signed or an unsigned number. Returns its two's-complement bits.
-fn parse_int(text: &str, bits: u32) -> Result<u64> {
+fn parse_int(text: &str, bits: u32) -> Result<u128> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -77,21 +78,17 @@ fn parse_int(text: &str, bits: u32) -> Result<u64> {
     }
     // Only overflow can fail here, the digits having been checked.
     let magnitude = u128::from_str_radix(digits, radix).ok();
-    let limit = if negative {
-        1 << (bits - 1)
-    } else {
-        (1 << bits) - 1
-    };
+    let all_ones = u128::MAX >> (128 - bits);
+    let limit = if negative { 1 << (bits - 1) } else { all_ones };
     let Some(magnitude) = magnitude.filter(|m| *m <= limit) else {
         bail!("`{text}` does not fit in {bits} bits");
     };
-    // `limit` keeps the magnitude within 64 bits.
     let value = if negative {
-        (magnitude as u64).wrapping_neg()
+        magnitude.wrapping_neg()
     } else {
-        magnitude as u64
+        magnitude
     };
-    Ok(value & (u64::MAX >> (64 - bits)))
+    Ok(value & all_ones)
 }
 
 /// Parses a decimal float, `inf`/`infinity` or `nan`, optionally signed, in any case.
@@ -113,8 +110,13 @@ mod tests {
         assert_eq!(parse_int("4294967295", 32).unwrap(), 0xffff_ffff);
         assert_eq!(parse_int("0xFFffFFff", 32).unwrap(), 0xffff_ffff);
         assert_eq!(parse_int("-2147483648", 32).unwrap(), 0x8000_0000);
-        assert_eq!(parse_int("-0x10", 64).unwrap(), (-16i64) as u64);
-        assert_eq!(parse_int("18446744073709551615", 64).unwrap(), u64::MAX);
+        assert_eq!(parse_int("-0x10", 64).unwrap(), u128::from((-16i64) as u64));
+        assert_eq!(
+            parse_int("18446744073709551615", 64).unwrap(),
+            u128::from(u64::MAX)
+        );
+        assert_eq!(parse_int("-1", 128).unwrap(), u128::MAX);
+        assert_eq!(parse_int("0x0102", 128).unwrap(), 0x0102);
         assert_eq!(parse_int("-9223372036854775808", 64).unwrap(), 1 << 63);
     }
 
@@ -133,6 +135,7 @@ mod tests {
             ("18446744073709551616", 64),
             ("-9223372036854775809", 64),
             ("99999999999999999999999999999999999999999", 64),
+            ("0x100000000000000000000000000000000", 128),
         ] {
             assert!(parse_int(text, bits).is_err(), "{text:?} as {bits} bits");
         }

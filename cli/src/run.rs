@@ -49,7 +49,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
     };
     let ty = func.ty(&store);
     let params = parse_args(&mut store, name, ty.params(), &args.args)?;
-    let mut results = default_results(&ty)?;
+    let mut results = default_results(&ty);
     func.call(&mut store, &params, &mut results)?;
 
     let mut out = stdout().lock();

@@ -421,7 +421,7 @@ impl<'scope, 'env> Session<'scope, 'env> {
             .iter()
             .map(|arg| values::arg(&mut self.store, arg))
             .collect::<Result<Vec<_>>>()?;
-        let mut results = values::default_results(&func.ty(&self.store))?;
+        let mut results = values::default_results(&func.ty(&self.store));
         Ok(func
             .call(&mut self.store, &args, &mut results)
             .map(|()| results))

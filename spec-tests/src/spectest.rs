@@ -126,7 +126,7 @@ fn host_value<T: 'static>(store: &mut Store<T>, ty: &ValType) -> Result<Option<V
         ValType::I64 => Val::I64(666),
         ValType::F32 => Val::F32(666.6f32.to_bits()),
         ValType::F64 => Val::F64(666.6f64.to_bits()),
-        ValType::V128 => return Ok(None),
+        ValType::V128 => Val::V128(666),
         ValType::Ref(ty) if ty.is_nullable() => Val::null(ty),
         ValType::Ref(ty) => match ty.heap_type() {
             HeapType::Abstract { shared, ty } => match ty {

@@ -1,19 +1,14 @@
 //! Moving values between the script's notation and weft's [`Val`], and checking results.
 
-use anyhow::{Context, Result, bail};
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use anyhow::{Result, bail};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::token::{F32, F64};
 use wast::{WastArg, WastRet};
 use weft::{AnyRef, AsContext, AsContextMut, ExternRef, FuncType, Val};
 
-const V128_UNSUPPORTED: &str = "v128 values cannot cross weft's embedding API (Val has no V128)";
-
 /// Placeholder values for `ty`'s results, to hand to [`weft::Func::call`].
-pub fn default_results(ty: &FuncType) -> Result<Vec<Val>> {
-    ty.results()
-        .iter()
-        .map(|ty| Val::default_for(ty).context(V128_UNSUPPORTED))
-        .collect()
+pub fn default_results(ty: &FuncType) -> Vec<Val> {
+    ty.results().iter().map(Val::default_for).collect()
 }
 
 /// `val` the way a user reads it: `42`, `1.5`, `nan`, `null`, `ref.func`, `ref.extern 7`,
@@ -27,6 +22,7 @@ pub fn display_val(store: &impl AsContext, val: &Val) -> String {
         Val::I64(v) => v.to_string(),
         Val::F32(bits) => display_float::<F32>(u64::from(*bits)),
         Val::F64(bits) => display_float::<F64>(*bits),
+        Val::V128(bits) => display_v128(*bits),
         Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => {
             "null".to_string()
         }
@@ -53,6 +49,7 @@ fn describe(store: &impl AsContext, val: &Val) -> String {
         Val::I64(_) => "i64",
         Val::F32(_) => "f32",
         Val::F64(_) => "f64",
+        Val::V128(_) => "v128",
         Val::FuncRef(_) => "funcref",
         Val::ExternRef(_) => "externref",
         Val::AnyRef(_) => "anyref",
@@ -77,7 +74,7 @@ pub(crate) fn arg(store: impl AsContextMut, arg: &WastArg<'_>) -> Result<Val> {
         WastArgCore::I64(v) => Val::I64(*v),
         WastArgCore::F32(v) => Val::F32(v.bits),
         WastArgCore::F64(v) => Val::F64(v.bits),
-        WastArgCore::V128(_) => bail!(V128_UNSUPPORTED),
+        WastArgCore::V128(value) => Val::V128(u128::from_le_bytes(value.to_le_bytes())),
         WastArgCore::RefNull(heap_type) => null_ref(heap_type)?,
         // The number is the reference's identity; results are matched on it.
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
@@ -153,7 +150,7 @@ fn result_matches(
         (WastRetCore::I64(e), Val::I64(a)) => e == a,
         (WastRetCore::F32(pattern), Val::F32(bits)) => float_matches(pattern, u64::from(*bits)),
         (WastRetCore::F64(pattern), Val::F64(bits)) => float_matches(pattern, *bits),
-        (WastRetCore::V128(_), _) => bail!(V128_UNSUPPORTED),
+        (WastRetCore::V128(pattern), Val::V128(bits)) => v128_matches(pattern, *bits),
         // A concrete type's null is whichever null the function returned: the module's
         // types already fixed its hierarchy.
         (WastRetCore::RefNull(None | Some(HeapType::Concrete(_))), actual) => matches!(
@@ -205,6 +202,7 @@ fn describe_expected(expected: &WastRetCore<'_>) -> String {
         WastRetCore::I64(v) => format!("i64 {v}"),
         WastRetCore::F32(pattern) => format!("f32 {}", display_pattern(pattern)),
         WastRetCore::F64(pattern) => format!("f64 {}", display_pattern(pattern)),
+        WastRetCore::V128(pattern) => format!("v128 {}", display_v128_pattern(pattern)),
         WastRetCore::RefNull(_) => "ref.null".to_string(),
         WastRetCore::RefExtern(Some(n)) => format!("ref.extern {n}"),
         WastRetCore::RefExtern(None) => "ref.extern".to_string(),
@@ -220,7 +218,60 @@ fn describe_expected(expected: &WastRetCore<'_>) -> String {
             let alternatives: Vec<_> = alternatives.iter().map(describe_expected).collect();
             format!("either({})", alternatives.join(" | "))
         }
-        other => format!("{other:?}"),
+    }
+}
+
+/// The `index`th lane of `width` bits of a v128, zero-extended.
+fn lane(bits: u128, width: u32, index: usize) -> u64 {
+    let mask = if width == 64 {
+        u64::MAX
+    } else {
+        (1 << width) - 1
+    };
+    (bits >> (width as usize * index)) as u64 & mask
+}
+
+/// Lane by lane: integers exactly, floats by their NaN patterns.
+fn v128_matches(pattern: &V128Pattern, bits: u128) -> bool {
+    fn ints<const N: usize>(lanes: [i64; N], bits: u128) -> bool {
+        let width = 128 / N as u32;
+        let mask = if width == 64 {
+            u64::MAX
+        } else {
+            (1 << width) - 1
+        };
+        (0..N).all(|i| lane(bits, width, i) == lanes[i] as u64 & mask)
+    }
+    match pattern {
+        V128Pattern::I8x16(lanes) => ints(lanes.map(i64::from), bits),
+        V128Pattern::I16x8(lanes) => ints(lanes.map(i64::from), bits),
+        V128Pattern::I32x4(lanes) => ints(lanes.map(i64::from), bits),
+        V128Pattern::I64x2(lanes) => ints(*lanes, bits),
+        V128Pattern::F32x4(lanes) => (0..4).all(|i| float_matches(&lanes[i], lane(bits, 32, i))),
+        V128Pattern::F64x2(lanes) => (0..2).all(|i| float_matches(&lanes[i], lane(bits, 64, i))),
+    }
+}
+
+/// A v128 as its four 32-bit lanes in hex, lane 0 first.
+fn display_v128(bits: u128) -> String {
+    let lanes: Vec<String> = (0..4)
+        .map(|i| format!("0x{:08x}", lane(bits, 32, i)))
+        .collect();
+    format!("i32x4 {}", lanes.join(" "))
+}
+
+fn display_v128_pattern(pattern: &V128Pattern) -> String {
+    fn join<T: ToString>(shape: &str, lanes: impl IntoIterator<Item = T>) -> String {
+        let lanes: Vec<String> = lanes.into_iter().map(|lane| lane.to_string()).collect();
+        format!("{shape} {}", lanes.join(" "))
+    }
+    match pattern {
+        V128Pattern::I8x16(lanes) => join("i8x16", lanes),
+        V128Pattern::I16x8(lanes) => join("i16x8", lanes),
+        V128Pattern::I32x4(lanes) => join("i32x4", lanes),
+        V128Pattern::I64x2(lanes) => join("i64x2", lanes),
+        V128Pattern::F32x4(lanes) => join("f32x4", lanes.iter().map(display_pattern)),
+        V128Pattern::F64x2(lanes) => join("f64x2", lanes.iter().map(display_pattern)),
     }
 }
 

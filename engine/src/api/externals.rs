@@ -384,10 +384,10 @@ pub struct Global {
     pub(crate) index: usize,
 }
 
-fn global_bytes(raw: u64) -> VMGlobalDefinition {
-    let mut definition = VMGlobalDefinition::default();
-    definition.bytes[..8].copy_from_slice(&raw.to_le_bytes());
-    definition
+fn global_bytes(raw: u128) -> VMGlobalDefinition {
+    VMGlobalDefinition {
+        bytes: raw.to_le_bytes(),
+    }
 }
 
 impl Global {
@@ -511,7 +511,7 @@ impl Table {
         let element = ValType::Ref(self.ty(&store).element().clone());
         let mut cx = store.as_context_mut();
         let raw = cx.opaque().table(self.index).get(index)?;
-        Some(Val::from_raw(cx.opaque(), raw as u64, &element))
+        Some(Val::from_raw(cx.opaque(), raw as u128, &element))
     }
 
     pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<(), Error> {

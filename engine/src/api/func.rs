@@ -97,13 +97,10 @@ impl<T: 'static> HostFuncDef<T> {
                     .params()
                     .iter()
                     .zip(slots.iter())
-                    .map(|(ty, slot)| Val::from_raw(&mut inner.opaque, slot.get_u64(), ty))
+                    .map(|(ty, slot)| Val::from_raw(&mut inner.opaque, slot.get_u128(), ty))
                     .collect();
-                let mut results: Vec<Val> = signature
-                    .results()
-                    .iter()
-                    .map(|ty| Val::default_for(ty).expect("host signatures exclude v128"))
-                    .collect();
+                let mut results: Vec<Val> =
+                    signature.results().iter().map(Val::default_for).collect();
                 let caller = Caller {
                     inner: &mut *inner,
                     engine: &engine,
@@ -119,7 +116,7 @@ impl<T: 'static> HostFuncDef<T> {
                         })));
                     }
                     let raw = result.to_raw(&inner.opaque).map_err(into_payload)?;
-                    slots[index] = VMVal::from_u64(raw);
+                    slots[index] = VMVal::from_u128(raw);
                 }
                 Ok(())
             },
@@ -156,15 +153,6 @@ impl<T: 'static> HostFuncDef<T> {
         mut store: impl AsContextMut<Data = T>,
     ) -> Result<Func, Error> {
         let mut cx = store.as_context_mut();
-        if self
-            .ty
-            .params()
-            .iter()
-            .chain(self.ty.results())
-            .any(|ty| *ty == super::ValType::V128)
-        {
-            return Err(UsageError::UnsupportedType("v128 in a host function".into()).into());
-        }
         let type_id = cx.engine.register_type(&self.ty);
         let trampolines = cx.engine.host_trampolines(type_id)?;
         let index = cx
@@ -264,11 +252,11 @@ impl Func {
         for (index, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
             let raw = param.to_raw(cx.opaque())?;
             param.check(&cx.inner.opaque, cx.engine, expected, index)?;
-            slots[index] = VMVal::from_u64(raw);
+            slots[index] = VMVal::from_u128(raw);
         }
         call_raw(cx.opaque(), self.index, &mut slots)?;
         for (slot, (result, ty)) in slots.iter().zip(results.iter_mut().zip(ty.results())) {
-            *result = Val::from_raw(cx.opaque(), slot.get_u64(), ty);
+            *result = Val::from_raw(cx.opaque(), slot.get_u128(), ty);
         }
         Ok(())
     }

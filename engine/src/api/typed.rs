@@ -21,9 +21,9 @@ pub trait WasmTy: Copy + Send + sealed::Sealed + 'static {
     #[doc(hidden)]
     fn valtype() -> ValType;
     #[doc(hidden)]
-    fn to_raw(self) -> u64;
+    fn to_raw(self) -> u128;
     #[doc(hidden)]
-    fn from_raw(raw: u64) -> Self;
+    fn from_raw(raw: u128) -> Self;
 }
 
 macro_rules! wasm_ty {
@@ -31,19 +31,20 @@ macro_rules! wasm_ty {
         impl sealed::Sealed for $ty {}
         impl WasmTy for $ty {
             fn valtype() -> ValType { ValType::$valtype }
-            fn to_raw(self) -> u64 { let $to = self; $to_raw }
-            fn from_raw(raw: u64) -> Self { let $from = raw; $from_raw }
+            fn to_raw(self) -> u128 { let $to = self; $to_raw }
+            fn from_raw(raw: u128) -> Self { let $from = raw; $from_raw }
         }
     )*};
 }
 
 wasm_ty! {
-    i32 => I32, |v| u64::from(v as u32), |r| r as u32 as i32;
-    u32 => I32, |v| u64::from(v), |r| r as u32;
-    i64 => I64, |v| v as u64, |r| r as i64;
-    u64 => I64, |v| v, |r| r;
-    f32 => F32, |v| u64::from(v.to_bits()), |r| f32::from_bits(r as u32);
-    f64 => F64, |v| v.to_bits(), |r| f64::from_bits(r);
+    i32 => I32, |v| u128::from(v as u32), |r| r as u32 as i32;
+    u32 => I32, |v| u128::from(v), |r| r as u32;
+    i64 => I64, |v| u128::from(v as u64), |r| r as u64 as i64;
+    u64 => I64, |v| u128::from(v), |r| r as u64;
+    f32 => F32, |v| u128::from(v.to_bits()), |r| f32::from_bits(r as u32);
+    f64 => F64, |v| u128::from(v.to_bits()), |r| f64::from_bits(r as u64);
+    u128 => V128, |v| v, |r| r;
 }
 
 /// Parameter lists: `()`, a single [`WasmTy`], or a tuple of them.
@@ -64,10 +65,10 @@ impl<T: WasmTy> WasmParams for T {
         vec![T::valtype()]
     }
     fn write_slots(self, slots: &mut [VMVal]) {
-        slots[0] = VMVal::from_u64(self.to_raw());
+        slots[0] = VMVal::from_u128(self.to_raw());
     }
     fn read_slots(slots: &[VMVal]) -> Self {
-        T::from_raw(slots[0].get_u64())
+        T::from_raw(slots[0].get_u128())
     }
 }
 
@@ -81,11 +82,11 @@ macro_rules! wasm_tuple {
             }
             #[allow(unused_variables, reason = "the empty tuple writes nothing")]
             fn write_slots(self, slots: &mut [VMVal]) {
-                $(slots[$index] = VMVal::from_u64(self.$index.to_raw());)*
+                $(slots[$index] = VMVal::from_u128(self.$index.to_raw());)*
             }
             #[allow(unused_variables, clippy::unused_unit, reason = "the empty tuple reads nothing")]
             fn read_slots(slots: &[VMVal]) -> Self {
-                ($($name::from_raw(slots[$index].get_u64()),)*)
+                ($($name::from_raw(slots[$index].get_u128()),)*)
             }
         }
         impl<$($name: WasmTy),*> WasmResults for ($($name,)*) {}
@@ -202,7 +203,7 @@ macro_rules! into_func {
                 let ty = FuncType::new(vec![$($arg::valtype()),*], R::valtypes());
                 let engine = engine.clone();
                 let body: HostFunc<T> = Arc::new(move |inner: &mut StoreInner<T>, instance, slots: &mut [VMVal]| {
-                    $(let $arg = $arg::from_raw(slots[$index].get_u64());)*
+                    $(let $arg = $arg::from_raw(slots[$index].get_u128());)*
                     let caller = Caller { inner, engine: &engine, instance };
                     self(caller, $($arg),*).into_slots(slots).map_err(into_payload)
                 });

@@ -17,6 +17,8 @@ pub enum Val {
     I64(i64),
     F32(u32),
     F64(u64),
+    /// A 128-bit vector, its lanes numbered from the least significant byte.
+    V128(u128),
     FuncRef(Option<Func>),
     ExternRef(Option<ExternRef>),
     /// A reference of the any hierarchy (`anyref`, `eqref`, `i31ref`, `structref`, ...,
@@ -36,6 +38,7 @@ impl Val {
             Val::I64(_) => ValType::I64,
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
             Val::AnyRef(None) => {
@@ -167,16 +170,16 @@ impl Val {
     }
 
     /// The zero value of `ty`: `0` or null. Non-nullable references get null as well, which
-    /// suits placeholders for results. `None` for v128, which weft does not support.
-    pub fn default_for(ty: &ValType) -> Option<Val> {
-        Some(match ty {
+    /// suits placeholders for results.
+    pub fn default_for(ty: &ValType) -> Val {
+        match ty {
             ValType::I32 => Val::I32(0),
             ValType::I64 => Val::I64(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
             ValType::Ref(ty) => Val::null(ty),
-            ValType::V128 => return None,
-        })
+        }
     }
 
     pub fn i32(&self) -> Option<i32> {
@@ -207,13 +210,21 @@ impl Val {
         }
     }
 
+    pub fn v128(&self) -> Option<u128> {
+        match self {
+            Val::V128(bits) => Some(*bits),
+            _ => None,
+        }
+    }
+
     /// The raw slot representation. References must belong to `store`.
-    pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<u64, Error> {
-        Ok(match self {
+    pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<u128, Error> {
+        Ok(u128::from(match self {
             Val::I32(value) => u64::from(*value as u32),
             Val::I64(value) => *value as u64,
             Val::F32(bits) => u64::from(*bits),
             Val::F64(bits) => *bits,
+            Val::V128(bits) => return Ok(*bits),
             Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => 0,
             Val::ExnRef(Some(never)) => match *never {},
             Val::FuncRef(Some(func)) => {
@@ -231,11 +242,13 @@ impl Val {
                 object.store.check(store)?;
                 object.address
             }
-        })
+        }))
     }
 
     /// Reads a raw slot of type `ty`; only the low bytes of narrow types are meaningful.
-    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u64, ty: &ValType) -> Val {
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u128, ty: &ValType) -> Val {
+        let bits = raw;
+        let raw = bits as u64;
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
             ValType::I64 => Val::I64(raw as i64),
@@ -270,7 +283,7 @@ impl Val {
                     index: store.func_from_raw(raw as usize),
                 })),
             },
-            ValType::V128 => unreachable!("v128 values are rejected before they reach the API"),
+            ValType::V128 => Val::V128(bits),
         }
     }
 }

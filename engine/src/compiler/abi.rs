@@ -1,9 +1,19 @@
 //! How wasm values and function types appear in Cranelift signatures.
 
 use crate::environ::{WasmError, unsupported};
-use cranelift_codegen::ir::{AbiParam, ArgumentPurpose, Signature, Type, types};
+use cranelift_codegen::ir::{
+    AbiParam, ArgumentPurpose, Endianness, MemFlagsData, Signature, Type, types,
+};
 use cranelift_codegen::isa::CallConv;
 use wasmparser::{AbstractHeapType, FuncType, HeapType, RefType, ValType};
+
+/// The one Cranelift type of every v128 value on the operand stack, in locals, globals and
+/// signatures. SIMD operators bitcast to the lane shape they need and back.
+pub(crate) const V128: Type = types::I8X16;
+
+/// Flags for bitcasts between vector shapes: wasm numbers lanes little-endian.
+pub(crate) const LITTLE_ENDIAN: MemFlagsData =
+    MemFlagsData::new().with_endianness(Endianness::Little);
 
 /// The Cranelift type of a wasm value. References are pointer-sized words with 0 as null: a
 /// funcref is a `*const VMFuncRef`; in the any and extern hierarchies a word is a tagged i31
@@ -16,7 +26,7 @@ pub(crate) fn value_type(ty: ValType, offset: u64) -> Result<Type, WasmError> {
         ValType::F32 => Ok(types::F32),
         ValType::F64 => Ok(types::F64),
         ValType::Ref(r) if is_supported_ref(r) => Ok(types::I64),
-        ValType::V128 => unsupported("SIMD (v128 values)", offset),
+        ValType::V128 => Ok(V128),
         ValType::Ref(r) => unsupported(format!("reference type {r}"), offset),
     }
 }

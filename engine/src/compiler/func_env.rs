@@ -205,9 +205,39 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         VM_MUTABLE
     }
 
+    /// Whether plain accesses to `global` must be single 16-byte atomics: a mutable shared
+    /// v128 global, which other threads may write while this one reads. No Cranelift
+    /// instruction does that on every target, so a libcall does. A thread-local one is
+    /// private to its thread and needs nothing.
+    fn is_untearable_v128(&self, global: u32) -> bool {
+        let ty = &self.env.module.globals[global as usize];
+        ty.shared
+            && ty.mutable
+            && ty.content_type == wasmparser::ValType::V128
+            && self.env.module.thread_local_slot(global).is_none()
+    }
+
+    /// A 16-byte aligned stack slot that passes a v128 to or from a libcall.
+    fn v128_scratch(b: &mut FunctionBuilder) -> ir::StackSlot {
+        b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            16,
+            4,
+        ))
+    }
+
     /// A thread-local global is one load from the thread's block; any other global one
     /// load through its pointer.
-    pub(crate) fn global_get(&self, b: &mut FunctionBuilder, global: u32, ty: Type) -> Value {
+    pub(crate) fn global_get(&mut self, b: &mut FunctionBuilder, global: u32, ty: Type) -> Value {
+        if self.is_untearable_v128(global) {
+            let slot = Self::v128_scratch(b);
+            let (pointer, out) = (
+                self.global_pointer(b, global),
+                b.ins().stack_addr(I64, slot, 0),
+            );
+            self.call_builtin(b, BuiltinIndex::shared_v128_load, &[pointer, out]);
+            return Self::load_at(b, ty, VM_MUTABLE, out, 0);
+        }
         let (base, offset) = self.global_location(b, global);
         // Immutable globals are written once, before any code of the instance runs.
         let flags = if self.env.module.globals[global as usize].mutable {
@@ -218,7 +248,15 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         Self::load_at(b, ty, flags, base, offset)
     }
 
-    pub(crate) fn global_set(&self, b: &mut FunctionBuilder, global: u32, value: Value) {
+    pub(crate) fn global_set(&mut self, b: &mut FunctionBuilder, global: u32, value: Value) {
+        if self.is_untearable_v128(global) {
+            let slot = Self::v128_scratch(b);
+            let src = b.ins().stack_addr(I64, slot, 0);
+            Self::store_at(b, VM_MUTABLE, value, src, 0);
+            let pointer = self.global_pointer(b, global);
+            self.call_builtin(b, BuiltinIndex::shared_v128_store, &[pointer, src]);
+            return;
+        }
         let (base, offset) = self.global_location(b, global);
         Self::store_at(b, VM_MUTABLE, value, base, offset);
     }

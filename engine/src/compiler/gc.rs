@@ -9,21 +9,19 @@
 //! the reference word first, so i31s and host handles are never dereferenced, then the
 //! object's runtime type descriptor (`environ::types`).
 
-use super::abi::value_type;
+use super::abi::{LITTLE_ENDIAN, V128, value_type};
 use super::translate::{Translator, block_args};
 use super::traps::trap_code;
 use crate::environ::gc::{
     ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, HOST_HANDLE_TAG, OBJECT_RTT_OFFSET, storage_size,
 };
 use crate::environ::{
-    BuiltinIndex, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, TrapKind, TypeKind, WasmError, unsupported,
+    BuiltinIndex, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, TrapKind, TypeKind, WasmError,
 };
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
+use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64, I64X2};
 use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, MemFlagsData, Type, Value};
-use wasmparser::{
-    AbstractHeapType, CompositeInnerType, FieldType, HeapType, RefType, StorageType, ValType,
-};
+use wasmparser::{AbstractHeapType, CompositeInnerType, FieldType, HeapType, RefType, StorageType};
 
 /// Accesses to objects and descriptors: objects are never freed while code can reach them
 /// and every field is naturally aligned, so no access can fault.
@@ -53,7 +51,6 @@ impl Translator<'_, '_, '_, '_> {
         match storage {
             StorageType::I8 => Ok(I8),
             StorageType::I16 => Ok(I16),
-            StorageType::Val(ValType::V128) => unsupported("SIMD (v128 fields)", offset),
             StorageType::Val(ty) => value_type(ty, offset),
         }
     }
@@ -108,17 +105,24 @@ impl Translator<'_, '_, '_, '_> {
         Ok(())
     }
 
-    /// A value's raw bits as the i64 the bulk-array libcalls take.
-    fn raw_bits(&mut self, value: Value) -> Value {
-        match self.b.func.dfg.value_type(value) {
+    /// A value's raw bits as the two i64 halves the bulk-array libcalls take.
+    fn raw_halves(&mut self, value: Value) -> [Value; 2] {
+        let low = match self.b.func.dfg.value_type(value) {
             F32 => {
                 let bits = self.b.ins().bitcast(I32, MemFlagsData::new(), value);
                 self.b.ins().uextend(I64, bits)
             }
             F64 => self.b.ins().bitcast(I64, MemFlagsData::new(), value),
             I32 => self.b.ins().uextend(I64, value),
+            V128 => {
+                let lanes = self.b.ins().bitcast(I64X2, LITTLE_ENDIAN, value);
+                let low = self.b.ins().extractlane(lanes, 0);
+                let high = self.b.ins().extractlane(lanes, 1);
+                return [low, high];
+            }
             _ => value,
-        }
+        };
+        [low, self.b.ins().iconst(I64, 0)]
     }
 
     fn iconst32(&mut self, value: u32) -> Value {
@@ -285,12 +289,12 @@ impl Translator<'_, '_, '_, '_> {
         let array = self.allocate(ty, length);
         if !default {
             let value = self.pop();
-            let bits = self.raw_bits(value);
+            let [low, high] = self.raw_halves(value);
             let (ty, zero) = (self.iconst32(ty), self.iconst32(0));
             self.env.call_builtin(
                 self.b,
                 BuiltinIndex::array_fill,
-                &[ty, array, zero, bits, length],
+                &[ty, array, zero, low, high, length],
             );
         }
         self.stack.push(array);
@@ -353,12 +357,12 @@ impl Translator<'_, '_, '_, '_> {
         let dst = self.pop();
         let array = self.pop();
         self.null_check(array, TrapKind::NullArrayReference);
-        let bits = self.raw_bits(value);
+        let [low, high] = self.raw_halves(value);
         let ty = self.iconst32(ty);
         self.env.call_trapping_builtin(
             self.b,
             BuiltinIndex::array_fill,
-            &[ty, array, dst, bits, length],
+            &[ty, array, dst, low, high, length],
             TrapKind::ArrayOutOfBounds,
         );
     }

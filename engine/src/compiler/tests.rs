@@ -18,7 +18,8 @@ pub(super) fn compiler(bounds_checks: BoundsChecks) -> Compiler {
 
 pub(super) fn parse(wat: &str) -> (Vec<u8>, ModuleInfo) {
     let bytes = wat::parse_str(wat).expect("valid text");
-    wasmparser::Validator::new()
+    // Every proposal, so tests can reach shared-everything code as well.
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(&bytes)
         .expect("valid module");
     let info = ModuleInfo::parse(&bytes).expect("parsable module");
@@ -758,18 +759,25 @@ fn many_results_and_deep_nesting_compile() {
 
 #[test]
 fn unsupported_features_are_reported() {
-    assert!(
-        unsupported_feature("(module (func (result v128) v128.const i64x2 0 0))").contains("SIMD")
-    );
     assert!(unsupported_feature("(module (memory i64 1))").contains("memory64"));
-    // GC objects are supported except for v128 fields; tail calls are not.
-    assert!(
-        unsupported_feature(
-            "(module (type (struct (field v128))) (func (param (ref 0)) local.get 0 struct.get 0 0 drop))"
-        )
-        .contains("v128 fields")
-    );
     assert!(unsupported_feature("(module (func return_call 0))").contains("ReturnCall"));
+}
+
+#[test]
+fn v128_values_flow_through_locals_globals_fields_and_blocks() {
+    compile(
+        r#"(module
+            (type $pair (struct (field (mut v128))))
+            (global $g (mut v128) (v128.const i32x4 1 2 3 4))
+            (global $shared (shared mut v128) (v128.const i64x2 -1 0))
+            (func (param v128 i32) (result v128) (local v128)
+                (local.set 2 (global.get $g))
+                (global.set $shared (local.get 0))
+                (struct.set $pair 0 (struct.new $pair (global.get $shared)) (local.get 2))
+                (select (local.get 0) (local.get 2) (local.get 1))
+                (block (param v128) (result v128)))
+        )"#,
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! Code after an unconditional branch is unreachable and emitted nowhere: its operators are
 //! skipped until the `else` or `end` that makes code reachable again.
 
-use super::abi::{is_supported_ref, value_type, value_types};
+use super::abi::{V128, is_supported_ref, value_type, value_types};
 use super::func_env::{FuncEnv, ModuleEnv, install_stack_limit};
 use super::gc::{Extension as Ext, Place};
 use super::traps::trap_code;
@@ -51,6 +51,7 @@ pub(crate) fn translate_function(
         let zero = match local_ty {
             F32 => b.ins().f32const(Ieee32::with_bits(0)),
             F64 => b.ins().f64const(Ieee64::with_bits(0)),
+            V128 => v128_const(b, 0),
             _ => b.ins().iconst(local_ty, 0),
         };
         for _ in 0..count {
@@ -86,6 +87,16 @@ pub(crate) fn translate_function(
         translator.operator(op, offset)?;
     }
     Ok(())
+}
+
+/// A v128 constant from its little-endian bits.
+pub(super) fn v128_const(b: &mut FunctionBuilder<'_>, bits: u128) -> Value {
+    let constant = b
+        .func
+        .dfg
+        .constants
+        .insert(bits.to_le_bytes().to_vec().into());
+    b.ins().vconst(V128, constant)
 }
 
 fn field(ty: u32, field: u32) -> Place {
@@ -936,6 +947,10 @@ impl Translator<'_, '_, '_, '_> {
             }
             O::F64Const { value } => {
                 let value = self.b.ins().f64const(Ieee64::with_bits(value.bits()));
+                self.stack.push(value);
+            }
+            O::V128Const { value } => {
+                let value = v128_const(self.b, value.i128() as u128);
                 self.stack.push(value);
             }
 

@@ -57,7 +57,7 @@ macro_rules! foreach_builtin_function {
             /// table access).
             array_new_elem(vmctx: vmctx, ty: i32, elem: i32, offset: i32, length: i32) -> pointer;
             /// `array.fill` on a non-null array; non-zero result: out of bounds array access.
-            array_fill(vmctx: vmctx, ty: i32, array: pointer, dst: i32, value: i64, length: i32) -> i32;
+            array_fill(vmctx: vmctx, ty: i32, array: pointer, dst: i32, value_low: i64, value_high: i64, length: i32) -> i32;
             /// `array.copy` between non-null arrays of type `ty`'s element size; non-zero
             /// result: out of bounds array access.
             array_copy(vmctx: vmctx, ty: i32, dst_array: pointer, dst: i32, src_array: pointer, src: i32, length: i32) -> i32;
@@ -70,6 +70,13 @@ macro_rules! foreach_builtin_function {
             /// Whether engine type `sub` is `sup` or one of its declared subtypes (1 or 0), for
             /// casts of function references and `call_indirect` to non-final types.
             is_subtype(vmctx: vmctx, sub: i32, sup: i32) -> i32;
+            /// Plain `global.get` of a mutable shared v128 global: copies its 16 bytes to
+            /// `out` with one atomic load, so a concurrent `global.set` is never seen half
+            /// done.
+            shared_v128_load(vmctx: vmctx, global: pointer, out: pointer) -> ();
+            /// Plain `global.set` of a mutable shared v128 global: one atomic 16-byte store of
+            /// the bytes at `value`.
+            shared_v128_store(vmctx: vmctx, global: pointer, value: pointer) -> ();
         }
     };
 }

@@ -62,6 +62,7 @@ pub enum ConstOp {
     I64Const(i64),
     F32Const(u32),
     F64Const(u64),
+    V128Const(u128),
     RefNull,
     RefFunc(u32),
     /// `ref.i31` and `ref.i31_shared`, which share one representation.
@@ -101,6 +102,7 @@ impl ConstExpr {
                 Operator::I64Const { value } => ConstOp::I64Const(value),
                 Operator::F32Const { value } => ConstOp::F32Const(value.bits()),
                 Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
+                Operator::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
                 Operator::RefNull { .. } => ConstOp::RefNull,
                 Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
                 Operator::RefI31 | Operator::RefI31Shared => ConstOp::RefI31,

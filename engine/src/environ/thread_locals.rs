@@ -87,6 +87,7 @@ pub(crate) fn validate(info: &mut ModuleInfo, offset: u64) -> Result<(), WasmErr
             ValType::I64 => ConstOp::I64Const(0),
             ValType::F32 => ConstOp::F32Const(0),
             ValType::F64 => ConstOp::F64Const(0),
+            ValType::V128 => ConstOp::V128Const(0),
             ValType::Ref(r) if r.is_nullable() => ConstOp::RefNull,
             other => {
                 return invalid(

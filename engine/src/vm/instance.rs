@@ -218,11 +218,11 @@ impl Instance {
         unsafe { self.tables[index as usize].as_ref() }
     }
 
-    /// Evaluates a constant expression to its raw 64-bit representation. Only allocation
-    /// can fail, when the GC heap is full.
-    pub fn eval_const(&self, expr: &ConstExpr) -> Result<u64, TrapKind> {
-        let mut stack: Vec<u64> = Vec::with_capacity(2);
-        let pop_n = |stack: &mut Vec<u64>, count: usize| stack.split_off(stack.len() - count);
+    /// Evaluates a constant expression to its raw representation (narrow values in the low
+    /// bits). Only allocation can fail, when the GC heap is full.
+    pub fn eval_const(&self, expr: &ConstExpr) -> Result<u128, TrapKind> {
+        let mut stack: Vec<u128> = Vec::with_capacity(2);
+        let pop_n = |stack: &mut Vec<u128>, count: usize| stack.split_off(stack.len() - count);
         for op in &expr.ops {
             let value = match *op {
                 ConstOp::StructNew(ty) => {
@@ -244,26 +244,27 @@ impl Instance {
                     let elements = pop_n(&mut stack, count as usize);
                     self.const_array(ty, count, |index| elements[index as usize])?
                 }
-                ConstOp::I32Const(value) => u64::from(value as u32),
-                ConstOp::I64Const(value) => value as u64,
-                ConstOp::F32Const(bits) => u64::from(bits),
-                ConstOp::F64Const(bits) => bits,
+                ConstOp::I32Const(value) => u128::from(value as u32),
+                ConstOp::I64Const(value) => u128::from(value as u64),
+                ConstOp::F32Const(bits) => u128::from(bits),
+                ConstOp::F64Const(bits) => u128::from(bits),
+                ConstOp::V128Const(bits) => bits,
                 ConstOp::RefNull => 0,
-                ConstOp::RefFunc(index) => self.funcref(index).as_ptr() as u64,
+                ConstOp::RefFunc(index) => self.funcref(index).as_ptr() as u128,
                 ConstOp::RefI31 => {
                     let value = stack.pop().expect("validated constant expression");
-                    i31::encode(value as u32)
+                    u128::from(i31::encode(value as u32))
                 }
                 ConstOp::GlobalGet(index) => {
-                    // SAFETY: the store keeps the global alive.
-                    let bytes = unsafe { self.globals[index as usize].as_ref() }.bytes;
-                    u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))
+                    // SAFETY: the store keeps the global alive, and initializers only read
+                    // immutable globals, which nothing writes any more.
+                    u128::from_le_bytes(unsafe { self.globals[index as usize].as_ref() }.bytes)
                 }
                 binary => {
-                    let rhs = stack.pop().expect("validated constant expression");
-                    let lhs = stack.pop().expect("validated constant expression");
+                    let rhs = stack.pop().expect("validated constant expression") as u64;
+                    let lhs = stack.pop().expect("validated constant expression") as u64;
                     let (l32, r32) = (lhs as u32, rhs as u32);
-                    match binary {
+                    u128::from(match binary {
                         ConstOp::I32Add => u64::from(l32.wrapping_add(r32)),
                         ConstOp::I32Sub => u64::from(l32.wrapping_sub(r32)),
                         ConstOp::I32Mul => u64::from(l32.wrapping_mul(r32)),
@@ -271,7 +272,7 @@ impl Instance {
                         ConstOp::I64Sub => lhs.wrapping_sub(rhs),
                         ConstOp::I64Mul => lhs.wrapping_mul(rhs),
                         _ => unreachable!("operands handled above"),
-                    }
+                    })
                 }
             };
             stack.push(value);
@@ -290,8 +291,7 @@ impl Instance {
             let index = info.num_imported_globals as usize + defined;
             // SAFETY: the store keeps the global alive and nothing else accesses it yet.
             let global = unsafe { &mut *self.globals[index].as_ptr() };
-            global.bytes = [0; 16];
-            global.bytes[..8].copy_from_slice(&value.to_le_bytes());
+            global.bytes = value.to_le_bytes();
         }
         for (defined, init) in info.table_inits.iter().enumerate() {
             if let Some(init) = init {

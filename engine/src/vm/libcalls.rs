@@ -7,7 +7,7 @@
 
 use super::instance::Instance;
 use super::memory::WaitValue;
-use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMThreadContext};
+use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMGlobalDefinition, VMThreadContext};
 use crate::environ::{TrapKind, foreach_builtin_function};
 
 /// Finds the instance a VMContext belongs to.
@@ -217,12 +217,35 @@ mod entry {
         ty: u32,
         array: usize,
         dst: u32,
-        value: u64,
+        value_low: u64,
+        value_high: u64,
         length: u32,
     ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext and a non-null array reference.
         let instance = unsafe { instance(vmctx) };
+        let value = u128::from(value_low) | (u128::from(value_high) << 64);
         trapped(instance.array_fill(ty, array as *mut u8, dst, value, length))
+    }
+
+    pub unsafe extern "C" fn shared_v128_load(_vmctx: *mut VMContext, global: usize, out: usize) {
+        // SAFETY: JIT code passes the address of a live global definition and of a 16-byte
+        // aligned stack slot of its own.
+        unsafe {
+            let value = VMGlobalDefinition::load_untorn(global as *const VMGlobalDefinition);
+            (out as *mut u128).write(value);
+        }
+    }
+
+    pub unsafe extern "C" fn shared_v128_store(
+        _vmctx: *mut VMContext,
+        global: usize,
+        value: usize,
+    ) {
+        // SAFETY: as in `shared_v128_load`.
+        unsafe {
+            let value = (value as *const u128).read();
+            VMGlobalDefinition::store_untorn(global as *mut VMGlobalDefinition, value);
+        }
     }
 
     pub unsafe extern "C" fn array_copy(

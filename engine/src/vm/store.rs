@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use wasmparser::GlobalType;
+use wasmparser::{GlobalType, ValType};
 use weft_threads::{ThreadId, Waiter};
 
 /// An entity of a store, by kind and index.
@@ -481,20 +481,30 @@ impl StoreOpaque {
         self.global_types[global]
     }
 
-    /// The raw value of `global` (its low 8 bytes; weft has no v128 globals yet). Read
-    /// atomically and without a reference: guest threads may be writing a shared global.
-    pub fn global_raw(&self, global: usize) -> u64 {
-        // SAFETY: the pointer is to a 16-byte aligned box or home-block slot this store owns;
-        // JIT code only ever accesses it with aligned accesses of at most 8 bytes.
-        unsafe { AtomicU64::from_ptr(self.global_ptrs[global].as_ptr().cast()) }
-            .load(Ordering::SeqCst)
+    /// The raw value of `global`. Read atomically and without a reference: guest threads
+    /// may be writing a shared global. A v128 is read whole, so it never tears.
+    pub fn global_raw(&self, global: usize) -> u128 {
+        let pointer = self.global_ptrs[global].as_ptr();
+        if self.global_types[global].content_type == ValType::V128 {
+            // SAFETY: the pointer is to a live, 16-byte aligned box or home-block slot this
+            // store owns; JIT code writes a v128 global only with 16-byte atomics.
+            return unsafe { VMGlobalDefinition::load_untorn(pointer) };
+        }
+        // SAFETY: as above; other globals are only accessed with aligned accesses of at most
+        // 8 bytes at their start.
+        u128::from(unsafe { AtomicU64::from_ptr(pointer.cast()) }.load(Ordering::SeqCst))
     }
 
     /// Sets `global` to the raw value `raw`, as [`StoreOpaque::global_raw`] reads it.
-    pub fn set_global_raw(&mut self, global: usize, raw: u64) {
+    pub fn set_global_raw(&mut self, global: usize, raw: u128) {
+        let pointer = self.global_ptrs[global].as_ptr();
+        if self.global_types[global].content_type == ValType::V128 {
+            // SAFETY: as in `global_raw`.
+            unsafe { VMGlobalDefinition::store_untorn(pointer, raw) };
+            return;
+        }
         // SAFETY: as in `global_raw`.
-        unsafe { AtomicU64::from_ptr(self.global_ptrs[global].as_ptr().cast()) }
-            .store(raw, Ordering::SeqCst);
+        unsafe { AtomicU64::from_ptr(pointer.cast()) }.store(raw as u64, Ordering::SeqCst);
     }
 
     // --- GC objects ---

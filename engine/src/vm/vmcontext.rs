@@ -2,8 +2,9 @@
 //! The tests at the bottom check every field against the offsets table.
 
 use super::thread::ThreadRecord;
+use portable_atomic::AtomicU128;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, AtomicUsize};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 /// Opaque type of a VMContext pointer. The context is a variable-size allocation (see
 /// [`VMOffsets`]) so Rust never names its fields directly; `Instance` writes them through
@@ -60,6 +61,31 @@ pub struct VMGlobalDefinition {
     pub bytes: [u8; 16],
 }
 
+impl VMGlobalDefinition {
+    /// All 16 bytes of `global` as one atomic load, so that a concurrent
+    /// [`VMGlobalDefinition::store_untorn`] is seen entirely or not at all (on x86-64 this
+    /// is `cmpxchg16b`, or an AVX aligned load where the CPU guarantees it is atomic).
+    ///
+    /// # Safety
+    ///
+    /// `global` must point to a live definition, and every concurrent write to it must be
+    /// atomic.
+    pub unsafe fn load_untorn(global: *const VMGlobalDefinition) -> u128 {
+        // SAFETY: per the contract; the definition is 16-byte aligned.
+        unsafe { AtomicU128::from_ptr(global.cast_mut().cast()) }.load(Ordering::SeqCst)
+    }
+
+    /// Replaces all 16 bytes of `global` with one atomic store.
+    ///
+    /// # Safety
+    ///
+    /// As for [`VMGlobalDefinition::load_untorn`].
+    pub unsafe fn store_untorn(global: *mut VMGlobalDefinition, value: u128) {
+        // SAFETY: per the contract; the definition is 16-byte aligned.
+        unsafe { AtomicU128::from_ptr(global.cast()) }.store(value, Ordering::SeqCst)
+    }
+}
+
 /// A function reference: what `ref.func`, tables and imports hold.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -80,18 +106,26 @@ pub struct VMVal {
 }
 
 impl VMVal {
+    pub fn from_u128(value: u128) -> VMVal {
+        VMVal {
+            bytes: value.to_le_bytes(),
+        }
+    }
+
     pub fn from_u64(value: u64) -> VMVal {
-        let mut bytes = [0; 16];
-        bytes[..8].copy_from_slice(&value.to_le_bytes());
-        VMVal { bytes }
+        VMVal::from_u128(u128::from(value))
     }
 
     pub fn from_u32(value: u32) -> VMVal {
         VMVal::from_u64(u64::from(value))
     }
 
+    pub fn get_u128(&self) -> u128 {
+        u128::from_le_bytes(self.bytes)
+    }
+
     pub fn get_u64(&self) -> u64 {
-        u64::from_le_bytes(self.bytes[..8].try_into().expect("slot holds 8 bytes"))
+        self.get_u128() as u64
     }
 
     pub fn get_u32(&self) -> u32 {

@@ -34,14 +34,15 @@ unsafe fn element(array: *mut u8, size: u32, index: u32) -> *mut u8 {
 /// # Safety
 ///
 /// `address` must be valid for writes of `size` bytes and aligned to `size`.
-unsafe fn write_scalar(address: *mut u8, size: u32, raw: u64) {
+unsafe fn write_scalar(address: *mut u8, size: u32, raw: u128) {
     // SAFETY: per the contract.
     unsafe {
         match size {
             1 => address.write(raw as u8),
             2 => address.cast::<u16>().write(raw as u16),
             4 => address.cast::<u32>().write(raw as u32),
-            _ => address.cast::<u64>().write(raw),
+            8 => address.cast::<u64>().write(raw as u64),
+            _ => address.cast::<u128>().write(raw),
         }
     }
 }
@@ -78,7 +79,7 @@ impl Instance {
     }
 
     /// `struct.new` in a constant expression, with the fields' raw values in order.
-    pub(super) fn const_struct(&self, ty: u32, fields: &[u64]) -> Result<u64, TrapKind> {
+    pub(super) fn const_struct(&self, ty: u32, fields: &[u128]) -> Result<u128, TrapKind> {
         let layout = self.module.info.struct_layout(ty);
         let object = self.gc_alloc(ty, 0).ok_or(TrapKind::AllocationTooLarge)?;
         let types = &self.module.info.struct_type(ty).fields;
@@ -87,7 +88,7 @@ impl Instance {
             // SAFETY: the field lies inside the new object, at its natural alignment.
             unsafe { write_scalar(object.add(offset as usize), size, raw) };
         }
-        Ok(object as u64)
+        Ok(object as u128)
     }
 
     /// `array.new*` in a constant expression: `length` elements, element `i` being the raw
@@ -96,8 +97,8 @@ impl Instance {
         &self,
         ty: u32,
         length: u32,
-        element_at: impl Fn(u32) -> u64,
-    ) -> Result<u64, TrapKind> {
+        element_at: impl Fn(u32) -> u128,
+    ) -> Result<u128, TrapKind> {
         let object = self
             .gc_alloc(ty, length)
             .ok_or(TrapKind::AllocationTooLarge)?;
@@ -106,7 +107,7 @@ impl Instance {
             // SAFETY: the array was just allocated with `length` elements of `size` bytes.
             unsafe { write_scalar(element(object, size, index), size, element_at(index)) };
         }
-        Ok(object as u64)
+        Ok(object as u128)
     }
 
     /// `array.new_data`: the new array, 0 when the heap is full, 1 when the bytes are not
@@ -156,7 +157,7 @@ impl Instance {
         ty: u32,
         array: *mut u8,
         dst: u32,
-        value: u64,
+        value: u128,
         length: u32,
     ) -> Result<(), TrapKind> {
         // SAFETY: JIT code passes a non-null array reference, which is a live array.
