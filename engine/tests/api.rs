@@ -709,3 +709,55 @@ fn handles_from_another_store_are_refused() {
     );
     assert_eq!(global.get(&mut store).i32(), Some(1));
 }
+
+#[test]
+fn v128_values_cross_the_api_whole() {
+    let (mut store, instance) = instantiate(
+        r#"(module
+             (global (export "g") (mut v128) (v128.const i32x4 1 2 3 4))
+             (func (export "get") (result v128) (global.get 0)))"#,
+    );
+    let g = instance.get_global(&mut store, "g").unwrap();
+    assert_eq!(
+        g.get(&mut store).v128(),
+        Some(0x4_0000_0003_0000_0002_0000_0001)
+    );
+    g.set(&mut store, Val::V128(u128::MAX - 1)).unwrap();
+    let get = instance
+        .get_typed_func::<(), u128>(&mut store, "get")
+        .unwrap();
+    assert_eq!(get.call(&mut store, ()).unwrap(), u128::MAX - 1);
+    assert!(matches!(
+        g.set(&mut store, Val::I64(1)),
+        Err(Error::Usage(UsageError::ArgumentType { .. }))
+    ));
+
+    // Host functions take and return v128s, dynamically and statically typed.
+    let engine = store.engine().clone();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "swap" (func $swap (param v128) (result v128)))
+             (func (export "run") (param v128) (result v128) (call $swap (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("host", "swap", |_: Caller<'_, ()>, x: u128| {
+            x.rotate_left(64)
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<u128, u128>(&mut store, "run")
+        .unwrap();
+    assert_eq!(
+        run.call(&mut store, 0x1_0000_0000_0000_0002).unwrap(),
+        (2 << 64) | 1
+    );
+    let run = instance.get_func(&mut store, "run").unwrap();
+    let mut results = [Val::V128(0)];
+    run.call(&mut store, &[Val::V128(5)], &mut results).unwrap();
+    assert_eq!(results[0].v128(), Some(5 << 64));
+}

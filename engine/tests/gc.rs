@@ -925,3 +925,136 @@ fn globals_tables_and_host_functions_check_struct_types() {
     assert!(error.to_string().contains("result 0"), "{error}");
     assert_eq!(i32_of(call(&mut store, &instance, "via-host", &[t])), 1);
 }
+
+/// The concrete type of the first result of export `name`.
+fn result_type(store: &mut Store<()>, instance: &Instance, name: &str) -> ConcreteType {
+    let func = instance.get_func(&mut *store, name).expect("export exists");
+    match func.ty(&*store).results()[0].clone() {
+        ValType::Ref(reference) => match reference.heap_type() {
+            HeapType::Concrete(ty) => ty.clone(),
+            other => panic!("{name} returns {other}, not a concrete reference"),
+        },
+        other => panic!("{name} returns {other}"),
+    }
+}
+
+#[test]
+fn the_host_allocates_structs_and_arrays_that_wasm_reads() {
+    let (mut store, instance) = objects();
+    let point_type = result_type(&mut store, &instance, "make-point");
+    let point = AnyRef::new_struct(&mut store, &point_type, &[Val::I32(5), Val::I64(-9)])
+        .expect("fields fit");
+    let point = Val::from(point);
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "point-x", from_ref(&point))),
+        5
+    );
+    let y = call(&mut store, &instance, "point-y", from_ref(&point)).unwrap();
+    assert_eq!(y.i64(), Some(-9));
+
+    // A host-made subtype passes where its supertype is expected, and casts see its type.
+    let sub_type = result_type(&mut store, &instance, "make-sub");
+    let sub = Val::from(
+        AnyRef::new_struct(
+            &mut store,
+            &sub_type,
+            &[Val::I32(11), Val::F64(0.5f64.to_bits())],
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "read-t", from_ref(&sub))),
+        11
+    );
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "classify", from_ref(&sub))),
+        1
+    );
+
+    let ints_type = result_type(&mut store, &instance, "make-ints");
+    let ints = Val::from(AnyRef::new_array(&mut store, &ints_type, &Val::I32(7), 3).unwrap());
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "ints-len", from_ref(&ints))),
+        3
+    );
+    assert_eq!(
+        i32_of(call(
+            &mut store,
+            &instance,
+            "ints-get",
+            &[ints.clone(), Val::I32(2)]
+        )),
+        7
+    );
+    let zeros = Val::from(AnyRef::new_array_default(&mut store, &ints_type, 2).unwrap());
+    assert_eq!(
+        i32_of(call(
+            &mut store,
+            &instance,
+            "ints-get",
+            &[zeros, Val::I32(1)]
+        )),
+        0
+    );
+    let t_type = result_type(&mut store, &instance, "make-t");
+    let t = Val::from(AnyRef::new_struct_default(&mut store, &t_type).unwrap());
+    assert_eq!(i32_of(call(&mut store, &instance, "read-t", &[t])), 0);
+}
+
+#[test]
+fn host_allocation_checks_types_counts_and_the_heap_limit() {
+    let (mut store, instance) = objects();
+    let point_type = result_type(&mut store, &instance, "make-point");
+    let ints_type = result_type(&mut store, &instance, "make-ints");
+    let error = AnyRef::new_struct(&mut store, &point_type, &[Val::I64(5), Val::I64(9)]);
+    assert!(
+        matches!(
+            error,
+            Err(Error::Usage(UsageError::ArgumentType { index: 0, .. }))
+        ),
+        "{error:?}"
+    );
+    let error = AnyRef::new_struct(&mut store, &point_type, &[Val::I32(5)]);
+    assert!(
+        matches!(
+            error,
+            Err(Error::Usage(UsageError::ArgumentCount {
+                expected: 2,
+                given: 1
+            }))
+        ),
+        "{error:?}"
+    );
+    let error = AnyRef::new_struct(&mut store, &ints_type, &[]);
+    assert!(
+        matches!(error, Err(Error::Usage(UsageError::UnsupportedType(_)))),
+        "{error:?}"
+    );
+    let error = AnyRef::new_array(&mut store, &ints_type, &Val::F32(0), 1);
+    assert!(
+        matches!(error, Err(Error::Usage(UsageError::ArgumentType { .. }))),
+        "{error:?}"
+    );
+
+    // A field without a default value refuses the default constructor.
+    let (mut store, instance) = instantiate_with(
+        &shared_everything_engine(),
+        r#"(module
+             (type $inner (struct))
+             (type $outer (struct (field (ref $inner))))
+             (func (export "make") (result (ref $outer))
+               (struct.new $outer (struct.new $inner))))"#,
+    );
+    let outer_type = result_type(&mut store, &instance, "make");
+    let error = AnyRef::new_struct_default(&mut store, &outer_type);
+    assert!(error.unwrap_err().to_string().contains("no default value"));
+
+    // The host shares the store's heap limit with wasm, and the store stays usable.
+    let engine = small_heap_engine();
+    let (mut store, instance) = instantiate_with(&engine, OBJECTS);
+    let ints_type = result_type(&mut store, &instance, "make-ints");
+    let error = AnyRef::new_array(&mut store, &ints_type, &Val::I32(1), 10_000).unwrap_err();
+    assert_eq!(error.trap(), Some(Trap::AllocationTooLarge));
+    let small = Val::from(AnyRef::new_array(&mut store, &ints_type, &Val::I32(4), 4).unwrap());
+    assert_eq!(i32_of(call(&mut store, &instance, "ints-len", &[small])), 4);
+}

@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 use weft::{
-    AbstractHeapType, AnyRef, Engine, Error, Extern, ExternRef, ExternType, Func, FuncType, Global,
-    GlobalType, HeapType, I31, Linker, Memory, MemoryType, Module, Mutability, RefType,
-    SharedMemory, Store, Table, TableType, Val, ValType,
+    AbstractHeapType, AnyRef, ConcreteKind, ConcreteType, Engine, Error, Extern, ExternRef,
+    ExternType, Func, FuncType, Global, GlobalType, HeapType, I31, Linker, Memory, MemoryType,
+    Module, Mutability, RefType, SharedMemory, Store, Table, TableType, Val, ValType,
 };
 
 const MODULE: &str = "spectest";
@@ -142,14 +142,65 @@ fn host_value<T: 'static>(store: &mut Store<T>, ty: &ValType) -> Result<Option<V
                     Val::AnyRef(Some(AnyRef::I31(I31::wrapping_u32(0))))
                 }
                 AbstractHeapType::Extern => Val::ExternRef(Some(ExternRef::new(&mut *store, 0u32))),
+                AbstractHeapType::Struct | AbstractHeapType::Array => {
+                    let object_type = plain_object_type(store.engine(), *shared, *ty)?;
+                    return host_object(store, &object_type);
+                }
                 _ => return Ok(None),
             },
             HeapType::ConcreteFunc(func_type) => {
                 Val::FuncRef(Some(host_func(store, func_type.clone())?))
             }
-            HeapType::Concrete(_) => return Ok(None),
+            HeapType::Concrete(object_type) => return host_object(store, object_type),
         },
     }))
+}
+
+/// A struct or array of `ty` with default fields, if it has them; `None` for function types
+/// that only wasm can define (subtyped or recursive ones).
+fn host_object<T: 'static>(store: &mut Store<T>, ty: &ConcreteType) -> Result<Option<Val>, Error> {
+    let object = match ty.kind() {
+        ConcreteKind::Struct => AnyRef::new_struct_default(&mut *store, ty),
+        ConcreteKind::Array => AnyRef::new_array_default(&mut *store, ty, 1),
+        ConcreteKind::Func => return Ok(None),
+    };
+    Ok(Some(Val::AnyRef(Some(object?))))
+}
+
+/// An empty struct type or an `i8` array type, shared or not, to stand for the abstract
+/// `struct` or `array`. Hosts make types the way wasm does: a module declares them.
+fn plain_object_type(
+    engine: &Engine,
+    shared: bool,
+    kind: AbstractHeapType,
+) -> Result<ConcreteType, Error> {
+    let definition = match kind {
+        AbstractHeapType::Struct => "(struct)",
+        _ => "(array i8)",
+    };
+    let definition = if shared {
+        format!("(shared {definition})")
+    } else {
+        definition.to_string()
+    };
+    let module = Module::new(
+        engine,
+        format!("(module (type $t {definition}) (func (export \"f\") (param (ref null $t))))"),
+    )?;
+    let export = module
+        .exports()
+        .next()
+        .expect("the module exports one function");
+    let ExternType::Func(func_type) = export.ty() else {
+        unreachable!("the export is a function")
+    };
+    match func_type.params()[0].clone() {
+        ValType::Ref(reference) => match reference.heap_type() {
+            HeapType::Concrete(ty) => Ok(ty.clone()),
+            other => unreachable!("{other} is a struct or array type"),
+        },
+        other => unreachable!("{other} is a reference type"),
+    }
 }
 
 /// A host function of type `ty` that returns zeros and nulls (the values its result slots

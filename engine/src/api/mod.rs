@@ -9,6 +9,7 @@ mod func;
 mod instance;
 mod linker;
 mod module;
+mod objects;
 mod store;
 mod threads;
 mod typed;

@@ -366,12 +366,13 @@ pub enum AnyRef {
     Extern(ExternRef),
 }
 
-/// A struct or array allocated by wasm. Two `GcRef`s are equal exactly when `ref.eq` would
+/// A struct or array, allocated by wasm or by [`AnyRef::new_struct`] and
+/// [`AnyRef::new_array`]. Two `GcRef`s are equal exactly when `ref.eq` would
 /// say so. The object lives until its store is dropped.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GcRef {
-    store: StoreId,
-    address: u64,
+    pub(super) store: StoreId,
+    pub(super) address: u64,
 }
 
 /// An exception reference. weft implements no exceptions, so this type has no values and

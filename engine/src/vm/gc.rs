@@ -7,7 +7,9 @@
 //! an allocation past it traps. A tracing collector can replace this module without
 //! changing the object layout (`environ::gc`).
 
-use crate::environ::gc::{ARRAY_LENGTH_OFFSET, OBJECT_ALIGN, OBJECT_RTT_OFFSET};
+use crate::environ::gc::{
+    ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, OBJECT_ALIGN, OBJECT_RTT_OFFSET, array_size,
+};
 use crate::environ::{RTT_ANCESTORS, RTT_DEPTH};
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -105,6 +107,74 @@ impl GcHeap {
             }
         }
         Some(object)
+    }
+
+    /// A new struct of `size` bytes with descriptor `rtt`, each `(offset, size, raw)` of
+    /// `fields` written before anyone else can see the object.
+    pub fn new_struct(
+        &self,
+        rtt: *const u32,
+        size: usize,
+        fields: impl IntoIterator<Item = (u32, u32, u128)>,
+    ) -> Option<NonNull<u8>> {
+        let object = self.alloc_object(rtt, size, None)?;
+        for (offset, field_size, raw) in fields {
+            // SAFETY: the struct layout puts every field inside the object at its natural
+            // alignment, and the new object is not yet shared.
+            unsafe { write_scalar(object.as_ptr().add(offset as usize), field_size, raw) };
+        }
+        Some(object)
+    }
+
+    /// A new array with descriptor `rtt` of `length` elements of `element_size` bytes,
+    /// element `i` being `element_at(i)`.
+    pub fn new_array(
+        &self,
+        rtt: *const u32,
+        element_size: u32,
+        length: u32,
+        element_at: impl Fn(u32) -> u128,
+    ) -> Option<NonNull<u8>> {
+        let size = array_size(element_size, length)?;
+        let array = self.alloc_object(rtt, size, Some(length))?;
+        for index in 0..length {
+            // SAFETY: the array was just allocated with `length` elements of that size, and is
+            // not yet shared.
+            unsafe {
+                let address = element(array.as_ptr(), element_size, index);
+                write_scalar(address, element_size, element_at(index));
+            }
+        }
+        Some(array)
+    }
+}
+
+/// The address of element `index` of an array with elements of `size` bytes.
+///
+/// # Safety
+///
+/// `array` must point to a live array object with more than `index` elements of that size.
+pub(crate) unsafe fn element(array: *mut u8, size: u32, index: u32) -> *mut u8 {
+    let offset = ARRAY_ELEMENTS_OFFSET as usize + size as usize * index as usize;
+    // SAFETY: per the contract, the element lies inside the object.
+    unsafe { array.add(offset) }
+}
+
+/// Stores the low `size` bytes of `raw` at `address`, little-endian as wasm values are.
+///
+/// # Safety
+///
+/// `address` must be valid for writes of `size` bytes and aligned to `size`.
+pub(crate) unsafe fn write_scalar(address: *mut u8, size: u32, raw: u128) {
+    // SAFETY: per the contract.
+    unsafe {
+        match size {
+            1 => address.write(raw as u8),
+            2 => address.cast::<u16>().write(raw as u16),
+            4 => address.cast::<u32>().write(raw as u32),
+            8 => address.cast::<u64>().write(raw as u64),
+            _ => address.cast::<u128>().write(raw),
+        }
     }
 }
 

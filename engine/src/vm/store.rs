@@ -509,6 +509,10 @@ impl StoreOpaque {
 
     // --- GC objects ---
 
+    pub fn gc_heap(&self) -> &GcHeap {
+        &self.gc_heap
+    }
+
     /// The runtime descriptor of the object at `address`.
     fn object_rtt(&self, address: u64) -> &[u32] {
         // SAFETY: the API only hands out object words read from this store's wasm values

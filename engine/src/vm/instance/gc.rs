@@ -4,7 +4,8 @@
 
 use super::Instance;
 use crate::environ::TrapKind;
-use crate::environ::gc::{ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, array_size, storage_size};
+use crate::environ::gc::{ARRAY_LENGTH_OFFSET, array_size, storage_size};
+use crate::vm::gc::{element, write_scalar};
 use crate::vm::memory::{copy_bytes, fill_bytes};
 use wasmparser::CompositeInnerType;
 
@@ -16,35 +17,6 @@ use wasmparser::CompositeInnerType;
 unsafe fn array_length(array: *const u8) -> u32 {
     // SAFETY: per the contract; the length never changes after allocation.
     unsafe { array.add(ARRAY_LENGTH_OFFSET as usize).cast::<u32>().read() }
-}
-
-/// The address of element `index` of an array with elements of `size` bytes.
-///
-/// # Safety
-///
-/// `array` must point to a live array object with more than `index` elements of that size.
-unsafe fn element(array: *mut u8, size: u32, index: u32) -> *mut u8 {
-    let offset = ARRAY_ELEMENTS_OFFSET as usize + size as usize * index as usize;
-    // SAFETY: per the contract, the element lies inside the object.
-    unsafe { array.add(offset) }
-}
-
-/// Stores the low `size` bytes of `raw` at `address`, little-endian as wasm values are.
-///
-/// # Safety
-///
-/// `address` must be valid for writes of `size` bytes and aligned to `size`.
-unsafe fn write_scalar(address: *mut u8, size: u32, raw: u128) {
-    // SAFETY: per the contract.
-    unsafe {
-        match size {
-            1 => address.write(raw as u8),
-            2 => address.cast::<u16>().write(raw as u16),
-            4 => address.cast::<u32>().write(raw as u32),
-            8 => address.cast::<u64>().write(raw as u64),
-            _ => address.cast::<u128>().write(raw),
-        }
-    }
 }
 
 /// Whether `start..start + len` lies within `0..bound`.
@@ -81,14 +53,17 @@ impl Instance {
     /// `struct.new` in a constant expression, with the fields' raw values in order.
     pub(super) fn const_struct(&self, ty: u32, fields: &[u128]) -> Result<u128, TrapKind> {
         let layout = self.module.info.struct_layout(ty);
-        let object = self.gc_alloc(ty, 0).ok_or(TrapKind::AllocationTooLarge)?;
         let types = &self.module.info.struct_type(ty).fields;
-        for ((field, &offset), &raw) in types.iter().zip(&layout.field_offsets).zip(fields) {
-            let size = storage_size(field.element_type);
-            // SAFETY: the field lies inside the new object, at its natural alignment.
-            unsafe { write_scalar(object.add(offset as usize), size, raw) };
-        }
-        Ok(object as u128)
+        let placed = types
+            .iter()
+            .zip(&layout.field_offsets)
+            .zip(fields)
+            .map(|((field, &offset), &raw)| (offset, storage_size(field.element_type), raw));
+        let rtt = self.module.types.rtts[ty as usize].as_ptr();
+        self.gc_heap
+            .new_struct(rtt, layout.size as usize, placed)
+            .map(|object| object.as_ptr() as u128)
+            .ok_or(TrapKind::AllocationTooLarge)
     }
 
     /// `array.new*` in a constant expression: `length` elements, element `i` being the raw
@@ -99,15 +74,11 @@ impl Instance {
         length: u32,
         element_at: impl Fn(u32) -> u128,
     ) -> Result<u128, TrapKind> {
-        let object = self
-            .gc_alloc(ty, length)
-            .ok_or(TrapKind::AllocationTooLarge)?;
-        let size = self.element_size(ty);
-        for index in 0..length {
-            // SAFETY: the array was just allocated with `length` elements of `size` bytes.
-            unsafe { write_scalar(element(object, size, index), size, element_at(index)) };
-        }
-        Ok(object as u128)
+        let rtt = self.module.types.rtts[ty as usize].as_ptr();
+        self.gc_heap
+            .new_array(rtt, self.element_size(ty), length, element_at)
+            .map(|object| object.as_ptr() as u128)
+            .ok_or(TrapKind::AllocationTooLarge)
     }
 
     /// `array.new_data`: the new array, 0 when the heap is full, 1 when the bytes are not
