@@ -45,3 +45,15 @@ pub(crate) enum GroupFlaw {
     /// An abort interrupts every running thread, even one an earlier abort already interrupted.
     InterruptRepeatedly,
 }
+
+/// Deliberate bugs in [`Semaphore`](crate::Semaphore), for `loom_semaphore.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SemaphoreFlaw {
+    /// `release` reads the sleeper count in one step and adds the permit in another, so a
+    /// sleeper that announced itself in between, and then saw no permit yet, sleeps through the
+    /// release.
+    ReadSleepersFirst,
+    /// A woken sleeper counts the wakeup as its permit instead of taking one, so the permit
+    /// it was woken for stays free and is handed out twice.
+    WakeupMeansPermit,
+}

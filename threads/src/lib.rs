@@ -12,20 +12,26 @@
 #![forbid(unsafe_code)]
 
 mod flaw;
+mod semaphore;
 mod sync;
 mod thread_group;
 mod wait_queue;
 mod waiter;
 
 #[cfg(all(test, loom))]
+mod loom_semaphore;
+#[cfg(all(test, loom))]
 mod loom_tests;
 #[cfg(all(test, loom))]
 mod loom_thread_group;
+#[cfg(all(test, not(loom)))]
+mod semaphore_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 #[cfg(all(test, not(loom)))]
 mod thread_group_tests;
 
+pub use semaphore::{Acquire, Semaphore};
 pub use thread_group::{Interrupt, Outcome, ThreadGroup, ThreadId};
 pub use wait_queue::{WaitOutcome, WaitQueue};
 pub use waiter::Waiter;

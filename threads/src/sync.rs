@@ -16,7 +16,7 @@ use std::sync::PoisonError;
 
 pub(crate) use imp::Arc;
 pub(crate) use imp::MutexGuard;
-pub(crate) use imp::atomic::{AtomicBool, Ordering};
+pub(crate) use imp::atomic::{AtomicBool, AtomicU64, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::thread_local;
 #[cfg(not(loom))]

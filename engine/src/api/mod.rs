@@ -24,7 +24,7 @@ pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
-pub use threads::{ThreadId, ThreadOutcome};
+pub use threads::{Terminator, ThreadId, ThreadOutcome};
 pub use typed::{HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{
     AbstractHeapType, ConcreteKind, ConcreteType, ExportType, ExternType, FuncType, GlobalType,

@@ -23,7 +23,8 @@
 use super::error::{Error, UsageError};
 use super::func::{Func, unwind_to_error};
 use super::store::{AsContextMut, Store};
-use crate::vm::{ThreadFailure, ThreadOutcome as VmOutcome};
+use crate::vm::{GuestThreads, ThreadFailure, ThreadOutcome as VmOutcome};
+use std::sync::Arc;
 
 pub use weft_threads::ThreadId;
 
@@ -34,8 +35,32 @@ pub enum ThreadOutcome {
     Finished,
     /// It trapped (or a host function it called failed), which aborted the other threads.
     Trapped(Error),
-    /// It was stopped because another thread trapped.
+    /// It was stopped because another thread trapped, or by [`Terminator::terminate`].
     Aborted,
+}
+
+/// Stops a store's threads from any thread, for example a watchdog's: see
+/// [`Terminator::terminate`]. It may outlive the store, and then does nothing.
+#[derive(Clone)]
+pub struct Terminator(Arc<GuestThreads>);
+
+impl Terminator {
+    /// Stops every guest thread of the store, and the store's own call into wasm that is
+    /// running (or, if none is, the next one). Running code stops at its next loop header or
+    /// function entry; threads blocked in `memory.atomic.wait`, or in a host function waiting
+    /// on one of `weft_threads`' primitives, wake at once. Each unwinds with
+    /// [`Trap::Interrupted`](crate::Trap::Interrupted), and the spawned threads end
+    /// [`ThreadOutcome::Aborted`]. Returns without waiting: [`Store::join_threads`] waits for
+    /// the spawned threads, and makes the store ready to spawn again.
+    pub fn terminate(&self) {
+        self.0.terminate();
+    }
+}
+
+impl std::fmt::Debug for Terminator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Terminator")
+    }
 }
 
 fn failure_to_error(failure: ThreadFailure) -> Error {
@@ -62,6 +87,11 @@ impl<T: 'static> Store<T> {
             .opaque
             .spawn(func.index, arg as u32)
             .map_err(Error::Trap)
+    }
+
+    /// A handle that stops this store's threads from any thread.
+    pub fn terminator(&mut self) -> Terminator {
+        Terminator(Arc::clone(self.as_context_mut().opaque().threads()))
     }
 
     /// Waits for guest thread `id` and returns how it ended; `None` if there is no such

@@ -722,13 +722,14 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     /// A safepoint: traps if the thread's interrupt flag is set. Emitted at function entry
     /// and loop headers, so a running thread stops within one loop iteration or call.
     pub(crate) fn check_interrupt(&self, b: &mut FunctionBuilder) {
-        let flag = Self::load_at(
-            b,
-            I32,
-            VM_MUTABLE,
-            self.thread,
-            VMOffsets::thread_interrupt(),
-        );
+        // An atomic load, because a plain one is redundant to Cranelift whenever an earlier
+        // check dominates it with no store in between: a loop without stores would keep the
+        // value its function entry read and never see an interrupt. On x86-64 this is still a
+        // plain `mov`.
+        let address = b
+            .ins()
+            .iadd_imm_u(self.thread, i64::from(VMOffsets::thread_interrupt()));
+        let flag = b.ins().atomic_load(I32, VM_MUTABLE, address);
         b.ins().trapnz(flag, trap_code(TrapKind::Interrupted));
     }
 

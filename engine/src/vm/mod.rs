@@ -20,7 +20,7 @@ mod vmcontext;
 pub(crate) use host::{HostBody, HostFunc, HostPanic};
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue};
 pub(crate) use module::{HostCode, ModuleRuntime};
-pub(crate) use spawn::{Intrinsic, ThreadFailure, ThreadOutcome};
+pub(crate) use spawn::{GuestThreads, Intrinsic, ThreadFailure, ThreadOutcome};
 pub(crate) use store::{ExternIndex, InstantiationFailure, StoreBox, StoreInner, StoreOpaque};
 pub(crate) use table::Table;
 pub(crate) use traphandlers::UnwindReason;

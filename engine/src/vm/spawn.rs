@@ -78,6 +78,9 @@ pub(crate) struct GuestThreads {
     /// The store's home thread record, interrupted when a guest thread traps so that wasm
     /// running on the home thread stops too.
     home: NonNull<ThreadRecord>,
+    /// Whether `home` is still alive, for [`GuestThreads::terminate`], which other threads
+    /// may call after the store is gone. Held while `home` is used from such a thread.
+    home_alive: Mutex<bool>,
 }
 
 // SAFETY: `home` points at the store's boxed home record, which outlives every guest thread
@@ -116,6 +119,7 @@ impl GuestThreads {
             limit,
             max_wasm_stack,
             home,
+            home_alive: Mutex::new(true),
         }
     }
 
@@ -295,9 +299,25 @@ impl GuestThreads {
         Self::join_handles(handles);
     }
 
+    /// Stops everything the store is running, from any thread: every guest thread, and the
+    /// home thread's current (or, if there is none, next) call into wasm. Running code traps
+    /// with [`TrapKind::Interrupted`] at its next safepoint; blocked waits wake at once. The
+    /// threads finish on their own; [`GuestThreads::join_all`] collects them and lets the
+    /// store run again.
+    pub fn terminate(&self) {
+        self.group().abort();
+        let home_alive = self.home_alive.lock().unwrap_or_else(|e| e.into_inner());
+        if *home_alive {
+            // SAFETY: the store clears `home_alive`, under this lock, before it frees the home
+            // record.
+            unsafe { self.home.as_ref() }.interrupt();
+        }
+    }
+
     /// Stops every guest thread and waits for them: running code traps at its next
-    /// safepoint and blocked waits wake.
+    /// safepoint and blocked waits wake. Called by the dropping store.
     pub fn shutdown(&self) {
+        *self.home_alive.lock().unwrap_or_else(|e| e.into_inner()) = false;
         self.group().abort();
         let _ = self.group().join_all();
         self.reap();

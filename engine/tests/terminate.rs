@@ -1,0 +1,123 @@
+//! Terminating a store's threads from a watchdog: guest threads blocked in
+//! `memory.atomic.wait`, guest threads spinning, and the home thread's own call all stop with
+//! the interrupt trap; every thread is accounted for, and the store runs again afterwards.
+
+mod support;
+
+use std::time::Duration;
+use support::{call, i32_of, instantiate_with, shared_everything_engine};
+use weft::*;
+
+const WORKERS: &str = r#"
+(module
+  (type $entry (shared (func (param i32))))
+  (type $count_t (func (param i32) (result i32)))
+  (memory $m 1 1 shared)
+  ;; Blocks forever: nothing ever notifies address 0.
+  (func (export "block") (type $entry)
+    (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))
+  ;; Spins forever, with a call in the loop so both kinds of safepoint are crossed.
+  (func $nothing (type $entry))
+  (func (export "spin") (type $entry)
+    (loop $l (call $nothing (local.get 0)) (br $l)))
+  ;; Counts to its argument (-1: forever) and returns the count.
+  (func (export "count") (type $count_t)
+    (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.ne (local.get $i) (local.get 0))))
+    (local.get $i))
+)
+"#;
+
+/// Fires `terminator` from another thread, a little later.
+fn watchdog(terminator: Terminator) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        terminator.terminate();
+    })
+}
+
+#[test]
+fn terminate_stops_blocked_and_running_guest_threads() {
+    let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
+    let block = instance.get_func(&mut store, "block").unwrap();
+    let spin = instance.get_func(&mut store, "spin").unwrap();
+    let mut ids = Vec::new();
+    for index in 0..4 {
+        let func = if index % 2 == 0 { &block } else { &spin };
+        ids.push(
+            store
+                .spawn(func, index)
+                .unwrap()
+                .expect("below the thread limit"),
+        );
+    }
+    // Whenever the watchdog fires, the outcomes are the same: a thread that has not started
+    // yet is refused, one that has is interrupted.
+    watchdog(store.terminator()).join().unwrap();
+    for id in ids {
+        let outcome = store.join_thread(id).expect("each thread is joined once");
+        assert!(
+            matches!(outcome, ThreadOutcome::Aborted),
+            "thread {id}: {outcome:?}"
+        );
+    }
+    store
+        .join_threads()
+        .expect("termination is not a trap of its own");
+
+    // The store spawns and calls again.
+    let id = store
+        .spawn(&block, 0)
+        .unwrap()
+        .expect("spawning works again");
+    store.terminator().terminate();
+    assert!(matches!(
+        store.join_thread(id),
+        Some(ThreadOutcome::Aborted)
+    ));
+    store.join_threads().unwrap();
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "count", &[Val::I32(5)])),
+        5
+    );
+}
+
+#[test]
+fn terminate_stops_the_home_threads_running_call_and_its_guest_threads() {
+    let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
+    let block = instance.get_func(&mut store, "block").unwrap();
+    let spin = instance.get_func(&mut store, "spin").unwrap();
+    store.spawn(&block, 0).unwrap().unwrap();
+    store.spawn(&spin, 1).unwrap().unwrap();
+    // `count` with -1 runs for seconds; an interrupt that reaches the home thread before the
+    // call starts is kept for it, so the call fails the same way whenever the watchdog fires.
+    let watchdog = watchdog(store.terminator());
+    let error = call(&mut store, &instance, "count", &[Val::I32(-1)]).unwrap_err();
+    assert_eq!(error.trap(), Some(Trap::Interrupted), "{error}");
+    watchdog.join().unwrap();
+    // The interrupted call already joined the guest threads, so nothing is left to join.
+    store.join_threads().unwrap();
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "count", &[Val::I32(1000)])),
+        1000
+    );
+    let id = store
+        .spawn(&spin, 0)
+        .unwrap()
+        .expect("spawning works again");
+    store.terminator().terminate();
+    assert!(matches!(
+        store.join_thread(id),
+        Some(ThreadOutcome::Aborted)
+    ));
+}
+
+#[test]
+fn a_terminator_outliving_its_store_does_nothing() {
+    let (mut store, _instance) = instantiate_with(&shared_everything_engine(), WORKERS);
+    let terminator = store.terminator();
+    drop(store);
+    terminator.terminate();
+}
