@@ -17,12 +17,15 @@ mod atomics;
 mod code_memory;
 mod func_env;
 mod gc;
+mod simd;
 mod trampolines;
 mod translate;
 mod traps;
 
 #[cfg(test)]
 mod atomics_tests;
+#[cfg(test)]
+mod simd_tests;
 #[cfg(test)]
 mod tests;
 
