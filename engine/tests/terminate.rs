@@ -38,6 +38,16 @@ fn watchdog(terminator: Terminator) -> std::thread::JoinHandle<()> {
     })
 }
 
+/// After a termination, the store spawns `func` again, and a second termination stops it too.
+fn spawn_and_terminate_again(store: &mut Store<()>, func: &Func) {
+    let id = store.spawn(func, 0).unwrap().expect("spawning works again");
+    store.terminator().terminate();
+    assert!(matches!(
+        store.join_thread(id),
+        Some(ThreadOutcome::Aborted)
+    ));
+}
+
 #[test]
 fn terminate_stops_blocked_and_running_guest_threads() {
     let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
@@ -68,15 +78,7 @@ fn terminate_stops_blocked_and_running_guest_threads() {
         .expect("termination is not a trap of its own");
 
     // The store spawns and calls again.
-    let id = store
-        .spawn(&block, 0)
-        .unwrap()
-        .expect("spawning works again");
-    store.terminator().terminate();
-    assert!(matches!(
-        store.join_thread(id),
-        Some(ThreadOutcome::Aborted)
-    ));
+    spawn_and_terminate_again(&mut store, &block);
     store.join_threads().unwrap();
     assert_eq!(
         i32_of(call(&mut store, &instance, "count", &[Val::I32(5)])),
@@ -103,15 +105,7 @@ fn terminate_stops_the_home_threads_running_call_and_its_guest_threads() {
         i32_of(call(&mut store, &instance, "count", &[Val::I32(1000)])),
         1000
     );
-    let id = store
-        .spawn(&spin, 0)
-        .unwrap()
-        .expect("spawning works again");
-    store.terminator().terminate();
-    assert!(matches!(
-        store.join_thread(id),
-        Some(ThreadOutcome::Aborted)
-    ));
+    spawn_and_terminate_again(&mut store, &spin);
 }
 
 #[test]

@@ -235,12 +235,7 @@ fn lane(bits: u128, width: u32, index: usize) -> u64 {
 fn v128_matches(pattern: &V128Pattern, bits: u128) -> bool {
     fn ints<const N: usize>(lanes: [i64; N], bits: u128) -> bool {
         let width = 128 / N as u32;
-        let mask = if width == 64 {
-            u64::MAX
-        } else {
-            (1 << width) - 1
-        };
-        (0..N).all(|i| lane(bits, width, i) == lanes[i] as u64 & mask)
+        (0..N).all(|i| lane(bits, width, i) == lane(u128::from(lanes[i] as u64), width, 0))
     }
     match pattern {
         V128Pattern::I8x16(lanes) => ints(lanes.map(i64::from), bits),

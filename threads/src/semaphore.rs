@@ -117,7 +117,8 @@ impl Semaphore {
         if self.try_acquire() {
             return Acquire::Acquired;
         }
-        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        // A timeout too long to be a point in time is no timeout.
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         self.state.fetch_add(SLEEPER, Ordering::SeqCst);
         let outcome = loop {
             if self.try_acquire() {

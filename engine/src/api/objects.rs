@@ -2,12 +2,12 @@
 
 use super::error::{Error, UsageError};
 use super::store::{AsContextMut, StoreContextMut, StoreId};
-use super::types::{ConcreteKind, ConcreteType, ValType};
+use super::types::{ConcreteType, ValType};
 use super::values::{AnyRef, GcRef, Val};
 use crate::environ::TrapKind;
 use crate::environ::gc::{StructLayout, storage_size};
 use std::sync::Arc;
-use wasmparser::{CompositeInnerType, StorageType, SubType};
+use wasmparser::{CompositeInnerType, StorageType, StructType, SubType};
 
 impl AnyRef {
     /// A new struct of type `ty` in `store`'s GC heap, with `fields` in declaration order.
@@ -20,38 +20,24 @@ impl AnyRef {
         fields: &[Val],
     ) -> Result<AnyRef, Error> {
         let mut cx = store.as_context_mut();
-        let (sub_type, rtt) = registered(&cx, ty, ConcreteKind::Struct)?;
-        let CompositeInnerType::Struct(struct_type) = &sub_type.composite_type.inner else {
-            unreachable!("the kind was checked")
-        };
-        if fields.len() != struct_type.fields.len() {
-            return Err(UsageError::ArgumentCount {
-                expected: struct_type.fields.len(),
-                given: fields.len(),
-            }
-            .into());
-        }
-        let layout = StructLayout::new(struct_type);
-        let mut placed = Vec::with_capacity(fields.len());
-        for (index, ((field, &offset), value)) in struct_type
+        let (struct_type, rtt) = struct_definition(&cx, ty)?;
+        allocate_struct(&mut cx, &struct_type, &rtt, fields)
+    }
+
+    /// A new struct of type `ty` whose fields hold zeros and nulls, as `struct.new_default`
+    /// makes it. Fails when a field has a non-nullable reference type.
+    pub fn new_struct_default(
+        mut store: impl AsContextMut,
+        ty: &ConcreteType,
+    ) -> Result<AnyRef, Error> {
+        let mut cx = store.as_context_mut();
+        let (struct_type, rtt) = struct_definition(&cx, ty)?;
+        let fields = struct_type
             .fields
             .iter()
-            .zip(&layout.field_offsets)
-            .zip(fields)
-            .enumerate()
-        {
-            let raw = storage_raw(&mut cx, field.element_type, value, index)?;
-            placed.push((offset, storage_size(field.element_type), raw));
-        }
-        let object = cx
-            .opaque()
-            .gc_heap()
-            .new_struct(rtt.as_ptr(), layout.size as usize, placed)
-            .ok_or(Error::Trap(TrapKind::AllocationTooLarge))?;
-        Ok(AnyRef::Struct(GcRef {
-            store: StoreId::of(cx.opaque()),
-            address: object.as_ptr() as u64,
-        }))
+            .map(|field| default_value(&cx, field.element_type, ty))
+            .collect::<Result<Vec<_>, _>>()?;
+        allocate_struct(&mut cx, &struct_type, &rtt, &fields)
     }
 
     /// A new array of type `ty` in `store`'s GC heap: `length` copies of `element`. Fails
@@ -63,42 +49,8 @@ impl AnyRef {
         length: u32,
     ) -> Result<AnyRef, Error> {
         let mut cx = store.as_context_mut();
-        let (sub_type, rtt) = registered(&cx, ty, ConcreteKind::Array)?;
-        let CompositeInnerType::Array(array_type) = &sub_type.composite_type.inner else {
-            unreachable!("the kind was checked")
-        };
-        let storage = array_type.0.element_type;
-        let raw = storage_raw(&mut cx, storage, element, 0)?;
-        let object = cx
-            .opaque()
-            .gc_heap()
-            .new_array(rtt.as_ptr(), storage_size(storage), length, |_| raw)
-            .ok_or(Error::Trap(TrapKind::AllocationTooLarge))?;
-        Ok(AnyRef::Array(GcRef {
-            store: StoreId::of(cx.opaque()),
-            address: object.as_ptr() as u64,
-        }))
-    }
-}
-
-impl AnyRef {
-    /// A new struct of type `ty` whose fields hold zeros and nulls, as `struct.new_default`
-    /// makes it. Fails when a field has a non-nullable reference type.
-    pub fn new_struct_default(
-        mut store: impl AsContextMut,
-        ty: &ConcreteType,
-    ) -> Result<AnyRef, Error> {
-        let cx = store.as_context_mut();
-        let (sub_type, _) = registered(&cx, ty, ConcreteKind::Struct)?;
-        let CompositeInnerType::Struct(struct_type) = &sub_type.composite_type.inner else {
-            unreachable!("the kind was checked")
-        };
-        let fields = struct_type
-            .fields
-            .iter()
-            .map(|field| default_value(&cx, field.element_type, ty))
-            .collect::<Result<Vec<_>, _>>()?;
-        AnyRef::new_struct(cx, ty, &fields)
+        let (storage, rtt) = array_definition(&cx, ty)?;
+        allocate_array(&mut cx, storage, &rtt, element, length)
     }
 
     /// A new array of type `ty` with `length` zero or null elements, as `array.new_default`
@@ -108,14 +60,66 @@ impl AnyRef {
         ty: &ConcreteType,
         length: u32,
     ) -> Result<AnyRef, Error> {
-        let cx = store.as_context_mut();
-        let (sub_type, _) = registered(&cx, ty, ConcreteKind::Array)?;
-        let CompositeInnerType::Array(array_type) = &sub_type.composite_type.inner else {
-            unreachable!("the kind was checked")
-        };
-        let element = default_value(&cx, array_type.0.element_type, ty)?;
-        AnyRef::new_array(cx, ty, &element, length)
+        let mut cx = store.as_context_mut();
+        let (storage, rtt) = array_definition(&cx, ty)?;
+        let element = default_value(&cx, storage, ty)?;
+        allocate_array(&mut cx, storage, &rtt, &element, length)
     }
+}
+
+fn allocate_struct<T>(
+    cx: &mut StoreContextMut<'_, T>,
+    struct_type: &StructType,
+    rtt: &[u32],
+    fields: &[Val],
+) -> Result<AnyRef, Error> {
+    if fields.len() != struct_type.fields.len() {
+        return Err(UsageError::ArgumentCount {
+            expected: struct_type.fields.len(),
+            given: fields.len(),
+        }
+        .into());
+    }
+    let layout = StructLayout::new(struct_type);
+    let mut placed = Vec::with_capacity(fields.len());
+    for (index, ((field, &offset), value)) in struct_type
+        .fields
+        .iter()
+        .zip(&layout.field_offsets)
+        .zip(fields)
+        .enumerate()
+    {
+        let raw = storage_raw(cx, field.element_type, value, index)?;
+        placed.push((offset, storage_size(field.element_type), raw));
+    }
+    let object = cx
+        .opaque()
+        .gc_heap()
+        .new_struct(rtt.as_ptr(), layout.size as usize, placed)
+        .ok_or(Error::Trap(TrapKind::AllocationTooLarge))?;
+    Ok(AnyRef::Struct(GcRef {
+        store: StoreId::of(cx.opaque()),
+        address: object.as_ptr() as u64,
+    }))
+}
+
+fn allocate_array<T>(
+    cx: &mut StoreContextMut<'_, T>,
+    storage: StorageType,
+    rtt: &[u32],
+    element: &Val,
+    length: u32,
+) -> Result<AnyRef, Error> {
+    let raw = storage_raw(cx, storage, element, 0)?;
+    let object = cx
+        .opaque()
+        .gc_heap()
+        .new_array(rtt.as_ptr(), storage_size(storage), length, |_| raw)
+        .ok_or(Error::Trap(TrapKind::AllocationTooLarge))?;
+    Ok(AnyRef::Array(GcRef {
+        store: StoreId::of(cx.opaque()),
+        address: object.as_ptr() as u64,
+    }))
 }
 
 /// The default value of a field or element of type `storage` in type `ty`.
@@ -142,26 +146,39 @@ fn api_type<T>(cx: &StoreContextMut<'_, T>, storage: StorageType) -> ValType {
     }
 }
 
-/// The engine's definition of `ty` and its runtime descriptor, which lives as long as the
-/// engine and so as long as any store's objects.
-fn registered<T>(
+/// The engine's definition of struct type `ty` and its runtime descriptor, which lives as
+/// long as the engine and so as long as any store's objects.
+fn struct_definition<T>(
     cx: &StoreContextMut<'_, T>,
     ty: &ConcreteType,
-    kind: ConcreteKind,
-) -> Result<(SubType, Arc<[u32]>), Error> {
-    if ty.kind() != kind {
-        return Err(UsageError::UnsupportedType(format!(
-            "{ty} where a {} type is needed",
-            match kind {
-                ConcreteKind::Struct => "struct",
-                _ => "array",
-            }
-        ))
-        .into());
+) -> Result<(StructType, Arc<[u32]>), Error> {
+    let (sub_type, rtt) = registered(cx, ty);
+    match sub_type.composite_type.inner {
+        CompositeInnerType::Struct(struct_type) => Ok((struct_type, rtt)),
+        _ => Err(wrong_kind(ty, "struct")),
     }
+}
+
+/// The element type of array type `ty` and its runtime descriptor.
+fn array_definition<T>(
+    cx: &StoreContextMut<'_, T>,
+    ty: &ConcreteType,
+) -> Result<(StorageType, Arc<[u32]>), Error> {
+    let (sub_type, rtt) = registered(cx, ty);
+    match sub_type.composite_type.inner {
+        CompositeInnerType::Array(array_type) => Ok((array_type.0.element_type, rtt)),
+        _ => Err(wrong_kind(ty, "array")),
+    }
+}
+
+fn wrong_kind(ty: &ConcreteType, needed: &str) -> Error {
+    UsageError::UnsupportedType(format!("{ty} where a {needed} type is needed")).into()
+}
+
+fn registered<T>(cx: &StoreContextMut<'_, T>, ty: &ConcreteType) -> (SubType, Arc<[u32]>) {
     let types = cx.engine.types();
     let registered = types.get(ty.id);
-    Ok((registered.sub_type.clone(), Arc::clone(&registered.rtt)))
+    (registered.sub_type.clone(), Arc::clone(&registered.rtt))
 }
 
 /// The raw bits `value` is stored as in a field or element of type `storage`, once it is
