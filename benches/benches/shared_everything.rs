@@ -47,7 +47,7 @@ fn spawn_join(c: &mut Criterion, group_name: &str, extra: usize) {
     });
     group.bench_function("weft", |b| {
         b.iter(|| {
-            let id = store.spawn(&entry, 1).unwrap().expect("below the limit");
+            let id = store.spawn(&entry, 1).expect("below the limit");
             black_box(store.join_thread(id));
         })
     });

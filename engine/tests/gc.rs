@@ -810,10 +810,7 @@ fn guest_threads_update_shared_structs_and_arrays_atomically() {
     let (mut store, instance) = instantiate_with(&shared_everything_engine(), SHARED);
     let work = instance.get_func(&mut store, "work").unwrap();
     for id in 1..=16 {
-        store
-            .spawn(&work, id)
-            .unwrap()
-            .expect("below the thread limit");
+        store.spawn(&work, id).expect("below the thread limit");
     }
     store.join_threads().unwrap();
 

@@ -6,8 +6,8 @@ mod support;
 
 use support::{call, i32_of, instantiate_with, shared_everything_engine};
 use weft::{
-    Config, Engine, Error, Instance, Linker, Module, Store, ThreadOutcome, Trap, UsageError, Val,
-    WasmFeatures,
+    Config, Engine, Error, Instance, Linker, Module, Store, ThreadError, ThreadOutcome, Trap,
+    UsageError, Val, WasmFeatures,
 };
 
 /// A shared counter, a worker that adds its argument to it (trapping on a negative one), and
@@ -48,7 +48,7 @@ fn spawned_threads_share_globals_and_report_their_outcomes() {
     let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
     let add = instance.get_func(&mut store, "add").unwrap();
     let ids: Vec<_> = (1..=10)
-        .map(|n| store.spawn(&add, n).unwrap().expect("below the limit"))
+        .map(|n| store.spawn(&add, n).expect("below the limit"))
         .collect();
     let mut distinct = ids.clone();
     distinct.dedup();
@@ -68,7 +68,7 @@ fn spawned_threads_share_globals_and_report_their_outcomes() {
 fn a_trapping_thread_is_reported_and_the_store_stays_usable() {
     let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
     let add = instance.get_func(&mut store, "add").unwrap();
-    let id = store.spawn(&add, -1).unwrap().unwrap();
+    let id = store.spawn(&add, -1).unwrap();
     match store.join_thread(id) {
         Some(ThreadOutcome::Trapped(error)) => assert_eq!(error.trap(), Some(Trap::Unreachable)),
         other => panic!("expected a trap, got {other:?}"),
@@ -78,7 +78,7 @@ fn a_trapping_thread_is_reported_and_the_store_stays_usable() {
         store.join_threads().unwrap_err().trap(),
         Some(Trap::Unreachable)
     );
-    let id = store.spawn(&add, 5).unwrap().unwrap();
+    let id = store.spawn(&add, 5).unwrap();
     assert!(matches!(
         store.join_thread(id),
         Some(ThreadOutcome::Finished)
@@ -91,10 +91,8 @@ fn a_trap_interrupts_blocked_threads() {
     let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
     let block = instance.get_func(&mut store, "block").unwrap();
     let add = instance.get_func(&mut store, "add").unwrap();
-    let blocked: Vec<_> = (0..3)
-        .map(|_| store.spawn(&block, 0).unwrap().unwrap())
-        .collect();
-    store.spawn(&add, -1).unwrap().unwrap();
+    let blocked: Vec<_> = (0..3).map(|_| store.spawn(&block, 0).unwrap()).collect();
+    store.spawn(&add, -1).unwrap();
     assert_eq!(
         store.join_threads().unwrap_err().trap(),
         Some(Trap::Unreachable)
@@ -109,12 +107,15 @@ fn spawning_stops_at_the_thread_limit() {
     let (mut store, instance) = instantiate_with(&engine_with_threads(3), WORKERS);
     let block = instance.get_func(&mut store, "block").unwrap();
     for _ in 0..3 {
-        assert!(store.spawn(&block, 0).unwrap().is_some());
+        store.spawn(&block, 0).unwrap();
     }
-    assert_eq!(store.spawn(&block, 0).unwrap(), None);
+    assert!(matches!(
+        store.spawn(&block, 0),
+        Err(Error::Thread(ThreadError::StoreLimit(3)))
+    ));
     i32_of(call(&mut store, &instance, "release", &[]));
     store.join_threads().unwrap();
-    assert!(store.spawn(&block, 0).unwrap().is_some());
+    store.spawn(&block, 0).unwrap();
     store.join_threads().unwrap();
 }
 
@@ -137,7 +138,7 @@ fn dropping_the_store_stops_blocked_threads() {
     let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
     let block = instance.get_func(&mut store, "block").unwrap();
     for _ in 0..4 {
-        store.spawn(&block, 0).unwrap().unwrap();
+        store.spawn(&block, 0).unwrap();
     }
     // Returns only once the blocked threads were interrupted and joined.
     drop(store);
@@ -168,7 +169,7 @@ fn thread_local_globals_start_at_the_default_on_every_thread() {
     // Each spawned thread starts from 0, so it adds exactly its argument to `seen`, and never
     // touches the home thread's copy.
     for arg in [1, 2, 3] {
-        store.spawn(&bump, arg).unwrap().unwrap();
+        store.spawn(&bump, arg).unwrap();
     }
     store.join_threads().unwrap();
     assert_eq!(
@@ -259,10 +260,13 @@ fn store_bound_host_functions_refuse_guest_threads() {
     let run = instance.get_func(&mut store, "run").unwrap();
     run.call(&mut store, &[Val::I32(0)], &mut []).unwrap();
     assert_eq!(*store.data(), 1);
-    let id = store.spawn(&run, 0).unwrap().unwrap();
+    let id = store.spawn(&run, 0).unwrap();
     match store.join_thread(id) {
         Some(ThreadOutcome::Trapped(error)) => {
-            assert!(error.to_string().contains("spawned thread"), "{error}")
+            assert!(
+                error.to_string().contains("thread other than the store's"),
+                "{error}"
+            )
         }
         other => panic!("expected a failure, got {other:?}"),
     }

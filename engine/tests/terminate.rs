@@ -40,7 +40,7 @@ fn watchdog(terminator: Terminator) -> std::thread::JoinHandle<()> {
 
 /// After a termination, the store spawns `func` again, and a second termination stops it too.
 fn spawn_and_terminate_again(store: &mut Store<()>, func: &Func) {
-    let id = store.spawn(func, 0).unwrap().expect("spawning works again");
+    let id = store.spawn(func, 0).expect("spawning works again");
     store.terminator().terminate();
     assert!(matches!(
         store.join_thread(id),
@@ -56,12 +56,7 @@ fn terminate_stops_blocked_and_running_guest_threads() {
     let mut ids = Vec::new();
     for index in 0..4 {
         let func = if index % 2 == 0 { &block } else { &spin };
-        ids.push(
-            store
-                .spawn(func, index)
-                .unwrap()
-                .expect("below the thread limit"),
-        );
+        ids.push(store.spawn(func, index).expect("below the thread limit"));
     }
     // Whenever the watchdog fires, the outcomes are the same: a thread that has not started
     // yet is refused, one that has is interrupted.
@@ -91,8 +86,8 @@ fn terminate_stops_the_home_threads_running_call_and_its_guest_threads() {
     let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
     let block = instance.get_func(&mut store, "block").unwrap();
     let spin = instance.get_func(&mut store, "spin").unwrap();
-    store.spawn(&block, 0).unwrap().unwrap();
-    store.spawn(&spin, 1).unwrap().unwrap();
+    store.spawn(&block, 0).unwrap();
+    store.spawn(&spin, 1).unwrap();
     // `count` with -1 runs for seconds; an interrupt that reaches the home thread before the
     // call starts is kept for it, so the call fails the same way whenever the watchdog fires.
     let watchdog = watchdog(store.terminator());

@@ -44,6 +44,12 @@ pub(crate) enum GroupFlaw {
     StartInTwoSteps,
     /// An abort interrupts every running thread, even one an earlier abort already interrupted.
     InterruptRepeatedly,
+    /// A terminated thread's error is taken for a trap: it becomes the group's error, aborts the
+    /// group and interrupts every other thread.
+    TerminatedErrorTraps,
+    /// Terminating a thread that is only reserved is forgotten, so its `start` succeeds and it
+    /// runs on uninterrupted.
+    TerminateForgetsReserved,
 }
 
 /// Deliberate bugs in [`Semaphore`](crate::Semaphore), for `loom_semaphore.rs`.
@@ -56,4 +62,62 @@ pub(crate) enum SemaphoreFlaw {
     /// A woken sleeper counts the wakeup as its permit instead of taking one, so the permit
     /// it was woken for stays free and is handed out twice.
     WakeupMeansPermit,
+}
+
+/// Deliberate bugs in [`Waiter`](crate::Waiter), for the models of an interrupt racing a wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaiterFlaw {
+    /// `interrupt` sets the flag without holding the waiter's mark lock, so it can land between
+    /// a parking waiter's check of the flag and its sleep: the wakeup comes before anyone sleeps,
+    /// and the waiter sleeps on.
+    InterruptOutsideLock,
+}
+
+/// Deliberate bugs in [`begin_blocking`](crate::begin_blocking), for `loom_blocking.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlockingFlaw {
+    /// Begin checks the interrupt flag in one critical section and registers the hook in
+    /// another, so an interrupt in between finds no hook, and the call blocks on uncancelled.
+    BeginInTwoSteps,
+    /// Ending the blocking call does not wait for a hook an interrupt is running, so the hook
+    /// runs on after its guard is gone.
+    EndIgnoresRunningHook,
+}
+
+/// Deliberate bugs in [`ThreadBudget`](crate::ThreadBudget), for `loom_budget.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BudgetFlaw {
+    /// `try_acquire` loads the count and stores it plus one in two steps, so two acquirers can
+    /// both take the last slot.
+    LoadThenStore,
+}
+
+/// Deliberate bugs in [`HostMutex`](crate::HostMutex), for `loom_mutex.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MutexFlaw {
+    /// `unlock` reads the contended bit in one step and frees the mutex in another, so a locker
+    /// that marks the mutex contended in between, and then finds it still held, sleeps through
+    /// the unlock.
+    ReadContentionFirst,
+    /// A woken locker takes the wakeup for the mutex and stores itself as the owner, though
+    /// another locker may have taken the free mutex first: two owners.
+    WakeupMeansLock,
+    /// A locker that times out or is interrupted clears the contended bit, as if it were the
+    /// last sleeper, so the owner's unlock takes the fast path and wakes nobody.
+    GiveUpClearsContention,
+    /// A locker that an unlock's wakeup chose, but that was interrupted meanwhile, gives up
+    /// without trying the mutex again. That unlock cleared the contended bit for the wakeup to
+    /// carry on, so another sleeper sleeps on beside a free mutex.
+    ChosenLockerGivesUp,
+}
+
+/// Deliberate bugs in [`HostCondvar`](crate::HostCondvar), for `loom_condvar.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CondvarFlaw {
+    /// `wait` reads the notify sequence after releasing the mutex, so a notify in between looks
+    /// older than the wait, which sleeps through it.
+    ReadSequenceAfterUnlock,
+    /// A waiter that a notify chose, but that is interrupted while it retakes the mutex, does
+    /// not pass the wakeup on, so another waiter sleeps through the notify.
+    InterruptSwallowsNotify,
 }

@@ -1,9 +1,10 @@
 //! Host-side synchronization for weft's threads: the wait queue behind
-//! `memory.atomic.wait`/`notify`, host semaphores that guests block on, the thread registry
-//! with spawn/join/terminate, and interruption. It knows nothing of WebAssembly or Cranelift,
-//! so every protocol here can be model-checked with loom.
+//! `memory.atomic.wait`/`notify`, host semaphores, mutexes and condition variables that guests
+//! block on, the thread registry with spawn/join/terminate, and interruption. It knows nothing
+//! of WebAssembly or Cranelift, so every protocol here can be model-checked with loom.
 //!
-//! The loom models (`loom_tests.rs`, `loom_thread_group.rs`) run with:
+//! The loom models (`loom_tests.rs`, `loom_thread_group.rs`, `loom_semaphore.rs`,
+//! `loom_mutex.rs`, `loom_condvar.rs`) run with:
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
@@ -11,13 +12,33 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod blocking;
+mod budget;
+mod condvar;
 mod flaw;
+mod mutex;
+mod parking;
+mod parking_list;
 mod semaphore;
 mod sync;
 mod thread_group;
 mod wait_queue;
 mod waiter;
 
+#[cfg(all(test, not(loom)))]
+mod blocking_tests;
+#[cfg(all(test, not(loom)))]
+mod budget_tests;
+#[cfg(all(test, not(loom)))]
+mod condvar_tests;
+#[cfg(all(test, loom))]
+mod loom_blocking;
+#[cfg(all(test, loom))]
+mod loom_budget;
+#[cfg(all(test, loom))]
+mod loom_condvar;
+#[cfg(all(test, loom))]
+mod loom_mutex;
 #[cfg(all(test, loom))]
 mod loom_semaphore;
 #[cfg(all(test, loom))]
@@ -25,13 +46,19 @@ mod loom_tests;
 #[cfg(all(test, loom))]
 mod loom_thread_group;
 #[cfg(all(test, not(loom)))]
+mod mutex_tests;
+#[cfg(all(test, not(loom)))]
 mod semaphore_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 #[cfg(all(test, not(loom)))]
 mod thread_group_tests;
 
-pub use semaphore::{Acquire, Semaphore};
+pub use blocking::{BlockingGuard, Interrupted, begin_blocking};
+pub use budget::{BudgetPermit, ThreadBudget};
+pub use condvar::{CondvarWait, HostCondvar};
+pub use mutex::{AlreadyHeld, HostMutex, UnlockError};
+pub use semaphore::{Acquire, PermitOverflow, Semaphore};
 pub use thread_group::{Interrupt, Outcome, ThreadGroup, ThreadId};
 pub use wait_queue::{WaitOutcome, WaitQueue};
 pub use waiter::Waiter;

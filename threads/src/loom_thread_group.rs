@@ -1,17 +1,19 @@
 //! Loom models of the thread-group protocol (`thread_group.rs`), one per guarantee the engine
 //! relies on. As in `loom_tests.rs`, whose harness these share, each model `loom_group_<scenario>`
 //! has twins `loom_group_<scenario>_catches_<flaw>` that run it on a group with a deliberate
-//! protocol bug ([`GroupFlaw`]) and assert that loom finds the failure.
+//! protocol bug ([`GroupFlaw`], or a [`WaiterFlaw`] in the waiter the group interrupts) and
+//! assert that loom finds the failure.
 //!
-//! A guest thread here is a loom thread that calls `start`, runs "guest code" (nothing, or a
-//! wait that only an interrupt ends) and calls `finish`; errors are plain numbers.
+//! A guest thread here is a loom thread that calls `start`, runs "guest code" (nothing, a poll
+//! of its interrupt flag, or a wait that only an interrupt ends) and calls `finish`; errors are
+//! plain numbers.
 
 use loom::sync::atomic::AtomicU32;
 
-use crate::flaw::GroupFlaw;
+use crate::flaw::{GroupFlaw, WaiterFlaw};
 use crate::loom_tests::{Model, assert_caught, check};
 use crate::sync::{Arc, Ordering, thread};
-use crate::{Interrupt, Outcome, ThreadGroup, WaitOutcome, WaitQueue, Waiter};
+use crate::{Interrupt, Outcome, ThreadGroup, ThreadId, WaitOutcome, WaitQueue, Waiter};
 
 const KEY: u64 = 0x1000;
 
@@ -26,6 +28,23 @@ fn group(limit: u32, flaw: Option<GroupFlaw>) -> Arc<ThreadGroup<u32>> {
 /// the thread's current or next wait.
 fn waiter() -> std::sync::Arc<dyn Interrupt> {
     std::sync::Arc::new(Waiter::current())
+}
+
+/// A waiter whose interrupt has a deliberate bug.
+struct FlawedWaiter(Waiter, WaiterFlaw);
+
+impl Interrupt for FlawedWaiter {
+    fn interrupt(&self) {
+        self.0.interrupt_with_flaw(self.1);
+    }
+}
+
+/// As [`waiter`], with `flaw` in the waiter's interrupt.
+fn flawed_waiter(flaw: Option<WaiterFlaw>) -> std::sync::Arc<dyn Interrupt> {
+    match flaw {
+        Some(flaw) => std::sync::Arc::new(FlawedWaiter(Waiter::current(), flaw)),
+        None => waiter(),
+    }
 }
 
 /// An interrupter that counts its calls.
@@ -142,6 +161,28 @@ fn loom_group_join_catches_wake_one_joiner() {
     );
 }
 
+/// Runs thread `id` as a guest whose code heads into `memory.atomic.wait` and blocks there, with
+/// a value check that stays true, until an interrupt (of its waiter, with `flaw`) ends the wait;
+/// it reports the interrupt as an error of its own, as the engine reports it as a trap. Refused
+/// by `start`, it runs nothing.
+fn spawn_sleeper(
+    group: &Arc<ThreadGroup<u32>>,
+    id: ThreadId,
+    flaw: Option<WaiterFlaw>,
+) -> thread::JoinHandle<()> {
+    let group = group.clone();
+    thread::spawn(move || {
+        let result = if group.start(id, flawed_waiter(flaw)) {
+            let queue = WaitQueue::new();
+            assert_eq!(queue.wait(KEY, || true, None), WaitOutcome::Interrupted);
+            Err(2)
+        } else {
+            Ok(())
+        };
+        group.finish(id, result);
+    })
+}
+
 /// One thread traps while another starts and then blocks in a wait that only an interrupt
 /// ends. The second either is refused by `start` or gets interrupted: never runs on after the
 /// group aborted (here: never sleeps forever). It ends `Aborted` even though it reports the
@@ -158,20 +199,7 @@ fn trap_stops_starting_thread(flaw: Option<GroupFlaw>) -> Model {
                 group.finish(trapper, Err(1));
             }
         });
-        let sleeping = thread::spawn({
-            let group = group.clone();
-            move || {
-                let result = if group.start(sleeper, waiter()) {
-                    let queue = WaitQueue::new();
-                    assert_eq!(queue.wait(KEY, || true, None), WaitOutcome::Interrupted);
-                    // The engine reports an interrupt as a trap.
-                    Err(2)
-                } else {
-                    Ok(())
-                };
-                group.finish(sleeper, result);
-            }
-        });
+        let sleeping = spawn_sleeper(&group, sleeper, None);
         trapping.join().unwrap();
         sleeping.join().unwrap();
         assert_eq!(group.join(trapper), Some(Outcome::Trapped(1)));
@@ -232,6 +260,42 @@ fn interrupts_once(flaw: Option<GroupFlaw>) -> Model {
     })
 }
 
+/// The engine terminates a store with `abort` while a guest thread starts and heads into a wait:
+/// wherever the interrupt lands on the thread's way to sleep, the thread is refused or woken,
+/// never sleeps forever, and ends `Aborted`; an abort is no error.
+fn abort_races_wait(flaw: Option<GroupFlaw>, waiter_flaw: Option<WaiterFlaw>) -> Model {
+    Box::new(move || {
+        let group = group(1, flaw);
+        let id = group.reserve().unwrap();
+        let sleeping = spawn_sleeper(&group, id, waiter_flaw);
+        group.abort();
+        sleeping.join().unwrap();
+        assert_eq!(group.join(id), Some(Outcome::Aborted));
+        assert_eq!(group.join_all(), Ok(()));
+    })
+}
+
+#[test]
+fn loom_group_abort_races_wait() {
+    check(abort_races_wait(None, None));
+}
+
+#[test]
+fn loom_group_abort_races_wait_catches_start_in_two_steps() {
+    assert_caught(
+        "loom_group_abort_races_wait_catches_start_in_two_steps",
+        abort_races_wait(Some(GroupFlaw::StartInTwoSteps), None),
+    );
+}
+
+#[test]
+fn loom_group_abort_races_wait_catches_interrupt_outside_lock() {
+    assert_caught(
+        "loom_group_abort_races_wait_catches_interrupt_outside_lock",
+        abort_races_wait(None, Some(WaiterFlaw::InterruptOutsideLock)),
+    );
+}
+
 #[test]
 fn loom_group_interrupts_once() {
     check(interrupts_once(None));
@@ -242,5 +306,69 @@ fn loom_group_interrupts_once_catches_interrupt_repeatedly() {
     assert_caught(
         "loom_group_interrupts_once_catches_interrupt_repeatedly",
         interrupts_once(Some(GroupFlaw::InterruptRepeatedly)),
+    );
+}
+
+/// The embedder terminates one thread while it starts, polls its interrupt flag once (as
+/// compiled code does at a safepoint) and finishes, and another thread runs on. If `terminate`
+/// returns true, the target is refused or interrupted, never runs on unhindered; if false, it
+/// had finished. It ends `Aborted` if it was refused or saw the interrupt (and reported it as
+/// an error), else `Finished`; either way its end is its own, so the other thread is never
+/// interrupted and the group is not aborted.
+fn terminate_one(flaw: Option<GroupFlaw>) -> Model {
+    Box::new(move || {
+        let group = group(2, flaw);
+        let target = group.reserve().unwrap();
+        let bystander = group.reserve().unwrap();
+        let bystander_count = std::sync::Arc::new(Count::default());
+        assert!(group.start(bystander, bystander_count.clone()));
+        let running = thread::spawn({
+            let group = group.clone();
+            move || {
+                let me = Waiter::current();
+                let started = group.start(target, waiter());
+                let saw_interrupt = started && me.is_interrupted();
+                group.finish(target, if saw_interrupt { Err(2) } else { Ok(()) });
+                (started, saw_interrupt, me)
+            }
+        });
+        let terminated = group.terminate(target);
+        let (started, saw_interrupt, target_waiter) = running.join().unwrap();
+        if terminated {
+            assert!(!started || target_waiter.is_interrupted(), "it ran on");
+        }
+        let outcome = if !started || saw_interrupt {
+            assert!(terminated);
+            Outcome::Aborted
+        } else {
+            Outcome::Finished
+        };
+        assert_eq!(group.join(target), Some(outcome));
+        assert_eq!(bystander_count.get(), 0, "the bystander was interrupted");
+        assert!(!group.is_aborted());
+        group.finish(bystander, Ok(()));
+        assert_eq!(group.join(bystander), Some(Outcome::Finished));
+        assert_eq!(group.join_all(), Ok(()));
+    })
+}
+
+#[test]
+fn loom_group_terminate_one() {
+    check(terminate_one(None));
+}
+
+#[test]
+fn loom_group_terminate_one_catches_terminated_error_traps() {
+    assert_caught(
+        "loom_group_terminate_one_catches_terminated_error_traps",
+        terminate_one(Some(GroupFlaw::TerminatedErrorTraps)),
+    );
+}
+
+#[test]
+fn loom_group_terminate_one_catches_terminate_forgets_reserved() {
+    assert_caught(
+        "loom_group_terminate_one_catches_terminate_forgets_reserved",
+        terminate_one(Some(GroupFlaw::TerminateForgetsReserved)),
     );
 }

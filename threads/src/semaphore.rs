@@ -4,27 +4,27 @@
 //! The protocol, whose steps the loom models pin down (`loom_semaphore.rs`):
 //! - **acquire** takes a permit with a compare-and-swap when one is free: no lock, no lookup,
 //!   no allocation.
-//! - Otherwise it announces itself as a sleeper, then sleeps in its own [`WaitQueue`] only if the
-//!   permit count, checked under the queue's lock, is still zero; after every wakeup it tries to
-//!   take a permit again.
+//! - Otherwise it announces itself as a sleeper, then sleeps in its own [`ParkingList`] only if
+//!   the permit count, checked under the list's lock, is still zero; after every wakeup it tries
+//!   to take a permit again. The list has no key to hash and, once warm, allocates nothing.
 //! - **release** adds its permits and learns whether anyone may be asleep in one atomic step,
 //!   and notifies if so. Permits and sleepers share one word, so the announcement and the
 //!   release are ordered one way or the other: either the releaser sees the sleeper (and
-//!   notifies, which the queue's lock orders after the sleeper's check or makes the check fail),
+//!   notifies, which the list's lock orders after the sleeper's check or makes the check fail),
 //!   or the sleeper's check comes after the release and sees the permit. No wakeup is lost,
 //!   and no store-load fence is needed (loom could not check one: it models `SeqCst` as
 //!   acquire-release).
-//! - A sleeper that times out or is interrupted leaves as the queue says: a notify that already
+//! - A sleeper that times out or is interrupted leaves as the list says: a notify that already
 //!   chose it wins, so it tries for the permit it was woken for before giving up.
+//!
+//! [`ParkingList`]: crate::parking_list::ParkingList
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::flaw::SemaphoreFlaw;
-use crate::sync::{AtomicU64, Ordering};
-use crate::wait_queue::{WaitOutcome, WaitQueue};
-
-/// The semaphore's one key in its own queue.
-const KEY: u64 = 0;
+use crate::parking_list::ParkingList;
+use crate::sync::{AtomicU64, Deadline, Ordering};
+use crate::wait_queue::WaitOutcome;
 
 /// How an [`acquire`](Semaphore::acquire) ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -37,6 +37,18 @@ pub enum Acquire {
     /// terminate the thread).
     Interrupted,
 }
+
+/// A release that would have made more than `u32::MAX` permits free.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PermitOverflow;
+
+impl std::fmt::Display for PermitOverflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a semaphore cannot have more than 4294967295 free permits")
+    }
+}
+
+impl std::error::Error for PermitOverflow {}
 
 /// One sleeper in [`Semaphore::state`]'s high half.
 const SLEEPER: u64 = 1 << 32;
@@ -54,7 +66,7 @@ pub struct Semaphore {
     /// Free permits in the low half; in the high half, threads in the slow path of `acquire`
     /// (about to sleep, asleep, or just woken).
     state: AtomicU64,
-    queue: WaitQueue,
+    sleeping: ParkingList,
     #[cfg(loom)]
     flaw: Option<SemaphoreFlaw>,
 }
@@ -63,7 +75,7 @@ impl Semaphore {
     pub fn new(permits: u32) -> Semaphore {
         Semaphore {
             state: AtomicU64::new(u64::from(permits)),
-            queue: WaitQueue::new(),
+            sleeping: ParkingList::new(),
             #[cfg(loom)]
             flaw: None,
         }
@@ -117,22 +129,16 @@ impl Semaphore {
         if self.try_acquire() {
             return Acquire::Acquired;
         }
-        // A timeout too long to be a point in time is no timeout.
-        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        // A timeout too long to be a point in time is no timeout. One deadline serves every
+        // wait below: once it has passed, the next wait ends at once.
+        let deadline = timeout.and_then(Deadline::after);
         self.state.fetch_add(SLEEPER, Ordering::SeqCst);
         let outcome = loop {
             if self.try_acquire() {
                 break Acquire::Acquired;
             }
-            let remaining = match deadline {
-                None => None,
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(remaining) => Some(remaining),
-                    None => break Acquire::TimedOut,
-                },
-            };
             let none_free = || self.available() == 0;
-            match self.queue.wait(KEY, none_free, remaining) {
+            match self.sleeping.wait(none_free, deadline) {
                 WaitOutcome::Woken if self.flawed(SemaphoreFlaw::WakeupMeansPermit) => {
                     break Acquire::Acquired;
                 }
@@ -146,19 +152,31 @@ impl Semaphore {
         outcome
     }
 
-    /// Returns `count` permits and wakes up to `count` sleepers to take them. Panics if the
-    /// count of free permits would pass `u32::MAX`.
+    /// Returns `count` permits and wakes up to `count` sleepers to take them.
+    ///
+    /// # Panics
+    ///
+    /// If the count of free permits would pass `u32::MAX`; [`try_release`](Self::try_release)
+    /// reports that instead, for counts that come from untrusted code.
     pub fn release(&self, count: u32) {
+        self.try_release(count)
+            .expect("semaphore permit count overflow");
+    }
+
+    /// [`release`](Self::release), unless the count of free permits would pass `u32::MAX`:
+    /// then nothing changes.
+    pub fn try_release(&self, count: u32) -> Result<(), PermitOverflow> {
         let sleepers_seen = if self.flawed(SemaphoreFlaw::ReadSleepersFirst) {
             let seen = sleepers(self.state.load(Ordering::SeqCst));
-            self.add_permits(count);
+            self.add_permits(count)?;
             seen
         } else {
-            sleepers(self.add_permits(count))
+            sleepers(self.add_permits(count)?)
         };
         if sleepers_seen > 0 {
-            self.queue.notify(KEY, count);
+            self.sleeping.notify(count);
         }
+        Ok(())
     }
 
     /// Threads in the slow path of `acquire`; zero once every acquire has returned.
@@ -168,14 +186,14 @@ impl Semaphore {
     }
 
     /// Adds `count` free permits; returns the state before.
-    fn add_permits(&self, count: u32) -> u64 {
+    fn add_permits(&self, count: u32) -> Result<u64, PermitOverflow> {
         self.state
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
                 permits(state)
                     .checked_add(count)
                     .map(|_| state + u64::from(count))
             })
-            .expect("semaphore permit count overflow")
+            .map_err(|_| PermitOverflow)
     }
 }
 

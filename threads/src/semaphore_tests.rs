@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::sync::{Arc, Ordering, thread};
-use crate::{Acquire, Semaphore, Waiter};
+use crate::{Acquire, PermitOverflow, Semaphore, Waiter};
 
 #[test]
 fn permits_are_counted_exactly() {
@@ -27,6 +27,15 @@ fn permits_are_counted_exactly() {
 fn overflowing_the_permit_count_panics() {
     let semaphore = Semaphore::new(u32::MAX);
     semaphore.release(1);
+}
+
+#[test]
+fn an_overflowing_try_release_changes_nothing() {
+    let semaphore = Semaphore::new(u32::MAX - 1);
+    assert_eq!(semaphore.try_release(2), Err(PermitOverflow));
+    assert_eq!(semaphore.available(), u32::MAX - 1);
+    assert_eq!(semaphore.try_release(1), Ok(()));
+    assert_eq!(semaphore.available(), u32::MAX);
 }
 
 #[test]

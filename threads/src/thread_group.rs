@@ -1,10 +1,10 @@
-//! The guest threads one store spawns: ids, the live-thread limit, outcomes for joiners, and
-//! stopping every thread once one traps.
+//! The guest threads one store spawns: ids, the live-thread limit, outcomes for joiners,
+//! stopping every thread once one traps, and stopping one thread alone.
 //!
 //! The engine drives each thread through `reserve` (in the spawn intrinsic), then, on the new OS
 //! thread, `start`, guest code, and `finish`; if the OS thread cannot be spawned it calls
-//! `cancel` instead. The embedder collects outcomes with `join` and `join_all`, and a dropped
-//! store calls `abort` and then `join_all`.
+//! `cancel` instead. The embedder collects outcomes with `join` and `join_all`, stops one thread
+//! with `terminate`, and a dropped store calls `abort` and then `join_all`.
 //!
 //! The protocol, whose steps the loom models pin down (`loom_thread_group.rs`):
 //! - **reserve** checks the limit and takes a slot in one critical section, so the limit bounds
@@ -17,6 +17,12 @@
 //!   an interrupter may take other locks (a wait queue's, a waiter's), and none of them is ever
 //!   held while this one is taken. Taking the interrupter is what makes each thread interrupted
 //!   at most once.
+//! - **terminate** stops one thread under the same lock. A reserved thread is marked, and its
+//!   `start` refuses it; a running one has its interrupter taken (so no abort calls it again,
+//!   and after an abort there is none left to take) and called after releasing the lock. The
+//!   thread is marked terminated in the same critical section, so the error it then finishes
+//!   with is the end it was asked for, not a trap: it aborts nothing, and no other thread is
+//!   interrupted.
 //! - **finish** records the outcome under the lock and only then wakes every sleeper, so a
 //!   joiner that looked and found nothing is asleep before the wakeup comes. A trapping thread
 //!   counts as finished only once it has interrupted the others, so when `join_all` returns, no
@@ -61,8 +67,9 @@ pub enum Outcome<E> {
     /// It trapped first: the group's error, which stopped every other thread.
     Trapped(E),
     /// The group stopped it before it finished: another thread trapped first, or the embedder
-    /// called [`ThreadGroup::abort`]. Any error it ended with is dropped, because it is only
-    /// the consequence (the engine reports an interrupt as a trap) or too late to matter.
+    /// called [`ThreadGroup::abort`] or [`ThreadGroup::terminate`]. Any error it ended with is
+    /// dropped, because it is only the consequence (the engine reports an interrupt as a trap)
+    /// or too late to matter.
     Aborted,
 }
 
@@ -97,12 +104,17 @@ struct State<E> {
 
 /// Where a live thread is in its life.
 enum Live {
-    /// Reserved; its OS thread has not called `start` yet.
-    Reserved,
+    /// Reserved; its OS thread has not called `start` yet. `terminated` once `terminate` has
+    /// come: `start` then refuses it.
+    Reserved { terminated: bool },
     /// Running guest code. Holds the thread's interrupter until the group interrupts it, or the
     /// thread starts finishing, so the group never interrupts a thread twice.
     Running(Option<Arc<dyn Interrupt>>),
-    /// `start` found the group aborted: the thread runs no guest code and ends `Aborted`.
+    /// Running guest code, and `terminate` has interrupted it: an error it finishes with is its
+    /// own end, not the group's.
+    Terminated,
+    /// `start` found the group aborted or the thread terminated: it runs no guest code and ends
+    /// `Aborted`.
     Refused,
 }
 
@@ -115,7 +127,7 @@ impl<E> State<E> {
             .filter_map(|live| match live {
                 Live::Running(interrupter) if repeat => interrupter.clone(),
                 Live::Running(interrupter) => interrupter.take(),
-                Live::Reserved | Live::Refused => None,
+                Live::Reserved { .. } | Live::Terminated | Live::Refused => None,
             })
             .collect()
     }
@@ -175,14 +187,15 @@ impl<E: Clone> ThreadGroup<E> {
         }
         let id = state.next_id;
         state.next_id = id.checked_add(1)?;
-        state.live.insert(id, Live::Reserved);
+        state.live.insert(id, Live::Reserved { terminated: false });
         Some(id)
     }
 
     /// Called by thread `id`'s OS thread before it runs guest code: registers the interrupter
-    /// the group calls to stop it. Returns false if the group is already aborted; the thread
-    /// must then run no guest code, and still call [`finish`](Self::finish), which records
-    /// [`Outcome::Aborted`] whatever it is passed.
+    /// the group calls to stop it. Returns false if the group is already aborted, or the thread
+    /// has been [`terminate`](Self::terminate)d; the thread must then run no guest code, and
+    /// still call [`finish`](Self::finish), which records [`Outcome::Aborted`] whatever it is
+    /// passed.
     ///
     /// # Panics
     ///
@@ -194,19 +207,19 @@ impl<E: Clone> ThreadGroup<E> {
             drop(state);
             state = self.state.lock();
         }
-        let Some(live) = state
-            .live
-            .get_mut(&id)
-            .filter(|live| matches!(live, Live::Reserved))
-        else {
+        let Some(&Live::Reserved { terminated }) = state.live.get(&id) else {
             panic!("thread {id} is not reserved");
         };
-        *live = if aborted {
-            Live::Refused
-        } else {
-            Live::Running(Some(interrupter))
-        };
-        !aborted
+        let refused = aborted || terminated;
+        state.live.insert(
+            id,
+            if refused {
+                Live::Refused
+            } else {
+                Live::Running(Some(interrupter))
+            },
+        );
+        !refused
     }
 
     /// Called by thread `id`'s OS thread once it has stopped running guest code (or, if it never
@@ -216,8 +229,9 @@ impl<E: Clone> ThreadGroup<E> {
     /// The first error, while the group is not aborted, is the group's error: the thread is
     /// `Trapped`, the group is aborted, and every other running thread is interrupted before this
     /// thread counts as finished. An error after that (typically the interrupt's own trap) makes
-    /// the thread `Aborted`, as does any result from a thread whose `start` returned false. `Ok`
-    /// from a thread that ran is `Finished`, even after an abort.
+    /// the thread `Aborted`, as does an error from a [`terminate`](Self::terminate)d thread (which
+    /// aborts nothing), and any result from a thread whose `start` returned false. `Ok` from a
+    /// thread that ran is `Finished`, even after an abort or its termination.
     ///
     /// # Panics
     ///
@@ -231,11 +245,14 @@ impl<E: Clone> ThreadGroup<E> {
             panic!("thread {id} is not live");
         };
         // Nobody interrupts a thread that is finishing: it is no longer running guest code.
-        let refused = matches!(std::mem::replace(live, Live::Running(None)), Live::Refused);
+        let before = std::mem::replace(live, Live::Running(None));
+        let refused = matches!(before, Live::Refused | Live::Reserved { terminated: true });
+        let terminated =
+            matches!(before, Live::Terminated) && !self.flawed(GroupFlaw::TerminatedErrorTraps);
         let outcome = match result {
             _ if refused => Outcome::Aborted,
             Ok(()) => Outcome::Finished,
-            Err(_) if state.aborted => Outcome::Aborted,
+            Err(_) if state.aborted || terminated => Outcome::Aborted,
             Err(error) => {
                 state.aborted = true;
                 state.first_error = Some(error.clone());
@@ -264,7 +281,7 @@ impl<E: Clone> ThreadGroup<E> {
     pub fn cancel(&self, id: ThreadId) {
         let mut state = self.state.lock();
         assert!(
-            matches!(state.live.get(&id), Some(Live::Reserved)),
+            matches!(state.live.get(&id), Some(Live::Reserved { .. })),
             "thread {id} is not reserved"
         );
         state.live.remove(&id);
@@ -282,6 +299,43 @@ impl<E: Clone> ThreadGroup<E> {
         let interrupters = state.take_interrupters(self.flawed(GroupFlaw::InterruptRepeatedly));
         drop(state);
         interrupt_all(interrupters);
+    }
+
+    /// Stops thread `id` alone, as the embedder's decision: a running thread is interrupted, and
+    /// a reserved one is refused by its `start`. Unlike a trap it aborts nothing: an error the
+    /// thread then finishes with (typically the interrupt's own trap) makes it
+    /// [`Outcome::Aborted`], is not the group's error, and interrupts no other thread; `Ok` still
+    /// makes it `Finished`. Like [`abort`](Self::abort), it returns once the interrupt is
+    /// delivered, without waiting for the thread to finish.
+    ///
+    /// Returns whether this call stopped the thread: false, doing nothing, if the thread is not
+    /// live (finished, cancelled or never reserved), is finishing, or was already stopped, by
+    /// an earlier `terminate` or by the group's abort (each thread is interrupted at most once).
+    pub fn terminate(&self, id: ThreadId) -> bool {
+        let mut state = self.state.lock();
+        let aborted = state.aborted;
+        let forget_reserved = self.flawed(GroupFlaw::TerminateForgetsReserved);
+        let Some(live) = state.live.get_mut(&id) else {
+            return false;
+        };
+        let interrupter = match live {
+            Live::Reserved { terminated } => {
+                let stopped = !(aborted || *terminated);
+                if !forget_reserved {
+                    *terminated = true;
+                }
+                return stopped;
+            }
+            Live::Running(interrupter) => interrupter.take(),
+            Live::Terminated | Live::Refused => None,
+        };
+        let Some(interrupter) = interrupter else {
+            return false;
+        };
+        *live = Live::Terminated;
+        drop(state);
+        interrupter.interrupt();
+        true
     }
 
     /// Blocks until thread `id` has finished and returns its outcome, which only the first

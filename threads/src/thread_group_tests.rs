@@ -35,22 +35,25 @@ fn counter() -> Arc<Count> {
     Arc::new(Count::default())
 }
 
-/// Runs `id` as the engine would on a new OS thread: guest code blocks on `queue` until the
-/// group interrupts it, and the engine reports the interrupt as a trap.
+/// Runs `id` as the engine would on a new OS thread: guest code blocks on `queue` until
+/// notified or interrupted, and the engine reports an interrupt as a trap. Returns how the wait
+/// ended, or `None` if `start` refused the thread.
 fn spawn_blocked_guest(
     group: &Arc<Group>,
     queue: &Arc<WaitQueue>,
     id: u32,
-) -> thread::JoinHandle<()> {
+) -> thread::JoinHandle<Option<WaitOutcome>> {
     let (group, queue) = (group.clone(), queue.clone());
     thread::spawn(move || {
-        let result = if group.start(id, Arc::new(Waiter::current())) {
-            assert_eq!(queue.wait(KEY, || true, None), WaitOutcome::Interrupted);
-            Err("interrupted")
-        } else {
-            Ok(())
+        let outcome = group
+            .start(id, Arc::new(Waiter::current()))
+            .then(|| queue.wait(KEY, || true, None));
+        let result = match outcome {
+            Some(WaitOutcome::Interrupted) => Err("interrupted"),
+            _ => Ok(()),
         };
         group.finish(id, result);
+        outcome
     })
 }
 
@@ -213,7 +216,7 @@ fn a_trap_interrupts_every_blocked_thread() {
         assert_eq!(group.join(id), Some(Outcome::Aborted));
     }
     for guest in guests {
-        guest.join().unwrap();
+        assert_eq!(guest.join().unwrap(), Some(WaitOutcome::Interrupted));
     }
     assert_eq!(group.join_all(), Err("trap"));
     assert_eq!(queue.waiters(KEY), 0);
@@ -229,8 +232,8 @@ fn abort_interrupts_running_threads_and_refuses_new_ones() {
     let late = group.reserve().unwrap();
     group.abort();
     let refused = spawn_blocked_guest(&group, &queue, late);
-    refused.join().unwrap();
-    guest.join().unwrap();
+    assert_eq!(refused.join().unwrap(), None);
+    assert_eq!(guest.join().unwrap(), Some(WaitOutcome::Interrupted));
     assert_eq!(group.join(blocked), Some(Outcome::Aborted));
     assert_eq!(group.join(late), Some(Outcome::Aborted));
     assert_eq!(group.join_all(), Ok(()));
@@ -256,6 +259,104 @@ fn each_thread_is_interrupted_once() {
     assert_eq!(running_count.get(), 1);
     assert_eq!(trapper_count.get(), 0, "it is the one that trapped");
     assert_eq!(finished_count.get(), 0, "it had finished");
+    assert_eq!(group.join_all(), Err("trap"));
+}
+
+#[test]
+fn terminate_stops_one_blocked_thread_and_spares_the_rest() {
+    let group = Arc::new(Group::new(2));
+    let queue = Arc::new(WaitQueue::new());
+    let (target, bystander) = (group.reserve().unwrap(), group.reserve().unwrap());
+    let target_guest = spawn_blocked_guest(&group, &queue, target);
+    let bystander_guest = spawn_blocked_guest(&group, &queue, bystander);
+    await_waiters(&queue, 2);
+    assert!(group.terminate(target));
+    assert_eq!(target_guest.join().unwrap(), Some(WaitOutcome::Interrupted));
+    assert_eq!(group.join(target), Some(Outcome::Aborted));
+    assert!(
+        !group.is_aborted(),
+        "a terminated thread's error is its own"
+    );
+    assert_eq!(queue.waiters(KEY), 1, "the bystander still waits");
+    assert!(!group.terminate(target), "it has finished");
+    assert_eq!(queue.notify(KEY, 1), 1);
+    assert_eq!(bystander_guest.join().unwrap(), Some(WaitOutcome::Woken));
+    assert_eq!(group.join(bystander), Some(Outcome::Finished));
+    assert_eq!(group.join_all(), Ok(()));
+}
+
+#[test]
+fn a_thread_terminated_while_reserved_is_refused() {
+    let group = Group::new(2);
+    let id = group.reserve().unwrap();
+    assert!(group.terminate(id));
+    assert!(!group.terminate(id), "already terminated");
+    assert!(!group.start(id, counter()));
+    assert!(!group.terminate(id), "refused");
+    group.finish(id, Ok(()));
+    assert_eq!(group.join(id), Some(Outcome::Aborted));
+    assert!(!group.is_aborted());
+    let next = group.reserve().unwrap();
+    assert!(group.start(next, counter()));
+    group.finish(next, Ok(()));
+    assert_eq!(group.join(next), Some(Outcome::Finished));
+    assert_eq!(group.join_all(), Ok(()));
+}
+
+#[test]
+fn terminate_leaves_threads_that_are_gone_or_already_stopped_alone() {
+    let group = Group::new(4);
+    assert!(!group.terminate(99), "never reserved");
+    let finished = group.reserve().unwrap();
+    assert!(group.start(finished, counter()));
+    group.finish(finished, Ok(()));
+    assert!(!group.terminate(finished));
+    assert_eq!(group.join(finished), Some(Outcome::Finished));
+    let cancelled = group.reserve().unwrap();
+    group.cancel(cancelled);
+    assert!(!group.terminate(cancelled));
+    let (reserved, running) = (group.reserve().unwrap(), group.reserve().unwrap());
+    let count = counter();
+    assert!(group.start(running, count.clone()));
+    group.abort();
+    assert!(!group.terminate(reserved), "the abort stops it");
+    assert!(!group.terminate(running), "the abort interrupted it");
+    assert_eq!(count.get(), 1);
+    assert!(!group.start(reserved, counter()));
+    group.finish(reserved, Ok(()));
+    group.finish(running, Err("interrupted"));
+    assert_eq!(group.join_all(), Ok(()));
+}
+
+#[test]
+fn terminated_threads_end_on_their_own_and_a_later_trap_still_counts() {
+    let group = Group::new(3);
+    let (returns, fails, traps) = (
+        group.reserve().unwrap(),
+        group.reserve().unwrap(),
+        group.reserve().unwrap(),
+    );
+    let (returns_count, fails_count, traps_count) = (counter(), counter(), counter());
+    assert!(group.start(returns, returns_count.clone()));
+    assert!(group.start(fails, fails_count.clone()));
+    assert!(group.start(traps, traps_count.clone()));
+    assert!(group.terminate(returns));
+    assert!(group.terminate(fails));
+    group.finish(fails, Err("interrupted"));
+    assert!(!group.is_aborted());
+    assert_eq!(traps_count.get(), 0, "no other thread is interrupted");
+    group.finish(traps, Err("trap"));
+    assert!(group.is_aborted());
+    group.finish(returns, Ok(()));
+    assert_eq!(
+        returns_count.get(),
+        1,
+        "the trap does not interrupt it again"
+    );
+    assert_eq!(fails_count.get(), 1);
+    assert_eq!(group.join(returns), Some(Outcome::Finished));
+    assert_eq!(group.join(fails), Some(Outcome::Aborted));
+    assert_eq!(group.join(traps), Some(Outcome::Trapped("trap")));
     assert_eq!(group.join_all(), Err("trap"));
 }
 

@@ -1,27 +1,18 @@
 //! FIFO wait queues keyed by address: the host side of `memory.atomic.wait*` and
 //! `memory.atomic.notify`.
 //!
-//! The protocol, whose steps each loom model pins down (`loom_tests.rs`):
-//! - **wait** takes the key's shard lock, runs the caller's value check, and enqueues itself
-//!   only if it passes, all under that lock. A notify needs the same lock, so it cannot fall
-//!   between the check and the enqueue.
-//! - **notify** dequeues up to `count` waiters, oldest first, and marks each as chosen, under the
-//!   shard lock. Being dequeued is being counted.
-//! - A parked waiter returns `Woken` only when it finds its mark set, never for a bare wakeup:
-//!   a spurious one, or a notify's signal arriving late, after the wait it was meant for.
-//! - A waiter that gives up (deadline or interrupt) retakes the shard lock. If a notify chose it
-//!   meanwhile, it returns `Woken`, since that notify counted it; otherwise it leaves the queue
-//!   and returns why it gave up. So each wait has exactly one outcome, and a notify's count is
-//!   exactly the waits it made return `Woken`.
-//! - Whoever empties a key's queue removes the key in the same critical section, so the maps
-//!   hold only keys with waiters, and an enqueue never lands in a queue that is being removed.
+//! Each key's waiters follow the wait protocol in `parking.rs`, under the lock of the shard the
+//! key hashes to. On top of it, whoever empties a key's queue removes the key in the same
+//! critical section, so the maps hold only keys with waiters, and a waiter never joins a queue
+//! that is being removed. The loom models in `loom_tests.rs` pin each step down.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
 use crate::flaw::Flaw;
-use crate::sync::{Deadline, Mutex};
+use crate::parking::{self, Parked, WaitList};
+use crate::sync::{Deadline, Mutex, MutexGuard};
 use crate::waiter::Waiter;
 
 /// Outcome of a wait.
@@ -61,8 +52,8 @@ struct Shard(Mutex<Queues>);
 #[derive(Default)]
 struct Queues {
     /// Only keys that have waiters.
-    by_key: HashMap<u64, VecDeque<Waiter>>,
-    spare: Vec<VecDeque<Waiter>>,
+    by_key: HashMap<u64, Parked>,
+    spare: Vec<Parked>,
 }
 
 impl Queues {
@@ -71,7 +62,7 @@ impl Queues {
         self.by_key
             .entry(key)
             .or_insert_with(|| spare.pop().unwrap_or_default())
-            .push_back(waiter);
+            .push(waiter);
     }
 
     /// Removes `key`'s queue, which the caller has just emptied, keeping its buffer for reuse.
@@ -122,6 +113,11 @@ impl WaitQueue {
         &self.shards[index as usize].0
     }
 
+    /// One key's queue, as the wait protocol sees it.
+    fn key(&self, key: u64) -> KeyQueue<'_> {
+        KeyQueue { queue: self, key }
+    }
+
     /// Blocks the calling thread on `key` until notified, timed out or interrupted.
     ///
     /// `validate` runs while the key's shard lock is held, so a notify cannot slip between the
@@ -136,108 +132,19 @@ impl WaitQueue {
         validate: impl FnOnce() -> bool,
         timeout: Option<Duration>,
     ) -> WaitOutcome {
-        let me = Waiter::current();
-        if me.is_interrupted() {
-            return WaitOutcome::Interrupted;
-        }
-        let deadline = timeout.and_then(Deadline::after);
-        let shard = self.shard(key);
-        let (mut queues, valid) = if self.flawed(Flaw::ValidateOutsideLock) {
-            let valid = validate();
-            (shard.lock(), valid)
-        } else {
-            let queues = shard.lock();
-            (queues, validate())
-        };
-        if !valid {
-            return WaitOutcome::Mismatch;
-        }
-        queues.push(key, me.clone());
-        drop(queues);
-        match self.park(&me, deadline) {
-            WaitOutcome::Woken => WaitOutcome::Woken,
-            gave_up => self.leave(key, &me, gave_up),
-        }
-    }
-
-    /// Sleeps until a notify chooses `me` (`Woken`), an interrupt arrives (`Interrupted`) or
-    /// `deadline` passes (`TimedOut`). Any other wakeup goes back to sleep: a spurious one, or
-    /// a notify's signal arriving after an earlier wait already took its mark. Only `Woken` is
-    /// final: a waiter that gives up may have been chosen since, which `leave` settles.
-    fn park(&self, me: &Waiter, deadline: Option<Deadline>) -> WaitOutcome {
-        let mut notified = me.lock_mark();
-        let mut expired = false;
-        loop {
-            if *notified {
-                *notified = false;
-                return WaitOutcome::Woken;
-            }
-            if me.is_interrupted() {
-                return WaitOutcome::Interrupted;
-            }
-            if expired {
-                return WaitOutcome::TimedOut;
-            }
-            (notified, expired) = me.sleep(notified, deadline);
-            if self.flawed(Flaw::WakeupMeansNotified) && !expired && !me.is_interrupted() {
-                *notified = true;
-            }
-        }
-    }
-
-    /// Settles a wait that gave up (`TimedOut` or `Interrupted`) against a racing notify.
-    fn leave(&self, key: u64, me: &Waiter, gave_up: WaitOutcome) -> WaitOutcome {
-        if self.flawed(Flaw::TimeoutKeepsQueued) && gave_up == WaitOutcome::TimedOut
-            || self.flawed(Flaw::InterruptKeepsQueued) && gave_up == WaitOutcome::Interrupted
-        {
-            return gave_up;
-        }
-        let mut queues = self.shard(key).lock();
-        if me.take_notified() {
-            // A notify dequeued and counted us before we got the lock.
-            let ignore =
-                self.flawed(Flaw::TimeoutIgnoresNotify) && gave_up == WaitOutcome::TimedOut;
-            return if ignore { gave_up } else { WaitOutcome::Woken };
-        }
-        let queue = queues
-            .by_key
-            .get_mut(&key)
-            .expect("an unchosen waiter is still queued");
-        let at = queue
-            .iter()
-            .position(|waiter| waiter.is(me))
-            .expect("an unchosen waiter is still queued");
-        queue.remove(at);
-        if queue.is_empty() {
-            if self.flawed(Flaw::PruneWithoutRecheck) {
-                drop(queues);
-                self.shard(key).lock().by_key.remove(&key);
-            } else {
-                queues.prune(key);
-            }
-        }
-        gave_up
+        parking::wait(&self.key(key), validate, timeout.and_then(Deadline::after))
     }
 
     /// Wakes up to `count` waiters of `key`, oldest first; returns how many it woke. A waiter
     /// that already timed out or was interrupted has left the queue and is never counted.
     pub fn notify(&self, key: u64, count: u32) -> u32 {
-        let mut queues = self.shard(key).lock();
-        let Some(queue) = queues.by_key.get_mut(&key) else {
+        let list = self.key(key);
+        let mut queues = list.lock();
+        let Some(parked) = queues.by_key.get_mut(&key) else {
             return 0;
         };
-        let mut woken = 0;
-        while woken < count {
-            let next = if self.flawed(Flaw::NotifyNewestFirst) {
-                queue.pop_back()
-            } else {
-                queue.pop_front()
-            };
-            let Some(waiter) = next else { break };
-            waiter.notify();
-            woken += 1;
-        }
-        if queue.is_empty() {
+        let woken = parking::notify(&list, parked, count);
+        if parked.is_empty() {
             queues.prune(key);
         }
         woken
@@ -249,7 +156,7 @@ impl WaitQueue {
             .lock()
             .by_key
             .get(&key)
-            .map_or(0, VecDeque::len)
+            .map_or(0, Parked::len)
     }
 
     /// Whether no key has a queue: every emptied queue was pruned.
@@ -267,6 +174,47 @@ impl WaitQueue {
             .iter()
             .map(|shard| shard.0.lock().spare.len())
             .sum()
+    }
+}
+
+/// The queue of one key: the wait protocol's list, guarded by the key's shard lock.
+struct KeyQueue<'q> {
+    queue: &'q WaitQueue,
+    key: u64,
+}
+
+impl WaitList for KeyQueue<'_> {
+    type Guard<'a>
+        = MutexGuard<'a, Queues>
+    where
+        Self: 'a;
+
+    fn lock(&self) -> MutexGuard<'_, Queues> {
+        self.queue.shard(self.key).lock()
+    }
+
+    fn join(&self, queues: &mut MutexGuard<'_, Queues>, me: Waiter) {
+        queues.push(self.key, me);
+    }
+
+    fn leave(&self, mut queues: MutexGuard<'_, Queues>, me: &Waiter) {
+        let parked = queues
+            .by_key
+            .get_mut(&self.key)
+            .expect("an unchosen waiter is still queued");
+        parked.remove(me);
+        if parked.is_empty() {
+            if self.flawed(Flaw::PruneWithoutRecheck) {
+                drop(queues);
+                self.lock().by_key.remove(&self.key);
+            } else {
+                queues.prune(self.key);
+            }
+        }
+    }
+
+    fn flawed(&self, flaw: Flaw) -> bool {
+        self.queue.flawed(flaw)
     }
 }
 

@@ -1,8 +1,11 @@
 //! A thread's parking handle: the node that wait queues link in, made once per thread and
-//! reused by every wait it makes.
+//! reused by every wait it makes, and what interrupts the thread, in a wait or in a blocking
+//! call (`blocking.rs`).
 
 use std::fmt;
 
+use crate::blocking::HookSlot;
+use crate::flaw::WaiterFlaw;
 use crate::sync::{Arc, AtomicBool, Condvar, Deadline, Mutex, MutexGuard, Ordering, thread_local};
 
 /// A thread's parking handle; cheap to clone (an `Arc` inside).
@@ -24,6 +27,8 @@ struct Inner {
     /// under that lock is asleep before the store and gets the signal; loaded without the lock
     /// when a wait starts.
     interrupted: AtomicBool,
+    /// The hook of the blocking call the owner is in, which an interrupt runs.
+    hook: HookSlot,
 }
 
 thread_local! {
@@ -36,6 +41,7 @@ impl Waiter {
             notified: Mutex::new(false),
             wake: Condvar::new(),
             interrupted: AtomicBool::new(false),
+            hook: HookSlot::new(),
         }))
     }
 
@@ -53,12 +59,31 @@ impl Waiter {
     /// notify that chose the waiter before the interrupt arrived still wins: that wait returns
     /// `Woken`, because the notify counted it.
     ///
+    /// If the thread is in a blocking call ([`begin_blocking`](crate::begin_blocking)), runs that
+    /// call's hook, here, before returning.
+    ///
     /// [`Interrupted`]: crate::WaitOutcome::Interrupted
     pub fn interrupt(&self) {
-        let notified = self.0.notified.lock();
-        self.0.interrupted.store(true, Ordering::Release);
-        drop(notified);
+        self.raise_interrupt(None);
+    }
+
+    /// [`interrupt`](Waiter::interrupt) with `flaw`, for showing that a loom model catches it.
+    #[cfg(all(loom, test))]
+    pub(crate) fn interrupt_with_flaw(&self, flaw: WaiterFlaw) {
+        self.raise_interrupt(Some(flaw));
+    }
+
+    fn raise_interrupt(&self, flaw: Option<WaiterFlaw>) {
+        if cfg!(loom) && flaw == Some(WaiterFlaw::InterruptOutsideLock) {
+            self.0.interrupted.store(true, Ordering::Release);
+        } else {
+            let notified = self.0.notified.lock();
+            self.0.interrupted.store(true, Ordering::Release);
+            drop(notified);
+        }
         self.0.wake.notify_one();
+        // After the flag, so that a blocking call begun from now on sees it instead.
+        self.0.hook.fire();
     }
 
     /// Lets this thread's waits block again.
@@ -69,6 +94,10 @@ impl Waiter {
     /// Whether an interrupt is pending (set and not cleared).
     pub fn is_interrupted(&self) -> bool {
         self.0.interrupted.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn hook_slot(&self) -> &HookSlot {
+        &self.0.hook
     }
 
     pub(crate) fn is(&self, other: &Waiter) -> bool {

@@ -13,3 +13,14 @@ pub(crate) enum Flaw {
     /// acquirers can both count the same block and one finds it gone.
     CountThenPop,
 }
+
+/// Deliberate bugs in [`CallGate`](crate::CallGate), one per model of the gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GateFlaw {
+    /// `enter` checks for `CLOSED` and counts the call in two steps, so a close in between
+    /// finds no call, returns, and the store is freed under the call that enters anyway.
+    CheckThenCount,
+    /// The last call out of a closed gate signals without the gate's lock, so the signal can
+    /// fall between the closer's check and its sleep, and the closer sleeps forever.
+    SignalWithoutLock,
+}

@@ -8,6 +8,9 @@
 //! The block's layout and "current thread" lookup belong to the engine's vm layer, which
 //! instantiates the pool with its block type and reset routine.
 //!
+//! Host threads attached to an instance also run on blocks, and call in while the store that
+//! owns the instance may be dropped: [`CallGate`] keeps the store alive for each call.
+//!
 //! The loom models (`loom_tests.rs`) run with:
 //!
 //! ```text
@@ -17,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod flaw;
+mod gate;
 mod pool;
 mod sync;
 
@@ -25,4 +29,5 @@ mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
+pub use gate::{CallGate, Entered};
 pub use pool::{BlockPool, Lease};

@@ -17,10 +17,10 @@ use std::process::Command;
 
 use loom::model::Builder;
 
-use crate::flaw::Flaw;
+use crate::flaw::{Flaw, GateFlaw};
 use crate::pool::VANISHED;
 use crate::sync::{Arc, AtomicU32, AtomicUsize, Ordering, thread};
-use crate::{BlockPool, Lease};
+use crate::{BlockPool, CallGate, Lease};
 
 /// Loom explores every interleaving with at most this many preemptions unless
 /// `LOOM_MAX_PREEMPTIONS` says otherwise. Every flaw is caught within this bound.
@@ -186,5 +186,85 @@ fn loom_pool_reset_before_reuse_catches_publish_before_reset() {
         "loom_pool_reset_before_reuse_catches_publish_before_reset",
         NOT_RESET,
         reset_before_reuse(Some(Flaw::PublishBeforeReset)),
+    );
+}
+
+const FREED_UNDER_CALL: &str = "a call ran after the gate's close returned";
+
+/// An attached thread calls through its gate while the store closes it and then frees what
+/// calls use (the `freed` word): a call that got in finds nothing freed, however the close
+/// interleaves, and the close returns (a lost signal would leave it asleep: loom reports the
+/// deadlock).
+fn gate_keeps_store_alive(flaw: Option<GateFlaw>) -> Model {
+    Box::new(move || {
+        let gate = Arc::new(match flaw {
+            Some(flaw) => CallGate::with_flaw(flaw),
+            None => CallGate::new(),
+        });
+        let freed = Arc::new(AtomicU32::new(0));
+        let caller = thread::spawn({
+            let (gate, freed) = (gate.clone(), freed.clone());
+            move || {
+                if let Some(_call) = gate.enter() {
+                    assert_eq!(freed.load(Ordering::Relaxed), 0, "{FREED_UNDER_CALL}");
+                }
+            }
+        });
+        gate.close();
+        freed.store(1, Ordering::Relaxed);
+        assert!(gate.enter().is_none());
+        caller.join().unwrap();
+    })
+}
+
+#[test]
+fn loom_gate_keeps_store_alive() {
+    check(gate_keeps_store_alive(None));
+}
+
+#[test]
+fn loom_gate_keeps_store_alive_catches_check_then_count() {
+    assert_caught(
+        "loom_gate_keeps_store_alive_catches_check_then_count",
+        FREED_UNDER_CALL,
+        gate_keeps_store_alive(Some(GateFlaw::CheckThenCount)),
+    );
+}
+
+/// A call is in progress when another thread closes the gate: the close waits for it, and
+/// returns once it leaves (a lost signal would leave the closer asleep, which loom reports as
+/// a deadlock).
+fn close_waits_for_call(flaw: Option<GateFlaw>) -> Model {
+    Box::new(move || {
+        let gate = Arc::new(match flaw {
+            Some(flaw) => CallGate::with_flaw(flaw),
+            None => CallGate::new(),
+        });
+        let in_call = Arc::new(AtomicU32::new(1));
+        let call = gate.enter().expect("the gate is open");
+        let closer = thread::spawn({
+            let (gate, in_call) = (gate.clone(), in_call.clone());
+            move || {
+                gate.close();
+                assert_eq!(in_call.load(Ordering::Relaxed), 0, "{FREED_UNDER_CALL}");
+            }
+        });
+        in_call.store(0, Ordering::Relaxed);
+        drop(call);
+        closer.join().unwrap();
+    })
+}
+
+#[test]
+fn loom_gate_close_waits_for_call() {
+    check(close_waits_for_call(None));
+}
+
+#[test]
+fn loom_gate_close_waits_for_call_catches_signal_without_lock() {
+    assert_caught(
+        "loom_gate_close_waits_for_call_catches_signal_without_lock",
+        "deadlock",
+        close_waits_for_call(Some(GateFlaw::SignalWithoutLock)),
     );
 }

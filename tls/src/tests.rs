@@ -4,7 +4,7 @@
 use std::panic;
 
 use crate::sync::{Arc, AtomicUsize, Ordering, thread};
-use crate::{BlockPool, Lease};
+use crate::{BlockPool, CallGate, Lease};
 
 /// A block that counts its uses and, when dropped, reports them and its own drop.
 struct Block {
@@ -220,4 +220,53 @@ fn concurrent_acquire_release_accounts_exactly() {
         assert_eq!(stats.drops(), created);
         assert_eq!(stats.uses.load(Ordering::SeqCst), THREADS * ROUNDS);
     }
+}
+
+#[test]
+fn closed_gate_turns_calls_away() {
+    let gate = CallGate::new();
+    {
+        let _outer = gate.enter().expect("an open gate lets calls in");
+        let _nested = gate.enter().expect("a call may nest");
+    }
+    assert!(!gate.is_closed());
+    gate.close();
+    assert!(gate.is_closed());
+    assert!(gate.enter().is_none());
+    gate.close();
+}
+
+#[test]
+fn close_waits_for_the_call_in_progress() {
+    let gate = Arc::new(CallGate::new());
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
+    let freed = Arc::new(AtomicUsize::new(0));
+    let caller = thread::spawn({
+        let (gate, freed) = (gate.clone(), freed.clone());
+        move || {
+            let call = gate.enter().expect("the gate is open");
+            entered_tx.send(()).unwrap();
+            finish_rx.recv().unwrap();
+            // The closer frees only after `close` returns, which waits for this call.
+            assert_eq!(freed.load(Ordering::SeqCst), 0);
+            drop(call);
+        }
+    });
+    entered_rx.recv().unwrap();
+    let closer = thread::spawn({
+        let (gate, freed) = (gate.clone(), freed.clone());
+        move || {
+            gate.close();
+            freed.store(1, Ordering::SeqCst);
+        }
+    });
+    while !gate.is_closed() {
+        thread::yield_now();
+    }
+    assert!(gate.enter().is_none(), "a closing gate lets no new call in");
+    finish_tx.send(()).unwrap();
+    caller.join().unwrap();
+    closer.join().unwrap();
+    assert_eq!(freed.load(Ordering::SeqCst), 1);
 }

@@ -8,6 +8,7 @@ use crate::vm::HostCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use wasmparser::WasmFeatures;
+use weft_threads::ThreadBudget;
 
 /// Settings for an [`Engine`].
 #[derive(Clone, Debug)]
@@ -16,6 +17,7 @@ pub struct Config {
     pub(crate) features: WasmFeatures,
     pub(crate) max_wasm_stack: usize,
     pub(crate) max_threads: u32,
+    pub(crate) max_total_threads: u32,
     pub(crate) max_gc_heap: usize,
 }
 
@@ -23,8 +25,12 @@ pub struct Config {
 /// otherwise.
 pub const DEFAULT_MAX_GC_HEAP: usize = 1 << 30;
 
-/// Guest threads one store may run at once unless [`Config::max_threads`] says otherwise.
+/// Live threads one store may have unless [`Config::max_threads`] says otherwise.
 pub const DEFAULT_MAX_THREADS: u32 = 64;
+
+/// Live threads all of an engine's stores may have unless [`Config::max_total_threads`] says
+/// otherwise.
+pub const DEFAULT_MAX_TOTAL_THREADS: u32 = 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -33,6 +39,7 @@ impl Default for Config {
             features: WasmFeatures::default(),
             max_wasm_stack: 512 * 1024,
             max_threads: DEFAULT_MAX_THREADS,
+            max_total_threads: DEFAULT_MAX_TOTAL_THREADS,
             max_gc_heap: DEFAULT_MAX_GC_HEAP,
         }
     }
@@ -64,12 +71,23 @@ impl Config {
         self
     }
 
-    /// How many guest threads (spawned by `"wasm:thread"` intrinsics or
-    /// [`Store::spawn`](crate::Store::spawn)) one store may run at once. Beyond it, spawn
-    /// returns -1 to the guest and `None` to the embedder. `available-parallelism` never
-    /// reports more than this.
+    /// How many live threads one store (the group of instances one set of threads runs) may
+    /// have: guest threads spawned by `"wasm:thread"` intrinsics or
+    /// [`Store::spawn`](crate::Store::spawn), and host threads
+    /// [attached](crate::SharedInstance::attach) to it. The store's own thread does not count.
+    /// Beyond it, spawn returns -1 to the guest, and spawning or attaching fails with
+    /// [`ThreadError::StoreLimit`](crate::ThreadError::StoreLimit) for the embedder.
+    /// `available-parallelism` never reports more than this.
     pub fn max_threads(&mut self, threads: u32) -> &mut Self {
         self.max_threads = threads;
+        self
+    }
+
+    /// How many live threads, counted as for [`Config::max_threads`], all stores of the
+    /// engine may have together. Beyond it, spawning or attaching fails the same way, with
+    /// [`ThreadError::EngineLimit`](crate::ThreadError::EngineLimit).
+    pub fn max_total_threads(&mut self, threads: u32) -> &mut Self {
+        self.max_total_threads = threads;
         self
     }
 
@@ -93,6 +111,8 @@ struct EngineInner {
     /// Shared with the runtime, whose function casts consult it.
     types: Arc<Mutex<TypeRegistry>>,
     host_trampolines: Mutex<HashMap<u32, Arc<HostCode>>>,
+    /// Live threads of all stores, against [`Config::max_total_threads`].
+    threads: Arc<ThreadBudget>,
 }
 
 /// Compiles modules and owns what they share. Cheap to clone; `Send + Sync`.
@@ -121,7 +141,13 @@ impl Engine {
             compiler,
             types: Arc::default(),
             host_trampolines: Mutex::default(),
+            threads: Arc::new(ThreadBudget::new(config.max_total_threads)),
         })))
+    }
+
+    /// The count of live threads across the engine's stores.
+    pub(crate) fn thread_budget(&self) -> &Arc<ThreadBudget> {
+        &self.0.threads
     }
 
     pub(crate) fn config(&self) -> &Config {

@@ -24,6 +24,9 @@ pub enum Error {
     /// The API was used with values that do not fit (wrong types, unknown names, ...).
     #[error(transparent)]
     Usage(#[from] UsageError),
+    /// A thread could not start or attach.
+    #[error(transparent)]
+    Thread(#[from] ThreadError),
     /// Not marked as the error's source: the message already includes it.
     #[error("cannot read `{}`: {error}", path.display())]
     Io {
@@ -108,6 +111,21 @@ pub enum InstantiationError {
     Resource(String),
 }
 
+/// Why a thread could not start (spawned) or attach (a host thread).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ThreadError {
+    #[error("thread limit reached: the store already has its maximum of {0} live threads")]
+    StoreLimit(u32),
+    #[error("thread limit reached: the engine already has its maximum of {0} live threads")]
+    EngineLimit(u32),
+    #[error(
+        "the store's threads were stopped (by a trap or a terminate) and have not been joined yet"
+    )]
+    Stopped,
+    #[error("the operating system could not start a thread: {0}")]
+    Os(String),
+}
+
 /// The API was called with something that does not fit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsageError {
@@ -150,6 +168,10 @@ pub enum UsageError {
         "only a shared function taking one i32 and returning nothing can run on its own thread; this one is {actual}"
     )]
     NotSpawnable { actual: String },
+    #[error("export `{name}` is not a shared function, so only the store's own thread may call it")]
+    NotShared { name: String },
+    #[error("the store has been dropped")]
+    StoreGone,
 }
 
 #[cfg(test)]

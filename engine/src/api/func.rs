@@ -212,6 +212,15 @@ impl Func {
         func.into_func_def(&engine).instantiate(store)
     }
 
+    /// A shared host function from a Rust closure with typed parameters and results: see
+    /// [`Linker::func_wrap_shared`](crate::Linker::func_wrap_shared).
+    pub fn wrap_shared<T: 'static, Params, Results>(
+        store: impl AsContextMut<Data = T>,
+        func: impl super::IntoSharedFunc<Params, Results>,
+    ) -> Result<Func, Error> {
+        func.into_shared_func_def().instantiate(store)
+    }
+
     /// The function's signature.
     ///
     /// # Panics

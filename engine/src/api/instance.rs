@@ -4,7 +4,7 @@ use super::error::{Error, InstantiationError, LinkError, UsageError};
 use super::externals::{Extern, Global, Memory, Table};
 use super::func::{Func, unwind_to_error};
 use super::module::Module;
-use super::store::{AsContextMut, StoreId};
+use super::store::{AsContext, AsContextMut, StoreId};
 use super::typed::{TypedFunc, WasmParams, WasmResults};
 use super::types::{ExternType, Mutability};
 use crate::environ::EntityIndex;
@@ -178,6 +178,20 @@ impl Instance {
             }
             .into()
         })
+    }
+
+    /// Per-thread blocks this instance has created for threads other than the store's own:
+    /// spawned guest threads and attached host threads. Blocks are reused after their thread
+    /// leaves, so this stays at the most such threads the instance has had at once (up to
+    /// the 64 idle blocks an instance keeps).
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this instance belongs to.
+    pub fn thread_blocks_created(&self, store: impl AsContext) -> usize {
+        let cx = store.as_context();
+        self.store.assert_owns(cx.opaque());
+        cx.opaque().instance_blocks_created(self.index)
     }
 
     pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {

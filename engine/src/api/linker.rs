@@ -7,7 +7,7 @@ use super::func::{Caller, HostFuncDef};
 use super::instance::Instance;
 use super::module::Module;
 use super::store::AsContextMut;
-use super::typed::IntoFunc;
+use super::typed::{IntoFunc, IntoSharedFunc};
 use super::types::FuncType;
 use super::values::Val;
 use crate::vm::Intrinsic;
@@ -78,6 +78,21 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self, Error> {
         let definition = func.into_func_def(&self.engine);
         self.insert(module, name, Definition::HostFunc(definition))
+    }
+
+    /// Defines a *shared* host function from a typed Rust closure: its type is shared, so
+    /// shared functions may import it, and it gets no store, so any thread may call it.
+    pub fn func_wrap_shared<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: impl IntoSharedFunc<Params, Results>,
+    ) -> Result<&mut Self, Error> {
+        self.insert(
+            module,
+            name,
+            Definition::HostFunc(func.into_shared_func_def()),
+        )
     }
 
     /// Defines a host function with a dynamically typed body.

@@ -2,10 +2,12 @@
 //! `Instance`, `Func`/`TypedFunc`, `Memory`, `Global`, `Table`.
 #![deny(unsafe_code)]
 
+mod attach;
 mod engine;
 mod error;
 mod externals;
 mod func;
+mod host_sync;
 mod instance;
 mod linker;
 mod module;
@@ -16,8 +18,11 @@ mod typed;
 mod types;
 mod values;
 
+pub use attach::{AttachedThread, SharedFunc, SharedInstance, SharedTypedFunc, ThreadTerminator};
 pub use engine::{Config, Engine};
-pub use error::{CompileError, Error, InstantiationError, LinkError, Trap, UsageError};
+pub use error::{
+    CompileError, Error, InstantiationError, LinkError, ThreadError, Trap, UsageError,
+};
 pub use externals::{Extern, Global, Memory, SharedMemory, Table, WaitResult};
 pub use func::{Caller, Func, HostFuncDef};
 pub use instance::Instance;
@@ -25,9 +30,13 @@ pub use linker::Linker;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use threads::{Terminator, ThreadId, ThreadOutcome};
-pub use typed::{HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
+pub use typed::{HostResult, IntoFunc, IntoSharedFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{
     AbstractHeapType, ConcreteKind, ConcreteType, ExportType, ExternType, FuncType, GlobalType,
     HeapType, ImportType, MemoryType, Mutability, RefType, TableType, ValType,
 };
 pub use values::{AnyRef, ExnRef, ExternRef, GcRef, I31, Val};
+pub use weft_threads::{
+    Acquire, AlreadyHeld, BlockingGuard, CondvarWait, HostCondvar, HostMutex, Interrupted,
+    PermitOverflow, Semaphore, UnlockError, begin_blocking,
+};

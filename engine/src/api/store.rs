@@ -4,6 +4,7 @@
 use super::engine::Engine;
 use super::error::{Error, UsageError};
 use crate::vm::{StoreBox, StoreInner, StoreOpaque};
+use std::sync::Arc;
 
 /// Owns instances, memories, tables, globals and functions, and the embedder's data `T`.
 ///
@@ -21,6 +22,7 @@ impl<T: 'static> Store<T> {
                 data,
                 config.max_wasm_stack,
                 config.max_threads,
+                Arc::clone(engine.thread_budget()),
                 config.max_gc_heap,
                 config.tunables.bounds_checks,
             ),

@@ -20,10 +20,10 @@
 //! [`Linker`]: crate::Linker
 //! [`Config::max_threads`]: crate::Config::max_threads
 
-use super::error::{Error, UsageError};
+use super::error::{Error, ThreadError, UsageError};
 use super::func::{Func, unwind_to_error};
 use super::store::{AsContextMut, Store};
-use crate::vm::{GuestThreads, ThreadFailure, ThreadOutcome as VmOutcome};
+use crate::vm::{GuestThreads, Refusal, SpawnError, ThreadFailure, ThreadOutcome as VmOutcome};
 use std::sync::Arc;
 
 pub use weft_threads::ThreadId;
@@ -55,6 +55,14 @@ impl Terminator {
     pub fn terminate(&self) {
         self.0.terminate();
     }
+
+    /// Stops guest thread `id` alone, the same way: its running code traps at the next
+    /// safepoint, a blocked wait wakes at once, and it ends [`ThreadOutcome::Aborted`]. The
+    /// other threads run on, and the store needs no join to spawn again. Returns whether this
+    /// call stopped the thread: false if it already finished or was already stopped.
+    pub fn terminate_thread(&self, id: ThreadId) -> bool {
+        self.0.terminate_thread(id)
+    }
 }
 
 impl std::fmt::Debug for Terminator {
@@ -63,17 +71,30 @@ impl std::fmt::Debug for Terminator {
     }
 }
 
+/// The embedder's view of a thread that could not start or attach.
+pub(crate) fn refusal_to_error(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::StoreLimit(limit) => ThreadError::StoreLimit(limit).into(),
+        Refusal::EngineLimit(limit) => ThreadError::EngineLimit(limit).into(),
+        Refusal::Stopped => ThreadError::Stopped.into(),
+        Refusal::Os(message) => ThreadError::Os(message).into(),
+        Refusal::StoreGone => UsageError::StoreGone.into(),
+    }
+}
+
 fn failure_to_error(failure: ThreadFailure) -> Error {
     unwind_to_error(failure.into_unwind())
 }
 
 impl<T: 'static> Store<T> {
-    /// Runs `func(arg)` on a new guest thread. `func` must be a shared function of type
-    /// `[i32] -> []`. Returns the thread's id, or `None` when [`Config::max_threads`] threads
-    /// are running (or a trap aborted them and they have not been joined yet).
+    /// Runs `func(arg)` on a new guest thread and returns its id. `func` must be a shared
+    /// function of type `[i32] -> []`. Fails with a [`ThreadError`] at [`Config::max_threads`]
+    /// or [`Config::max_total_threads`], after a trap or terminate stopped the threads (until
+    /// they are joined), or if the OS cannot start a thread.
     ///
     /// [`Config::max_threads`]: crate::Config::max_threads
-    pub fn spawn(&mut self, func: &Func, arg: i32) -> Result<Option<ThreadId>, Error> {
+    /// [`Config::max_total_threads`]: crate::Config::max_total_threads
+    pub fn spawn(&mut self, func: &Func, arg: i32) -> Result<ThreadId, Error> {
         let ty = func.ty(&*self);
         if !ty.is_shared() || ty.params() != [super::ValType::I32] || !ty.results().is_empty() {
             return Err(UsageError::NotSpawnable {
@@ -86,7 +107,10 @@ impl<T: 'static> Store<T> {
         cx.inner
             .opaque
             .spawn(func.index, arg as u32)
-            .map_err(Error::Trap)
+            .map_err(|error| match error {
+                SpawnError::Trap(kind) => Error::Trap(kind),
+                SpawnError::Refused(refusal) => refusal_to_error(refusal),
+            })
     }
 
     /// A handle that stops this store's threads from any thread.

@@ -8,7 +8,8 @@ use super::func::{Caller, Func, HostFuncDef, call_raw, into_payload};
 use super::store::AsContextMut;
 use super::types::{FuncType, ValType};
 use crate::vm::HostBody;
-use crate::vm::{HostFunc, StoreInner, VMVal};
+use crate::vm::{HostFunc, SharedHostFunc, StoreInner, VMVal};
+use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -223,3 +224,50 @@ into_func!(A1 0, A2 1, A3 2);
 into_func!(A1 0, A2 1, A3 2, A4 3);
 into_func!(A1 0, A2 1, A3 2, A4 3, A5 4);
 into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5);
+
+/// Rust closures usable as *shared* host functions: `Fn(A1, .., An) -> R` with `Ai: WasmTy`
+/// and `R: HostResult`. They get no store, so any thread may call them: shared wasm code
+/// (which can only import shared functions) on guest threads and attached host threads alike.
+pub trait IntoSharedFunc<Params, Results>: Send + Sync + 'static {
+    #[doc(hidden)]
+    fn into_shared_func_def<T: 'static>(self) -> HostFuncDef<T>;
+}
+
+/// Boxes a shared host function's error for the trip through the trap handler, in the forms
+/// every thread reports: a trap as its kind, anything else as its message.
+fn shared_payload(error: Error) -> Box<dyn Any + Send> {
+    match error {
+        Error::Trap(kind) => Box::new(kind),
+        other => Box::new(other.to_string()),
+    }
+}
+
+macro_rules! into_shared_func {
+    ($($arg:ident $index:tt),*) => {
+        impl<F, $($arg: WasmTy,)* R: HostResult> IntoSharedFunc<($($arg,)*), R> for F
+        where
+            F: Fn($($arg),*) -> R + Send + Sync + 'static,
+        {
+            #[allow(non_snake_case, reason = "arguments are named after their type parameters")]
+            fn into_shared_func_def<T: 'static>(self) -> HostFuncDef<T> {
+                let ty = FuncType::shared(vec![$($arg::valtype()),*], R::valtypes());
+                let body: SharedHostFunc = Arc::new(move |_caller, slots: &mut [VMVal]| {
+                    $(let $arg = $arg::from_raw(slots[$index].get_u128());)*
+                    self($($arg),*).into_slots(slots).map_err(shared_payload)
+                });
+                HostFuncDef {
+                    ty,
+                    body: HostBody::Shared(body),
+                }
+            }
+        }
+    };
+}
+
+into_shared_func!();
+into_shared_func!(A1 0);
+into_shared_func!(A1 0, A2 1);
+into_shared_func!(A1 0, A2 1, A3 2);
+into_shared_func!(A1 0, A2 1, A3 2, A4 3);
+into_shared_func!(A1 0, A2 1, A3 2, A4 3, A5 4);
+into_shared_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5);

@@ -217,14 +217,42 @@ impl Val {
         }
     }
 
+    /// The raw slot representation of a number or vector; `None` for a reference, whose
+    /// representation depends on its store.
+    pub(crate) fn number_bits(&self) -> Option<u128> {
+        Some(match self {
+            Val::I32(value) => u128::from(*value as u32),
+            Val::I64(value) => u128::from(*value as u64),
+            Val::F32(bits) => u128::from(*bits),
+            Val::F64(bits) => u128::from(*bits),
+            Val::V128(bits) => *bits,
+            Val::FuncRef(_) | Val::ExternRef(_) | Val::AnyRef(_) | Val::ExnRef(_) => return None,
+        })
+    }
+
+    /// Reads a raw slot of number or vector type `ty`; `None` for a reference type. Only the
+    /// low bytes of narrow types are meaningful.
+    pub(crate) fn from_number_bits(bits: u128, ty: &ValType) -> Option<Val> {
+        let raw = bits as u64;
+        Some(match ty {
+            ValType::I32 => Val::I32(raw as u32 as i32),
+            ValType::I64 => Val::I64(raw as i64),
+            ValType::F32 => Val::F32(raw as u32),
+            ValType::F64 => Val::F64(raw),
+            ValType::V128 => Val::V128(bits),
+            ValType::Ref(_) => return None,
+        })
+    }
+
     /// The raw slot representation. References must belong to `store`.
     pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<u128, Error> {
+        if let Some(bits) = self.number_bits() {
+            return Ok(bits);
+        }
         Ok(u128::from(match self {
-            Val::I32(value) => u64::from(*value as u32),
-            Val::I64(value) => *value as u64,
-            Val::F32(bits) => u64::from(*bits),
-            Val::F64(bits) => *bits,
-            Val::V128(bits) => return Ok(*bits),
+            Val::I32(_) | Val::I64(_) | Val::F32(_) | Val::F64(_) | Val::V128(_) => {
+                unreachable!("numbers were handled above")
+            }
             Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => 0,
             Val::ExnRef(Some(never)) => match *never {},
             Val::FuncRef(Some(func)) => {
@@ -247,43 +275,38 @@ impl Val {
 
     /// Reads a raw slot of type `ty`; only the low bytes of narrow types are meaningful.
     pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u128, ty: &ValType) -> Val {
-        let bits = raw;
-        let raw = bits as u64;
-        match ty {
-            ValType::I32 => Val::I32(raw as u32 as i32),
-            ValType::I64 => Val::I64(raw as i64),
-            ValType::F32 => Val::F32(raw as u32),
-            ValType::F64 => Val::F64(raw),
-            ValType::Ref(ty) => match ty.heap_type().top() {
-                AbstractHeapType::Extern => Val::ExternRef((raw != 0).then(|| ExternRef {
-                    store: StoreId::of(store),
-                    raw,
-                })),
-                AbstractHeapType::Any => Val::AnyRef((raw != 0).then(|| {
-                    let id = StoreId::of(store);
-                    if i31::is_i31(raw) {
-                        AnyRef::I31(I31(i31::decode_u(raw)))
-                    } else if gc::is_object(raw) {
-                        let object = GcRef {
-                            store: id,
-                            address: raw,
-                        };
-                        match store.object_kind(raw) {
-                            TypeKind::Array => AnyRef::Array(object),
-                            _ => AnyRef::Struct(object),
-                        }
-                    } else {
-                        AnyRef::Extern(ExternRef { store: id, raw })
+        let ValType::Ref(ty) = ty else {
+            return Val::from_number_bits(raw, ty).expect("only reference types need the store");
+        };
+        let raw = raw as u64;
+        match ty.heap_type().top() {
+            AbstractHeapType::Extern => Val::ExternRef((raw != 0).then(|| ExternRef {
+                store: StoreId::of(store),
+                raw,
+            })),
+            AbstractHeapType::Any => Val::AnyRef((raw != 0).then(|| {
+                let id = StoreId::of(store);
+                if i31::is_i31(raw) {
+                    AnyRef::I31(I31(i31::decode_u(raw)))
+                } else if gc::is_object(raw) {
+                    let object = GcRef {
+                        store: id,
+                        address: raw,
+                    };
+                    match store.object_kind(raw) {
+                        TypeKind::Array => AnyRef::Array(object),
+                        _ => AnyRef::Struct(object),
                     }
-                })),
-                // Only null: weft has no exceptions.
-                AbstractHeapType::Exn => Val::ExnRef(None),
-                _ => Val::FuncRef((raw != 0).then(|| Func {
-                    store: StoreId::of(store),
-                    index: store.func_from_raw(raw as usize),
-                })),
-            },
-            ValType::V128 => Val::V128(bits),
+                } else {
+                    AnyRef::Extern(ExternRef { store: id, raw })
+                }
+            })),
+            // Only null: weft has no exceptions.
+            AbstractHeapType::Exn => Val::ExnRef(None),
+            _ => Val::FuncRef((raw != 0).then(|| Func {
+                store: StoreId::of(store),
+                index: store.func_from_raw(raw as usize),
+            })),
         }
     }
 }

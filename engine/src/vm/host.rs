@@ -40,9 +40,9 @@ impl<T> Clone for HostBody<T> {
     }
 }
 
-/// What a store-bound host function called from a guest thread fails with.
-const BOUND_FROM_GUEST_THREAD: &str =
-    "a host function that uses the store was called from a spawned thread";
+/// What a store-bound host function called from a guest or attached thread fails with.
+const BOUND_FROM_OTHER_THREAD: &str =
+    "a host function that uses the store was called from a thread other than the store's";
 
 /// A host function panicked; the payload is re-raised once the wasm frames are gone.
 pub(crate) struct HostPanic(pub Box<dyn Any + Send>);
@@ -115,7 +115,7 @@ unsafe extern "C" fn host_entry<T: 'static>(
         HostBody::Shared(func) => func(caller, values),
         // SAFETY: the home record is the store's and outlives it; `caller` is a live block.
         HostBody::Bound(_) if !unsafe { (*home).owns(caller) } => {
-            Err(Box::new(BOUND_FROM_GUEST_THREAD.to_string()) as Box<dyn Any + Send>)
+            Err(Box::new(BOUND_FROM_OTHER_THREAD.to_string()) as Box<dyn Any + Send>)
         }
         HostBody::Bound(func) => {
             // SAFETY: the caller runs on the store's home thread, which is blocked in the

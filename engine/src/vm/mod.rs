@@ -2,6 +2,7 @@
 //! globals, contexts, libcalls and trap handling. All of weft's unsafe code lives here; every
 //! unsafe block says why it is sound.
 
+mod attach;
 mod gc;
 mod host;
 pub(crate) use weft_threads::{WaitOutcome, WaitQueue};
@@ -17,10 +18,13 @@ mod thread;
 mod traphandlers;
 mod vmcontext;
 
-pub(crate) use host::{HostBody, HostFunc, HostPanic};
+pub(crate) use attach::{AttachedCallError, Attachment, HostThread, InstanceRef, SharedEntry};
+pub(crate) use host::{HostBody, HostFunc, HostPanic, SharedHostFunc};
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue};
 pub(crate) use module::{HostCode, ModuleRuntime};
-pub(crate) use spawn::{GuestThreads, Intrinsic, ThreadFailure, ThreadOutcome};
+pub(crate) use spawn::{
+    GuestThreads, Intrinsic, Refusal, SpawnError, ThreadFailure, ThreadOutcome,
+};
 pub(crate) use store::{ExternIndex, InstantiationFailure, StoreBox, StoreInner, StoreOpaque};
 pub(crate) use table::Table;
 pub(crate) use traphandlers::UnwindReason;

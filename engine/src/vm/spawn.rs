@@ -10,6 +10,7 @@
 //! The store never frees anything while a guest thread may run: dropping it aborts the group
 //! and joins every OS thread first.
 
+use super::attach::{Attachments, HostThread, InstanceRef};
 use super::host::SharedHostFunc;
 use super::instance::Instance;
 use super::thread::{BlockSource, ThreadRecord, call_on_block};
@@ -20,7 +21,7 @@ use std::any::Any;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use weft_threads::{Interrupt, Outcome, ThreadGroup, ThreadId, Waiter};
+use weft_threads::{BudgetPermit, Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId, Waiter};
 
 /// Why a guest thread failed, in a form every joiner can have a copy of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +65,37 @@ impl ThreadFailure {
 /// How a joined guest thread ended.
 pub(crate) type ThreadOutcome = Outcome<ThreadFailure>;
 
+/// Why a thread could not start (or attach).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The store already has its most live threads.
+    StoreLimit(u32),
+    /// The engine already has its most live threads, across its stores.
+    EngineLimit(u32),
+    /// A trap or a terminate stopped the store's threads, and they have not been joined yet.
+    Stopped,
+    /// The operating system could not start a thread.
+    Os(String),
+    /// The store has been dropped.
+    StoreGone,
+}
+
+/// Why a spawn failed: the guest traps, or sees -1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SpawnError {
+    Trap(TrapKind),
+    Refused(Refusal),
+}
+
+/// The two slots a live thread (spawned or attached) holds, given back when dropped.
+pub(crate) struct ThreadPermits {
+    _store: BudgetPermit,
+    _engine: BudgetPermit,
+}
+
+/// The group's own limit: the store's [`ThreadBudget`] is the one that binds.
+const UNLIMITED: u32 = u32::MAX;
+
 /// Stack for a guest thread: its wasm budget plus room for the runtime and host calls.
 fn thread_stack_size(max_wasm_stack: usize) -> usize {
     (max_wasm_stack + (1 << 20)).max(2 << 20)
@@ -73,7 +105,10 @@ fn thread_stack_size(max_wasm_stack: usize) -> usize {
 pub(crate) struct GuestThreads {
     group: Mutex<Arc<ThreadGroup<ThreadFailure>>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
-    limit: u32,
+    /// Live threads of this store, spawned and attached: the store's thread limit.
+    store_budget: Arc<ThreadBudget>,
+    /// Live threads of every store of the engine.
+    engine_budget: Arc<ThreadBudget>,
     max_wasm_stack: usize,
     /// The store's home thread record, interrupted when a guest thread traps so that wasm
     /// running on the home thread stops too.
@@ -81,6 +116,8 @@ pub(crate) struct GuestThreads {
     /// Whether `home` is still alive, for [`GuestThreads::terminate`], which other threads
     /// may call after the store is gone. Held while `home` is used from such a thread.
     home_alive: Mutex<bool>,
+    /// Host threads attached to the store's instances: stopped with the guest threads.
+    pub(super) attachments: Attachments,
 }
 
 // SAFETY: `home` points at the store's boxed home record, which outlives every guest thread
@@ -112,15 +149,33 @@ impl Interrupt for RecordInterrupter {
 }
 
 impl GuestThreads {
-    pub fn new(limit: u32, max_wasm_stack: usize, home: NonNull<ThreadRecord>) -> GuestThreads {
+    pub fn new(
+        store: u64,
+        limit: u32,
+        engine_budget: Arc<ThreadBudget>,
+        max_wasm_stack: usize,
+        home: NonNull<ThreadRecord>,
+    ) -> GuestThreads {
         GuestThreads {
-            group: Mutex::new(Arc::new(ThreadGroup::new(limit))),
+            group: Mutex::new(Arc::new(ThreadGroup::new(UNLIMITED))),
             handles: Mutex::new(Vec::new()),
-            limit,
+            store_budget: Arc::new(ThreadBudget::new(limit)),
+            engine_budget,
             max_wasm_stack,
             home,
             home_alive: Mutex::new(true),
+            attachments: Attachments::new(store, max_wasm_stack),
         }
+    }
+
+    /// Attaches the calling host thread to `instance`; see [`Attachments::attach`].
+    pub fn attach(self: &Arc<Self>, instance: InstanceRef) -> Result<HostThread, Refusal> {
+        Attachments::attach(self, instance)
+    }
+
+    /// Host threads attached now.
+    pub fn attached(&self) -> usize {
+        self.attachments.count()
     }
 
     fn group(&self) -> Arc<ThreadGroup<ThreadFailure>> {
@@ -131,12 +186,31 @@ impl GuestThreads {
     /// thread limit. It does not change while the store lives.
     pub fn available_parallelism(&self) -> u32 {
         let hardware = std::thread::available_parallelism().map_or(1, |n| n.get());
-        u32::try_from(hardware).unwrap_or(u32::MAX).min(self.limit)
+        u32::try_from(hardware)
+            .unwrap_or(u32::MAX)
+            .min(self.store_budget.limit())
+            .min(self.engine_budget.limit())
     }
 
-    /// Starts `funcref(arg)` on a new thread: `Ok(Some(id))`, `Ok(None)` at the thread limit
-    /// (or after a trap, until the threads are joined), or a trap for a null or unsuitable
-    /// function.
+    /// Slots for one more live thread, or why there is none.
+    pub fn permits(&self) -> Result<ThreadPermits, Refusal> {
+        let store = self
+            .store_budget
+            .try_acquire()
+            .ok_or(Refusal::StoreLimit(self.store_budget.limit()))?;
+        let engine = self
+            .engine_budget
+            .try_acquire()
+            .ok_or(Refusal::EngineLimit(self.engine_budget.limit()))?;
+        Ok(ThreadPermits {
+            _store: store,
+            _engine: engine,
+        })
+    }
+
+    /// Starts `funcref(arg)` on a new thread and returns its id. Fails with a trap for a null
+    /// or unsuitable function, or with a refusal at a thread limit, after a trap or terminate
+    /// (until the threads are joined), or when the OS cannot start a thread.
     ///
     /// # Safety
     ///
@@ -145,9 +219,9 @@ impl GuestThreads {
         self: &Arc<Self>,
         funcref: *const VMFuncRef,
         arg: u32,
-    ) -> Result<Option<ThreadId>, TrapKind> {
+    ) -> Result<ThreadId, SpawnError> {
         if funcref.is_null() {
-            return Err(TrapKind::NullSpawnFunction);
+            return Err(SpawnError::Trap(TrapKind::NullSpawnFunction));
         }
         // SAFETY: per the contract, a non-null funcref of this store.
         let VMFuncRef {
@@ -159,7 +233,7 @@ impl GuestThreads {
         // with their magic number.
         if unsafe { vmctx.cast::<u32>().read() } == HOST_FUNC_MAGIC {
             // Only wasm functions have the shared code a new thread can run.
-            return Err(TrapKind::IndirectCallTypeMismatch);
+            return Err(SpawnError::Trap(TrapKind::IndirectCallTypeMismatch));
         }
         // SAFETY: a wasm funcref's context belongs to a live instance of this store.
         let instance = unsafe { Instance::from_vmctx(vmctx) };
@@ -171,7 +245,7 @@ impl GuestThreads {
                 && func_type.results().is_empty()
         });
         let Some(ty) = spawnable else {
-            return Err(TrapKind::IndirectCallTypeMismatch);
+            return Err(SpawnError::Trap(TrapKind::IndirectCallTypeMismatch));
         };
         let job = Job {
             vmctx,
@@ -181,32 +255,39 @@ impl GuestThreads {
             arg,
         };
         self.reap_finished();
+        let permits = self.permits().map_err(SpawnError::Refused)?;
         let group = self.group();
         let Some(id) = group.reserve() else {
-            return Ok(None);
+            return Err(SpawnError::Refused(Refusal::Stopped));
         };
         let threads = Arc::clone(self);
         let thread_group = Arc::clone(&group);
         let spawned = std::thread::Builder::new()
             .name(format!("weft-guest-{id}"))
             .stack_size(thread_stack_size(self.max_wasm_stack))
-            .spawn(move || threads.run(&thread_group, id, job));
+            .spawn(move || threads.run(&thread_group, id, job, permits));
         match spawned {
             Ok(handle) => {
                 self.handles
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(handle);
-                Ok(Some(id))
+                Ok(id)
             }
-            Err(_) => {
+            Err(error) => {
                 group.cancel(id);
-                Ok(None)
+                Err(SpawnError::Refused(Refusal::Os(error.to_string())))
             }
         }
     }
 
-    fn run(&self, group: &ThreadGroup<ThreadFailure>, id: ThreadId, job: Job) {
+    fn run(
+        &self,
+        group: &ThreadGroup<ThreadFailure>,
+        id: ThreadId,
+        job: Job,
+        permits: ThreadPermits,
+    ) {
         let record = Arc::new(ThreadRecord::new());
         record.set_waiter(Some(Waiter::current()));
         let interrupter = Arc::new(RecordInterrupter(Arc::clone(&record)));
@@ -218,12 +299,15 @@ impl GuestThreads {
             {
                 // SAFETY: the home record outlives every guest thread (see the type's docs).
                 unsafe { self.home.as_ref() }.interrupt();
+                self.attachments.interrupt_all();
             }
             failure.map_or(Ok(()), Err)
         } else {
             Err(ThreadFailure::Trap(TrapKind::Interrupted))
         };
         record.release_blocks();
+        // Before `finish`: a joiner that sees the thread finished may spawn in its place.
+        drop(permits);
         group.finish(id, result);
     }
 
@@ -245,6 +329,12 @@ impl GuestThreads {
         .map_err(ThreadFailure::from_unwind)
     }
 
+    /// Stops thread `id` alone; see [`ThreadGroup::terminate`]. Returns whether this call
+    /// stopped it.
+    pub fn terminate_thread(&self, id: ThreadId) -> bool {
+        self.group().terminate(id)
+    }
+
     /// Waits for thread `id`; `None` for an unknown or already joined id.
     pub fn join(&self, id: ThreadId) -> Option<ThreadOutcome> {
         self.group().join(id)
@@ -257,7 +347,7 @@ impl GuestThreads {
         self.reap();
         let mut group = self.group.lock().unwrap_or_else(|e| e.into_inner());
         if group.is_aborted() {
-            *group = Arc::new(ThreadGroup::new(self.limit));
+            *group = Arc::new(ThreadGroup::new(UNLIMITED));
             // SAFETY: the home record outlives the store's guest threads (see the type's
             // docs). The trap that aborted the group also interrupted the home thread, which
             // is not running wasm now: its caller holds the store.
@@ -300,12 +390,14 @@ impl GuestThreads {
     }
 
     /// Stops everything the store is running, from any thread: every guest thread, and the
-    /// home thread's current (or, if there is none, next) call into wasm. Running code traps
+    /// current (or, if there is none, next) call into wasm of the home thread and of every
+    /// attached host thread. Running code traps
     /// with [`TrapKind::Interrupted`] at its next safepoint; blocked waits wake at once. The
     /// threads finish on their own; [`GuestThreads::join_all`] collects them and lets the
     /// store run again.
     pub fn terminate(&self) {
         self.group().abort();
+        self.attachments.interrupt_all();
         let home_alive = self.home_alive.lock().unwrap_or_else(|e| e.into_inner());
         if *home_alive {
             // SAFETY: the store clears `home_alive`, under this lock, before it frees the home
@@ -314,10 +406,11 @@ impl GuestThreads {
         }
     }
 
-    /// Stops every guest thread and waits for them: running code traps at its next
-    /// safepoint and blocked waits wake. Called by the dropping store.
+    /// Stops every guest thread and attached host thread's call and waits for them: running
+    /// code traps at its next safepoint and blocked waits wake. Called by the dropping store.
     pub fn shutdown(&self) {
         *self.home_alive.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.attachments.close();
         self.group().abort();
         let _ = self.group().join_all();
         self.reap();
@@ -379,11 +472,11 @@ impl Intrinsic {
     }
 }
 
-/// The guest's view of a spawn: the new thread's id, -1 at the limit, or a trap.
-fn spawn_result(spawned: Result<Option<ThreadId>, TrapKind>) -> Result<VMVal, Box<dyn Any + Send>> {
+/// The guest's view of a spawn: the new thread's id, -1 if it could not start, or a trap.
+fn spawn_result(spawned: Result<ThreadId, SpawnError>) -> Result<VMVal, Box<dyn Any + Send>> {
     match spawned {
-        Ok(Some(id)) => Ok(VMVal::from_u32(id)),
-        Ok(None) => Ok(VMVal::from_u32(u32::MAX)),
-        Err(kind) => Err(Box::new(kind)),
+        Ok(id) => Ok(VMVal::from_u32(id)),
+        Err(SpawnError::Refused(_)) => Ok(VMVal::from_u32(u32::MAX)),
+        Err(SpawnError::Trap(kind)) => Err(Box::new(kind)),
     }
 }

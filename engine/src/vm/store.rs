@@ -3,12 +3,13 @@
 //! Entities are boxed so that the pointers JIT code and VMContexts hold stay valid until the
 //! store is dropped; nothing is freed earlier, which is what makes index handles sound.
 
+use super::attach::{InstanceRef, SharedEntry};
 use super::gc::GcHeap;
 use super::host::{HostBody, HostFuncContext};
 use super::instance::{Instance, InstanceEntities};
 use super::memory::{SharedMemory, StoreMemory};
 use super::module::{HostCode, ModuleRuntime};
-use super::spawn::GuestThreads;
+use super::spawn::{GuestThreads, SpawnError};
 use super::table::Table;
 use super::thread::{ThreadBlock, ThreadRecord, call_on_block};
 use super::traphandlers::UnwindReason;
@@ -23,7 +24,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmparser::{GlobalType, ValType};
-use weft_threads::{ThreadId, Waiter};
+use weft_threads::{ThreadBudget, ThreadId, Waiter};
 
 /// An entity of a store, by kind and index.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -121,18 +122,22 @@ impl<T: 'static> StoreBox<T> {
         data: T,
         max_wasm_stack: usize,
         max_threads: u32,
+        engine_threads: Arc<ThreadBudget>,
         max_gc_heap: usize,
         bounds_checks: BoundsChecks,
     ) -> Self {
+        let id = NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed);
         let home = Box::new(ThreadRecord::new());
         let threads = Arc::new(GuestThreads::new(
+            id,
             max_threads,
+            engine_threads,
             max_wasm_stack,
             NonNull::from(&*home),
         ));
         let inner = Box::new(StoreInner {
             opaque: StoreOpaque {
-                id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+                id,
                 home,
                 threads,
                 call_depth: 0,
@@ -315,6 +320,51 @@ impl StoreOpaque {
         result
     }
 
+    /// `func` as any thread may call it; `None` for a host function.
+    pub fn shared_entry(&self, func: usize) -> Option<SharedEntry> {
+        let FuncData {
+            funcref,
+            array_call,
+        } = self.funcs[func];
+        // SAFETY: as in `funcref`.
+        let VMFuncRef {
+            wasm_call,
+            vmctx,
+            type_index,
+        } = unsafe { *funcref.as_ptr() };
+        let instance = *self.instances_by_vmctx.get(&(vmctx as usize))?;
+        let module = self.instances[instance].instance.module();
+        let ty = module
+            .type_index_of(type_index)
+            .map(|ty| module.info.func_type(ty))
+            .expect("a function's signature is among its module's types");
+        let slots = ty.params().len().max(ty.results().len());
+        // SAFETY: `vmctx` is the context of this live instance of this store, and the code
+        // and trampoline are its function's, for a signature with `slots` values at most.
+        Some(unsafe {
+            SharedEntry::new(
+                InstanceRef::new(self.id, vmctx),
+                wasm_call,
+                array_call,
+                slots,
+            )
+        })
+    }
+
+    /// Blocks `instance` ever created for threads other than the home thread.
+    pub fn instance_blocks_created(&self, instance: usize) -> usize {
+        let source = self.instances[instance].instance.block_source();
+        // SAFETY: the instance, and with it its block source, is alive.
+        unsafe { source.as_ref() }.created()
+    }
+
+    /// `instance` as any thread may name it.
+    pub fn instance_ref(&self, instance: usize) -> InstanceRef {
+        let vmctx = self.instances[instance].instance.vmctx();
+        // SAFETY: the context of a live instance of this store.
+        unsafe { InstanceRef::new(self.id, vmctx) }
+    }
+
     /// The store's guest threads.
     pub fn threads(&self) -> &Arc<GuestThreads> {
         &self.threads
@@ -322,7 +372,7 @@ impl StoreOpaque {
 
     /// Starts function `func` of this store on a new guest thread; see
     /// [`GuestThreads::spawn`].
-    pub fn spawn(&self, func: usize, arg: u32) -> Result<Option<ThreadId>, TrapKind> {
+    pub fn spawn(&self, func: usize, arg: u32) -> Result<ThreadId, SpawnError> {
         let funcref = self.funcs[func].funcref.as_ptr();
         // SAFETY: the funcref is one of this store's.
         unsafe { self.threads.spawn(funcref, arg) }

@@ -109,6 +109,11 @@ impl BlockSource {
     fn release(&self, block: ThreadBlock) {
         self.pool.release(block, ThreadBlock::reset);
     }
+
+    /// Blocks ever created for threads other than the home thread.
+    pub fn created(&self) -> usize {
+        self.pool.created()
+    }
 }
 
 /// A block a thread entered, and the source to return it to if it was leased.
@@ -231,7 +236,14 @@ impl ThreadRecord {
                 };
             }
         }
-        if let Some(waiter) = &*self.waiter.lock().unwrap_or_else(|e| e.into_inner()) {
+        // Cloned out of the lock: an interrupt runs the thread's cancellation hook, which may
+        // call back into the engine (even to interrupt this thread again).
+        let waiter = self
+            .waiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(waiter) = waiter {
             if interrupted {
                 waiter.interrupt();
             } else {
@@ -252,6 +264,11 @@ impl ThreadRecord {
                 unsafe { source.as_ref() }.release(block);
             }
         }
+    }
+
+    /// Blocks bound to this record now: one per instance its thread has entered.
+    pub fn bound_blocks(&self) -> usize {
+        self.bindings().len()
     }
 
     /// Whether `block` was handed out by this record.

@@ -1,0 +1,300 @@
+//! Host threads attached to a store's instances: the embedder's own OS threads calling shared
+//! functions concurrently with the store's thread and its guest threads.
+//!
+//! An attached thread is a [`ThreadRecord`] like a guest thread's: it leases one block per
+//! instance it enters and hands them back when it detaches. Unlike a guest thread it is not
+//! joined by the store, which may be dropped while the host thread still holds its
+//! attachment, or is even inside a call. Each attachment therefore has a [`CallGate`]: every
+//! call passes through it, and the dropping store interrupts the attached threads, closes
+//! every gate (which waits for the call in progress to unwind) and takes their blocks back
+//! before it frees anything. Later calls fail cleanly.
+
+use super::instance::Instance;
+use super::spawn::{GuestThreads, Refusal, ThreadPermits};
+use super::thread::{ThreadRecord, call_on_block};
+use super::traphandlers::UnwindReason;
+use super::vmcontext::{VMContext, VMThreadContext, VMVal};
+use crate::environ::TrapKind;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex, MutexGuard};
+use weft_threads::Waiter;
+use weft_tls::CallGate;
+
+/// An instance of a store, as any thread may name it: its context, which hands calling threads
+/// their blocks, and the store's id, so it is only used with that store's attachments.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct InstanceRef {
+    store: u64,
+    vmctx: *mut VMContext,
+}
+
+// SAFETY: the context is only dereferenced during a call (or attach, or detach) that passed a
+// gate of the instance's store, which the store closes before it frees the instance.
+unsafe impl Send for InstanceRef {}
+// SAFETY: as above; the reference is never written after it is made.
+unsafe impl Sync for InstanceRef {}
+
+impl InstanceRef {
+    /// # Safety
+    ///
+    /// `vmctx` must be the context of a live instance of the store whose id is `store`.
+    pub unsafe fn new(store: u64, vmctx: *mut VMContext) -> Self {
+        InstanceRef { store, vmctx }
+    }
+
+    /// The calling thread's block for this instance, leased on its first entry.
+    ///
+    /// # Safety
+    ///
+    /// The instance must be live.
+    unsafe fn block_for(self, record: &ThreadRecord) -> NonNull<VMThreadContext> {
+        // SAFETY: per the contract.
+        let source = unsafe { Instance::from_vmctx(self.vmctx) }.block_source();
+        record.block_for(self.vmctx, source)
+    }
+}
+
+/// A wasm function of a store, in the form any thread can call.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct SharedEntry {
+    instance: InstanceRef,
+    wasm_call: *const u8,
+    array_call: *const u8,
+    /// Value slots a call needs: the longer of the parameter and result lists.
+    slots: usize,
+}
+
+// SAFETY: the code pointers are to code the store keeps alive; as for `InstanceRef`, they are
+// only used during a call that passed a gate of the store.
+unsafe impl Send for SharedEntry {}
+// SAFETY: as above; an entry is never written after it is made.
+unsafe impl Sync for SharedEntry {}
+
+impl SharedEntry {
+    /// # Safety
+    ///
+    /// `wasm_call` must be the code of a function of `instance`, `array_call` the array-call
+    /// trampoline of its signature, and `slots` the longer of its parameter and result lists.
+    pub unsafe fn new(
+        instance: InstanceRef,
+        wasm_call: *const u8,
+        array_call: *const u8,
+        slots: usize,
+    ) -> Self {
+        SharedEntry {
+            instance,
+            wasm_call,
+            array_call,
+            slots,
+        }
+    }
+}
+
+/// Why a call from an attached thread did not run or did not finish.
+#[derive(Debug)]
+pub(crate) enum AttachedCallError {
+    /// The store was dropped, or is being dropped.
+    StoreGone,
+    /// The function belongs to another store.
+    WrongStore,
+    Unwind(UnwindReason),
+}
+
+/// One attached host thread, as the store sees it.
+pub(crate) struct Attachment {
+    record: ThreadRecord,
+    gate: CallGate,
+}
+
+impl Attachment {
+    /// Stops this thread's current call (or its next one, if it is between calls), like a
+    /// terminate does to every thread.
+    pub fn interrupt(&self) {
+        self.record.interrupt();
+    }
+}
+
+/// The calling host thread's attachment to a store, as the thread holds it. It stays on the
+/// thread that attached (it is not `Send`), so its blocks are only ever used by that thread,
+/// and interrupts wake that thread's waits. Detaches when dropped.
+pub(crate) struct HostThread {
+    attachment: Arc<Attachment>,
+    threads: Arc<GuestThreads>,
+    /// Dropped after `drop` detaches.
+    _permits: ThreadPermits,
+    _bound_to_thread: PhantomData<*const ()>,
+}
+
+impl HostThread {
+    /// Calls `entry` with the array-call convention on this thread's block for its instance.
+    /// `values` holds the parameters and receives the results.
+    ///
+    /// # Panics
+    ///
+    /// If `values` is shorter than the function's parameter or result list.
+    pub fn call(&self, entry: &SharedEntry, values: &mut [VMVal]) -> Result<(), AttachedCallError> {
+        if entry.instance.store != self.threads.attachments.store {
+            return Err(AttachedCallError::WrongStore);
+        }
+        assert!(
+            values.len() >= entry.slots,
+            "too few value slots for the call"
+        );
+        let Some(_call) = self.attachment.gate.enter() else {
+            return Err(AttachedCallError::StoreGone);
+        };
+        let record = &self.attachment.record;
+        // SAFETY: the entry is of this store (checked above), whose instances the gate keeps
+        // alive.
+        let block = unsafe { entry.instance.block_for(record) };
+        // SAFETY: the gate keeps the store, and so the code and context, alive for the call;
+        // the entry's trampoline matches its code (`SharedEntry::new`'s contract); the block
+        // was leased to this thread for the entry's instance, and only this thread uses it;
+        // `values` has room for every parameter and result (checked above).
+        let result = unsafe {
+            call_on_block(
+                entry.instance.vmctx,
+                block.as_ptr(),
+                entry.array_call,
+                entry.wasm_call,
+                values.as_mut_ptr(),
+                self.threads.attachments.max_wasm_stack,
+            )
+        };
+        if let Err(UnwindReason::Trap {
+            kind: TrapKind::Interrupted,
+        }) = result
+        {
+            // The interrupt was for this call, which has now stopped: the next call runs.
+            record.clear_interrupt();
+        }
+        result.map_err(AttachedCallError::Unwind)
+    }
+
+    /// This thread's attachment, for stopping its calls from other threads.
+    pub fn attachment(&self) -> &Arc<Attachment> {
+        &self.attachment
+    }
+
+    /// Blocks this thread holds now, one per instance it has entered.
+    pub fn blocks(&self) -> usize {
+        self.attachment.record.bound_blocks()
+    }
+}
+
+impl Drop for HostThread {
+    fn drop(&mut self) {
+        self.threads.attachments.detach(&self.attachment);
+    }
+}
+
+/// The host threads attached to one store.
+pub(crate) struct Attachments {
+    /// The store's id: attachments only ever enter its instances.
+    store: u64,
+    max_wasm_stack: usize,
+    state: Mutex<AttachmentsState>,
+}
+
+struct AttachmentsState {
+    live: Vec<Arc<Attachment>>,
+    /// Set for good when the store starts dropping.
+    closed: bool,
+}
+
+impl Attachments {
+    pub fn new(store: u64, max_wasm_stack: usize) -> Attachments {
+        Attachments {
+            store,
+            max_wasm_stack,
+            state: Mutex::new(AttachmentsState {
+                live: Vec::new(),
+                closed: false,
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, AttachmentsState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Attaches the calling OS thread to `instance`, leasing the thread's block there. Fails
+    /// at a thread limit, or if the store is gone (or `instance` is another store's).
+    pub fn attach(
+        threads: &Arc<GuestThreads>,
+        instance: InstanceRef,
+    ) -> Result<HostThread, Refusal> {
+        let attachments = &threads.attachments;
+        if instance.store != attachments.store {
+            return Err(Refusal::StoreGone);
+        }
+        let permits = threads.permits()?;
+        let attachment = Arc::new(Attachment {
+            record: ThreadRecord::new(),
+            gate: CallGate::new(),
+        });
+        attachment.record.set_waiter(Some(Waiter::current()));
+        {
+            let mut state = attachments.state();
+            if state.closed {
+                return Err(Refusal::StoreGone);
+            }
+            state.live.push(Arc::clone(&attachment));
+        }
+        let thread = HostThread {
+            attachment,
+            threads: Arc::clone(threads),
+            _permits: permits,
+            _bound_to_thread: PhantomData,
+        };
+        // Registered first, so a store that starts dropping now closes this gate too and waits
+        // for the lease below. If it already closed it, dropping `thread` forgets it.
+        let lease = thread.attachment.gate.enter().ok_or(Refusal::StoreGone)?;
+        // SAFETY: the instance is this store's (checked above), which the gate keeps alive.
+        unsafe { instance.block_for(&thread.attachment.record) };
+        drop(lease);
+        Ok(thread)
+    }
+
+    /// Hands `attachment`'s blocks back to their instances and forgets it. If the store is
+    /// already gone, it took the blocks back itself.
+    fn detach(&self, attachment: &Arc<Attachment>) {
+        if let Some(_call) = attachment.gate.enter() {
+            attachment.record.release_blocks();
+        }
+        self.state()
+            .live
+            .retain(|live| !Arc::ptr_eq(live, attachment));
+    }
+
+    /// Threads attached now.
+    pub fn count(&self) -> usize {
+        self.state().live.len()
+    }
+
+    /// Interrupts every attached thread's current (or next) call.
+    pub fn interrupt_all(&self) {
+        for attachment in self.state().live.iter() {
+            attachment.interrupt();
+        }
+    }
+
+    /// Called by the dropping store before it frees anything: no attachment may call in from
+    /// now on, calls in progress are interrupted and waited for, and every leased block goes
+    /// back to its instance.
+    pub fn close(&self) {
+        let attachments = {
+            let mut state = self.state();
+            state.closed = true;
+            state.live.clone()
+        };
+        for attachment in &attachments {
+            attachment.interrupt();
+        }
+        for attachment in &attachments {
+            attachment.gate.close();
+            attachment.record.release_blocks();
+        }
+    }
+}
