@@ -17,11 +17,11 @@
 
 use super::error::{Error, UsageError};
 use super::externals::Extern;
-use super::func::unwind_to_error;
+use super::func::{check_arity, unwind_to_error};
 use super::instance::Instance;
 use super::store::AsContextMut;
 use super::threads::refusal_to_error;
-use super::typed::{WasmParams, WasmResults};
+use super::typed::{WasmParams, WasmResults, with_slots};
 use super::types::{FuncType, ValType};
 use super::values::Val;
 use crate::vm::{
@@ -159,20 +159,7 @@ impl SharedFunc {
         results: &mut [Val],
     ) -> Result<(), Error> {
         let ty = &self.ty;
-        if params.len() != ty.params().len() {
-            return Err(UsageError::ArgumentCount {
-                expected: ty.params().len(),
-                given: params.len(),
-            }
-            .into());
-        }
-        if results.len() != ty.results().len() {
-            return Err(UsageError::ResultCount {
-                expected: ty.results().len(),
-                given: results.len(),
-            }
-            .into());
-        }
+        check_arity(ty, params, results)?;
         let is_reference = |ty: &&ValType| matches!(ty, ValType::Ref(_));
         if let Some(reference) = ty.params().iter().chain(ty.results()).find(is_reference) {
             return Err(UsageError::UnsupportedType(format!(
@@ -252,18 +239,11 @@ impl<Params: WasmParams, Results: WasmResults> SharedTypedFunc<Params, Results> 
 
     /// Calls the function on `thread`, which must be attached to the function's store.
     pub fn call(&self, thread: &AttachedThread, params: Params) -> Result<Results, Error> {
-        let mut slots = [VMVal::default(); 8];
-        let needed = Params::valtypes().len().max(Results::valtypes().len());
-        let mut heap_slots;
-        let slots: &mut [VMVal] = if needed <= slots.len() {
-            &mut slots
-        } else {
-            heap_slots = vec![VMVal::default(); needed];
-            &mut heap_slots
-        };
-        params.write_slots(slots);
-        thread.call_raw(&self.func, slots)?;
-        Ok(Results::read_slots(slots))
+        with_slots::<Params, Results, _>(|slots| {
+            params.write_slots(slots);
+            thread.call_raw(&self.func, slots)?;
+            Ok(Results::read_slots(slots))
+        })
     }
 }
 

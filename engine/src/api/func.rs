@@ -243,20 +243,7 @@ impl Func {
         let mut cx = store.as_context_mut();
         self.store.check(cx.opaque())?;
         let ty = self.ty(&cx);
-        if params.len() != ty.params().len() {
-            return Err(UsageError::ArgumentCount {
-                expected: ty.params().len(),
-                given: params.len(),
-            }
-            .into());
-        }
-        if results.len() != ty.results().len() {
-            return Err(UsageError::ResultCount {
-                expected: ty.results().len(),
-                given: results.len(),
-            }
-            .into());
-        }
+        check_arity(&ty, params, results)?;
         let mut slots = vec![VMVal::default(); params.len().max(results.len())];
         for (index, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
             let raw = param.to_raw(cx.opaque())?;
@@ -289,6 +276,26 @@ impl Func {
         }
         Ok(TypedFunc::new(*self))
     }
+}
+
+/// Checks that a dynamically typed call of a function of type `ty` passes one value per
+/// parameter and has one slot per result.
+pub(crate) fn check_arity(ty: &FuncType, params: &[Val], results: &[Val]) -> Result<(), Error> {
+    if params.len() != ty.params().len() {
+        return Err(UsageError::ArgumentCount {
+            expected: ty.params().len(),
+            given: params.len(),
+        }
+        .into());
+    }
+    if results.len() != ty.results().len() {
+        return Err(UsageError::ResultCount {
+            expected: ty.results().len(),
+            given: results.len(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Calls `func` with slots already holding its parameters.

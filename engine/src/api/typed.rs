@@ -50,6 +50,9 @@ wasm_ty! {
 
 /// Parameter lists: `()`, a single [`WasmTy`], or a tuple of them.
 pub trait WasmParams: Send + 'static {
+    /// How many values: the length of [`valtypes`](Self::valtypes), without building it.
+    #[doc(hidden)]
+    const LEN: usize;
     #[doc(hidden)]
     fn valtypes() -> Vec<ValType>;
     #[doc(hidden)]
@@ -62,6 +65,7 @@ pub trait WasmParams: Send + 'static {
 pub trait WasmResults: WasmParams {}
 
 impl<T: WasmTy> WasmParams for T {
+    const LEN: usize = 1;
     fn valtypes() -> Vec<ValType> {
         vec![T::valtype()]
     }
@@ -75,9 +79,17 @@ impl<T: WasmTy> WasmParams for T {
 
 impl<T: WasmTy> WasmResults for T {}
 
+/// Counts one for each type in a tuple.
+macro_rules! one {
+    ($name:ident) => {
+        1
+    };
+}
+
 macro_rules! wasm_tuple {
     ($($name:ident $index:tt),*) => {
         impl<$($name: WasmTy),*> WasmParams for ($($name,)*) {
+            const LEN: usize = 0 $(+ one!($name))*;
             fn valtypes() -> Vec<ValType> {
                 vec![$($name::valtype()),*]
             }
@@ -133,18 +145,25 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
     pub fn call(&self, mut store: impl AsContextMut, params: Params) -> Result<Results, Error> {
         let mut cx = store.as_context_mut();
         self.func.store.check(cx.opaque())?;
-        let mut slots = [VMVal::default(); 8];
-        let needed = Params::valtypes().len().max(Results::valtypes().len());
-        let mut heap_slots;
-        let slots: &mut [VMVal] = if needed <= slots.len() {
-            &mut slots
-        } else {
-            heap_slots = vec![VMVal::default(); needed];
-            &mut heap_slots
-        };
-        params.write_slots(slots);
-        call_raw(cx.opaque(), self.func.index, slots)?;
-        Ok(Results::read_slots(slots))
+        with_slots::<Params, Results, _>(|slots| {
+            params.write_slots(slots);
+            call_raw(cx.opaque(), self.func.index, slots)?;
+            Ok(Results::read_slots(slots))
+        })
+    }
+}
+
+/// Runs `call` with value slots for a call taking `Params` and returning `Results`: on the
+/// stack for the usual short signatures, so a typed call allocates nothing.
+pub(crate) fn with_slots<Params: WasmParams, Results: WasmResults, R>(
+    call: impl FnOnce(&mut [VMVal]) -> R,
+) -> R {
+    let needed = Params::LEN.max(Results::LEN);
+    let mut slots = [VMVal::default(); 8];
+    if needed <= slots.len() {
+        call(&mut slots)
+    } else {
+        call(&mut vec![VMVal::default(); needed])
     }
 }
 
