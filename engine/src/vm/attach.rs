@@ -275,7 +275,10 @@ impl Attachments {
 
     /// Interrupts every attached thread's current (or next) call.
     pub fn interrupt_all(&self) {
-        for attachment in self.state().live.iter() {
+        // Outside the lock: an interrupt runs the thread's cancellation hook, which may attach
+        // or detach.
+        let live = self.state().live.clone();
+        for attachment in live {
             attachment.interrupt();
         }
     }
