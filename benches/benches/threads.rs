@@ -1,50 +1,16 @@
 //! Thread-model benchmarks: wait/notify round trips and atomic read-modify-write throughput,
 //! guest threads (one store each, sharing a memory) against native Rust threads doing the
-//! same protocol. Thread start-up and instantiation are excluded with a two-phase barrier.
+//! same protocol. Thread start-up and instantiation are not timed (see `timed_on_threads`).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use weft::Engine;
+use weft_benches::timing::{rounds, timed_on_threads};
 use weft_benches::{
     NativePingPong, PING_PONG_GROUP, RMW_1_GROUP, RMW_2_GROUP, WeftThreads, native_add,
 };
-
-/// Runs `work(state, iterations)` on one thread per state, timing only the work: every
-/// thread is spawned and has run `setup(&state)` before the clock starts.
-fn timed_on_threads<S: Send + 'static>(
-    states: Vec<S>,
-    iterations: u64,
-    setup: impl Fn(&S) + Send + Sync + Copy + 'static,
-    work: impl Fn(S, u64) + Send + Sync + Copy + 'static,
-) -> Duration {
-    let barrier = Arc::new(Barrier::new(states.len() + 1));
-    let handles: Vec<_> = states
-        .into_iter()
-        .map(|state| {
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                setup(&state);
-                barrier.wait();
-                work(state, iterations);
-                barrier.wait();
-            })
-        })
-        .collect();
-    barrier.wait();
-    let start = Instant::now();
-    barrier.wait();
-    let elapsed = start.elapsed();
-    for handle in handles {
-        handle.join().expect("benchmark thread panicked");
-    }
-    elapsed
-}
-
-fn rounds(iterations: u64) -> u32 {
-    u32::try_from(iterations).expect("criterion iteration counts fit in u32 here")
-}
 
 fn ping_pong(c: &mut Criterion) {
     let threads = WeftThreads::new(&Engine::default()).expect("thread kernels compile");
@@ -56,9 +22,12 @@ fn ping_pong(c: &mut Criterion) {
             timed_on_threads(
                 vec![(pair.clone(), true), (pair, false)],
                 iterations,
-                |(pair, pings)| pair.register(*pings),
+                |(pair, pings)| {
+                    pair.register(pings);
+                    (pair, pings)
+                },
                 |(pair, pings), n| {
-                    if pings {
+                    if *pings {
                         pair.ping(rounds(n))
                     } else {
                         pair.pong(rounds(n))
@@ -76,9 +45,9 @@ fn ping_pong(c: &mut Criterion) {
             timed_on_threads(
                 sides,
                 iterations,
-                |_| {},
-                |(mut thread, pings), n| {
-                    let result = if pings {
+                |side| side,
+                |(thread, pings), n| {
+                    let result = if *pings {
                         thread.ping(rounds(n))
                     } else {
                         thread.pong(rounds(n))
@@ -104,8 +73,8 @@ fn atomic_rmw(c: &mut Criterion) {
                 timed_on_threads(
                     states,
                     iterations,
-                    |_| {},
-                    |counter, n| native_add(&counter, rounds(n)),
+                    |counter| counter,
+                    |counter, n| native_add(counter, rounds(n)),
                 )
             })
         });
@@ -117,8 +86,8 @@ fn atomic_rmw(c: &mut Criterion) {
                 timed_on_threads(
                     states,
                     iterations,
-                    |_| {},
-                    |mut thread, n| thread.add(rounds(n)).expect("increments run"),
+                    |thread| thread,
+                    |thread, n| thread.add(rounds(n)).expect("increments run"),
                 )
             })
         });

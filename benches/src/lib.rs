@@ -1,6 +1,11 @@
 //! The benchmark kernels, each as WebAssembly text run on weft and as the same algorithm in
-//! Rust, shared by the `compute` bench and the unit tests so both exercise identical code.
+//! Rust, shared by the benches and the unit tests so both exercise identical code; the list of
+//! comparisons the `ratios` binary reports; and the helpers the benches share ([`timing`]).
 
+pub mod host;
+pub mod timing;
+
+use host::LockKind;
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,19 +22,64 @@ pub const RMW_2_GROUP: &str = "atomic_rmw_2_threads";
 pub const SPAWN_SMALL_GROUP: &str = "spawn_join_small_module";
 pub const SPAWN_LARGE_GROUP: &str = "spawn_join_10k_functions";
 pub const TLS_GROUP: &str = "thread_local_global";
+pub const TERMINATE_1_GROUP: &str = "terminate_join_1";
+pub const TERMINATE_64_GROUP: &str = "terminate_join_64";
+pub const LOCK_UNCONTENDED_GROUP: &str = "lock_unlock_uncontended";
+pub const LOCK_CONTENDED_GROUP: &str = "lock_unlock_contended";
+pub const ATTACH_GROUP: &str = "attach_call_detach";
 
-/// Every benchmark group with the id of its baseline: native Rust, except for thread-local
-/// globals, which are compared with a plain global in the same kind of loop.
-pub const GROUPS: [(&str, &str); 9] = [
-    (FIB_GROUP, "native"),
-    (MEMORY_GROUP, "native"),
-    (FLOAT_GROUP, "native"),
-    (PING_PONG_GROUP, "native"),
-    (RMW_1_GROUP, "native"),
-    (RMW_2_GROUP, "native"),
-    (SPAWN_SMALL_GROUP, "native"),
-    (SPAWN_LARGE_GROUP, "native"),
-    (TLS_GROUP, "plain"),
+/// Benchmark ids that are not `weft`/`native`, shared the same way.
+pub const PARKING_LOT_ID: &str = "parking_lot";
+pub const CALL_ATTACHED_ID: &str = "call_attached";
+pub const ATTACH_CALL_DETACH_ID: &str = "attach_call_detach";
+
+/// One row of the `ratios` table: the median time of benchmark `subject` over that of
+/// `baseline`, both in criterion group `group`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    pub group: &'static str,
+    pub baseline: &'static str,
+    pub subject: &'static str,
+}
+
+const fn compare(group: &'static str, baseline: &'static str, subject: &'static str) -> Comparison {
+    Comparison {
+        group,
+        baseline,
+        subject,
+    }
+}
+
+/// Every comparison the benches make. The baseline is native Rust, except for thread-local
+/// globals (a plain global in the same loop), the locks (`parking_lot::Mutex`) and attaching
+/// (a call on a thread that is already attached).
+pub const COMPARISONS: [Comparison; 18] = [
+    compare(FIB_GROUP, "native", "weft"),
+    compare(MEMORY_GROUP, "native", "weft"),
+    compare(FLOAT_GROUP, "native", "weft"),
+    compare(PING_PONG_GROUP, "native", "weft"),
+    compare(RMW_1_GROUP, "native", "weft"),
+    compare(RMW_2_GROUP, "native", "weft"),
+    compare(SPAWN_SMALL_GROUP, "native", "weft"),
+    compare(SPAWN_LARGE_GROUP, "native", "weft"),
+    compare(TLS_GROUP, "plain", "weft"),
+    compare(TERMINATE_1_GROUP, "native", "weft"),
+    compare(TERMINATE_64_GROUP, "native", "weft"),
+    compare(
+        LOCK_UNCONTENDED_GROUP,
+        PARKING_LOT_ID,
+        LockKind::Semaphore.id(),
+    ),
+    compare(LOCK_UNCONTENDED_GROUP, PARKING_LOT_ID, LockKind::Mutex.id()),
+    compare(LOCK_UNCONTENDED_GROUP, PARKING_LOT_ID, LockKind::Futex.id()),
+    compare(
+        LOCK_CONTENDED_GROUP,
+        PARKING_LOT_ID,
+        LockKind::Semaphore.id(),
+    ),
+    compare(LOCK_CONTENDED_GROUP, PARKING_LOT_ID, LockKind::Mutex.id()),
+    compare(LOCK_CONTENDED_GROUP, PARKING_LOT_ID, LockKind::Futex.id()),
+    compare(ATTACH_GROUP, CALL_ATTACHED_ID, ATTACH_CALL_DETACH_ID),
 ];
 
 const FIB_WAT: &str = include_str!("../kernels/fib.wat");
@@ -395,6 +445,20 @@ mod tests {
         };
         pair.ping(1000);
         pong.join().unwrap();
+    }
+
+    #[test]
+    fn comparisons_are_distinct_and_compare_two_ids() {
+        for (index, comparison) in COMPARISONS.iter().enumerate() {
+            assert_ne!(comparison.baseline, comparison.subject, "{comparison:?}");
+            assert!(
+                COMPARISONS[..index]
+                    .iter()
+                    .all(|earlier| (earlier.group, earlier.subject)
+                        != (comparison.group, comparison.subject)),
+                "{comparison:?} is listed twice"
+            );
+        }
     }
 
     #[test]
