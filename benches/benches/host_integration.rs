@@ -38,8 +38,9 @@ fn terminate_join(c: &mut Criterion) {
     let mut blocked = WeftBlocked::new(&engine).expect("the kernel compiles");
     for (group_name, count) in [(TERMINATE_1_GROUP, 1), (TERMINATE_64_GROUP, 64)] {
         let mut group = c.benchmark_group(group_name);
-        // Every iteration spawns `count` threads and sleeps, untimed, so criterion's default
-        // of many iterations per sample (sized by the timed part alone) would take minutes.
+        // Every iteration also spawns `count` threads and sleeps, untimed (criterion budgets
+        // the wall time of `iter_custom`, so that is what the budget buys): flat sampling,
+        // as criterion advises for long iterations, and 10 samples of equal size.
         group
             .sampling_mode(SamplingMode::Flat)
             .sample_size(10)

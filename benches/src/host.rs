@@ -247,47 +247,15 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    /// Pins the calling thread to the `index`th CPU this process may run on, if there is one,
-    /// so that the threads of a pair run on different cores even when the machine is busy
-    /// (left alone, the scheduler may keep both on one core for many runs in a row). Returns
-    /// whether it did.
-    #[cfg(target_os = "linux")]
-    fn pin_to_cpu(index: usize) -> bool {
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        // SAFETY: `cpu_set_t` is a plain bit set, for which all zeroes is the empty set.
-        let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `allowed` is a `cpu_set_t` of `size` bytes; pid 0 is the calling thread.
-        if unsafe { libc::sched_getaffinity(0, size, &mut allowed) } != 0 {
-            return false;
-        }
-        let cpu = (0..libc::CPU_SETSIZE as usize)
-            // SAFETY: `cpu` is below `CPU_SETSIZE`, the number of bits in the set.
-            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &allowed) })
-            .nth(index);
-        let Some(cpu) = cpu else {
-            return false;
-        };
-        // SAFETY: as above.
-        let mut pinned: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `cpu` is below `CPU_SETSIZE`.
-        unsafe { libc::CPU_SET(cpu, &mut pinned) };
-        // SAFETY: `pinned` is a `cpu_set_t` of `size` bytes; pid 0 is the calling thread.
-        unsafe { libc::sched_setaffinity(0, size, &pinned) == 0 }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn pin_to_cpu(_index: usize) -> bool {
-        false
-    }
-
     /// Whether this process may run on two CPUs at once.
     fn parallel() -> bool {
         std::thread::available_parallelism().is_ok_and(|cpus| cpus.get() >= 2)
     }
 
-    /// Two host threads attached to `shared` each call `export(rounds)`, starting together
-    /// (each spins until both are attached, so neither waits for a wake-up to start). Returns
-    /// whether the two calls overlapped in time: both began before either ended.
+    /// Two host threads attached to `shared` each call `export(rounds)`, pinned to two CPUs
+    /// (when the process has two) and starting together: each waits, without sleeping, until
+    /// both are attached. Returns whether the two calls overlapped in time: both began before
+    /// either ended.
     fn run_concurrently(shared: &SharedInstance, export: &'static str, rounds: u32) -> bool {
         // Tests that run pairs of threads at once keep out of each other's way: on a
         // two-core machine two such pairs would share the cores and seldom run in parallel.
@@ -301,12 +269,12 @@ mod tests {
             .map(|index| {
                 let (shared, arrived, events) = (shared.clone(), arrived.clone(), events.clone());
                 std::thread::spawn(move || {
-                    pin_to_cpu(index);
+                    crate::timing::pin_to_cpu(index);
                     let thread = shared.attach().unwrap();
                     let run = shared.get_typed_func::<i32, ()>(export).unwrap();
                     arrived.fetch_add(1, Ordering::SeqCst);
                     while arrived.load(Ordering::SeqCst) < 2 {
-                        std::hint::spin_loop();
+                        std::thread::yield_now();
                     }
                     let began = events.fetch_add(1, Ordering::SeqCst);
                     run.call(&thread, rounds.cast_signed()).unwrap();
@@ -335,8 +303,8 @@ mod tests {
 
     /// The control for the lock test below: the same two threads, with the same plain bump
     /// but no lock, do lose increments, so the exact counts there are the locks' doing.
-    /// Losing one needs the threads on two cores at once, which the scheduler decides: on an
-    /// idle machine the first attempt all but always does, on a loaded one it can take dozens.
+    /// Losing one needs the threads on two cores at once: with them pinned, the first attempt
+    /// all but always does, even with other jobs keeping both cores busy.
     #[test]
     fn without_a_lock_two_attached_threads_lose_increments() {
         const ROUNDS: u32 = 2_000_000;

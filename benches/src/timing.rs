@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 /// Runs `work(&mut prepared, iterations)` on one thread per state and returns the wall time
 /// from the first thread starting its work to the last one finishing it.
 ///
-/// Each thread first runs `prepare(state)` (thread start-up, attaching to an instance,
+/// With more than one state, thread `i` is pinned to the `i`th CPU the process may use (when
+/// there are that many), so the threads really run in parallel: left alone, the scheduler
+/// now and then keeps two of them on one core for a whole sample, which then measures them
+/// taking turns (for a lock, twice the uncontended time) instead of contending. Each thread
+/// first runs `prepare(state)` (thread start-up, attaching to an instance,
 /// registering for wake-ups), then waits, spinning, until every thread has prepared, so that
 /// they start together without waiting for a wake-up. The threads read the clock themselves:
 /// a timer thread of its own would need a core too, and with as many busy threads as cores
@@ -25,9 +29,13 @@ pub fn timed_on_threads<S: Send + 'static, P: 'static>(
     let finished = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = states
         .into_iter()
-        .map(|state| {
+        .enumerate()
+        .map(|(index, state)| {
             let (ready, finished) = (prepared.clone(), finished.clone());
             std::thread::spawn(move || {
+                if threads > 1 {
+                    pin_to_cpu(index);
+                }
                 let mut prepared = prepare(state);
                 ready.fetch_add(1, Ordering::SeqCst);
                 spin_until(|| ready.load(Ordering::SeqCst) == threads);
@@ -50,6 +58,39 @@ pub fn timed_on_threads<S: Send + 'static, P: 'static>(
         (Some(start), Some(end)) => end.saturating_duration_since(start),
         _ => Duration::ZERO,
     }
+}
+
+/// Pins the calling thread to the `index`th CPU this process may run on. Returns whether it
+/// did: not if there are no more than `index` such CPUs, or off Linux.
+#[cfg(target_os = "linux")]
+pub fn pin_to_cpu(index: usize) -> bool {
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `cpu_set_t` is a plain bit set, for which all zeroes is the empty set.
+    let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `allowed` is a `cpu_set_t` of `size` bytes; pid 0 is the calling thread.
+    if unsafe { libc::sched_getaffinity(0, size, &mut allowed) } != 0 {
+        return false;
+    }
+    let cpu = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `cpu` is below `CPU_SETSIZE`, the number of bits in the set.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &allowed) })
+        .nth(index);
+    let Some(cpu) = cpu else {
+        return false;
+    };
+    // SAFETY: as above.
+    let mut pinned: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` is below `CPU_SETSIZE`.
+    unsafe { libc::CPU_SET(cpu, &mut pinned) };
+    // SAFETY: `pinned` is a `cpu_set_t` of `size` bytes; pid 0 is the calling thread.
+    unsafe { libc::sched_setaffinity(0, size, &pinned) == 0 }
+}
+
+/// Pins the calling thread to the `index`th CPU this process may run on. Returns whether it
+/// did: not if there are no more than `index` such CPUs, or off Linux.
+#[cfg(not(target_os = "linux"))]
+pub fn pin_to_cpu(_index: usize) -> bool {
+    false
 }
 
 /// Spins until `done()`, yielding now and then in case the thread it waits for needs this
@@ -90,6 +131,18 @@ mod tests {
         // The slower thread's 20 ms, plus scheduling, but none of the 500 ms.
         assert!(elapsed >= Duration::from_millis(20), "{elapsed:?}");
         assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn pins_to_one_of_the_cpus_the_thread_may_use() {
+        let pinned = std::thread::spawn(|| {
+            let first = pin_to_cpu(0);
+            let cpus = std::thread::available_parallelism().map(|cpus| cpus.get());
+            // Now there is only the one.
+            (first, cpus.ok(), pin_to_cpu(0), pin_to_cpu(1))
+        });
+        assert_eq!(pinned.join().unwrap(), (true, Some(1), true, false));
     }
 
     #[test]
