@@ -9,14 +9,9 @@
 
 use super::error::{Error, Trap};
 use super::linker::Linker;
+use crate::vm::wasm_timeout;
 use std::sync::Arc;
-use std::time::Duration;
 use weft_threads::{Acquire, CondvarWait, HostCondvar, HostMutex, Semaphore};
-
-/// A guest timeout: nanoseconds, or forever if negative.
-fn timeout(nanos: i64) -> Option<Duration> {
-    u64::try_from(nanos).ok().map(Duration::from_nanos)
-}
 
 /// The guest's view of a blocking acquisition: 1 if it got it, 0 if it timed out.
 fn acquired(outcome: Acquire) -> Result<i32, Error> {
@@ -43,7 +38,7 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self, Error> {
         let acquire = Arc::clone(semaphore);
         self.func_wrap_shared(module, &format!("{name}.acquire"), move |nanos: i64| {
-            acquired(acquire.acquire(timeout(nanos)))
+            acquired(acquire.acquire(wasm_timeout(nanos)))
         })?;
         let try_acquire = Arc::clone(semaphore);
         self.func_wrap_shared(module, &format!("{name}.try_acquire"), move || {
@@ -73,7 +68,7 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self, Error> {
         let lock = Arc::clone(mutex);
         self.func_wrap_shared(module, &format!("{name}.lock"), move |nanos: i64| {
-            acquired(lock.lock(timeout(nanos)).map_err(Error::msg)?)
+            acquired(lock.lock(wasm_timeout(nanos)).map_err(Error::msg)?)
         })?;
         let try_lock = Arc::clone(mutex);
         self.func_wrap_shared(module, &format!("{name}.try_lock"), move || {
@@ -106,7 +101,10 @@ impl<T: 'static> Linker<T> {
         self.func_wrap_shared(
             module,
             &format!("{name}.wait"),
-            move |nanos: i64| match wait.wait(&locked, timeout(nanos)).map_err(Error::msg)? {
+            move |nanos: i64| match wait
+                .wait(&locked, wasm_timeout(nanos))
+                .map_err(Error::msg)?
+            {
                 CondvarWait::Notified => Ok(1),
                 CondvarWait::TimedOut => Ok(0),
                 CondvarWait::Interrupted => Err(Error::Trap(Trap::Interrupted)),

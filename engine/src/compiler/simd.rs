@@ -126,12 +126,16 @@ impl Translator<'_, '_, '_, '_> {
             O::V128Load32x2U { memarg } => {
                 self.load_extend(&memarg, offset, |b, f, p, o| b.ins().uload32x2(f, p, o))?
             }
-            O::V128Load8Splat { memarg } => self.load_splat(&memarg, I8X16, offset)?,
-            O::V128Load16Splat { memarg } => self.load_splat(&memarg, I16X8, offset)?,
-            O::V128Load32Splat { memarg } => self.load_splat(&memarg, I32X4, offset)?,
-            O::V128Load64Splat { memarg } => self.load_splat(&memarg, I64X2, offset)?,
-            O::V128Load32Zero { memarg } => self.load_zero(&memarg, I32X4, offset)?,
-            O::V128Load64Zero { memarg } => self.load_zero(&memarg, I64X2, offset)?,
+            O::V128Load8Splat { memarg } => self.load_one_lane(&memarg, I8X16, offset, splat)?,
+            O::V128Load16Splat { memarg } => self.load_one_lane(&memarg, I16X8, offset, splat)?,
+            O::V128Load32Splat { memarg } => self.load_one_lane(&memarg, I32X4, offset, splat)?,
+            O::V128Load64Splat { memarg } => self.load_one_lane(&memarg, I64X2, offset, splat)?,
+            O::V128Load32Zero { memarg } => {
+                self.load_one_lane(&memarg, I32X4, offset, in_lane_zero)?
+            }
+            O::V128Load64Zero { memarg } => {
+                self.load_one_lane(&memarg, I64X2, offset, in_lane_zero)?
+            }
             O::V128Load8Lane { memarg, lane } => self.load_lane(&memarg, I8X16, lane, offset)?,
             O::V128Load16Lane { memarg, lane } => self.load_lane(&memarg, I16X8, lane, offset)?,
             O::V128Load32Lane { memarg, lane } => self.load_lane(&memarg, I32X4, lane, offset)?,
@@ -574,22 +578,19 @@ impl Translator<'_, '_, '_, '_> {
         })
     }
 
-    /// `v128.load{N}_splat`: one lane of `shape` from memory, in every lane.
-    fn load_splat(&mut self, memarg: &MemArg, shape: Type, offset: u64) -> Result<(), WasmError> {
+    /// `v128.load{N}_splat` and `v128.load{32,64}_zero`: one lane of `shape` from memory,
+    /// which `spread` turns into a vector (in every lane, or in lane 0 with the rest zero).
+    fn load_one_lane(
+        &mut self,
+        memarg: &MemArg,
+        shape: Type,
+        offset: u64,
+        spread: impl FnOnce(&mut FunctionBuilder<'_>, Type, Value) -> Value,
+    ) -> Result<(), WasmError> {
         let lane = shape.lane_type();
         self.load(memarg, lane.bytes(), offset, |b, flags, address, imm| {
             let scalar = b.ins().load(lane, flags, address, imm);
-            let vector = b.ins().splat(shape, scalar);
-            as_v128(b, vector)
-        })
-    }
-
-    /// `v128.load{32,64}_zero`: one lane of `shape` from memory, the others zero.
-    fn load_zero(&mut self, memarg: &MemArg, shape: Type, offset: u64) -> Result<(), WasmError> {
-        let lane = shape.lane_type();
-        self.load(memarg, lane.bytes(), offset, |b, flags, address, imm| {
-            let scalar = b.ins().load(lane, flags, address, imm);
-            let vector = b.ins().scalar_to_vector(shape, scalar);
+            let vector = spread(b, shape, scalar);
             as_v128(b, vector)
         })
     }
@@ -626,4 +627,14 @@ impl Translator<'_, '_, '_, '_> {
             b.ins().store(flags, scalar, address, imm);
         })
     }
+}
+
+/// `scalar` in every lane of a `shape` vector.
+fn splat(b: &mut FunctionBuilder<'_>, shape: Type, scalar: Value) -> Value {
+    b.ins().splat(shape, scalar)
+}
+
+/// `scalar` in lane 0 of a `shape` vector, the other lanes zero.
+fn in_lane_zero(b: &mut FunctionBuilder<'_>, shape: Type, scalar: Value) -> Value {
+    b.ins().scalar_to_vector(shape, scalar)
 }

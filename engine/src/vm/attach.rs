@@ -15,6 +15,7 @@ use super::thread::{ThreadRecord, call_on_block};
 use super::traphandlers::UnwindReason;
 use super::vmcontext::{VMContext, VMThreadContext, VMVal};
 use crate::environ::TrapKind;
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -121,6 +122,10 @@ impl Attachment {
 pub(crate) struct HostThread {
     attachment: Arc<Attachment>,
     threads: Arc<GuestThreads>,
+    /// The block of the instance this thread called last, so repeated calls into one
+    /// instance skip the record's lock. Blocks stay bound until the thread detaches or the
+    /// store closes its gate, after which no call gets this far.
+    last_block: Cell<Option<(*mut VMContext, NonNull<VMThreadContext>)>>,
     /// Dropped after `drop` detaches.
     _permits: ThreadPermits,
     _bound_to_thread: PhantomData<*const ()>,
@@ -145,16 +150,24 @@ impl HostThread {
             return Err(AttachedCallError::StoreGone);
         };
         let record = &self.attachment.record;
-        // SAFETY: the entry is of this store (checked above), whose instances the gate keeps
-        // alive.
-        let block = unsafe { entry.instance.block_for(record) };
+        let vmctx = entry.instance.vmctx;
+        let block = match self.last_block.get() {
+            Some((last, block)) if last == vmctx => block,
+            _ => {
+                // SAFETY: the entry is of this store (checked above), whose instances the
+                // gate keeps alive.
+                let block = unsafe { entry.instance.block_for(record) };
+                self.last_block.set(Some((vmctx, block)));
+                block
+            }
+        };
         // SAFETY: the gate keeps the store, and so the code and context, alive for the call;
         // the entry's trampoline matches its code (`SharedEntry::new`'s contract); the block
         // was leased to this thread for the entry's instance, and only this thread uses it;
         // `values` has room for every parameter and result (checked above).
         let result = unsafe {
             call_on_block(
-                entry.instance.vmctx,
+                vmctx,
                 block.as_ptr(),
                 entry.array_call,
                 entry.wasm_call,
@@ -246,6 +259,7 @@ impl Attachments {
             attachment,
             threads: Arc::clone(threads),
             _permits: permits,
+            last_block: Cell::new(None),
             _bound_to_thread: PhantomData,
         };
         // Registered first, so a store that starts dropping now closes this gate too and waits

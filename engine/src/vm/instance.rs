@@ -7,7 +7,7 @@ mod gc;
 
 use super::gc::GcHeap;
 use super::libcalls::VM_BUILTINS;
-use super::memory::{StoreMemory, WaitValue, copy_bytes, fill_bytes};
+use super::memory::{StoreMemory, WaitValue, copy_bytes, fill_bytes, wasm_timeout};
 use super::module::ModuleRuntime;
 use super::table::Table;
 use super::thread::{BlockSource, ThreadBlock};
@@ -422,10 +422,7 @@ impl Instance {
             .as_shared()
             .expect("the compiler only emits waits on shared memories")
             .clone();
-        let timeout = u64::try_from(timeout)
-            .ok()
-            .map(std::time::Duration::from_nanos);
-        match shared.wait(addr, expected, timeout) {
+        match shared.wait(addr, expected, wasm_timeout(timeout)) {
             WaitOutcome::Woken => 0,
             WaitOutcome::Mismatch => 1,
             WaitOutcome::TimedOut => 2,

@@ -306,6 +306,14 @@ impl StoreMemory {
     }
 }
 
+/// A WebAssembly wait timeout: nanoseconds, or forever (`None`) if negative, as
+/// `memory.atomic.wait` and the host primitives' imports take it.
+pub(crate) fn wasm_timeout(nanos: i64) -> Option<std::time::Duration> {
+    u64::try_from(nanos)
+        .ok()
+        .map(std::time::Duration::from_nanos)
+}
+
 /// The value `memory.atomic.wait` expects, by width.
 #[derive(Copy, Clone, Debug)]
 pub enum WaitValue {

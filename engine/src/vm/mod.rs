@@ -20,7 +20,7 @@ mod vmcontext;
 
 pub(crate) use attach::{AttachedCallError, Attachment, HostThread, InstanceRef, SharedEntry};
 pub(crate) use host::{HostBody, HostFunc, HostPanic, SharedHostFunc};
-pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue};
+pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
 pub(crate) use module::{HostCode, ModuleRuntime};
 pub(crate) use spawn::{
     GuestThreads, Intrinsic, Refusal, SpawnError, ThreadFailure, ThreadOutcome,
