@@ -118,6 +118,49 @@ fn run_reports_bad_input_on_one_line() {
     );
 }
 
+/// `main` spawns threads 0..n and returns the sum of their arguments once every thread has
+/// added its own; `crash` spawns a thread that traps and waits forever.
+const WASI_THREADS_PROGRAM: &str = r#"
+(module
+  (import "env" "memory" (memory 1 1 shared))
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (func (export "wasi_thread_start") (param $tid i32) (param $arg i32)
+    (if (i32.lt_s (local.get $arg) (i32.const 0)) (then unreachable))
+    (drop (i32.atomic.rmw.add (i32.const 0) (local.get $arg)))
+    (drop (memory.atomic.notify (i32.const 0) (i32.const 1))))
+  (func (export "main") (param $n i32) (result i32)
+    (local $i i32) (local $seen i32)
+    (loop $spawning
+      (if (i32.lt_s (call $spawn (local.get $i)) (i32.const 1)) (then unreachable))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $spawning (i32.lt_u (local.get $i) (local.get $n))))
+    (loop $waiting
+      (local.set $seen (i32.atomic.load (i32.const 0)))
+      (if (i32.ne (local.get $seen)
+            (i32.shr_u (i32.mul (local.get $n) (i32.sub (local.get $n) (i32.const 1))) (i32.const 1)))
+        (then
+          (drop (memory.atomic.wait32 (i32.const 0) (local.get $seen) (i64.const 1000000)))
+          (br $waiting))))
+    (local.get $seen))
+  (func (export "crash") (result i32)
+    (drop (call $spawn (i32.const -1)))
+    (memory.atomic.wait32 (i32.const 4) (i32.const 0) (i64.const -1)))
+)
+"#;
+
+#[test]
+fn run_executes_wasi_threads_programs() {
+    let program = file("wasi-threads.wat", WASI_THREADS_PROGRAM);
+    let output = weft(&["run", program.path(), "--invoke", "main", "40"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "780\n");
+    // The thread's trap stops the waiting main call; the trap is what is reported.
+    assert_one_line_error(
+        &weft(&["run", program.path(), "--invoke", "crash"]),
+        "a thread of the wasi-threads program failed: wasm trap: unreachable",
+    );
+}
+
 #[test]
 fn wast_reports_and_exits_zero_despite_failures() {
     let file = file("script.wast", SCRIPT);

@@ -172,6 +172,8 @@ pub enum UsageError {
     NotShared { name: String },
     #[error("the store has been dropped")]
     StoreGone,
+    #[error("not a wasi-threads module: {reason}")]
+    NotWasiThreads { reason: String },
 }
 
 #[cfg(test)]

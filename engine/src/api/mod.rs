@@ -17,6 +17,7 @@ mod threads;
 mod typed;
 mod types;
 mod values;
+mod wasi_threads;
 
 pub use attach::{AttachedThread, SharedFunc, SharedInstance, SharedTypedFunc, ThreadTerminator};
 pub use engine::{Config, Engine};
@@ -36,6 +37,7 @@ pub use types::{
     HeapType, ImportType, MemoryType, Mutability, RefType, TableType, ValType,
 };
 pub use values::{AnyRef, ExnRef, ExternRef, GcRef, I31, Val};
+pub use wasi_threads::{THREAD_SPAWN_MODULE, THREAD_SPAWN_NAME, THREAD_START_EXPORT, WasiThreads};
 pub use weft_threads::{
     Acquire, AlreadyHeld, BlockingGuard, CondvarWait, HostCondvar, HostMutex, Interrupted,
     PermitOverflow, Semaphore, UnlockError, begin_blocking,

@@ -523,17 +523,18 @@ impl FuncType {
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |types: &[ValType]| {
-            types
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" ")
+        // The text format's spelling: an empty list is left out, not written `(param )`.
+        let list = |keyword: &str, types: &[ValType]| {
+            if types.is_empty() {
+                return String::new();
+            }
+            let names: Vec<String> = types.iter().map(ToString::to_string).collect();
+            format!(" ({keyword} {})", names.join(" "))
         };
         let func = format!(
-            "(func (param {}) (result {}))",
-            list(&self.params),
-            list(&self.results)
+            "(func{}{})",
+            list("param", &self.params),
+            list("result", &self.results)
         );
         if self.shared {
             write!(f, "(shared {func})")

@@ -11,6 +11,7 @@ mod libcalls;
 mod memory;
 mod mmap;
 mod module;
+mod os_threads;
 mod spawn;
 mod store;
 mod table;
@@ -22,6 +23,7 @@ pub(crate) use attach::{AttachedCallError, Attachment, HostThread, InstanceRef, 
 pub(crate) use host::{HostBody, HostFunc, HostPanic, SharedHostFunc};
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
 pub(crate) use module::{HostCode, ModuleRuntime};
+pub(crate) use os_threads::OsThreads;
 pub(crate) use spawn::{
     GuestThreads, Intrinsic, Refusal, SpawnError, ThreadFailure, ThreadOutcome,
 };

@@ -13,6 +13,7 @@
 use super::attach::{Attachments, HostThread, InstanceRef};
 use super::host::SharedHostFunc;
 use super::instance::Instance;
+use super::os_threads::OsThreads;
 use super::thread::{BlockSource, ThreadRecord, call_on_block};
 use super::traphandlers::UnwindReason;
 use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMFuncRef, VMThreadContext, VMVal};
@@ -20,7 +21,6 @@ use crate::environ::TrapKind;
 use std::any::Any;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use weft_threads::{BudgetPermit, Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId, Waiter};
 
 /// Why a guest thread failed, in a form every joiner can have a copy of.
@@ -96,15 +96,10 @@ pub(crate) struct ThreadPermits {
 /// The group's own limit: the store's [`ThreadBudget`] is the one that binds.
 const UNLIMITED: u32 = u32::MAX;
 
-/// Stack for a guest thread: its wasm budget plus room for the runtime and host calls.
-fn thread_stack_size(max_wasm_stack: usize) -> usize {
-    (max_wasm_stack + (1 << 20)).max(2 << 20)
-}
-
 /// A store's guest threads.
 pub(crate) struct GuestThreads {
     group: Mutex<Arc<ThreadGroup<ThreadFailure>>>,
-    handles: Mutex<Vec<JoinHandle<()>>>,
+    os_threads: OsThreads,
     /// Live threads of this store, spawned and attached: the store's thread limit.
     store_budget: Arc<ThreadBudget>,
     /// Live threads of every store of the engine.
@@ -158,7 +153,7 @@ impl GuestThreads {
     ) -> GuestThreads {
         GuestThreads {
             group: Mutex::new(Arc::new(ThreadGroup::new(UNLIMITED))),
-            handles: Mutex::new(Vec::new()),
+            os_threads: OsThreads::new(max_wasm_stack),
             store_budget: Arc::new(ThreadBudget::new(limit)),
             engine_budget,
             max_wasm_stack,
@@ -254,7 +249,6 @@ impl GuestThreads {
             source: instance.block_source(),
             arg,
         };
-        self.reap_finished();
         let permits = self.permits().map_err(SpawnError::Refused)?;
         let group = self.group();
         let Some(id) = group.reserve() else {
@@ -262,18 +256,11 @@ impl GuestThreads {
         };
         let threads = Arc::clone(self);
         let thread_group = Arc::clone(&group);
-        let spawned = std::thread::Builder::new()
-            .name(format!("weft-guest-{id}"))
-            .stack_size(thread_stack_size(self.max_wasm_stack))
-            .spawn(move || threads.run(&thread_group, id, job, permits));
+        let spawned = self.os_threads.start(format!("weft-guest-{id}"), move || {
+            threads.run(&thread_group, id, job, permits)
+        });
         match spawned {
-            Ok(handle) => {
-                self.handles
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(handle);
-                Ok(id)
-            }
+            Ok(()) => Ok(id),
             Err(error) => {
                 group.cancel(id);
                 Err(SpawnError::Refused(Refusal::Os(error.to_string())))
@@ -344,7 +331,7 @@ impl GuestThreads {
     /// store can spawn again, even after a trap aborted the threads.
     pub fn join_all(&self) -> Result<(), ThreadFailure> {
         let result = self.group().join_all();
-        self.reap();
+        self.os_threads.join_all();
         let mut group = self.group.lock().unwrap_or_else(|e| e.into_inner());
         if group.is_aborted() {
             *group = Arc::new(ThreadGroup::new(UNLIMITED));
@@ -359,34 +346,6 @@ impl GuestThreads {
     /// Whether a guest thread trapped (or the threads were aborted) since the last join.
     pub fn aborted(&self) -> bool {
         self.group().is_aborted()
-    }
-
-    /// Joins the OS threads that have already exited, so a long-lived store that keeps
-    /// spawning does not accumulate handles.
-    fn reap_finished(&self) {
-        let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        let (finished, running) = std::mem::take(&mut *handles)
-            .into_iter()
-            .partition(|handle| handle.is_finished());
-        *handles = running;
-        drop(handles);
-        Self::join_handles(finished);
-    }
-
-    fn join_handles(handles: Vec<JoinHandle<()>>) {
-        for handle in handles {
-            // A guest thread catches every trap and panic of the code it runs; a panic here
-            // would be a bug in weft itself, which the join must not hide.
-            if let Err(panic) = handle.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-    }
-
-    /// Joins the OS threads that have finished running guest code.
-    fn reap(&self) {
-        let handles = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
-        Self::join_handles(handles);
     }
 
     /// Stops everything the store is running, from any thread: every guest thread, and the
@@ -413,7 +372,7 @@ impl GuestThreads {
         self.attachments.close();
         self.group().abort();
         let _ = self.group().join_all();
-        self.reap();
+        self.os_threads.join_all();
     }
 }
 

@@ -1,0 +1,335 @@
+//! The wasi-threads ABI, weft's second thread model: a new instance per thread.
+//!
+//! A module written for wasi-threads imports its linear memory, which must be shared, and
+//! `"wasi" "thread-spawn"` of type `[i32] -> [i32]`, and exports
+//! `wasi_thread_start: [i32 i32] -> []`. `thread-spawn(arg)` starts an OS thread that
+//! instantiates the same module again, in a store of its own, with the same imports (so the
+//! same memory), and calls `wasi_thread_start(tid, arg)` there. It returns the new thread's
+//! id, from 1 up to `0x1FFF_FFFF`, or -1 if the thread could not start. Nothing but the
+//! imports is shared between the threads: each has its own globals, tables, function
+//! references and store. This is what wasi-threads runtimes do, and it is the baseline the
+//! shared-everything model is measured against.
+//!
+//! A trap in any thread ends the whole process, as the proposal asks: the other threads and
+//! the main instance's calls are interrupted, and [`WasiThreads::join`] returns the trap.
+//! Instead of exiting the host process, weft leaves it to the embedder to drop the
+//! `WasiThreads` (which stops and joins every thread) and start over.
+
+use super::engine::Engine;
+use super::error::{Error, ThreadError, Trap, UsageError};
+use super::func::Caller;
+use super::instance::Instance;
+use super::linker::Linker;
+use super::module::Module;
+use super::store::Store;
+use super::threads::{Terminator, ThreadOutcome};
+use super::types::{ExternType, FuncType, ValType};
+use crate::vm::OsThreads;
+use std::sync::{Arc, Mutex, Weak};
+use weft_threads::{BudgetPermit, Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId};
+
+/// The import a wasi-threads module spawns with.
+pub const THREAD_SPAWN_MODULE: &str = "wasi";
+pub const THREAD_SPAWN_NAME: &str = "thread-spawn";
+/// The export every new thread starts in.
+pub const THREAD_START_EXPORT: &str = "wasi_thread_start";
+
+/// The largest thread id the ABI allows: the top three bits are reserved.
+const MAX_TID: ThreadId = 0x1FFF_FFFF;
+
+/// How a thread failed, kept by the group for every joiner.
+#[derive(Clone, Debug)]
+enum Failure {
+    Trap(Trap),
+    /// Instantiation or a host function failed; its error, as text.
+    Other(String),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        match error {
+            Error::Trap(trap) => Failure::Trap(trap),
+            error => Failure::Other(error.to_string()),
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Error {
+        match failure {
+            Failure::Trap(trap) => Error::Trap(trap),
+            Failure::Other(message) => Error::msg(format!("a wasi thread failed: {message}")),
+        }
+    }
+}
+
+/// Stops one thread: everything running in its store.
+struct StoreStopper(Terminator);
+
+impl Interrupt for StoreStopper {
+    fn interrupt(&self) {
+        self.0.terminate();
+    }
+}
+
+/// One wasi-threads program: the module, the imports every instance of it gets, and its
+/// threads.
+struct Process<T> {
+    engine: Engine,
+    module: Module,
+    linker: Linker<T>,
+    group: ThreadGroup<Failure>,
+    os_threads: OsThreads,
+    /// Live threads of every store and process of the engine.
+    engine_budget: Arc<ThreadBudget>,
+    /// The stores of the main instances, stopped with the threads.
+    mains: Mutex<Vec<Terminator>>,
+}
+
+/// A wasi-threads process: instantiate its main instance with [`instantiate`], call into
+/// it, and [`join`] the threads it spawned. Dropping it stops and joins every thread.
+///
+/// The process's live threads count against [`Config::max_threads`] (a process is the
+/// instance-per-thread counterpart of a store) and [`Config::max_total_threads`]. Each
+/// thread's store gets a clone of the data of the store that spawned it.
+///
+/// [`instantiate`]: WasiThreads::instantiate
+/// [`join`]: WasiThreads::join
+/// [`Config::max_threads`]: crate::Config::max_threads
+/// [`Config::max_total_threads`]: crate::Config::max_total_threads
+pub struct WasiThreads<T: Clone + Send + 'static> {
+    process: Arc<Process<T>>,
+}
+
+impl<T: Clone + Send + 'static> WasiThreads<T> {
+    /// Checks that `module` follows the wasi-threads ABI and adds `"wasi" "thread-spawn"` to
+    /// `linker`, which must define every other import, the shared memory among them.
+    pub fn new(mut linker: Linker<T>, module: &Module) -> Result<WasiThreads<T>, Error> {
+        check_abi(module)?;
+        let engine = module.engine().clone();
+        let mut defined = Ok(());
+        let process = Arc::new_cyclic(|process: &Weak<Process<T>>| {
+            let spawner = process.clone();
+            defined = linker
+                .func_wrap(
+                    THREAD_SPAWN_MODULE,
+                    THREAD_SPAWN_NAME,
+                    move |caller: Caller<'_, T>, arg: i32| -> i32 {
+                        spawner.upgrade().map_or(-1, |process| {
+                            process
+                                .spawn(caller.data().clone(), arg)
+                                .map_or(-1, |tid| tid as i32)
+                        })
+                    },
+                )
+                .map(drop);
+            Process {
+                module: module.clone(),
+                linker,
+                group: ThreadGroup::new(engine.config().max_threads),
+                os_threads: OsThreads::new(engine.config().max_wasm_stack),
+                engine_budget: Arc::clone(engine.thread_budget()),
+                mains: Mutex::new(Vec::new()),
+                engine,
+            }
+        });
+        defined?;
+        Ok(WasiThreads { process })
+    }
+
+    /// Instantiates the main instance in `store`, whose calls a trapping thread stops.
+    pub fn instantiate(&self, store: &mut Store<T>) -> Result<Instance, Error> {
+        let instance = self
+            .process
+            .linker
+            .instantiate(&mut *store, &self.process.module)?;
+        self.process
+            .mains
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(store.terminator());
+        Ok(instance)
+    }
+
+    /// Starts a thread as the guest's `thread-spawn(arg)` would, with `data` for its store,
+    /// and returns its id.
+    pub fn spawn(&self, data: T, arg: i32) -> Result<ThreadId, Error> {
+        self.process.spawn(data, arg)
+    }
+
+    /// Waits for every thread, including those spawned while it waits, and returns the
+    /// first failure any thread had, if there was one.
+    pub fn join(&self) -> Result<(), Error> {
+        let result = self.process.group.join_all();
+        self.process.os_threads.join_all();
+        result.map_err(Error::from)
+    }
+
+    /// Waits for thread `tid` and returns how it ended; `None` for an unknown or already
+    /// joined id.
+    pub fn join_thread(&self, tid: ThreadId) -> Option<ThreadOutcome> {
+        Some(match self.process.group.join(tid)? {
+            Outcome::Finished => ThreadOutcome::Finished,
+            Outcome::Trapped(failure) => ThreadOutcome::Trapped(failure.into()),
+            Outcome::Aborted => ThreadOutcome::Aborted,
+        })
+    }
+
+    /// Stops the process from any thread: every thread, and the main instances' calls.
+    /// Running code traps with [`Trap::Interrupted`]; blocked waits wake at once. No thread
+    /// starts afterwards.
+    pub fn terminate(&self) {
+        self.process.group.abort();
+        self.process.stop_mains();
+    }
+
+    /// Stops thread `tid` alone. Returns whether this call stopped it.
+    pub fn terminate_thread(&self, tid: ThreadId) -> bool {
+        self.process.group.terminate(tid)
+    }
+
+    /// The threads started and not yet finished.
+    pub fn live_threads(&self) -> usize {
+        self.process.group.live()
+    }
+}
+
+impl<T: Clone + Send + 'static> Drop for WasiThreads<T> {
+    fn drop(&mut self) {
+        self.process.group.abort();
+        // Failures were the embedder's to collect with `join`; the drop only waits.
+        let _ = self.process.group.join_all();
+        self.process.os_threads.join_all();
+    }
+}
+
+impl<T: Clone + Send + 'static> Process<T> {
+    fn spawn(self: &Arc<Self>, data: T, arg: i32) -> Result<ThreadId, Error> {
+        let permit = self
+            .engine_budget
+            .try_acquire()
+            .ok_or(ThreadError::EngineLimit(self.engine_budget.limit()))?;
+        let Some(tid) = self.group.reserve() else {
+            return Err(if self.group.is_aborted() {
+                ThreadError::Stopped
+            } else {
+                ThreadError::StoreLimit(self.engine.config().max_threads)
+            }
+            .into());
+        };
+        if tid > MAX_TID {
+            self.group.cancel(tid);
+            return Err(ThreadError::Os(format!(
+                "thread ids are used up (the ABI's last is {MAX_TID})"
+            ))
+            .into());
+        }
+        let process = Arc::clone(self);
+        let started = self.os_threads.start(format!("weft-wasi-{tid}"), move || {
+            process.run(tid, arg, data, permit)
+        });
+        match started {
+            Ok(()) => Ok(tid),
+            Err(error) => {
+                self.group.cancel(tid);
+                Err(ThreadError::Os(error.to_string()).into())
+            }
+        }
+    }
+
+    fn run(&self, tid: ThreadId, arg: i32, data: T, permit: BudgetPermit) {
+        let mut store = Store::new(&self.engine, data);
+        let stopper = Arc::new(StoreStopper(store.terminator()));
+        let result = if self.group.start(tid, stopper) {
+            self.start_thread(&mut store, tid, arg)
+        } else {
+            Err(Failure::Trap(Trap::Interrupted))
+        };
+        let failed =
+            matches!(&result, Err(failure) if !matches!(failure, Failure::Trap(Trap::Interrupted)));
+        drop(store);
+        // Before `finish`: a joiner that sees the thread finished may spawn in its place.
+        drop(permit);
+        self.group.finish(tid, result);
+        // After `finish` has made the failure the group's error: a main call it interrupts
+        // may terminate the process at once, and the failure must not count as aborted.
+        if failed {
+            self.stop_mains();
+        }
+    }
+
+    fn start_thread(&self, store: &mut Store<T>, tid: ThreadId, arg: i32) -> Result<(), Failure> {
+        let instance = self.linker.instantiate(&mut *store, &self.module)?;
+        let start = instance.get_typed_func::<(i32, i32), ()>(&mut *store, THREAD_START_EXPORT)?;
+        start.call(&mut *store, (tid as i32, arg))?;
+        // Shared-everything threads the instance started are part of this thread's work.
+        store.join_threads()?;
+        Ok(())
+    }
+
+    fn stop_mains(&self) {
+        for main in self.mains.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            main.terminate();
+        }
+    }
+}
+
+/// The ABI's requirements a module must meet before any thread runs it.
+fn check_abi(module: &Module) -> Result<(), Error> {
+    let not_abi = |reason: String| Error::from(UsageError::NotWasiThreads { reason });
+    let start = FuncType::new([ValType::I32, ValType::I32], []);
+    match module
+        .exports()
+        .find(|export| export.name() == THREAD_START_EXPORT)
+    {
+        Some(export) => match export.ty() {
+            ExternType::Func(ty) if ty.params() == start.params() && ty.results().is_empty() => {}
+            ty => {
+                return Err(not_abi(format!(
+                    "`{THREAD_START_EXPORT}` must be a function {start}, not {ty:?}"
+                )));
+            }
+        },
+        None => {
+            return Err(not_abi(format!(
+                "it does not export `{THREAD_START_EXPORT}`"
+            )));
+        }
+    }
+    let spawn = FuncType::new([ValType::I32], [ValType::I32]);
+    let mut imports_memory = false;
+    for import in module.imports() {
+        match import.ty() {
+            ExternType::Func(ty)
+                if import.module() == THREAD_SPAWN_MODULE
+                    && import.name() == THREAD_SPAWN_NAME
+                    && (ty.params() != spawn.params() || ty.results() != spawn.results()) =>
+            {
+                return Err(not_abi(format!(
+                    "`{THREAD_SPAWN_MODULE}::{THREAD_SPAWN_NAME}` must be imported as {spawn}"
+                )));
+            }
+            ExternType::Memory(ty) if !ty.is_shared() => {
+                return Err(not_abi(format!(
+                    "its memory `{}::{}` is not shared",
+                    import.module(),
+                    import.name()
+                )));
+            }
+            ExternType::Memory(_) => imports_memory = true,
+            _ => {}
+        }
+    }
+    let info = module.info();
+    if info.memories.len() > info.num_imported_memories as usize {
+        return Err(not_abi(
+            "it defines its own memory, which every thread would get a new copy of".into(),
+        ));
+    }
+    if !imports_memory {
+        return Err(not_abi(
+            "it imports no shared memory for its threads to share".into(),
+        ));
+    }
+    Ok(())
+}
