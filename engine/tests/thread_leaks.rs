@@ -1,11 +1,16 @@
-//! Termination leaves nothing behind: after `terminate` and `join_threads`, every guest thread's
-//! OS thread has exited and its block is back in the instance's pool, round after round. The
-//! only test in its binary, so the process's thread count is this test's alone.
+//! Termination leaves nothing behind, under both thread models: after a terminate and a join,
+//! every guest thread's OS thread has exited and (shared-everything) its block is back in the
+//! instance's pool, round after round. One test in its binary, so the process's thread count
+//! is this test's alone.
 #![cfg(target_os = "linux")]
 
 mod support;
 
 use support::{call, i32_of, instantiate_with, shared_everything_engine};
+use weft::{Engine, Linker, MemoryType, Module, SharedMemory, Store, WasiThreads};
+
+const THREADS: usize = 16;
+const ROUNDS: usize = 3;
 
 const BLOCKERS: &str = r#"
 (module
@@ -41,13 +46,30 @@ fn os_threads_settled_at(expected: usize) -> usize {
     os_threads()
 }
 
+/// The same blockers as a wasi-threads program: every thread a new instance.
+const WASI_BLOCKERS: &str = r#"
+(module
+  (import "env" "memory" (memory 1 1 shared))
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (func (export "wasi_thread_start") (param i32 i32)
+    (drop (i32.atomic.rmw.add (i32.const 4) (i32.const 1)))
+    (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))
+  (func (export "spawn") (result i32) (call $spawn (i32.const 0)))
+  (func (export "waiting") (result i32) (i32.atomic.load (i32.const 4)))
+)
+"#;
+
 #[test]
-fn terminated_threads_leave_no_os_thread_or_block_behind() {
-    const THREADS: usize = 16;
+fn terminated_threads_leave_nothing_behind() {
+    shared_everything_threads_leave_no_os_thread_or_block();
+    instance_per_thread_threads_leave_no_os_thread();
+}
+
+fn shared_everything_threads_leave_no_os_thread_or_block() {
     let (mut store, instance) = instantiate_with(&shared_everything_engine(), BLOCKERS);
     let block = instance.get_func(&mut store, "block").unwrap();
     let before = os_threads();
-    for round in 1..=3 {
+    for round in 1..=ROUNDS {
         for _ in 0..THREADS {
             store.spawn(&block, 0).unwrap();
         }
@@ -67,6 +89,39 @@ fn terminated_threads_leave_no_os_thread_or_block_behind() {
             instance.thread_blocks_created(&store),
             THREADS,
             "round {round}: blocks are reused, not made anew"
+        );
+    }
+}
+
+fn instance_per_thread_threads_leave_no_os_thread() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, WASI_BLOCKERS).unwrap();
+    let before = os_threads();
+    for round in 1..=ROUNDS {
+        let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
+        let mut linker = Linker::new(&engine);
+        linker.define("env", "memory", memory).unwrap();
+        let process = WasiThreads::new(linker, &module).unwrap();
+        let mut store = Store::new(&engine, ());
+        let main = process.instantiate(&mut store).unwrap();
+        let spawn = main.get_typed_func::<(), i32>(&mut store, "spawn").unwrap();
+        let waiting = main
+            .get_typed_func::<(), i32>(&mut store, "waiting")
+            .unwrap();
+        for _ in 0..THREADS {
+            assert!(spawn.call(&mut store, ()).unwrap() > 0);
+        }
+        while waiting.call(&mut store, ()).unwrap() < i32::try_from(THREADS).unwrap() {
+            std::thread::yield_now();
+        }
+        assert_eq!(os_threads(), before + THREADS, "round {round}: all running");
+        process.terminate();
+        process.join().unwrap();
+        assert_eq!(process.live_threads(), 0);
+        assert_eq!(
+            os_threads_settled_at(before),
+            before,
+            "round {round}: every OS thread exited"
         );
     }
 }
