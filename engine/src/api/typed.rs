@@ -236,14 +236,6 @@ macro_rules! into_func {
     };
 }
 
-into_func!();
-into_func!(A1 0);
-into_func!(A1 0, A2 1);
-into_func!(A1 0, A2 1, A3 2);
-into_func!(A1 0, A2 1, A3 2, A4 3);
-into_func!(A1 0, A2 1, A3 2, A4 3, A5 4);
-into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5);
-
 /// Rust closures usable as *shared* host functions: `Fn(A1, .., An) -> R` with `Ai: WasmTy`
 /// and `R: HostResult`. They get no store, so any thread may call them: shared wasm code
 /// (which can only import shared functions) on guest threads and attached host threads alike.
@@ -283,10 +275,20 @@ macro_rules! into_shared_func {
     };
 }
 
-into_shared_func!();
-into_shared_func!(A1 0);
-into_shared_func!(A1 0, A2 1);
-into_shared_func!(A1 0, A2 1, A3 2);
-into_shared_func!(A1 0, A2 1, A3 2, A4 3);
-into_shared_func!(A1 0, A2 1, A3 2, A4 3, A5 4);
-into_shared_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5);
+/// Both kinds of host function, store-bound and shared, for every arity up to six.
+macro_rules! host_funcs {
+    ($(($($arg:ident $index:tt),*))*) => {$(
+        into_func!($($arg $index),*);
+        into_shared_func!($($arg $index),*);
+    )*};
+}
+
+host_funcs! {
+    ()
+    (A1 0)
+    (A1 0, A2 1)
+    (A1 0, A2 1, A3 2)
+    (A1 0, A2 1, A3 2, A4 3)
+    (A1 0, A2 1, A3 2, A4 3, A5 4)
+    (A1 0, A2 1, A3 2, A4 3, A5 4, A6 5)
+}
