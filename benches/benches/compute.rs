@@ -1,9 +1,11 @@
-//! Compute kernels on weft against the same algorithm compiled natively. Only timings are
-//! reported; `cargo run -p weft-benches --bin ratios` turns them into weft/native ratios.
+//! Compute kernels on weft against the same algorithm compiled natively (and, with the
+//! `wasmtime` feature, on wasmtime). Only timings are reported; `cargo run -p weft-benches
+//! --bin ratios` turns them into weft/native ratios.
+
+mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::time::Duration;
 use weft::Engine;
 use weft_benches::{
     FIB_GROUP, FLOAT_GROUP, MEMORY_GROUP, WeftFib, WeftHistogram, WeftMatmul, XorShift, fib,
@@ -13,6 +15,11 @@ use weft_benches::{
 const FIB_N: u32 = 25;
 const HISTOGRAM_LEN: usize = 1 << 20;
 const MATRIX_N: usize = 64;
+
+#[cfg(feature = "wasmtime")]
+fn wasmtime_engine() -> wasmtime::Engine {
+    weft_benches::wasmtime::engine().expect("the host is a supported target")
+}
 
 fn fib_recursive(c: &mut Criterion) {
     let mut weft = WeftFib::new(&Engine::default()).expect("fib kernel instantiates");
@@ -27,6 +34,15 @@ fn fib_recursive(c: &mut Criterion) {
     group.bench_function("weft", |b| {
         b.iter(|| black_box(weft.call(black_box(FIB_N)).expect("fib runs")))
     });
+    #[cfg(feature = "wasmtime")]
+    {
+        let mut wasmtime = weft_benches::wasmtime::WasmtimeFib::new(&wasmtime_engine())
+            .expect("fib kernel instantiates on wasmtime");
+        assert_eq!(wasmtime.call(FIB_N).expect("fib runs"), fib(FIB_N));
+        group.bench_function("wasmtime", |b| {
+            b.iter(|| black_box(wasmtime.call(black_box(FIB_N)).expect("fib runs")))
+        });
+    }
     group.finish();
 }
 
@@ -55,6 +71,16 @@ fn memory_loop(c: &mut Criterion) {
     group.bench_function("weft", |b| {
         b.iter(|| black_box(weft.run().expect("histogram runs")))
     });
+    #[cfg(feature = "wasmtime")]
+    {
+        let mut wasmtime =
+            weft_benches::wasmtime::WasmtimeHistogram::new(&wasmtime_engine(), &data)
+                .expect("histogram kernel instantiates on wasmtime");
+        assert_eq!(wasmtime.run().expect("histogram runs"), expected);
+        group.bench_function("wasmtime", |b| {
+            b.iter(|| black_box(wasmtime.run().expect("histogram runs")))
+        });
+    }
     group.finish();
 }
 
@@ -85,16 +111,28 @@ fn float_kernel(c: &mut Criterion) {
     group.bench_function("weft", |bencher| {
         bencher.iter(|| black_box(weft.run().expect("matmul runs")))
     });
+    #[cfg(feature = "wasmtime")]
+    {
+        let mut wasmtime =
+            weft_benches::wasmtime::WasmtimeMatmul::new(&wasmtime_engine(), &a, &b, MATRIX_N)
+                .expect("matmul kernel instantiates on wasmtime");
+        let total = wasmtime.run().expect("matmul runs");
+        assert_eq!(
+            total.to_bits(),
+            expected.to_bits(),
+            "wasmtime and native disagree"
+        );
+        group.bench_function("wasmtime", |bencher| {
+            bencher.iter(|| black_box(wasmtime.run().expect("matmul runs")))
+        });
+    }
     group.finish();
 }
 
 criterion_group! {
     name = compute;
     // Short settings: CI machines are small, and only the ratios matter.
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::criterion_config();
     targets = fib_recursive, memory_loop, float_kernel
 }
 criterion_main!(compute);

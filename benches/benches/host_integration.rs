@@ -7,6 +7,8 @@
 //! Only the measured operation is timed: blocked threads are spawned, and worker threads
 //! started and attached, before the clock starts.
 
+mod common;
+
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -165,10 +167,7 @@ fn attach_call_detach(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::criterion_config();
     targets = terminate_join, lock_unlock, attach_call_detach
 }
 criterion_main!(benches);

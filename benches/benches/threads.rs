@@ -2,10 +2,11 @@
 //! guest threads (one store each, sharing a memory) against native Rust threads doing the
 //! same protocol. Thread start-up and instantiation are not timed (see `timed_on_threads`).
 
+mod common;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
-use std::time::Duration;
 use weft::Engine;
 use weft_benches::timing::{rounds, timed_on_threads};
 use weft_benches::{
@@ -97,10 +98,7 @@ fn atomic_rmw(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::criterion_config();
     targets = ping_pong, atomic_rmw
 }
 criterion_main!(benches);

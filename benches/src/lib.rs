@@ -1,11 +1,21 @@
 //! The benchmark kernels, each as WebAssembly text run on weft and as the same algorithm in
 //! Rust, shared by the benches and the unit tests so both exercise identical code; the list of
-//! comparisons the `ratios` binary reports; and the helpers the benches share ([`timing`]).
+//! comparisons the `ratios` binary reports ([`comparisons`]); and the helpers the benches
+//! share ([`timing`], [`estimates`]). [`thread_models`] runs the same guest work under both
+//! thread models, and `wasmtime` (feature `wasmtime`) the kernels on wasmtime.
 
+mod comparisons;
+pub mod estimates;
 pub mod host;
+pub mod thread_models;
 pub mod timing;
+#[cfg(feature = "wasmtime")]
+pub mod wasmtime;
 
-use host::LockKind;
+pub use comparisons::{
+    BENCHES, COMPUTE_BENCH, Comparison, HOST_INTEGRATION_BENCH, SHARED_EVERYTHING_BENCH,
+    THREAD_MODELS_BENCH, THREADS_BENCH, comparisons,
+};
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -27,64 +37,19 @@ pub const TERMINATE_64_GROUP: &str = "terminate_join_64";
 pub const LOCK_UNCONTENDED_GROUP: &str = "lock_unlock_uncontended";
 pub const LOCK_CONTENDED_GROUP: &str = "lock_unlock_contended";
 pub const ATTACH_GROUP: &str = "attach_call_detach";
+pub const MODEL_SPAWN_SMALL_GROUP: &str = "model_spawn_join_small_module";
+pub const MODEL_SPAWN_LARGE_GROUP: &str = "model_spawn_join_10k_functions";
+pub const MODEL_TLS_GROUP: &str = "model_thread_local_access";
+pub const MODEL_PARALLEL_GROUP: &str = "model_parallel_histogram";
 
 /// Benchmark ids that are not `weft`/`native`, shared the same way.
 pub const PARKING_LOT_ID: &str = "parking_lot";
 pub const CALL_ATTACHED_ID: &str = "call_attached";
 pub const ATTACH_CALL_DETACH_ID: &str = "attach_call_detach";
 
-/// One row of the `ratios` table: the median time of benchmark `subject` over that of
-/// `baseline`, both in criterion group `group`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Comparison {
-    pub group: &'static str,
-    pub baseline: &'static str,
-    pub subject: &'static str,
-}
-
-const fn compare(group: &'static str, baseline: &'static str, subject: &'static str) -> Comparison {
-    Comparison {
-        group,
-        baseline,
-        subject,
-    }
-}
-
-/// Every comparison the benches make. The baseline is native Rust, except for thread-local
-/// globals (a plain global in the same loop), the locks (`parking_lot::Mutex`) and attaching
-/// (a call on a thread that is already attached).
-pub const COMPARISONS: [Comparison; 18] = [
-    compare(FIB_GROUP, "native", "weft"),
-    compare(MEMORY_GROUP, "native", "weft"),
-    compare(FLOAT_GROUP, "native", "weft"),
-    compare(PING_PONG_GROUP, "native", "weft"),
-    compare(RMW_1_GROUP, "native", "weft"),
-    compare(RMW_2_GROUP, "native", "weft"),
-    compare(SPAWN_SMALL_GROUP, "native", "weft"),
-    compare(SPAWN_LARGE_GROUP, "native", "weft"),
-    compare(TLS_GROUP, "plain", "weft"),
-    compare(TERMINATE_1_GROUP, "native", "weft"),
-    compare(TERMINATE_64_GROUP, "native", "weft"),
-    compare(
-        LOCK_UNCONTENDED_GROUP,
-        PARKING_LOT_ID,
-        LockKind::Semaphore.id(),
-    ),
-    compare(LOCK_UNCONTENDED_GROUP, PARKING_LOT_ID, LockKind::Mutex.id()),
-    compare(LOCK_UNCONTENDED_GROUP, PARKING_LOT_ID, LockKind::Futex.id()),
-    compare(
-        LOCK_CONTENDED_GROUP,
-        PARKING_LOT_ID,
-        LockKind::Semaphore.id(),
-    ),
-    compare(LOCK_CONTENDED_GROUP, PARKING_LOT_ID, LockKind::Mutex.id()),
-    compare(LOCK_CONTENDED_GROUP, PARKING_LOT_ID, LockKind::Futex.id()),
-    compare(ATTACH_GROUP, CALL_ATTACHED_ID, ATTACH_CALL_DETACH_ID),
-];
-
-const FIB_WAT: &str = include_str!("../kernels/fib.wat");
-const HISTOGRAM_WAT: &str = include_str!("../kernels/histogram.wat");
-const MATMUL_WAT: &str = include_str!("../kernels/matmul.wat");
+pub(crate) const FIB_WAT: &str = include_str!("../kernels/fib.wat");
+pub(crate) const HISTOGRAM_WAT: &str = include_str!("../kernels/histogram.wat");
+pub(crate) const MATMUL_WAT: &str = include_str!("../kernels/matmul.wat");
 const THREADS_WAT: &str = include_str!("../kernels/threads.wat");
 
 fn instantiate(engine: &Engine, wat: &str) -> Result<(Store<()>, Instance), Error> {
@@ -100,7 +65,7 @@ fn exported_memory(store: &mut Store<()>, instance: &Instance) -> Result<Memory,
         .ok_or_else(|| Error::msg("kernel exports no memory"))
 }
 
-fn to_u32(value: usize, what: &str) -> Result<u32, Error> {
+pub(crate) fn to_u32(value: usize, what: &str) -> Result<u32, Error> {
     u32::try_from(value).map_err(|_| Error::msg(format!("{what} does not fit a 32-bit memory")))
 }
 
@@ -181,8 +146,8 @@ pub struct WeftHistogram {
 }
 
 impl WeftHistogram {
-    const COUNTS: u32 = 0;
-    const DATA: u32 = 256 * 4;
+    pub(crate) const COUNTS: u32 = 0;
+    pub(crate) const DATA: u32 = 256 * 4;
 
     pub fn new(engine: &Engine, data: &[u8]) -> Result<WeftHistogram, Error> {
         let (mut store, instance) = instantiate(engine, HISTOGRAM_WAT)?;
@@ -246,19 +211,31 @@ pub struct WeftMatmul {
 }
 
 impl WeftMatmul {
-    pub fn new(engine: &Engine, a: &[f64], b: &[f64], n: usize) -> Result<WeftMatmul, Error> {
+    /// The size of one of the three matrices (A, B and C, back to back from address 0), once
+    /// checked that A and B are `n`×`n` and all three fit `memory_size` bytes.
+    pub(crate) fn matrix_bytes(
+        a: &[f64],
+        b: &[f64],
+        n: usize,
+        memory_size: usize,
+    ) -> Result<u32, Error> {
         if a.len() != n * n || b.len() != n * n {
             return Err(Error::msg(format!("matmul inputs must be {n}x{n}")));
         }
-        let (mut store, instance) = instantiate(engine, MATMUL_WAT)?;
-        let matmul = instance.get_typed_func(&mut store, "matmul")?;
-        let memory = exported_memory(&mut store, &instance)?;
         let matrix_bytes = to_u32(n * n * 8, "a matrix")?;
-        if 3 * u64::from(matrix_bytes) > memory.data_size(&store) as u64 {
+        if 3 * u64::from(matrix_bytes) > memory_size as u64 {
             return Err(Error::msg(format!(
                 "{n}x{n} matrices do not fit the kernel's memory"
             )));
         }
+        Ok(matrix_bytes)
+    }
+
+    pub fn new(engine: &Engine, a: &[f64], b: &[f64], n: usize) -> Result<WeftMatmul, Error> {
+        let (mut store, instance) = instantiate(engine, MATMUL_WAT)?;
+        let matmul = instance.get_typed_func(&mut store, "matmul")?;
+        let memory = exported_memory(&mut store, &instance)?;
+        let matrix_bytes = Self::matrix_bytes(a, b, n, memory.data_size(&store))?;
         memory.write(&mut store, 0, &f64s_to_bytes(a))?;
         memory.write(&mut store, matrix_bytes as usize, &f64s_to_bytes(b))?;
         Ok(WeftMatmul {
@@ -287,7 +264,7 @@ impl WeftMatmul {
     }
 }
 
-fn f64s_to_bytes(values: &[f64]) -> Vec<u8> {
+pub(crate) fn f64s_to_bytes(values: &[f64]) -> Vec<u8> {
     values
         .iter()
         .flat_map(|value| value.to_le_bytes())
@@ -445,20 +422,6 @@ mod tests {
         };
         pair.ping(1000);
         pong.join().unwrap();
-    }
-
-    #[test]
-    fn comparisons_are_distinct_and_compare_two_ids() {
-        for (index, comparison) in COMPARISONS.iter().enumerate() {
-            assert_ne!(comparison.baseline, comparison.subject, "{comparison:?}");
-            assert!(
-                COMPARISONS[..index]
-                    .iter()
-                    .all(|earlier| (earlier.group, earlier.subject)
-                        != (comparison.group, comparison.subject)),
-                "{comparison:?} is listed twice"
-            );
-        }
     }
 
     #[test]

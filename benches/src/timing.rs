@@ -60,37 +60,15 @@ pub fn timed_on_threads<S: Send + 'static, P: 'static>(
     }
 }
 
-/// Pins the calling thread to the `index`th CPU this process may run on. Returns whether it
-/// did: not if there are no more than `index` such CPUs, or off Linux.
-#[cfg(target_os = "linux")]
+/// Pins the calling thread to the `index`th CPU it may run on. Returns whether it did: not if
+/// there are no more than `index` such CPUs, or where `core_affinity` cannot list or set them
+/// (on macOS it only sets an affinity hint). The CPUs are those of the calling thread's
+/// affinity mask (on Linux), so a process limited by `taskset` or a cgroup still gets one
+/// thread per allowed CPU.
 pub fn pin_to_cpu(index: usize) -> bool {
-    let size = std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: `cpu_set_t` is a plain bit set, for which all zeroes is the empty set.
-    let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `allowed` is a `cpu_set_t` of `size` bytes; pid 0 is the calling thread.
-    if unsafe { libc::sched_getaffinity(0, size, &mut allowed) } != 0 {
-        return false;
-    }
-    let cpu = (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: `cpu` is below `CPU_SETSIZE`, the number of bits in the set.
-        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &allowed) })
-        .nth(index);
-    let Some(cpu) = cpu else {
-        return false;
-    };
-    // SAFETY: as above.
-    let mut pinned: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `cpu` is below `CPU_SETSIZE`.
-    unsafe { libc::CPU_SET(cpu, &mut pinned) };
-    // SAFETY: `pinned` is a `cpu_set_t` of `size` bytes; pid 0 is the calling thread.
-    unsafe { libc::sched_setaffinity(0, size, &pinned) == 0 }
-}
-
-/// Pins the calling thread to the `index`th CPU this process may run on. Returns whether it
-/// did: not if there are no more than `index` such CPUs, or off Linux.
-#[cfg(not(target_os = "linux"))]
-pub fn pin_to_cpu(_index: usize) -> bool {
-    false
+    core_affinity::get_core_ids()
+        .and_then(|cpus| cpus.into_iter().nth(index))
+        .is_some_and(core_affinity::set_for_current)
 }
 
 /// Spins until `done()`, yielding now and then in case the thread it waits for needs this
