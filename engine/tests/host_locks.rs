@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use support::shared_everything_engine;
@@ -65,8 +66,8 @@ const MODULE: &str = r#"
     (drop (call $lock (i64.const -1))))
   (func (export "try_lock") (type $to_i32) (call $try_lock))
   (func (export "unlock") (type $void) (call $unlock))
+  ;; Announced by the host function itself, once its cancellation hook is in place.
   (func (export "block_on_channel") (type $entry)
-    (call $announce)
     (call $block_on_channel))
   (func (export "waiting") (type $to_i32) (global.atomic.get seqcst $waiting))
   (func (export "woken") (type $to_i32) (global.atomic.get seqcst $woken))
@@ -79,11 +80,17 @@ struct Setup {
     mutex: Arc<HostMutex>,
     /// What the channel-blocking host function's cancellation hooks ran.
     cancelled: mpsc::Receiver<()>,
+    /// Set once the channel-blocking host function is inside its `begin_blocking` guard: a
+    /// terminate before that refuses the guard instead of running the hook.
+    guarded: Arc<AtomicBool>,
 }
 
 /// A host function that blocks on a channel nobody sends on, made stoppable with
 /// `begin_blocking`: the hook sends, which ends the wait, and reports that it ran.
-fn block_on_channel(cancelled: mpsc::Sender<()>) -> impl Fn() -> Result<(), Error> {
+fn block_on_channel(
+    cancelled: mpsc::Sender<()>,
+    guarded: Arc<AtomicBool>,
+) -> impl Fn() -> Result<(), Error> {
     move || {
         let (wake, woken) = mpsc::channel::<()>();
         let cancelled = cancelled.clone();
@@ -92,6 +99,7 @@ fn block_on_channel(cancelled: mpsc::Sender<()>) -> impl Fn() -> Result<(), Erro
             wake.send(()).unwrap();
         })
         .map_err(|_| Error::Trap(Trap::Interrupted))?;
+        guarded.store(true, Ordering::SeqCst);
         woken.recv().unwrap();
         guard.end().map_err(|_| Error::Trap(Trap::Interrupted))
     }
@@ -103,13 +111,18 @@ fn setup() -> Setup {
     let mutex = Arc::new(HostMutex::new());
     let ready = Arc::new(HostCondvar::new());
     let (cancel_tx, cancelled) = mpsc::channel();
+    let guarded = Arc::new(AtomicBool::new(false));
     let mut linker = Linker::new(&engine);
     linker.define_mutex("host", "m", &mutex).unwrap();
     linker
         .define_condvar("host", "ready", &ready, &mutex)
         .unwrap();
     linker
-        .func_wrap_shared("host", "block_on_channel", block_on_channel(cancel_tx))
+        .func_wrap_shared(
+            "host",
+            "block_on_channel",
+            block_on_channel(cancel_tx, Arc::clone(&guarded)),
+        )
         .unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();
@@ -118,6 +131,7 @@ fn setup() -> Setup {
         instance,
         mutex,
         cancelled,
+        guarded,
     }
 }
 
@@ -139,6 +153,12 @@ impl Setup {
     fn spawn(&mut self, name: &str, arg: i32) -> ThreadId {
         let func = self.instance.get_func(&mut self.store, name).unwrap();
         self.store.spawn(&func, arg).unwrap()
+    }
+
+    fn await_guarded(&self) {
+        while !self.guarded.load(Ordering::SeqCst) {
+            thread::yield_now();
+        }
     }
 
     fn await_waiting(&mut self, count: i32) {
@@ -217,7 +237,8 @@ fn terminate_wakes_mutex_condvar_and_hooked_host_waits() {
     assert_eq!(setup.mutex.lock(None), Ok(Acquire::Acquired));
     let locker = setup.spawn("lock_forever", 0);
     let channel_waiter = setup.spawn("block_on_channel", 0);
-    setup.await_waiting(3);
+    setup.await_waiting(2);
+    setup.await_guarded();
     setup.store.terminator().terminate();
     for id in [condvar_waiter, locker, channel_waiter] {
         assert!(matches!(setup.join(id), ThreadOutcome::Aborted));
@@ -238,7 +259,8 @@ fn terminating_one_thread_leaves_the_others_waiting() {
     let mut setup = setup();
     let doomed = setup.spawn("block_on_channel", 0);
     let survivor = setup.spawn("await_flag", 0);
-    setup.await_waiting(2);
+    setup.await_waiting(1);
+    setup.await_guarded();
     let terminator = setup.store.terminator();
     assert!(terminator.terminate_thread(doomed));
     assert!(matches!(setup.join(doomed), ThreadOutcome::Aborted));
