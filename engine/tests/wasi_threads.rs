@@ -31,6 +31,11 @@ const PROGRAM: &str = r#"
     (i32.atomic.load (i32.add (i32.const 64) (i32.shl (local.get 0) (i32.const 2)))))
   (func (export "wait_forever") (result i32)
     (memory.atomic.wait32 (i32.const 8) (i32.const 0) (i64.const -1)))
+  ;; Spawns a thread and waits forever in the same call, so that a trap of the thread lands
+  ;; while this call runs.
+  (func (export "spawn_and_wait") (param i32) (result i32)
+    (drop (call $spawn (local.get 0)))
+    (memory.atomic.wait32 (i32.const 8) (i32.const 0) (i64.const -1)))
 )
 "#;
 
@@ -118,13 +123,12 @@ fn a_trap_in_one_thread_ends_the_process() {
     let main = process.instantiate(&mut store).unwrap();
     let waiter = run(&mut store, &main, "spawn", 98);
     assert!(waiter > 0);
-    run(&mut store, &main, "spawn", 99);
-    // The main instance's blocked call is interrupted too.
-    let wait = main
-        .get_typed_func::<(), i32>(&mut store, "wait_forever")
+    // The main instance's call in progress, blocked, is interrupted too.
+    let spawn_and_wait = main
+        .get_typed_func::<i32, i32>(&mut store, "spawn_and_wait")
         .unwrap();
     assert_eq!(
-        wait.call(&mut store, ()).unwrap_err().trap(),
+        spawn_and_wait.call(&mut store, 99).unwrap_err().trap(),
         Some(Trap::Interrupted)
     );
     assert!(matches!(

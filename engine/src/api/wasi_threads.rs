@@ -11,7 +11,9 @@
 //! shared-everything model is measured against.
 //!
 //! A trap in any thread ends the whole process, as the proposal asks: the other threads and
-//! the main instance's calls are interrupted, and [`WasiThreads::join`] returns the trap.
+//! the main instance's call in progress are interrupted (as a store's terminate does: a
+//! call that returns before it reaches a safepoint absorbs the interrupt), spawning fails
+//! from then on, and [`WasiThreads::join`] returns the trap.
 //! Instead of exiting the host process, weft leaves it to the embedder to drop the
 //! `WasiThreads` (which stops and joins every thread) and start over.
 
