@@ -82,8 +82,17 @@ pub(crate) fn refusal_to_error(refusal: Refusal) -> Error {
     }
 }
 
-fn failure_to_error(failure: ThreadFailure) -> Error {
+pub(crate) fn failure_to_error(failure: ThreadFailure) -> Error {
     unwind_to_error(failure.into_unwind())
+}
+
+/// How a joined thread ended, as the API reports it under either thread model.
+pub(crate) fn outcome_to_api(outcome: VmOutcome) -> ThreadOutcome {
+    match outcome {
+        VmOutcome::Finished => ThreadOutcome::Finished,
+        VmOutcome::Trapped(failure) => ThreadOutcome::Trapped(failure_to_error(failure)),
+        VmOutcome::Aborted => ThreadOutcome::Aborted,
+    }
 }
 
 impl<T: 'static> Store<T> {
@@ -122,11 +131,7 @@ impl<T: 'static> Store<T> {
     /// thread or it was already joined.
     pub fn join_thread(&mut self, id: ThreadId) -> Option<ThreadOutcome> {
         let threads = self.as_context_mut().opaque().threads().clone();
-        Some(match threads.join(id)? {
-            VmOutcome::Finished => ThreadOutcome::Finished,
-            VmOutcome::Trapped(failure) => ThreadOutcome::Trapped(failure_to_error(failure)),
-            VmOutcome::Aborted => ThreadOutcome::Aborted,
-        })
+        threads.join(id).map(outcome_to_api)
     }
 
     /// Waits for every guest thread. Returns the first trap any of them hit since the last

@@ -24,11 +24,11 @@ use super::instance::Instance;
 use super::linker::Linker;
 use super::module::Module;
 use super::store::Store;
-use super::threads::{Terminator, ThreadOutcome};
+use super::threads::{Terminator, ThreadOutcome, failure_to_error, outcome_to_api};
 use super::types::{ExternType, FuncType, ValType};
-use crate::vm::OsThreads;
+use crate::vm::{OsThreads, ThreadFailure};
 use std::sync::{Arc, Mutex, Weak};
-use weft_threads::{BudgetPermit, Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId};
+use weft_threads::{BudgetPermit, Interrupt, ThreadBudget, ThreadGroup, ThreadId};
 
 /// The import a wasi-threads module spawns with.
 pub const THREAD_SPAWN_MODULE: &str = "wasi";
@@ -39,29 +39,13 @@ pub const THREAD_START_EXPORT: &str = "wasi_thread_start";
 /// The largest thread id the ABI allows: the top three bits are reserved.
 const MAX_TID: ThreadId = 0x1FFF_FFFF;
 
-/// How a thread failed, kept by the group for every joiner.
-#[derive(Clone, Debug)]
-enum Failure {
-    Trap(Trap),
-    /// Instantiation or a host function failed; its error, as text.
-    Other(String),
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Failure {
-        match error {
-            Error::Trap(trap) => Failure::Trap(trap),
-            error => Failure::Other(error.to_string()),
-        }
-    }
-}
-
-impl From<Failure> for Error {
-    fn from(failure: Failure) -> Error {
-        match failure {
-            Failure::Trap(trap) => Error::Trap(trap),
-            Failure::Other(message) => Error::msg(format!("a wasi thread failed: {message}")),
-        }
+/// How a thread failed, as the group keeps it for every joiner: the same record as a
+/// store's guest threads, a trap by its kind and anything else (a failed instantiation, a
+/// host function's error) as text.
+fn failure_of(error: Error) -> ThreadFailure {
+    match error {
+        Error::Trap(trap) => ThreadFailure::Trap(trap),
+        error => ThreadFailure::Host(format!("a wasi thread failed: {error}")),
     }
 }
 
@@ -80,7 +64,7 @@ struct Process<T> {
     engine: Engine,
     module: Module,
     linker: Linker<T>,
-    group: ThreadGroup<Failure>,
+    group: ThreadGroup<ThreadFailure>,
     os_threads: OsThreads,
     /// Live threads of every store and process of the engine.
     engine_budget: Arc<ThreadBudget>,
@@ -164,17 +148,13 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
     pub fn join(&self) -> Result<(), Error> {
         let result = self.process.group.join_all();
         self.process.os_threads.join_all();
-        result.map_err(Error::from)
+        result.map_err(failure_to_error)
     }
 
     /// Waits for thread `tid` and returns how it ended; `None` for an unknown or already
     /// joined id.
     pub fn join_thread(&self, tid: ThreadId) -> Option<ThreadOutcome> {
-        Some(match self.process.group.join(tid)? {
-            Outcome::Finished => ThreadOutcome::Finished,
-            Outcome::Trapped(failure) => ThreadOutcome::Trapped(failure.into()),
-            Outcome::Aborted => ThreadOutcome::Aborted,
-        })
+        self.process.group.join(tid).map(outcome_to_api)
     }
 
     /// Stops the process from any thread: every thread, and the main instances' calls.
@@ -245,10 +225,10 @@ impl<T: Clone + Send + 'static> Process<T> {
         let result = if self.group.start(tid, stopper) {
             self.start_thread(&mut store, tid, arg)
         } else {
-            Err(Failure::Trap(Trap::Interrupted))
+            Err(ThreadFailure::Trap(Trap::Interrupted))
         };
         let failed =
-            matches!(&result, Err(failure) if !matches!(failure, Failure::Trap(Trap::Interrupted)));
+            matches!(&result, Err(failure) if *failure != ThreadFailure::Trap(Trap::Interrupted));
         drop(store);
         // Before `finish`: a joiner that sees the thread finished may spawn in its place.
         drop(permit);
@@ -260,13 +240,24 @@ impl<T: Clone + Send + 'static> Process<T> {
         }
     }
 
-    fn start_thread(&self, store: &mut Store<T>, tid: ThreadId, arg: i32) -> Result<(), Failure> {
-        let instance = self.linker.instantiate(&mut *store, &self.module)?;
-        let start = instance.get_typed_func::<(i32, i32), ()>(&mut *store, THREAD_START_EXPORT)?;
-        start.call(&mut *store, (tid as i32, arg))?;
+    fn start_thread(
+        &self,
+        store: &mut Store<T>,
+        tid: ThreadId,
+        arg: i32,
+    ) -> Result<(), ThreadFailure> {
+        let instance = self
+            .linker
+            .instantiate(&mut *store, &self.module)
+            .map_err(failure_of)?;
+        let start = instance
+            .get_typed_func::<(i32, i32), ()>(&mut *store, THREAD_START_EXPORT)
+            .map_err(failure_of)?;
+        start
+            .call(&mut *store, (tid as i32, arg))
+            .map_err(failure_of)?;
         // Shared-everything threads the instance started are part of this thread's work.
-        store.join_threads()?;
-        Ok(())
+        store.join_threads().map_err(failure_of)
     }
 
     fn stop_mains(&self) {
