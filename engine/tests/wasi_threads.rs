@@ -200,6 +200,44 @@ fn limits_refuse_with_minus_one_and_terminate_wakes_blocked_threads() {
 }
 
 #[test]
+fn the_process_terminator_stops_it_from_another_thread_until_it_is_dropped() {
+    let program = program_with(&Config::new(), PROGRAM);
+    let process = program.process().unwrap();
+    let terminator = process.terminator();
+    let mut store = Store::new(&program.engine, ());
+    let main = process.instantiate(&mut store).unwrap();
+    let blocked = run(&mut store, &main, "spawn", 98);
+    let other = run(&mut store, &main, "spawn", 98);
+    assert!(terminator.terminate_thread(blocked as u32));
+    assert!(matches!(
+        process.join_thread(blocked as u32),
+        Some(ThreadOutcome::Aborted)
+    ));
+    let wait = main
+        .get_typed_func::<(), i32>(&mut store, "wait_forever")
+        .unwrap();
+    thread::scope(|scope| {
+        let terminator = terminator.clone();
+        scope.spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            terminator.terminate();
+        });
+        assert_eq!(
+            wait.call(&mut store, ()).unwrap_err().trap(),
+            Some(Trap::Interrupted)
+        );
+    });
+    assert!(matches!(
+        process.join_thread(other as u32),
+        Some(ThreadOutcome::Aborted)
+    ));
+    drop(process);
+    // Outliving the process, it stops nothing and reports nothing stopped.
+    terminator.terminate();
+    assert!(!terminator.terminate_thread(other as u32));
+}
+
+#[test]
 fn dropping_the_process_stops_and_joins_its_threads() {
     let program = program_with(&Config::new(), PROGRAM);
     let process = program.process().unwrap();

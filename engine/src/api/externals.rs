@@ -146,7 +146,7 @@ fn grow_error(delta: u64) -> Error {
     .into()
 }
 
-fn access_result(in_bounds: bool, what: &'static str) -> Result<(), Error> {
+pub(super) fn access_result(in_bounds: bool, what: &'static str) -> Result<(), Error> {
     if in_bounds {
         Ok(())
     } else {

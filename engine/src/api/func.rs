@@ -8,7 +8,8 @@ use super::types::{FuncType, HeapType, RefType, ValType};
 use super::values::Val;
 use crate::environ::TrapKind;
 use crate::vm::{
-    HostBody, HostFunc, HostPanic, Intrinsic, StoreInner, StoreOpaque, UnwindReason, VMVal,
+    HostBody, HostError, HostFunc, HostPanic, Intrinsic, StoreInner, StoreOpaque, UnwindReason,
+    VMVal,
 };
 use std::any::Any;
 use std::sync::Arc;
@@ -147,6 +148,20 @@ impl<T: 'static> HostFuncDef<T> {
         })
     }
 
+    /// This function with the sharedness of `wanted`, an import's type, if it may serve that
+    /// import: a store-free body runs on any thread, so it may be unshared as well as shared.
+    pub(crate) fn with_sharedness_of(&self, wanted: &FuncType) -> Self {
+        let same_signature =
+            self.ty.params() == wanted.params() && self.ty.results() == wanted.results();
+        match &self.body {
+            HostBody::Shared(_) if same_signature && !wanted.is_shared() => HostFuncDef {
+                ty: FuncType::new(self.ty.params().to_vec(), self.ty.results().to_vec()),
+                body: self.body.clone(),
+            },
+            _ => self.clone(),
+        }
+    }
+
     /// Adds this function to a store.
     pub(crate) fn instantiate(
         &self,
@@ -174,21 +189,40 @@ pub(crate) fn into_payload(error: Error) -> Box<dyn Any + Send> {
 pub(crate) fn unwind_to_error(reason: UnwindReason) -> Error {
     match reason {
         UnwindReason::Trap { kind, .. } => Error::Trap(kind),
-        UnwindReason::Host(payload) => match payload.downcast::<HostPanic>() {
-            Ok(panic) => std::panic::resume_unwind(panic.0),
-            Err(payload) => match payload.downcast::<Error>() {
+        UnwindReason::Host(payload) => host_payload_to_error(payload),
+    }
+}
+
+/// The error a host function's payload stands for, in each form a payload takes.
+fn host_payload_to_error(payload: Box<dyn Any + Send>) -> Error {
+    let payload = match payload.downcast::<HostPanic>() {
+        Ok(panic) => std::panic::resume_unwind(panic.0),
+        Err(payload) => payload,
+    };
+    // A store-bound host function's error.
+    let payload = match payload.downcast::<Error>() {
+        Ok(error) => return *error,
+        Err(payload) => payload,
+    };
+    // A store-free host function's error, whole.
+    let payload = match payload.downcast::<HostError>() {
+        Ok(error) => {
+            return match (*error).downcast::<Error>() {
                 Ok(error) => *error,
-                // The thread intrinsics trap with a kind; guest threads report host failures
-                // as text.
-                Err(payload) => match payload.downcast::<TrapKind>() {
-                    Ok(kind) => Error::Trap(*kind),
-                    Err(payload) => match payload.downcast::<String>() {
-                        Ok(message) => Error::msg(*message),
-                        Err(_) => Error::msg("host function failed with an unknown error"),
-                    },
-                },
-            },
-        },
+                Err(other) => Error::Host(other),
+            };
+        }
+        Err(payload) => payload,
+    };
+    // The thread intrinsics and store-free functions trap with a kind; guest threads report
+    // host failures as text.
+    let payload = match payload.downcast::<TrapKind>() {
+        Ok(kind) => return Error::Trap(*kind),
+        Err(payload) => payload,
+    };
+    match payload.downcast::<String>() {
+        Ok(message) => Error::msg(*message),
+        Err(_) => Error::msg("host function failed with an unknown error"),
     }
 }
 

@@ -8,7 +8,7 @@ use super::instance::Instance;
 use super::module::Module;
 use super::store::AsContextMut;
 use super::typed::{IntoFunc, IntoSharedFunc};
-use super::types::FuncType;
+use super::types::{ExternType, FuncType};
 use super::values::Val;
 use crate::vm::Intrinsic;
 use std::collections::HashMap;
@@ -80,8 +80,11 @@ impl<T: 'static> Linker<T> {
         self.insert(module, name, Definition::HostFunc(definition))
     }
 
-    /// Defines a *shared* host function from a typed Rust closure: its type is shared, so
-    /// shared functions may import it, and it gets no store, so any thread may call it.
+    /// Defines a *store-free* host function from a typed Rust closure: it gets no store, so
+    /// any thread may call it. Its type is shared, so shared functions may import it, and
+    /// [`instantiate`](Self::instantiate) also gives it to an unshared import of the same
+    /// signature. The closure may take a [`SharedCaller`](crate::SharedCaller) first, for
+    /// the calling instance's memories.
     pub fn func_wrap_shared<Params, Results>(
         &mut self,
         module: &str,
@@ -155,11 +158,21 @@ impl<T: 'static> Linker<T> {
         let imports = module
             .imports()
             .map(|import| {
+                let key = (import.module().to_string(), import.name().to_string());
+                // A store-free host function serves shared and unshared imports alike.
+                if let (Some(Definition::HostFunc(func)), ExternType::Func(wanted)) =
+                    (self.definitions.get(&key), import.ty())
+                {
+                    return func
+                        .with_sharedness_of(wanted)
+                        .instantiate(&mut store)
+                        .map(Extern::Func);
+                }
                 self.get(&mut store, import.module(), import.name())
                     .unwrap_or_else(|| {
                         Err(LinkError::UnknownImport {
-                            module: import.module().into(),
-                            name: import.name().into(),
+                            module: key.0,
+                            name: key.1,
                         }
                         .into())
                     })

@@ -24,7 +24,7 @@ use super::error::{Error, ThreadError, UsageError};
 use super::func::{Func, unwind_to_error};
 use super::store::{AsContextMut, Store};
 use crate::vm::{GuestThreads, Refusal, SpawnError, ThreadFailure, ThreadOutcome as VmOutcome};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 pub use weft_threads::ThreadId;
 
@@ -39,12 +39,31 @@ pub enum ThreadOutcome {
     Aborted,
 }
 
-/// Stops a store's threads from any thread, for example a watchdog's: see
-/// [`Terminator::terminate`]. It may outlive the store, and then does nothing.
+/// Stops a store's threads, or a wasi-threads process's, from any thread, for example a
+/// watchdog's: see [`Terminator::terminate`]. It may outlive what it stops, and then does
+/// nothing.
 #[derive(Clone)]
-pub struct Terminator(Arc<GuestThreads>);
+pub struct Terminator(Stops);
+
+#[derive(Clone)]
+enum Stops {
+    Store(Arc<GuestThreads>),
+    /// Weak, so that a terminator kept by the embedder does not keep a process's threads
+    /// from being joined when it is dropped.
+    Process(Weak<dyn StopProcess>),
+}
+
+/// What a [`Terminator`] does to a wasi-threads process.
+pub(crate) trait StopProcess: Send + Sync {
+    fn terminate(&self);
+    fn terminate_thread(&self, id: ThreadId) -> bool;
+}
 
 impl Terminator {
+    pub(crate) fn of_process(process: Weak<dyn StopProcess>) -> Terminator {
+        Terminator(Stops::Process(process))
+    }
+
     /// Stops every guest thread of the store, and the store's own call into wasm that is
     /// running (or, if none is, the next one). Running code stops at its next loop header or
     /// function entry; threads blocked in `memory.atomic.wait`, or in a host function waiting
@@ -53,7 +72,14 @@ impl Terminator {
     /// [`ThreadOutcome::Aborted`]. Returns without waiting: [`Store::join_threads`] waits for
     /// the spawned threads, and makes the store ready to spawn again.
     pub fn terminate(&self) {
-        self.0.terminate();
+        match &self.0 {
+            Stops::Store(threads) => threads.terminate(),
+            Stops::Process(process) => {
+                if let Some(process) = process.upgrade() {
+                    process.terminate();
+                }
+            }
+        }
     }
 
     /// Stops guest thread `id` alone, the same way: its running code traps at the next
@@ -61,7 +87,12 @@ impl Terminator {
     /// other threads run on, and the store needs no join to spawn again. Returns whether this
     /// call stopped the thread: false if it already finished or was already stopped.
     pub fn terminate_thread(&self, id: ThreadId) -> bool {
-        self.0.terminate_thread(id)
+        match &self.0 {
+            Stops::Store(threads) => threads.terminate_thread(id),
+            Stops::Process(process) => process
+                .upgrade()
+                .is_some_and(|process| process.terminate_thread(id)),
+        }
     }
 }
 
@@ -124,7 +155,9 @@ impl<T: 'static> Store<T> {
 
     /// A handle that stops this store's threads from any thread.
     pub fn terminator(&mut self) -> Terminator {
-        Terminator(Arc::clone(self.as_context_mut().opaque().threads()))
+        Terminator(Stops::Store(Arc::clone(
+            self.as_context_mut().opaque().threads(),
+        )))
     }
 
     /// Waits for guest thread `id` and returns how it ended; `None` if there is no such

@@ -5,10 +5,11 @@
 use super::engine::Engine;
 use super::error::Error;
 use super::func::{Caller, Func, HostFuncDef, call_raw, into_payload};
+use super::shared_caller::SharedCaller;
 use super::store::AsContextMut;
 use super::types::{FuncType, ValType};
 use crate::vm::HostBody;
-use crate::vm::{HostFunc, SharedHostFunc, StoreInner, VMVal};
+use crate::vm::{HostError, HostFunc, SharedHostFunc, StoreInner, VMVal};
 use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -236,20 +237,23 @@ macro_rules! into_func {
     };
 }
 
-/// Rust closures usable as *shared* host functions: `Fn(A1, .., An) -> R` with `Ai: WasmTy`
-/// and `R: HostResult`. They get no store, so any thread may call them: shared wasm code
-/// (which can only import shared functions) on guest threads and attached host threads alike.
+/// Rust closures usable as *store-free* host functions: `Fn(A1, .., An) -> R` or
+/// `Fn(SharedCaller<'_>, A1, .., An) -> R`, with `Ai: WasmTy` and `R: HostResult`. They get no
+/// store, so any thread may call them: shared wasm code (which can only import shared
+/// functions) on guest threads and attached host threads alike. [`SharedCaller`] gives the
+/// calling instance's exported memories.
 pub trait IntoSharedFunc<Params, Results>: Send + Sync + 'static {
     #[doc(hidden)]
     fn into_shared_func_def<T: 'static>(self) -> HostFuncDef<T>;
 }
 
-/// Boxes a shared host function's error for the trip through the trap handler, in the forms
-/// every thread reports: a trap as its kind, anything else as its message.
+/// Boxes a shared host function's error for the trip through the trap handler: a trap as its
+/// kind, which every thread reports as such, anything else whole (other threads report it as
+/// its message).
 fn shared_payload(error: Error) -> Box<dyn Any + Send> {
     match error {
         Error::Trap(kind) => Box::new(kind),
-        other => Box::new(other.to_string()),
+        other => Box::new(HostError::from(other)),
     }
 }
 
@@ -261,10 +265,20 @@ macro_rules! into_shared_func {
         {
             #[allow(non_snake_case, reason = "arguments are named after their type parameters")]
             fn into_shared_func_def<T: 'static>(self) -> HostFuncDef<T> {
+                (move |_: SharedCaller<'_>, $($arg: $arg),*| self($($arg),*)).into_shared_func_def()
+            }
+        }
+
+        impl<F, $($arg: WasmTy,)* R: HostResult> IntoSharedFunc<(SharedCaller<'static>, $($arg,)*), R> for F
+        where
+            F: Fn(SharedCaller<'_>, $($arg),*) -> R + Send + Sync + 'static,
+        {
+            #[allow(non_snake_case, reason = "arguments are named after their type parameters")]
+            fn into_shared_func_def<T: 'static>(self) -> HostFuncDef<T> {
                 let ty = FuncType::shared(vec![$($arg::valtype()),*], R::valtypes());
-                let body: SharedHostFunc = Arc::new(move |_caller, slots: &mut [VMVal]| {
+                let body: SharedHostFunc = Arc::new(move |caller, slots: &mut [VMVal]| {
                     $(let $arg = $arg::from_raw(slots[$index].get_u128());)*
-                    self($($arg),*).into_slots(slots).map_err(shared_payload)
+                    self(SharedCaller::new(caller), $($arg),*).into_slots(slots).map_err(shared_payload)
                 });
                 HostFuncDef {
                     ty,
@@ -275,7 +289,8 @@ macro_rules! into_shared_func {
     };
 }
 
-/// Both kinds of host function, store-bound and shared, for every arity up to six.
+/// Both kinds of host function, store-bound and shared, for every arity up to nine (the
+/// most a WASI preview 1 function takes).
 macro_rules! host_funcs {
     ($(($($arg:ident $index:tt),*))*) => {$(
         into_func!($($arg $index),*);
@@ -291,4 +306,7 @@ host_funcs! {
     (A1 0, A2 1, A3 2, A4 3)
     (A1 0, A2 1, A3 2, A4 3, A5 4)
     (A1 0, A2 1, A3 2, A4 3, A5 4, A6 5)
+    (A1 0, A2 1, A3 2, A4 3, A5 4, A6 5, A7 6)
+    (A1 0, A2 1, A3 2, A4 3, A5 4, A6 5, A7 6, A8 7)
+    (A1 0, A2 1, A3 2, A4 3, A5 4, A6 5, A7 6, A8 7, A9 8)
 }

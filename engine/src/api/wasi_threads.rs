@@ -24,7 +24,7 @@ use super::instance::Instance;
 use super::linker::Linker;
 use super::module::Module;
 use super::store::Store;
-use super::threads::{Terminator, ThreadOutcome, failure_to_error, outcome_to_api};
+use super::threads::{StopProcess, Terminator, ThreadOutcome, failure_to_error, outcome_to_api};
 use super::types::{ExternType, FuncType, ValType};
 use crate::vm::{OsThreads, ThreadFailure};
 use std::sync::{Arc, Mutex, Weak};
@@ -161,13 +161,20 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
     /// Running code traps with [`Trap::Interrupted`]; blocked waits wake at once. No thread
     /// starts afterwards.
     pub fn terminate(&self) {
-        self.process.group.abort();
-        self.process.stop_mains();
+        StopProcess::terminate(&*self.process);
     }
 
     /// Stops thread `tid` alone. Returns whether this call stopped it.
     pub fn terminate_thread(&self, tid: ThreadId) -> bool {
-        self.process.group.terminate(tid)
+        self.process.terminate_thread(tid)
+    }
+
+    /// A handle that stops this process from any thread, as [`terminate`](Self::terminate)
+    /// and [`terminate_thread`](Self::terminate_thread) do; it does nothing once the
+    /// `WasiThreads` is dropped.
+    pub fn terminator(&self) -> Terminator {
+        let process: Arc<dyn StopProcess> = self.process.clone();
+        Terminator::of_process(Arc::downgrade(&process))
     }
 
     /// The threads started and not yet finished.
@@ -182,6 +189,17 @@ impl<T: Clone + Send + 'static> Drop for WasiThreads<T> {
         // Failures were the embedder's to collect with `join`; the drop only waits.
         let _ = self.process.group.join_all();
         self.process.os_threads.join_all();
+    }
+}
+
+impl<T: Clone + Send + 'static> StopProcess for Process<T> {
+    fn terminate(&self) {
+        self.group.abort();
+        self.stop_mains();
+    }
+
+    fn terminate_thread(&self, id: ThreadId) -> bool {
+        self.group.terminate(id)
     }
 }
 

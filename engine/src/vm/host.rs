@@ -1,10 +1,14 @@
 //! Host functions: Rust closures that wasm calls through a host-call trampoline.
 
+use super::instance::Instance;
+use super::memory::StoreMemory;
 use super::store::StoreInner;
 use super::thread::ThreadRecord;
 use super::traphandlers::set_pending_host_error;
 use super::vmcontext::{HOST_FUNC_MAGIC, VMFuncRef, VMHostFuncContext, VMThreadContext, VMVal};
+use crate::environ::EntityIndex;
 use std::any::Any;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -19,10 +23,72 @@ pub(crate) type HostFunc<T> = Arc<
 >;
 
 /// A host function that needs no store, so any thread may call it: the engine's thread
-/// intrinsics. It gets the caller's block and the value slots.
-pub(crate) type SharedHostFunc = Arc<
-    dyn Fn(*mut VMThreadContext, &mut [VMVal]) -> Result<(), Box<dyn Any + Send>> + Send + Sync,
->;
+/// intrinsics and the embedder's store-free functions. It gets the caller's block and the
+/// value slots.
+pub(crate) type SharedHostFunc =
+    Arc<dyn Fn(CallerBlock<'_>, &mut [VMVal]) -> Result<(), Box<dyn Any + Send>> + Send + Sync>;
+
+/// The calling thread's block, as a store-free host function sees it during one call.
+#[derive(Copy, Clone)]
+pub(crate) struct CallerBlock<'call> {
+    block: NonNull<VMThreadContext>,
+    _call: PhantomData<&'call VMThreadContext>,
+}
+
+impl<'call> CallerBlock<'call> {
+    /// # Safety
+    ///
+    /// `block` must be the live block of the thread making the call, and stay live for
+    /// `'call`: the host-call trampoline's caller guarantees it for the call's duration.
+    unsafe fn new(block: NonNull<VMThreadContext>) -> Self {
+        CallerBlock {
+            block,
+            _call: PhantomData,
+        }
+    }
+
+    /// The calling instance; `None` when the host itself called (a root block has none).
+    pub fn instance(self) -> Option<&'call Instance> {
+        // SAFETY: the block is live for the call (see `new`); its instance, if any, outlives
+        // every thread running its code.
+        unsafe {
+            let vmctx = (*self.block.as_ptr()).vmctx;
+            (!vmctx.is_null()).then(|| Instance::from_vmctx(vmctx))
+        }
+    }
+
+    /// The calling instance's exported memory `name`, if it has one that this thread may
+    /// touch: a shared memory from any thread; an unshared one only from the store's home
+    /// thread, which is blocked in this call and so uses the memory nowhere else.
+    pub fn exported_memory(self, name: &str) -> Option<&'call StoreMemory> {
+        let instance = self.instance()?;
+        let index =
+            instance
+                .module()
+                .info
+                .exports
+                .iter()
+                .find_map(|(export, index)| match index {
+                    EntityIndex::Memory(memory) if export == name => Some(*memory),
+                    _ => None,
+                })?;
+        let memory = instance.memory(index);
+        // SAFETY: both blocks are live; only their `record` fields are read, which their
+        // threads wrote before running any code.
+        let on_home_thread = unsafe {
+            std::ptr::eq(
+                (*self.block.as_ptr()).record,
+                (*instance.home_block().as_ptr().as_ptr()).record,
+            )
+        };
+        (memory.as_shared().is_some() || on_home_thread).then_some(memory)
+    }
+}
+
+/// The payload of a store-free host function's error other than a trap: kept whole, so the
+/// thread that owns the store gets back the embedder's error, and shown as text by threads
+/// that report failures to every joiner.
+pub(crate) type HostError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The body of a host function.
 pub(crate) enum HostBody<T> {
@@ -112,7 +178,12 @@ unsafe extern "C" fn host_entry<T: 'static>(
     let (body, home, store) =
         unsafe { ((*context).func.clone(), (*context).home, (*context).store) };
     let outcome = catch_unwind(AssertUnwindSafe(|| match body {
-        HostBody::Shared(func) => func(caller, values),
+        // SAFETY: the trampoline passes the calling thread's live block, which outlives the
+        // call.
+        HostBody::Shared(func) => func(
+            unsafe { CallerBlock::new(NonNull::new_unchecked(caller)) },
+            values,
+        ),
         // SAFETY: the home record is the store's and outlives it; `caller` is a live block.
         HostBody::Bound(_) if !unsafe { (*home).owns(caller) } => {
             Err(Box::new(BOUND_FROM_OTHER_THREAD.to_string()) as Box<dyn Any + Send>)

@@ -195,7 +195,7 @@ impl Instance {
         unsafe { self.vmctx.add(offset).cast() }
     }
 
-    fn memory(&self, index: u32) -> &StoreMemory {
+    pub fn memory(&self, index: u32) -> &StoreMemory {
         // SAFETY: the store keeps the memory alive; nothing takes `&mut` to a shared memory's
         // entry, and an unshared one is only used by the home thread (see `Instance`).
         unsafe { self.memories[index as usize].as_ref() }

@@ -11,7 +11,7 @@
 //! and joins every OS thread first.
 
 use super::attach::{Attachments, HostThread, InstanceRef};
-use super::host::SharedHostFunc;
+use super::host::{HostError, SharedHostFunc};
 use super::instance::Instance;
 use super::os_threads::OsThreads;
 use super::thread::{BlockSource, ThreadRecord, call_on_block};
@@ -45,6 +45,7 @@ impl ThreadFailure {
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .or_else(|| payload.downcast_ref::<HostError>().map(|e| e.to_string()))
                     .unwrap_or_else(|| "a host function failed".to_string());
                 ThreadFailure::Host(message)
             }
@@ -416,9 +417,10 @@ impl Intrinsic {
                 Ok(())
             }),
             Intrinsic::SpawnIndirect => Arc::new(move |caller, slots: &mut [VMVal]| {
-                // SAFETY: host-call trampolines pass the calling wasm code's live block, whose
-                // instance is live.
-                let instance = unsafe { Instance::from_vmctx((*caller).vmctx) };
+                let Some(instance) = caller.instance() else {
+                    // The host called the intrinsic itself: there is no table to read.
+                    return Err(Box::new(TrapKind::TableOutOfBounds) as Box<dyn Any + Send>);
+                };
                 let funcref = instance
                     .spawn_table_element(slots[0].get_u32())
                     .map_err(|kind| Box::new(kind) as Box<dyn Any + Send>)?;
