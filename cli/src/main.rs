@@ -1,7 +1,8 @@
 //! `weft`: run WebAssembly modules and spec scripts from the command line.
 //!
 //! Every failure ends as one `error: ...` line on stderr and a non-zero exit status: 2 for
-//! wrong options (as clap uses), 1 for everything else.
+//! wrong options (as clap uses), 134 for a trap (as Wasmtime), 1 for everything else. A
+//! program that runs to its end exits with its own status.
 
 mod args;
 mod run;
@@ -28,22 +29,38 @@ enum Command {
     Wast(wast::WastArgs),
 }
 
+/// The status of a run that trapped, as Wasmtime gives it: a process aborted by SIGABRT.
+const TRAP_STATUS: u8 = 128 + 6;
+
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Run(args) => run::run(&args),
-        Command::Wast(args) => wast::run(&args),
+        Command::Run(args) => run::run(&args).map(|status| status.code()),
+        Command::Wast(args) => wast::run(&args).map(|()| 0),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        // `proc_exit` only takes statuses below 126.
+        Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(u8::MAX)),
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
             if err.is::<UsageError>() {
                 ExitCode::from(2)
+            } else if is_trap(&err) {
+                ExitCode::from(TRAP_STATUS)
             } else {
                 ExitCode::FAILURE
             }
         }
     }
+}
+
+/// Whether the error is wasm code trapping (in any thread), not weft failing to run it.
+fn is_trap(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<weft::Error>(),
+            Some(weft::Error::Trap(_))
+        )
+    })
 }
 
 /// An option value clap cannot check itself was wrong.

@@ -1,62 +1,148 @@
-//! `weft run`: instantiate a module and call one of its functions.
+//! `weft run`: run a WASI program, or call one function of any module.
 
+use crate::UsageError;
 use crate::args::parse_args;
 use anyhow::{Context, Result, bail};
 use std::io::{Write, stdout};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use weft::{
     Engine, Extern, ExternType, Func, Instance, Linker, Module, SharedMemory, Store,
-    THREAD_SPAWN_MODULE, THREAD_SPAWN_NAME, WasiThreads,
+    THREAD_SPAWN_MODULE, THREAD_SPAWN_NAME, Val, WasiThreads,
 };
 use weft_spec_tests::{default_results, display_val};
+use weft_wasi::{DirPerms, ExitStatus, FilePerms, WasiCtx};
 
 /// Functions called when no `--invoke` is given, in order of preference.
 const ENTRY_POINTS: [&str; 2] = ["_start", "main"];
 
-/// Run a WebAssembly module (`.wasm` binary or `.wat` text) and print each result on its own line.
+/// Run a WebAssembly module (`.wasm` binary or `.wat` text).
 ///
-/// Instantiating runs the module's start function. Then, with `--invoke NAME`, the export NAME is
-/// called with ARGS; without it, `_start` or `main` is called if exported with no parameters.
+/// The module gets WASI preview 1 (`wasi_snapshot_preview1`): the ARGS after FILE are its
+/// arguments (FILE itself is argument 0), and weft exits with the status the program passes
+/// to `proc_exit` (0 when its entry point returns). Instantiating runs the module's start
+/// function; then `_start` (or `main`) is called, or the export given with `--invoke`, whose
+/// parameters are then parsed from ARGS and whose results are printed one per line.
 ///
 /// A module that imports `wasi::thread-spawn` runs as a wasi-threads program: each imported
-/// shared memory is created with its declared limits, every spawned thread gets a new
-/// instance, and weft waits for all of them after the call.
+/// shared memory is created with its declared limits, and every spawned thread gets a new
+/// instance. The program ends when its entry point returns or any thread calls `proc_exit`;
+/// then every other thread is stopped.
+///
+/// Exit status: the program's own; 134 when it traps (as Wasmtime does, the status of a
+/// process aborted by a signal), with one `error:` line; 1 when it cannot run (a missing or
+/// invalid module, an unknown import or export); 2 for wrong options.
 #[derive(clap::Args)]
 pub(crate) struct RunArgs {
-    /// The module to run.
-    file: PathBuf,
-    /// The exported function to call.
+    /// Give the program a host directory: HOST, under the same name, or HOST::GUEST.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set an environment variable of the program: NAME=VALUE, or NAME for the host's value.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+    /// Call this export instead of `_start`/`main`, with ARGS as its parameters: integers
+    /// in decimal or 0x hex, floats in decimal or as inf/nan, references as `null` (or a
+    /// number for an externref).
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
-    /// Arguments, parsed by the function's parameter types: integers in decimal or 0x hex,
-    /// floats in decimal or as inf/nan, references as `null` (or a number for an externref).
+    /// Instantiate MODULE first and link its exports as the imports of module NAME.
+    #[arg(long = "preload", value_name = "NAME=MODULE")]
+    preloads: Vec<String>,
+    /// The module, then the program's arguments. Everything after FILE goes to the program.
     #[arg(
-        value_name = "ARGS",
+        value_name = "FILE [ARGS]",
+        required = true,
         allow_hyphen_values = true,
         trailing_var_arg = true
     )]
-    args: Vec<String>,
+    command: Vec<String>,
 }
 
-pub(crate) fn run(args: &RunArgs) -> Result<()> {
+/// How `weft run` ended without an error of its own: the program's exit status.
+pub(crate) type RunStatus = ExitStatus;
+
+pub(crate) fn run(args: &RunArgs) -> Result<RunStatus> {
+    let (file, program_args) = args
+        .command
+        .split_first()
+        .expect("clap requires the module");
     let engine = Engine::default();
-    let module = Module::from_file(&engine, &args.file)?;
+    let module = Module::from_file(&engine, Path::new(file))?;
+    let ctx = wasi_ctx(args, file, program_args)?;
+    let mut linker = Linker::new(&engine);
+    weft_wasi::add_to_linker(&mut linker, &ctx)?;
     let mut store = Store::new(&engine, ());
-    if !spawns_wasi_threads(&module) {
-        let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
-        return call_entry(args, &mut store, &instance);
+    ctx.stop_on_exit(store.terminator());
+    for preload in &args.preloads {
+        self::preload(&engine, &mut linker, &mut store, preload)?;
     }
-    let process = WasiThreads::new(shared_memories(&engine, &module)?, &module)?;
-    let instance = process.instantiate(&mut store)?;
-    let called = call_entry(args, &mut store, &instance);
-    if called.is_err() {
-        process.terminate();
+    define_shared_memories(&engine, &mut linker, &module)?;
+    let entry = Entry {
+        invoke: args.invoke.as_deref(),
+        args: program_args,
+    };
+    let ran = if spawns_wasi_threads(&module) {
+        run_wasi_threads(linker, &module, &mut store, &ctx, &entry)
+    } else {
+        run_instance(&linker, &module, &mut store, &entry)
+    };
+    Ok(ctx.exit_status(ran)?)
+}
+
+/// What to call once the module is instantiated.
+struct Entry<'a> {
+    invoke: Option<&'a str>,
+    args: &'a [String],
+}
+
+/// The program's WASI context, from the command line.
+fn wasi_ctx(args: &RunArgs, file: &str, program_args: &[String]) -> Result<WasiCtx> {
+    // As Wasmtime: the program's name is the module's file name, without its folders.
+    let name = Path::new(file).file_name().map_or_else(
+        || file.to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let mut builder = WasiCtx::builder();
+    builder
+        .inherit_stdio()
+        .arg(name)
+        .args(program_args.iter().cloned());
+    for var in &args.envs {
+        match var.split_once('=') {
+            Some((name, value)) => builder.env(name, value),
+            None => match std::env::var(var) {
+                Ok(value) => builder.env(var, value),
+                Err(_) => bail!(UsageError(format!(
+                    "--env {var}: the host has no environment variable `{var}` to pass on"
+                ))),
+            },
+        };
     }
-    // A thread's trap interrupts the main call, so it is the cause to report.
-    process
-        .join()
-        .context("a thread of the wasi-threads program failed")?;
-    called
+    for dir in &args.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        builder.preopened_dir(host, guest, DirPerms::ALL, FilePerms::ALL);
+    }
+    Ok(builder.build()?)
+}
+
+/// `--preload NAME=MODULE`: instantiates MODULE and links its exports under NAME.
+fn preload(
+    engine: &Engine,
+    linker: &mut Linker<()>,
+    store: &mut Store<()>,
+    preload: &str,
+) -> Result<()> {
+    let Some((name, path)) = preload.split_once('=') else {
+        bail!(UsageError(format!(
+            "--preload {preload}: expected NAME=MODULE"
+        )));
+    };
+    let module = Module::from_file(engine, Path::new(path))
+        .with_context(|| format!("cannot preload `{path}`"))?;
+    let instance = linker
+        .instantiate(&mut *store, &module)
+        .with_context(|| format!("cannot preload `{path}`"))?;
+    linker.instance(&mut *store, name, instance)?;
+    Ok(())
 }
 
 fn spawns_wasi_threads(module: &Module) -> bool {
@@ -65,12 +151,17 @@ fn spawns_wasi_threads(module: &Module) -> bool {
         .any(|import| import.module() == THREAD_SPAWN_MODULE && import.name() == THREAD_SPAWN_NAME)
 }
 
-/// A linker defining each imported memory as a new memory of its declared type.
-fn shared_memories(engine: &Engine, module: &Module) -> Result<Linker<()>> {
-    let mut linker = Linker::new(engine);
+/// Defines each shared memory the module imports, and the linker does not already have, as
+/// a new memory of its declared type: wasi-threads programs import the memory their threads
+/// share.
+fn define_shared_memories(engine: &Engine, linker: &mut Linker<()>, module: &Module) -> Result<()> {
+    let mut store = Store::new(engine, ());
     for import in module.imports() {
         if let ExternType::Memory(ty) = import.ty()
             && ty.is_shared()
+            && linker
+                .get(&mut store, import.module(), import.name())
+                .is_none()
         {
             linker.define(
                 import.module(),
@@ -79,40 +170,94 @@ fn shared_memories(engine: &Engine, module: &Module) -> Result<Linker<()>> {
             )?;
         }
     }
-    Ok(linker)
+    Ok(())
 }
 
-/// Calls the function `args` name (or the entry point) and prints its results.
-fn call_entry(args: &RunArgs, store: &mut Store<()>, instance: &Instance) -> Result<()> {
-    let store = &mut *store;
+/// Runs a module in one store; when the entry point returns, the guest threads it spawned
+/// are stopped, as a program's threads end with it.
+fn run_instance(
+    linker: &Linker<()>,
+    module: &Module,
+    store: &mut Store<()>,
+    entry: &Entry<'_>,
+) -> Result<(), weft::Error> {
+    let instance = linker.instantiate(&mut *store, module)?;
+    let called = call_entry(store, &instance, entry);
+    store.terminator().terminate();
+    let joined = store.join_threads();
+    called.and(joined)
+}
 
-    let (name, func) = match &args.invoke {
-        Some(name) => (name.as_str(), exported_func(store, instance, name)?),
+/// Runs a wasi-threads program: the main instance in `store`, each thread in its own.
+fn run_wasi_threads(
+    linker: Linker<()>,
+    module: &Module,
+    store: &mut Store<()>,
+    ctx: &WasiCtx,
+    entry: &Entry<'_>,
+) -> Result<(), weft::Error> {
+    let process = WasiThreads::new(linker, module)?;
+    ctx.stop_on_exit(process.terminator());
+    let called = process
+        .instantiate(&mut *store)
+        .and_then(|instance| call_entry(store, &instance, entry));
+    // The program ends with its entry point, whatever its threads are doing.
+    process.terminate();
+    // A thread's trap interrupts the main call, so it is the cause to report.
+    process.join().and(called)
+}
+
+/// Calls the entry point and prints its results.
+fn call_entry(
+    store: &mut Store<()>,
+    instance: &Instance,
+    entry: &Entry<'_>,
+) -> Result<(), weft::Error> {
+    let (name, func, params) = match entry.invoke {
+        Some(name) => {
+            let func = exported_func(store, instance, name)?;
+            let ty = func.ty(&*store);
+            let params = parse_args(&mut *store, name, ty.params(), entry.args)
+                .map_err(|error| weft::Error::msg(format!("{error:#}")))?;
+            (name, func, params)
+        }
         None => match entry_point(store, instance) {
-            Some(entry) => entry,
-            None if args.args.is_empty() => return Ok(()),
-            None => bail!(
-                "arguments given, but the module exports no `_start` or `main`; use --invoke NAME"
-            ),
+            Some((name, func)) => (name, func, Vec::new()),
+            None => return Ok(()),
         },
     };
     let ty = func.ty(&*store);
-    let params = parse_args(&mut *store, name, ty.params(), &args.args)?;
     let mut results = default_results(&ty);
     func.call(&mut *store, &params, &mut results)?;
+    print_results(store, name, &results)
+}
 
+fn print_results(store: &Store<()>, name: &str, results: &[Val]) -> Result<(), weft::Error> {
     let mut out = stdout().lock();
-    for result in &results {
-        writeln!(out, "{}", display_val(&*store, result))?;
+    for result in results {
+        writeln!(out, "{}", display_val(store, result))
+            .and_then(|()| out.flush())
+            .map_err(|error| weft::Error::Io {
+                path: PathBuf::from(format!("<stdout, results of `{name}`>")),
+                error,
+            })?;
     }
     Ok(())
 }
 
-fn exported_func(store: &mut Store<()>, instance: &Instance, name: &str) -> Result<Func> {
+fn exported_func(
+    store: &mut Store<()>,
+    instance: &Instance,
+    name: &str,
+) -> Result<Func, weft::Error> {
     match instance.get_export(&mut *store, name) {
         Some(Extern::Func(func)) => Ok(func),
-        Some(_) => bail!("export `{name}` is not a function"),
-        None => bail!("unknown export `{name}`"),
+        Some(_) => Err(weft::UsageError::ExportKind {
+            name: name.into(),
+            expected: "function",
+        }
+        .into()),
+        None => Err(weft::UsageError::UnknownExport { name: name.into() }.into()),
     }
 }
 

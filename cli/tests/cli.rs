@@ -68,10 +68,20 @@ fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-/// Asserts the command failed with exactly one `error: ...` line containing `needle`.
+/// The status of a run whose wasm code trapped, as Wasmtime's: 128 + SIGABRT.
+const TRAPPED: i32 = 134;
+
+/// Asserts the command failed with exactly one `error: ...` line containing `needle`, and
+/// status 1: weft could not run the module.
 fn assert_one_line_error(output: &Output, needle: &str) {
+    assert_one_line_failure(output, 1, needle);
+}
+
+/// Asserts the command exited with `status` and exactly one `error: ...` line containing
+/// `needle`.
+fn assert_one_line_failure(output: &Output, status: i32, needle: &str) {
     let stderr = String::from_utf8(output.stderr.clone()).unwrap();
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(status), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with("error: ") && stderr.contains(needle),
@@ -84,11 +94,11 @@ fn run_prints_results_one_per_line() {
     let file = file("results.wat", MODULE);
     let module = file.path();
 
-    let output = weft(&["run", module, "--invoke", "add", "-3", "0x10"]);
+    let output = weft(&["run", "--invoke", "add", module, "-3", "0x10"]);
     assert!(output.status.success());
     assert_eq!(stdout(&output), "13\n");
 
-    let output = weft(&["run", module, "--invoke", "pair", "1.5", "-inf"]);
+    let output = weft(&["run", "--invoke", "pair", module, "1.5", "-inf"]);
     assert_eq!(stdout(&output), "1.5\n-inf\n");
 
     // Without --invoke, `main` is the entry point.
@@ -101,16 +111,17 @@ fn run_reports_bad_input_on_one_line() {
     let module = errors.path();
     let invalid = file("invalid.wat", "(module (func (result i32) (i64.const 1)))");
 
-    assert_one_line_error(
-        &weft(&["run", module, "--invoke", "oob"]),
+    assert_one_line_failure(
+        &weft(&["run", "--invoke", "oob", module]),
+        TRAPPED,
         "wasm trap: out of bounds memory access",
     );
     assert_one_line_error(
-        &weft(&["run", module, "--invoke", "nope"]),
+        &weft(&["run", "--invoke", "nope", module]),
         "unknown export",
     );
-    assert_one_line_error(&weft(&["run", module, "--invoke", "add", "1"]), "takes 2");
-    assert_one_line_error(&weft(&["run", module, "--invoke", "add", "1", "x"]), "i32");
+    assert_one_line_error(&weft(&["run", "--invoke", "add", module, "1"]), "takes 2");
+    assert_one_line_error(&weft(&["run", "--invoke", "add", module, "1", "x"]), "i32");
     assert_one_line_error(&weft(&["run", invalid.path()]), "invalid module");
     assert_one_line_error(
         &weft(&["run", "/nonexistent/m.wasm"]),
@@ -151,13 +162,14 @@ const WASI_THREADS_PROGRAM: &str = r#"
 #[test]
 fn run_executes_wasi_threads_programs() {
     let program = file("wasi-threads.wat", WASI_THREADS_PROGRAM);
-    let output = weft(&["run", program.path(), "--invoke", "main", "40"]);
+    let output = weft(&["run", "--invoke", "main", program.path(), "40"]);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(stdout(&output), "780\n");
     // The thread's trap stops the waiting main call; the trap is what is reported.
-    assert_one_line_error(
-        &weft(&["run", program.path(), "--invoke", "crash"]),
-        "a thread of the wasi-threads program failed: wasm trap: unreachable",
+    assert_one_line_failure(
+        &weft(&["run", "--invoke", "crash", program.path()]),
+        TRAPPED,
+        "wasm trap: unreachable",
     );
 }
 

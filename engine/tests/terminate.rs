@@ -110,3 +110,24 @@ fn a_terminator_outliving_its_store_does_nothing() {
     drop(store);
     terminator.terminate();
 }
+
+#[test]
+fn a_terminated_store_leaves_its_thread_free_to_wait_in_the_next_store() {
+    let engine = Engine::default();
+    let wat = r#"(module
+        (memory 1 1 shared)
+        (func (export "wait") (result i32)
+          (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 1000000))))"#;
+    let (mut first, instance) = instantiate_with(&engine, wat);
+    assert_eq!(i32_of(call(&mut first, &instance, "wait", &[])), 2);
+    // Terminated between calls: the interrupt is pending for its next call, which never
+    // comes.
+    first.terminator().terminate();
+    drop(first);
+    let (mut second, instance) = instantiate_with(&engine, wat);
+    assert_eq!(
+        i32_of(call(&mut second, &instance, "wait", &[])),
+        2,
+        "the wait times out instead of seeing the first store's interrupt"
+    );
+}

@@ -121,3 +121,14 @@ pub(crate) enum CondvarFlaw {
     /// not pass the wakeup on, so another waiter sleeps through the notify.
     InterruptSwallowsNotify,
 }
+
+/// Deliberate bugs in [`Latch`](crate::Latch), for `loom_latch.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LatchFlaw {
+    /// `on_set` checks for the value in one critical section and registers the action in
+    /// another, so a set in between runs the waiting actions before this one is among them,
+    /// and it never runs.
+    CheckThenRegister,
+    /// `set` overwrites a value already set, so two setters report different values.
+    LastSetWins,
+}

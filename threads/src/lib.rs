@@ -4,7 +4,7 @@
 //! of WebAssembly or Cranelift, so every protocol here can be model-checked with loom.
 //!
 //! The loom models (`loom_tests.rs`, `loom_thread_group.rs`, `loom_semaphore.rs`,
-//! `loom_mutex.rs`, `loom_condvar.rs`) run with:
+//! `loom_mutex.rs`, `loom_condvar.rs`, `loom_latch.rs`) run with:
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
@@ -16,6 +16,7 @@ mod blocking;
 mod budget;
 mod condvar;
 mod flaw;
+mod latch;
 mod mutex;
 mod parking;
 mod parking_list;
@@ -31,12 +32,16 @@ mod blocking_tests;
 mod budget_tests;
 #[cfg(all(test, not(loom)))]
 mod condvar_tests;
+#[cfg(all(test, not(loom)))]
+mod latch_tests;
 #[cfg(all(test, loom))]
 mod loom_blocking;
 #[cfg(all(test, loom))]
 mod loom_budget;
 #[cfg(all(test, loom))]
 mod loom_condvar;
+#[cfg(all(test, loom))]
+mod loom_latch;
 #[cfg(all(test, loom))]
 mod loom_mutex;
 #[cfg(all(test, loom))]
@@ -57,6 +62,7 @@ mod thread_group_tests;
 pub use blocking::{BlockingGuard, Interrupted, begin_blocking};
 pub use budget::{BudgetPermit, ThreadBudget};
 pub use condvar::{CondvarWait, HostCondvar};
+pub use latch::Latch;
 pub use mutex::{AlreadyHeld, HostMutex, UnlockError};
 pub use semaphore::{Acquire, PermitOverflow, Semaphore};
 pub use thread_group::{Interrupt, Outcome, ThreadGroup, ThreadId};

@@ -206,9 +206,24 @@ impl ThreadRecord {
         });
     }
 
-    /// Records the parking handle of the OS thread now running this record's wasm.
+    /// Records the parking handle of the OS thread now running this record's wasm, and gives
+    /// it this record's interrupt state. An OS thread keeps one parking handle for its whole
+    /// life, while it may run the home calls of many stores one after another: an interrupt
+    /// left on the handle by a store that is gone must not stop the next store's waits, and
+    /// an interrupt pending on this record must stop them. Under the handle's lock, so an
+    /// interrupt or clear racing this (which sets the flag first, then takes the lock to
+    /// reach the handle) is never undone by it.
     pub fn set_waiter(&self, waiter: Option<Waiter>) {
-        *self.waiter.lock().unwrap_or_else(|e| e.into_inner()) = waiter;
+        let mut slot = self.waiter.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(waiter) = &waiter {
+            // No blocking call of this thread is under way here, so no cancellation hook runs.
+            if self.interrupted.load(Ordering::Relaxed) {
+                waiter.interrupt();
+            } else {
+                waiter.clear_interrupt();
+            }
+        }
+        *slot = waiter;
     }
 
     /// Makes every block of this thread trap at its next safepoint and wakes a blocked wait.

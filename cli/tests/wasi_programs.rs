@@ -1,0 +1,343 @@
+//! Real C programs, built with clang and wasi-libc (`wasi/tests/programs/`), run end to end
+//! through the `weft` binary: their output, exit status, errors, the files they leave behind,
+//! and that a program whose threads are blocked still ends promptly.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A run that takes longer has hung: the child is killed and the test fails.
+const HANG: Duration = Duration::from_secs(60);
+
+/// The committed programs, `NAME.c` and `NAME.wasm`.
+fn program(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../wasi/tests/programs")
+        .join(format!("{name}.wasm"));
+    assert!(path.is_file(), "{} is missing", path.display());
+    path.to_str().unwrap().to_string()
+}
+
+/// How one run of `weft` ended.
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    /// Asserts the program exited by itself with `code`, printing `stdout` and nothing on
+    /// stderr.
+    fn assert_exit(&self, code: i32, stdout: &str) {
+        assert_eq!(self.status.code(), Some(code), "{self}");
+        assert_eq!(self.stdout, stdout, "{self}");
+        assert_eq!(self.stderr, "", "{self}");
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} after {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.status, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}
+
+/// What `WEFT_GREETING` is in weft's own environment: programs see it only when asked.
+const HOST_GREETING: &str = "from the host";
+
+/// Runs `weft` with `args` in the folder `cwd` (this process's when `None`). Its stdin is a
+/// pipe that stays open, and silent, until it exits.
+fn weft_in(cwd: Option<&Path>, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    command
+        .args(args)
+        .env("WEFT_GREETING", HOST_GREETING)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let start = Instant::now();
+    let mut child = command.spawn().unwrap();
+    let stdin = child.stdin.take();
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let status = wait_or_kill(&mut child, args);
+    let elapsed = start.elapsed();
+    drop(stdin);
+    Run {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+        elapsed,
+    }
+}
+
+fn weft(args: &[&str]) -> Run {
+    weft_in(None, args)
+}
+
+/// Reads a pipe to its end on a thread of its own, so a chatty child never stalls.
+fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        pipe.read_to_end(&mut bytes).unwrap();
+        String::from_utf8(bytes).unwrap()
+    })
+}
+
+fn wait_or_kill(child: &mut Child, args: &[&str]) -> ExitStatus {
+    let deadline = Instant::now() + HANG;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`weft {}` still runs after {HANG:?}", args.join(" "));
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A folder unique to this test process and test, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let path =
+            std::env::temp_dir().join(format!("weft-wasi-programs-{}-{test}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What a folder holds, recursively: each file's contents, each folder as `NAME/`.
+fn contents(dir: &Path) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            for (inner, text) in contents(&entry.path()) {
+                found.insert(format!("{name}/{inner}"), text);
+            }
+            found.insert(format!("{name}/"), String::new());
+        } else {
+            found.insert(name, fs::read_to_string(entry.path()).unwrap());
+        }
+    }
+    found
+}
+
+fn entries(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(name, text)| (name.to_string(), text.to_string()))
+        .collect()
+}
+
+#[test]
+fn hello_prints_its_arguments_and_environment() {
+    let hello = program("hello");
+    weft(&[
+        "run",
+        "--env",
+        "WEFT_GREETING=hi",
+        &hello,
+        "one",
+        "two words",
+    ])
+    .assert_exit(
+        0,
+        "hello, world\nargc=3\nargv[0]=hello.wasm\nargv[1]=one\nargv[2]=two words\n\
+         WEFT_GREETING=hi\n",
+    );
+    // Nothing of the host's environment leaks in unasked.
+    weft(&["run", &hello]).assert_exit(
+        0,
+        "hello, world\nargc=1\nargv[0]=hello.wasm\nWEFT_GREETING=(unset)\n",
+    );
+    // `--env NAME` passes the host's value on.
+    weft(&["run", "--env", "WEFT_GREETING", &hello]).assert_exit(
+        0,
+        &format!("hello, world\nargc=1\nargv[0]=hello.wasm\nWEFT_GREETING={HOST_GREETING}\n"),
+    );
+    // Options after FILE are the program's.
+    weft(&["run", &hello, "--env", "X=1"]).assert_exit(
+        0,
+        "hello, world\nargc=3\nargv[0]=hello.wasm\nargv[1]=--env\nargv[2]=X=1\n\
+         WEFT_GREETING=(unset)\n",
+    );
+}
+
+const FILES_OUTPUT: &str = r#"chdir /sandbox: ok
+create notes.txt: ok
+write "hello\n": 6
+fsync: ok
+lseek 0 SEEK_SET: 0
+read 64: "hello\n"
+lseek 1 SEEK_SET: 1
+read 3: "ell"
+lseek 0 SEEK_END: 6
+close: ok
+open O_APPEND, write "world\n": 6
+stat notes.txt: size 12, regular file
+read notes.txt: "hello\nworld\n"
+rename notes.txt renamed.txt: ok
+stat notes.txt: ENOENT
+mkdir sub: ok
+mkdir sub again: EEXIST
+create sub/inner.txt, a.txt, b.txt: ok
+list .: a.txt b.txt renamed.txt sub/
+list sub: inner.txt
+rmdir sub: ENOTEMPTY
+unlink sub/inner.txt: ok
+rmdir sub: ok
+unlink b.txt: ok
+list .: a.txt renamed.txt
+open ../outside.txt: EPERM
+mkdir ../outside-dir: EPERM
+open /etc/passwd: ENOENT
+done
+"#;
+
+#[test]
+fn files_work_inside_a_preopened_directory_and_nowhere_else() {
+    // root/sandbox is the program's /sandbox; root/cwd is weft's working directory. The
+    // program's `../outside.txt` would be root/outside.txt.
+    let root = TempDir::new("files");
+    let sandbox = root.0.join("sandbox");
+    let cwd = root.0.join("cwd");
+    fs::create_dir(&sandbox).unwrap();
+    fs::create_dir(&cwd).unwrap();
+    let preopen = format!("{}::/sandbox", sandbox.to_str().unwrap());
+    let run = weft_in(
+        Some(&cwd),
+        &["run", "--dir", &preopen, &program("files"), "/sandbox"],
+    );
+    run.assert_exit(0, FILES_OUTPUT);
+    assert_eq!(
+        contents(&root.0),
+        entries(&[
+            ("cwd/", ""),
+            ("sandbox/", ""),
+            ("sandbox/a.txt", "a\n"),
+            ("sandbox/renamed.txt", "hello\nworld\n"),
+        ]),
+        "{run}"
+    );
+}
+
+#[test]
+fn files_without_a_preopened_directory_fail_cleanly() {
+    let root = TempDir::new("files-no-dir");
+    let run = weft_in(Some(&root.0), &["run", &program("files"), "/sandbox"]);
+    // chdir fails: /sandbox is no preopened directory.
+    assert_eq!(run.status.code(), Some(10), "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+    assert!(run.stderr.starts_with("files: check failed"), "{run}");
+    assert!(contents(&root.0).is_empty(), "{run}");
+}
+
+#[test]
+fn pthread_mutex_counts_exactly() {
+    weft(&["run", &program("pthread_mutex")])
+        .assert_exit(0, "4 threads x 100000 increments: counter = 400000\n");
+}
+
+#[test]
+fn pthread_condvar_queue_delivers_every_item_once() {
+    weft(&["run", &program("pthread_condvar")])
+        .assert_exit(0, "consumed 10000 items, sum 50005000\n");
+}
+
+#[test]
+fn thread_locals_are_per_thread() {
+    weft(&["run", &program("thread_local")]).assert_exit(
+        0,
+        "thread 0: OK\nthread 1: OK\nthread 2: OK\nthread 3: OK\nmain: OK\naddresses: distinct\n",
+    );
+}
+
+#[test]
+fn pthread_many_runs_200_threads_in_batches() {
+    weft(&["run", &program("pthread_many")])
+        .assert_exit(0, "200 threads in 10 batches of 20: total 20100\n");
+}
+
+#[test]
+fn pthread_create_past_the_thread_limit_fails_with_eagain() {
+    // `Config::max_threads` is 64: the 65th live thread cannot start, and the program hears
+    // EAGAIN from pthread_create rather than being killed.
+    let run = weft(&["run", &program("pthread_many"), "65", "1"]);
+    assert_eq!(run.status.code(), Some(1), "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+    assert_eq!(
+        run.stderr, "pthread_create of thread 64 (batch 0) failed: EAGAIN\n",
+        "{run}"
+    );
+}
+
+/// Joined threads must give their places back: batches of exactly the limit, 64 threads,
+/// each started after the previous batch was joined.
+#[test]
+#[ignore = "weft bug: a thread the guest has joined still counts against max_threads until \
+            its host thread has dropped its store, so a new batch sometimes gets EAGAIN"]
+fn pthread_many_reuses_the_places_of_joined_threads() {
+    for _ in 0..5 {
+        weft(&["run", &program("pthread_many"), "64", "20"])
+            .assert_exit(0, "1280 threads in 20 batches of 64: total 819840\n");
+    }
+}
+
+/// A program whose other threads are blocked ends promptly: this bounds a hang, it is no
+/// benchmark (the program itself sleeps about 50 ms).
+const PROMPTLY: Duration = Duration::from_secs(2);
+
+#[test]
+fn exit_in_a_worker_ends_the_program_while_threads_block() {
+    let run = weft(&["run", &program("exit_from_worker")]);
+    run.assert_exit(7, "worker: exit(7)\n");
+    assert!(run.elapsed < PROMPTLY, "{run}");
+}
+
+#[test]
+fn exit_in_main_ends_the_program_while_threads_block() {
+    let run = weft(&["run", &program("exit_from_worker"), "main"]);
+    run.assert_exit(9, "main: exit(9)\n");
+    assert!(run.elapsed < PROMPTLY, "{run}");
+}
+
+#[test]
+fn trap_in_a_worker_ends_the_program_as_a_trap() {
+    let run = weft(&["run", &program("trap_in_worker")]);
+    assert_eq!(run.status.code(), Some(134), "{run}");
+    assert_eq!(
+        run.stdout, "main: joining the worker\nworker: trapping\n",
+        "{run}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    assert!(
+        run.stderr.starts_with("error: ") && run.stderr.contains("unreachable"),
+        "{run}"
+    );
+    assert!(run.elapsed < PROMPTLY, "{run}");
+}
