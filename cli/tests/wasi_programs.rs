@@ -299,8 +299,6 @@ fn pthread_create_past_the_thread_limit_fails_with_eagain() {
 /// Joined threads must give their places back: batches of exactly the limit, 64 threads,
 /// each started after the previous batch was joined.
 #[test]
-#[ignore = "weft bug: a thread the guest has joined still counts against max_threads until \
-            its host thread has dropped its store, so a new batch sometimes gets EAGAIN"]
 fn pthread_many_reuses_the_places_of_joined_threads() {
     for _ in 0..5 {
         weft(&["run", &program("pthread_many"), "64", "20"])

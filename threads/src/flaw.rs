@@ -50,6 +50,10 @@ pub(crate) enum GroupFlaw {
     /// Terminating a thread that is only reserved is forgotten, so its `start` succeeds and it
     /// runs on uninterrupted.
     TerminateForgetsReserved,
+    /// `reserve_within` finds the group full in one critical section and waits in another, so
+    /// a thread that finishes in between wakes nobody, and the reserver sleeps on beside a free
+    /// slot.
+    CheckThenWait,
 }
 
 /// Deliberate bugs in [`Semaphore`](crate::Semaphore), for `loom_semaphore.rs`.

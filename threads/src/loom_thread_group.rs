@@ -111,6 +111,39 @@ fn loom_group_limit_catches_reserve_in_two_steps() {
     );
 }
 
+/// With a limit of 1 and the slot held by a running thread, another thread reserves with
+/// patience while the first finishes: it gets the freed slot (no deadline passes in this
+/// model), however the finish and its wait interleave.
+fn reserve_waits_for_finish(flaw: Option<GroupFlaw>) -> Model {
+    Box::new(move || {
+        let group = group(1, flaw);
+        let first = group.reserve().expect("the group is empty");
+        assert!(group.start(first, waiter()));
+        let reserver = thread::spawn({
+            let group = group.clone();
+            move || group.reserve_within(std::time::Duration::from_secs(60))
+        });
+        group.finish(first, Ok(()));
+        let second = reserver.join().unwrap().expect("the freed slot");
+        assert_ne!(second, first);
+        assert_eq!(group.live(), 1);
+        group.cancel(second);
+    })
+}
+
+#[test]
+fn loom_group_reserve_waits_for_finish() {
+    check(reserve_waits_for_finish(None));
+}
+
+#[test]
+fn loom_group_reserve_waits_for_finish_catches_check_then_wait() {
+    assert_caught(
+        "loom_group_reserve_waits_for_finish_catches_check_then_wait",
+        reserve_waits_for_finish(Some(GroupFlaw::CheckThenWait)),
+    );
+}
+
 /// Two joiners of one thread, which traps: exactly one gets the outcome `finish` recorded, the
 /// other `None`, and neither sleeps through the finish.
 fn join(flaw: Option<GroupFlaw>) -> Model {

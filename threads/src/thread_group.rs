@@ -36,7 +36,8 @@ use std::sync::Arc;
 
 use crate::Waiter;
 use crate::flaw::GroupFlaw;
-use crate::sync::{Condvar, Mutex};
+use crate::sync::{Condvar, Deadline, Mutex};
+use std::time::Duration;
 
 /// A guest thread's id within its group: the first is 1, and each `reserve` gets the next one,
 /// so an id is never reused, even after its thread is joined.
@@ -185,6 +186,38 @@ impl<E: Clone> ThreadGroup<E> {
             drop(state);
             state = self.state.lock();
         }
+        Self::take_slot(&mut state)
+    }
+
+    /// As [`reserve`](Self::reserve), but while the group is at its limit, waits up to
+    /// `patience` for a thread to finish. A guest learns that a thread has ended from the
+    /// thread itself, a moment before the thread's `finish`, so a guest that joins a thread and
+    /// spawns another in its place would otherwise be refused now and then.
+    pub fn reserve_within(&self, patience: Duration) -> Option<ThreadId> {
+        let deadline = Deadline::after(patience);
+        let mut state = self.state.lock();
+        while !state.aborted && state.live.len() >= self.limit {
+            if self.flawed(GroupFlaw::CheckThenWait) {
+                drop(state);
+                state = self.state.lock();
+            }
+            let expired;
+            (state, expired) = match deadline {
+                Some(deadline) => self.finished.wait_until(state, deadline),
+                None => (self.finished.wait(state), false),
+            };
+            if expired {
+                break;
+            }
+        }
+        if state.aborted || state.live.len() >= self.limit {
+            return None;
+        }
+        Self::take_slot(&mut state)
+    }
+
+    /// Reserves the next id in a group known to have room.
+    fn take_slot(state: &mut State<E>) -> Option<ThreadId> {
         let id = state.next_id;
         state.next_id = id.checked_add(1)?;
         state.live.insert(id, Live::Reserved { terminated: false });

@@ -66,6 +66,34 @@ fn await_waiters(queue: &WaitQueue, n: usize) {
 }
 
 #[test]
+fn reserve_within_waits_for_a_finish_at_the_limit_and_gives_up_without_one() {
+    let group = Arc::new(Group::new(1));
+    let first = group.reserve().unwrap();
+    assert!(group.start(first, counter()));
+    // Nobody finishes: the reserver gives up once its patience is spent.
+    let started = Instant::now();
+    assert_eq!(group.reserve_within(Duration::from_millis(20)), None);
+    assert!(started.elapsed() >= Duration::from_millis(20));
+    // A thread finishing while the reserver waits frees the slot for it.
+    let finisher = thread::spawn({
+        let group = group.clone();
+        move || {
+            thread::sleep(Duration::from_millis(20));
+            group.finish(first, Ok(()));
+        }
+    });
+    let second = group
+        .reserve_within(PATIENCE)
+        .expect("the finished thread's slot");
+    finisher.join().unwrap();
+    assert_ne!(second, first);
+    group.cancel(second);
+    // An aborted group refuses at once.
+    group.abort();
+    assert_eq!(group.reserve_within(PATIENCE), None);
+}
+
+#[test]
 fn reserve_stops_at_the_limit_and_never_reuses_ids() {
     let group = Group::new(2);
     assert_eq!(group.reserve(), Some(1));

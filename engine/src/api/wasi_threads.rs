@@ -5,7 +5,8 @@
 //! `wasi_thread_start: [i32 i32] -> []`. `thread-spawn(arg)` starts an OS thread that
 //! instantiates the same module again, in a store of its own, with the same imports (so the
 //! same memory), and calls `wasi_thread_start(tid, arg)` there. It returns the new thread's
-//! id, from 1 up to `0x1FFF_FFFF`, or -1 if the thread could not start. Nothing but the
+//! id, from 1 up to `0x1FFF_FFFF`, or -1 if the thread could not start (at the thread limit,
+//! once no thread has ended for `SPAWN_PATIENCE`). Nothing but the
 //! imports is shared between the threads: each has its own globals, tables, function
 //! references and store. This is what wasi-threads runtimes do, and it is the baseline the
 //! shared-everything model is measured against.
@@ -38,6 +39,13 @@ pub const THREAD_START_EXPORT: &str = "wasi_thread_start";
 
 /// The largest thread id the ABI allows: the top three bits are reserved.
 const MAX_TID: ThreadId = 0x1FFF_FFFF;
+
+/// How long a spawn at the thread limit waits for a thread to end. A guest learns that a
+/// thread has ended from the thread itself (wasi-libc's `pthread_exit` wakes the joiner
+/// before it returns from `wasi_thread_start`), a moment before the host frees its place, so
+/// a program that joins a thread and starts another in its place would otherwise be refused
+/// now and then.
+const SPAWN_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How a thread failed, as the group keeps it for every joiner: the same record as a
 /// store's guest threads, a trap by its kind and anything else (a failed instantiation, a
@@ -209,7 +217,7 @@ impl<T: Clone + Send + 'static> Process<T> {
             .engine_budget
             .try_acquire()
             .ok_or(ThreadError::EngineLimit(self.engine_budget.limit()))?;
-        let Some(tid) = self.group.reserve() else {
+        let Some(tid) = self.group.reserve_within(SPAWN_PATIENCE) else {
             return Err(if self.group.is_aborted() {
                 ThreadError::Stopped
             } else {
