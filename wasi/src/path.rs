@@ -364,9 +364,6 @@ fn follow_symlinks(flags: u32) -> WasiResult<FollowSymlinks> {
 }
 
 #[cfg(test)]
-mod guest_tests;
-
-#[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::WasiError;
