@@ -284,3 +284,60 @@ fn wast_gives_up_on_a_deadlocked_script() {
         "{stdout}"
     );
 }
+
+/// A WASI command that writes `hi\n` with one `fd_write`, then exits with the status in its
+/// data (or, for `bad_pointer`, passes `fd_write` an iovec past the end of memory).
+fn wasi_command(status: i32, bad_pointer: bool) -> String {
+    let iovec = if bad_pointer { 70000 } else { 0 };
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\10\00\00\00\03\00\00\00")
+  (data (i32.const 16) "hi\n")
+  (func (export "_start")
+    (drop (call $fd_write (i32.const 1) (i32.const {iovec}) (i32.const 1) (i32.const 32)))
+    (call $proc_exit (i32.const {status}))))"#
+    )
+}
+
+#[test]
+fn run_gives_the_programs_exit_status() {
+    let program = file("exit.wat", &wasi_command(42, false));
+    let output = weft(&["run", program.path()]);
+    assert_eq!(output.status.code(), Some(42));
+    assert_eq!(stdout(&output), "hi\n");
+    assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn run_reports_bad_wasi_setup_and_bad_calls_on_one_line() {
+    let program = file("bad-setup.wat", &wasi_command(0, false));
+    let module = program.path();
+    assert_one_line_error(
+        &weft(&["run", "--dir", "/nonexistent/weft-dir", module]),
+        "/nonexistent/weft-dir",
+    );
+    assert_one_line_failure(
+        &weft(&["run", "--preload", "no-equals-sign", module]),
+        2,
+        "expected NAME=MODULE",
+    );
+    assert_one_line_error(
+        &weft(&["run", "--preload", "bench=/nonexistent/bench.wat", module]),
+        "/nonexistent/bench.wat",
+    );
+    assert_one_line_failure(
+        &weft(&["run", "--env", "WEFT_TEST_SURELY_UNSET_VARIABLE", module]),
+        2,
+        "WEFT_TEST_SURELY_UNSET_VARIABLE",
+    );
+    // As in Wasmtime: an exit status of 126 or more, and a pointer out of bounds, are host
+    // errors (status 1), not traps.
+    let too_high = file("exit-200.wat", &wasi_command(200, false));
+    assert_one_line_error(&weft(&["run", too_high.path()]), "invalid status 200");
+    let bad_pointer = file("bad-pointer.wat", &wasi_command(0, true));
+    assert_one_line_error(&weft(&["run", bad_pointer.path()]), "out of bounds of memory");
+}
