@@ -5,12 +5,9 @@ use crate::args::parse_args;
 use anyhow::{Context, Result, bail};
 use std::io::{Write, stdout};
 use std::path::{Path, PathBuf};
-use weft::{
-    Engine, Extern, ExternType, Func, Instance, Linker, Module, SharedMemory, Store,
-    THREAD_SPAWN_MODULE, THREAD_SPAWN_NAME, Val, WasiThreads,
-};
+use weft::{Engine, Extern, Func, Instance, Linker, Module, Store, Val};
 use weft_spec_tests::{default_results, display_val};
-use weft_wasi::{DirPerms, ExitStatus, FilePerms, WasiCtx};
+use weft_wasi::{DirPerms, ExitStatus, FilePerms, Program, WasiCtx};
 
 /// Functions called when no `--invoke` is given, in order of preference.
 const ENTRY_POINTS: [&str; 2] = ["_start", "main"];
@@ -57,10 +54,8 @@ pub(crate) struct RunArgs {
     command: Vec<String>,
 }
 
-/// How `weft run` ended without an error of its own: the program's exit status.
-pub(crate) type RunStatus = ExitStatus;
-
-pub(crate) fn run(args: &RunArgs) -> Result<RunStatus> {
+/// Runs the program; its exit status, unless it trapped or could not run.
+pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
     let (file, program_args) = args
         .command
         .split_first()
@@ -71,21 +66,20 @@ pub(crate) fn run(args: &RunArgs) -> Result<RunStatus> {
     let mut linker = Linker::new(&engine);
     weft_wasi::add_to_linker(&mut linker, &ctx)?;
     let mut store = Store::new(&engine, ());
-    ctx.stop_on_exit(store.terminator());
     for preload in &args.preloads {
         self::preload(&engine, &mut linker, &mut store, preload)?;
     }
-    define_shared_memories(&engine, &mut linker, &module)?;
+    let program = match Program::instantiate(linker, &mut store, &module, &ctx) {
+        Ok(program) => program,
+        // The start function may have exited.
+        Err(error) => return Ok(ctx.exit_status(Err(error))?),
+    };
     let entry = Entry {
         invoke: args.invoke.as_deref(),
         args: program_args,
     };
-    let ran = if spawns_wasi_threads(&module) {
-        run_wasi_threads(linker, &module, &mut store, &ctx, &entry)
-    } else {
-        run_instance(&linker, &module, &mut store, &entry)
-    };
-    Ok(ctx.exit_status(ran)?)
+    let ran = call_entry(&mut store, &program.instance(), &entry);
+    Ok(program.finish(&mut store, ran)?)
 }
 
 /// What to call once the module is instantiated.
@@ -143,68 +137,6 @@ fn preload(
         .with_context(|| format!("cannot preload `{path}`"))?;
     linker.instance(&mut *store, name, instance)?;
     Ok(())
-}
-
-fn spawns_wasi_threads(module: &Module) -> bool {
-    module
-        .imports()
-        .any(|import| import.module() == THREAD_SPAWN_MODULE && import.name() == THREAD_SPAWN_NAME)
-}
-
-/// Defines each shared memory the module imports, and the linker does not already have, as
-/// a new memory of its declared type: wasi-threads programs import the memory their threads
-/// share.
-fn define_shared_memories(engine: &Engine, linker: &mut Linker<()>, module: &Module) -> Result<()> {
-    let mut store = Store::new(engine, ());
-    for import in module.imports() {
-        if let ExternType::Memory(ty) = import.ty()
-            && ty.is_shared()
-            && linker
-                .get(&mut store, import.module(), import.name())
-                .is_none()
-        {
-            linker.define(
-                import.module(),
-                import.name(),
-                SharedMemory::new(engine, *ty)?,
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// Runs a module in one store; when the entry point returns, the guest threads it spawned
-/// are stopped, as a program's threads end with it.
-fn run_instance(
-    linker: &Linker<()>,
-    module: &Module,
-    store: &mut Store<()>,
-    entry: &Entry<'_>,
-) -> Result<(), weft::Error> {
-    let instance = linker.instantiate(&mut *store, module)?;
-    let called = call_entry(store, &instance, entry);
-    store.terminator().terminate();
-    let joined = store.join_threads();
-    called.and(joined)
-}
-
-/// Runs a wasi-threads program: the main instance in `store`, each thread in its own.
-fn run_wasi_threads(
-    linker: Linker<()>,
-    module: &Module,
-    store: &mut Store<()>,
-    ctx: &WasiCtx,
-    entry: &Entry<'_>,
-) -> Result<(), weft::Error> {
-    let process = WasiThreads::new(linker, module)?;
-    ctx.stop_on_exit(process.terminator());
-    let called = process
-        .instantiate(&mut *store)
-        .and_then(|instance| call_entry(store, &instance, entry));
-    // The program ends with its entry point, whatever its threads are doing.
-    process.terminate();
-    // A thread's trap interrupts the main call, so it is the cause to report.
-    process.join().and(called)
 }
 
 /// Calls the entry point and prints its results.

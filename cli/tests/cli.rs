@@ -339,5 +339,8 @@ fn run_reports_bad_wasi_setup_and_bad_calls_on_one_line() {
     let too_high = file("exit-200.wat", &wasi_command(200, false));
     assert_one_line_error(&weft(&["run", too_high.path()]), "invalid status 200");
     let bad_pointer = file("bad-pointer.wat", &wasi_command(0, true));
-    assert_one_line_error(&weft(&["run", bad_pointer.path()]), "out of bounds of memory");
+    assert_one_line_error(
+        &weft(&["run", bad_pointer.path()]),
+        "out of bounds of memory",
+    );
 }

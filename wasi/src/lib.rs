@@ -2,26 +2,32 @@
 //! Rust, Zig and AssemblyScript programs built for `wasm32-wasip1` and
 //! `wasm32-wasip1-threads` call.
 //!
-//! ```no_run
+//! ```
 //! use weft::{Engine, Linker, Module, Store};
-//! use weft_wasi::{DirPerms, FilePerms, WasiCtx};
+//! use weft_wasi::{DirPerms, ExitStatus, FilePerms, OutputPipe, Program, WasiCtx};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let engine = Engine::default();
-//! let module = Module::from_file(&engine, "hello.wasm")?;
+//! // A C program built for wasm32-wasip1 with wasi-libc.
+//! let module = Module::from_file(&engine, "tests/programs/hello.wasm")?;
+//! let stdout = OutputPipe::new();
 //! let ctx = WasiCtx::builder()
-//!     .inherit_stdio()
-//!     .args(["hello.wasm", "world"])
-//!     .preopened_dir(".", ".", DirPerms::ALL, FilePerms::ALL)
+//!     .args(["hello.wasm", "one"])
+//!     .env("WEFT_GREETING", "hi")
+//!     .stdout(stdout.clone())
+//!     .preopened_dir(".", ".", DirPerms::READ, FilePerms::READ)
 //!     .build()?;
 //! let mut linker = Linker::new(&engine);
 //! weft_wasi::add_to_linker(&mut linker, &ctx)?;
 //! let mut store = Store::new(&engine, ());
-//! ctx.stop_on_exit(store.terminator());
-//! let instance = linker.instantiate(&mut store, &module)?;
-//! let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-//! let status = ctx.exit_status(start.call(&mut store, ()))?;
-//! println!("exited with {}", status.code());
+//! // One instance, or one per thread for a wasi-threads program.
+//! let program = Program::instantiate(linker, &mut store, &module, &ctx)?;
+//! let start = program.instance().get_typed_func::<(), ()>(&mut store, "_start")?;
+//! let ran = start.call(&mut store, ());
+//! // `proc_exit(n)` is a status, not an error; a trap is an error.
+//! assert_eq!(program.finish(&mut store, ran)?, ExitStatus(0));
+//! let printed = String::from_utf8(stdout.contents())?;
+//! assert!(printed.starts_with("hello, world\nargc=2\n"));
 //! # Ok(())
 //! # }
 //! ```
@@ -43,6 +49,7 @@ mod io;
 mod path;
 mod poll;
 mod proc;
+mod program;
 mod sock;
 mod stat;
 mod table;
@@ -51,6 +58,7 @@ pub use ctx::{
     DirPerms, ExitStatus, FilePerms, I32Exit, InputPipe, OutputPipe, WasiCtx, WasiCtxBuilder,
     WasiCtxError,
 };
+pub use program::Program;
 
 use abi::MODULE;
 use ctx::Shared;

@@ -8,10 +8,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use weft::{
-    Config, Engine, ExternType, Linker, Module, SharedMemory, Store, WasiThreads, WasmFeatures,
-};
-use weft_wasi::{ExitStatus, OutputPipe, WasiCtx};
+use weft::{Config, Engine, Linker, Module, Store, WasmFeatures};
+use weft_wasi::{ExitStatus, OutputPipe, Program, WasiCtx};
 
 /// How long the other threads may take to stop once a thread has exited.
 const STOP_WITHIN: Duration = Duration::from_millis(100);
@@ -58,26 +56,16 @@ fn run_wasi_threads(path: &Path, args: &[&str]) -> (ExitStatus, String, Duration
     let watch = ExitWatch::new(&ctx);
     let mut linker = Linker::new(&engine);
     weft_wasi::add_to_linker(&mut linker, &ctx).unwrap();
-    for import in module.imports() {
-        if let ExternType::Memory(ty) = import.ty() {
-            let memory = SharedMemory::new(&engine, *ty).unwrap();
-            linker
-                .define(import.module(), import.name(), memory)
-                .unwrap();
-        }
-    }
-    let process = WasiThreads::new(linker, &module).unwrap();
-    ctx.stop_on_exit(process.terminator());
     let mut store = Store::new(&engine, ());
-    ctx.stop_on_exit(store.terminator());
-    let main = process.instantiate(&mut store).unwrap();
-    let start = main.get_typed_func::<(), ()>(&mut store, "_start").unwrap();
+    let program = Program::instantiate(linker, &mut store, &module, &ctx).unwrap();
+    let start = program
+        .instance()
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .unwrap();
     let ran = start.call(&mut store, ());
-    process.terminate();
-    let joined = process.join();
+    let status = program.finish(&mut store, ran).unwrap();
     let latency = watch.stop_latency();
     drop(writer);
-    let status = ctx.exit_status(joined.and(ran)).unwrap();
     let output = String::from_utf8(stdout.contents()).unwrap();
     (status, output, latency)
 }

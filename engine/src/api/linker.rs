@@ -123,6 +123,13 @@ impl<T: 'static> Linker<T> {
         Ok(self)
     }
 
+    /// Whether the linker itself defines `module::name` (the `"wasm:thread"` intrinsics it
+    /// provides on its own do not count).
+    pub fn is_defined(&self, module: &str, name: &str) -> bool {
+        self.definitions
+            .contains_key(&(module.to_string(), name.to_string()))
+    }
+
     /// The definition of `module::name`, added to `store` if it is a host function.
     pub fn get(
         &self,
