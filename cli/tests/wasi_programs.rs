@@ -213,6 +213,7 @@ unlink sub/inner.txt: ok
 rmdir sub: ok
 unlink b.txt: ok
 list .: a.txt renamed.txt
+posix_fallocate a.txt 4096, ftruncate 2: ok
 open ../outside.txt: EPERM
 mkdir ../outside-dir: EPERM
 open /etc/passwd: ENOENT

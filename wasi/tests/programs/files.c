@@ -5,8 +5,8 @@
  *
  * argv[1] is the guest path of a preopened, empty, writable directory. The program changes
  * into it and then creates, writes, syncs, seeks, reads, appends to, stats, renames and
- * lists files, makes and removes a directory, and unlinks a file, printing one line per
- * step. Last it tries to create `../outside.txt` and `../outside-dir` and to open
+ * lists files, makes and removes a directory, unlinks a file, and allocates space in a
+ * file and truncates it again, printing one line per step. Last it tries to create `../outside.txt` and `../outside-dir` and to open
  * `/etc/passwd`, which must all fail, and prints the errno name of each failure.
  *
  * Expected output (argv[1] = /sandbox), exit status 0:
@@ -36,6 +36,7 @@
  *     rmdir sub: ok
  *     unlink b.txt: ok
  *     list .: a.txt renamed.txt
+ *     posix_fallocate a.txt 4096, ftruncate 2: ok
  *     open ../outside.txt: EPERM
  *     mkdir ../outside-dir: EPERM
  *     open /etc/passwd: ENOENT
@@ -259,6 +260,15 @@ int main(int argc, char **argv) {
     printf("unlink b.txt: ok\n");
 
     CHECK(list(".") == 2, 41);
+
+    fd = open("a.txt", O_RDWR);
+    CHECK(fd >= 0, 45);
+    CHECK(posix_fallocate(fd, 0, 4096) == 0, 46);
+    CHECK(fstat(fd, &info) == 0 && info.st_size == 4096, 47);
+    CHECK(ftruncate(fd, 2) == 0, 48);
+    CHECK(fstat(fd, &info) == 0 && info.st_size == 2, 49);
+    CHECK(close(fd) == 0, 50);
+    printf("posix_fallocate a.txt 4096, ftruncate 2: ok\n");
 
     /* The sandbox: neither a path climbing out of the directory nor one outside every
      * preopened directory can be opened. */
