@@ -258,6 +258,18 @@ fn files_without_a_preopened_directory_fail_cleanly() {
     assert!(contents(&root.0).is_empty(), "{run}");
 }
 
+/// Four threads writing records through one descriptor, at its position: none lands on
+/// another (each moves the position past its own bytes), so all 8000 are there once.
+#[test]
+fn threads_writing_one_descriptor_lose_nothing() {
+    let root = TempDir::new("shared-fd");
+    let preopen = format!("{}::/data", root.0.to_str().unwrap());
+    for _ in 0..3 {
+        weft(&["run", "--dir", &preopen, &program("shared_fd"), "/data"])
+            .assert_exit(0, "8000 records of 32 bytes, each exactly once\n");
+    }
+}
+
 #[test]
 fn pthread_mutex_counts_exactly() {
     weft(&["run", &program("pthread_mutex")])

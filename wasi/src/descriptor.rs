@@ -5,7 +5,8 @@ use crate::abi::{Errno, fdflags};
 use crate::ctx::{DirPerms, FilePerms, InputPipe, OutputPipe};
 use std::io::IsTerminal;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// One entry of the descriptor table.
 pub(crate) enum Descriptor {
@@ -96,7 +97,11 @@ impl Output {
 ///
 /// The file position is the host's, not the operating system's: every transfer is
 /// positioned (`pread`/`pwrite`, or an append), so descriptors that share nothing but the
-/// host file never disturb each other, as in Wasmtime.
+/// host file never disturb each other, as in Wasmtime. The position has a lock of its own,
+/// held across a transfer at the position, so threads reading or writing one descriptor at
+/// once each move it past their own bytes and none overwrites another's, as the kernel
+/// serializes the offset of one open file (Wasmtime's read-then-store of the position would
+/// let two threads write at the same place).
 pub(crate) struct FileDescriptor {
     pub file: std::fs::File,
     /// Whether the host file was opened for reading, for writing.
@@ -104,7 +109,7 @@ pub(crate) struct FileDescriptor {
     pub writable: bool,
     /// What the preopen this file was reached through allows.
     pub perms: FilePerms,
-    position: AtomicU64,
+    position: Mutex<u64>,
     /// The guest's `fdflags`: only `APPEND` and `NONBLOCK` are ever set (the sync flags
     /// are refused), and neither reaches the host descriptor.
     flags: AtomicU16,
@@ -123,17 +128,15 @@ impl FileDescriptor {
             readable,
             writable,
             perms,
-            position: AtomicU64::new(0),
+            position: Mutex::new(0),
             flags: AtomicU16::new(flags),
         }
     }
 
-    pub fn position(&self) -> u64 {
-        self.position.load(Ordering::Relaxed)
-    }
-
-    pub fn set_position(&self, position: u64) {
-        self.position.store(position, Ordering::Relaxed);
+    /// The position, locked: hold it across a transfer at the position and the move past
+    /// it. No descriptor table lock is held then, and only this descriptor's users wait.
+    pub fn position(&self) -> MutexGuard<'_, u64> {
+        self.position.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn flags(&self) -> u16 {

@@ -373,18 +373,20 @@ pub(crate) fn fd_seek(
     }
     let descriptor = cx.table.get(fd)?;
     let file = descriptor.seekable()?;
+    let mut position = file.position();
     let base = match whence {
         whence::SET => 0,
-        whence::CUR => file.position(),
+        whence::CUR => *position,
         _ => file.file.metadata()?.len(),
     };
-    let position = base.checked_add_signed(offset).ok_or(Errno::Inval)?;
-    file.set_position(position);
-    guest.write_u64(new_offset, position)
+    *position = base.checked_add_signed(offset).ok_or(Errno::Inval)?;
+    let moved = *position;
+    drop(position);
+    guest.write_u64(new_offset, moved)
 }
 
 pub(crate) fn fd_tell(cx: &Shared, guest: &Guest<'_>, fd: u32, offset: u32) -> WasiResult<()> {
-    let position = cx.table.get(fd)?.seekable()?.position();
+    let position = *cx.table.get(fd)?.seekable()?.position();
     guest.write_u64(offset, position)
 }
 

@@ -137,9 +137,9 @@ fn read_file(file: &FileDescriptor, buffer: &mut [u8], at: At) -> WasiResult<usi
     file.check_read()?;
     let read = match at {
         At::Position => {
-            let position = file.position();
-            let read = file.file.read_at(buffer, position)?;
-            file.set_position(advance(position, read)?);
+            let mut position = file.position();
+            let read = file.file.read_at(buffer, *position)?;
+            *position = advance(*position, read)?;
             read
         }
         At::Offset(offset) => file.file.read_at(buffer, offset)?,
@@ -152,17 +152,19 @@ fn read_file(file: &FileDescriptor, buffer: &mut [u8], at: At) -> WasiResult<usi
 /// read-only (`badf`, as in Wasmtime).
 fn write_file(file: &FileDescriptor, data: &[u8], at: At) -> WasiResult<usize> {
     if file.appends() {
+        // At the position, which then moves to the new end; at an offset, it stays.
+        let position = matches!(at, At::Position).then(|| file.position());
         let written = file.file.append(data)?;
-        if let At::Position = at {
-            file.set_position(file.file.metadata()?.len());
+        if let Some(mut position) = position {
+            *position = file.file.metadata()?.len();
         }
         return Ok(written);
     }
     let written = match at {
         At::Position => {
-            let position = file.position();
-            let written = file.file.write_at(data, position)?;
-            file.set_position(advance(position, written)?);
+            let mut position = file.position();
+            let written = file.file.write_at(data, *position)?;
+            *position = advance(*position, written)?;
             written
         }
         At::Offset(offset) => file.file.write_at(data, offset)?,

@@ -202,7 +202,7 @@ fn ready_now(subscription: &Subscription) -> Option<Fired> {
                 let at_end = file
                     .file
                     .metadata()
-                    .is_ok_and(|meta| meta.len() <= file.position());
+                    .is_ok_and(|meta| meta.len() <= *file.position());
                 ready(if at_end { eventrwflags::HANGUP } else { 0 })
             }
             Descriptor::Stdin(stdin) if stdin.host_fd().is_some() => None,
