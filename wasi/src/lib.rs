@@ -174,3 +174,16 @@ preview1! {
     sock::sock_send(fd: u32, si_data: u32, si_data_len: u32, si_flags: u32, so_datalen: u32);
     sock::sock_shutdown(fd: u32, how: u32);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FUNCTIONS;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_preview1_function_is_defined_once() {
+        let names: BTreeSet<_> = FUNCTIONS.iter().collect();
+        assert_eq!(names.len(), FUNCTIONS.len(), "a name is defined twice");
+        assert_eq!(FUNCTIONS.len(), 46, "preview 1 has 46 functions");
+    }
+}
