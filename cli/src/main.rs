@@ -6,7 +6,9 @@
 
 mod args;
 mod run;
+mod wasm_options;
 mod wast;
+mod watchdog;
 
 use clap::{Parser, Subcommand};
 use std::fmt;
@@ -65,7 +67,7 @@ fn is_trap(err: &anyhow::Error) -> bool {
 
 /// An option value clap cannot check itself was wrong.
 #[derive(Debug)]
-struct UsageError(String);
+struct UsageError(pub String);
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

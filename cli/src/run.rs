@@ -2,10 +2,12 @@
 
 use crate::UsageError;
 use crate::args::parse_args;
+use crate::wasm_options::WasmOptions;
+use crate::watchdog::Watchdog;
 use anyhow::{Context, Result, bail};
 use std::io::{Write, stdout};
 use std::path::{Path, PathBuf};
-use weft::{Engine, Extern, Func, Instance, Linker, Module, Store, Val};
+use weft::{Config, Engine, Extern, Func, Instance, Linker, Module, Store, Val, WasmFeatures};
 use weft_spec_tests::{default_results, display_val};
 use weft_wasi::{DirPerms, ExitStatus, FilePerms, Program, WasiCtx};
 
@@ -44,6 +46,11 @@ pub(crate) struct RunArgs {
     /// Instantiate MODULE first and link its exports as the imports of module NAME.
     #[arg(long = "preload", value_name = "NAME=MODULE")]
     preloads: Vec<String>,
+    /// WebAssembly options: a proposal, turned on (`-W threads`, `=y`) or off (`=n`); every
+    /// proposal weft implements is on by default, shared-everything threads included.
+    /// `-W timeout=DURATION` (200ms, 2s, 1m) stops every thread of a run that lasts longer.
+    #[arg(short = 'W', long = "wasm", value_name = "OPT[=VALUE]")]
+    wasm: Vec<String>,
     /// The module, then the program's arguments. Everything after FILE goes to the program.
     #[arg(
         value_name = "FILE [ARGS]",
@@ -60,26 +67,83 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
         .command
         .split_first()
         .expect("clap requires the module");
-    let engine = Engine::default();
+    let options = WasmOptions::parse(&args.wasm, true)?;
+    let mut config = Config::new();
+    config.wasm_features(options.features(all_implemented()));
+    let engine = Engine::new(&config)?;
     let module = Module::from_file(&engine, Path::new(file))?;
-    let ctx = wasi_ctx(args, file, program_args)?;
-    let mut linker = Linker::new(&engine);
-    weft_wasi::add_to_linker(&mut linker, &ctx)?;
-    let mut store = Store::new(&engine, ());
-    for preload in &args.preloads {
-        self::preload(&engine, &mut linker, &mut store, preload)?;
-    }
-    let program = match Program::instantiate(linker, &mut store, &module, &ctx) {
-        Ok(program) => program,
-        // The start function may have exited.
-        Err(error) => return Ok(ctx.exit_status(Err(error))?),
-    };
     let entry = Entry {
         invoke: args.invoke.as_deref(),
         args: program_args,
     };
-    let ran = call_entry(&mut store, &program.instance(), &entry);
-    Ok(program.finish(&mut store, ran)?)
+    check_arguments_reach(&module, &entry)?;
+    let ctx = wasi_ctx(args, file, program_args)?;
+    let mut linker = Linker::new(&engine);
+    weft_wasi::add_to_linker(&mut linker, &ctx)?;
+    let mut store = Store::new(&engine, ());
+    let watchdog = options.timeout.map(Watchdog::start);
+    if let Some(watchdog) = &watchdog {
+        let store = store.terminator();
+        watchdog.watch(move || store.terminate());
+    }
+    for preload in &args.preloads {
+        self::preload(&engine, &mut linker, &mut store, preload)?;
+    }
+    let (program, ran) = match Program::instantiate(linker, &mut store, &module, &ctx) {
+        Ok(program) => {
+            if let Some(watchdog) = &watchdog {
+                let program = program.terminator();
+                watchdog.watch(move || program.terminate());
+            }
+            let ran = call_entry(&mut store, &program.instance(), &entry);
+            (Some(program), ran)
+        }
+        // The start function may have trapped or exited.
+        Err(error) => (None, Err(error)),
+    };
+    let status = match program {
+        Some(program) => program.finish(&mut store, ran),
+        None => ctx.exit_status(ran),
+    };
+    let timed_out = watchdog.is_some_and(Watchdog::disarm);
+    match (status, options.timeout) {
+        (Err(error), Some(timeout)) if timed_out => {
+            Err(anyhow::Error::new(error).context(format!(
+                "the program ran longer than its timeout of {} (-W timeout) and was stopped",
+                humantime::format_duration(timeout)
+            )))
+        }
+        (status, _) => Ok(status?),
+    }
+}
+
+/// What `weft run` turns on: every proposal weft implements, shared-everything threads
+/// among them.
+fn all_implemented() -> WasmFeatures {
+    WasmFeatures::default() | WasmFeatures::SHARED_EVERYTHING_THREADS
+}
+
+/// Refuses arguments the module could never see: with no `--invoke`, ARGS go to the
+/// program, which reads them through WASI's `args_get` (or counts them with
+/// `args_sizes_get`). A module that imports neither was most likely given weft's own options
+/// after FILE.
+fn check_arguments_reach(module: &Module, entry: &Entry<'_>) -> Result<()> {
+    if entry.invoke.is_some() || entry.args.is_empty() {
+        return Ok(());
+    }
+    let reads_arguments = module.imports().any(|import| {
+        import.module() == weft_wasi::abi::MODULE
+            && matches!(import.name(), "args_get" | "args_sizes_get")
+    });
+    if reads_arguments {
+        return Ok(());
+    }
+    let args = entry.args.join(" ");
+    bail!(UsageError(format!(
+        "arguments `{args}` follow the module, but it cannot read arguments (it imports \
+         neither WASI `args_get` nor `args_sizes_get`); weft's own options go before the module (weft run [OPTIONS] FILE \
+         [ARGS]), and --invoke NAME passes ARGS to the export NAME"
+    )))
 }
 
 /// What to call once the module is instantiated.
@@ -153,7 +217,7 @@ fn call_entry(
                 .map_err(|error| weft::Error::msg(format!("{error:#}")))?;
             (name, func, params)
         }
-        None => match entry_point(store, instance) {
+        None => match entry_point(store, instance)? {
             Some((name, func)) => (name, func, Vec::new()),
             None => return Ok(()),
         },
@@ -193,10 +257,26 @@ fn exported_func(
     }
 }
 
-/// The conventional entry point, if the module exports one that takes no parameters.
-fn entry_point(store: &mut Store<()>, instance: &Instance) -> Option<(&'static str, Func)> {
-    ENTRY_POINTS.into_iter().find_map(|name| {
-        let func = instance.get_func(&mut *store, name)?;
-        func.ty(&*store).params().is_empty().then_some((name, func))
-    })
+/// The conventional entry point, if the module exports one; an error if it takes
+/// parameters, which only `--invoke` can give.
+fn entry_point(
+    store: &mut Store<()>,
+    instance: &Instance,
+) -> Result<Option<(&'static str, Func)>, weft::Error> {
+    let Some((name, func)) = ENTRY_POINTS
+        .into_iter()
+        .find_map(|name| Some((name, instance.get_func(&mut *store, name)?)))
+    else {
+        return Ok(None);
+    };
+    let ty = func.ty(&*store);
+    if !ty.params().is_empty() {
+        let params: Vec<String> = ty.params().iter().map(ToString::to_string).collect();
+        return Err(weft::Error::msg(format!(
+            "the entry point `{name}` takes parameters ({}), which a program's entry point \
+             does not; call it with --invoke {name} and the arguments",
+            params.join(", ")
+        )));
+    }
+    Ok(Some((name, func)))
 }

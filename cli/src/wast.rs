@@ -1,7 +1,8 @@
 //! `weft wast`: run spec scripts and report how many directives pass.
 
 use crate::UsageError;
-use anyhow::{Context, Result};
+use crate::wasm_options::WasmOptions;
+use anyhow::{Context, Result, bail};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::io::{Write, stdout};
@@ -16,9 +17,9 @@ use weft_spec_tests::{
 /// Run `.wast` spec scripts and report how many directives of each pass.
 ///
 /// Prints `FILE: N passed, M failed, K skipped` per script (with the reason for every skip) and
-/// the totals on the last line. The exit status is 0 even when directives fail, since the output
-/// is a report; it is non-zero only when a path is missing or unreadable (1) or the options are
-/// wrong (2).
+/// the totals on the last line. The exit status is 0 when every directive passed, 1 when any
+/// failed (as Wasmtime's `wast` command does) or a path is missing or unreadable, and 2 when the
+/// options are wrong.
 ///
 /// Without --features, scripts get the feature set the shared test suite's SOURCES.md prescribes
 /// for their folder: `wasm1,threads` inside a folder named `testsuite-proposal`, `wasm2,threads`
@@ -37,6 +38,10 @@ pub(crate) struct WastArgs {
     /// `shared-everything-threads`, `reference-types`, `simd`. Example: `wasm1,threads`.
     #[arg(long, value_name = "LIST")]
     features: Option<String>,
+    /// Turn one proposal on (`-W threads`, `=y`) or off (`=n`), on top of the set the script
+    /// gets from --features or its folder.
+    #[arg(short = 'W', long = "wasm", value_name = "NAME[=y|n]")]
+    wasm: Vec<String>,
     /// How long one script may run before its unfinished directives count as failed (a
     /// deadlocked multi-threaded script, say); its threads are then left running until weft
     /// exits.
@@ -49,6 +54,7 @@ pub(crate) fn run(args: &WastArgs) -> Result<()> {
         Some(list) => Some(parse_features(list).map_err(UsageError)?),
         None => None,
     };
+    let options = WasmOptions::parse(&args.wasm, false)?;
     // Resolve every path first, so a typo fails before minutes of running.
     let mut files = Vec::new();
     for path in &args.paths {
@@ -61,9 +67,11 @@ pub(crate) fn run(args: &WastArgs) -> Result<()> {
     let mut total = FileReport::default();
     let mut out = stdout().lock();
     for file in &files {
-        let features = features
-            .or_else(|| suite_features(file))
-            .unwrap_or_default();
+        let features = options.features(
+            features
+                .or_else(|| suite_features(file))
+                .unwrap_or_default(),
+        );
         let options = match engines.entry(features) {
             Entry::Occupied(known) => known.into_mut(),
             Entry::Vacant(new) => {
@@ -89,5 +97,9 @@ pub(crate) fn run(args: &WastArgs) -> Result<()> {
         total.add_counts(&report);
     }
     writeln!(out, "{}", total.summary())?;
+    // The report is printed; the status says whether anything failed.
+    if total.failed > 0 {
+        bail!("{} directives failed", total.failed);
+    }
     Ok(())
 }

@@ -174,11 +174,15 @@ fn run_executes_wasi_threads_programs() {
 }
 
 #[test]
-fn wast_reports_and_exits_zero_despite_failures() {
+fn wast_reports_every_failure_and_exits_1() {
     let file = file("script.wast", SCRIPT);
     let script = file.path();
     let output = weft(&["wast", "-v", script]);
-    assert!(output.status.success());
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(output.stderr.clone()).unwrap(),
+        "error: 1 directives failed\n"
+    );
     let stdout = stdout(&output);
     let lines: Vec<_> = stdout.lines().collect();
     assert_eq!(
@@ -209,8 +213,10 @@ fn wast_features_choose_the_proposals() {
     let script = file.path();
     let summary = |args: &[&str]| {
         let output = weft(args);
-        assert!(output.status.success());
-        stdout(&output).lines().last().unwrap().to_string()
+        let summary = stdout(&output).lines().last().unwrap().to_string();
+        let all_passed = summary.contains(" 0 failed");
+        assert_eq!(output.status.success(), all_passed, "{summary}");
+        summary
     };
     assert_eq!(summary(&["wast", script]), "1 passed, 1 failed, 0 skipped");
     assert_eq!(
@@ -268,7 +274,7 @@ fn wast_gives_up_on_a_deadlocked_script() {
 "#,
     );
     let output = weft(&["wast", "-v", "--timeout", "1", file.path()]);
-    assert!(output.status.success());
+    assert_eq!(output.status.code(), Some(1));
     let stdout = stdout(&output);
     let timed_out = "did not finish within the script's time limit of 1s";
     assert!(
@@ -342,5 +348,85 @@ fn run_reports_bad_wasi_setup_and_bad_calls_on_one_line() {
     assert_one_line_error(
         &weft(&["run", bad_pointer.path()]),
         "out of bounds of memory",
+    );
+}
+
+/// A shared-everything module: `main` spawns a guest thread that adds 5 at address 0 and
+/// waits for it; `runaway` spawns four spinning threads and spins itself; `_start`-less.
+const SHARED_EVERYTHING: &str = r#"
+(module
+  (type $entry (shared (func (param i32))))
+  (type $spawn_t (shared (func (param (ref null $entry) i32) (result i32))))
+  (type $to_i32 (shared (func (result i32))))
+  (type $void (shared (func)))
+  (import "wasm:thread" "spawn-ref" (func $spawn (type $spawn_t)))
+  (memory (export "memory") 1 1 shared)
+  (elem declare func $worker $spin)
+  (func $worker (type $entry) (param $n i32)
+    (drop (i32.atomic.rmw.add (i32.const 0) (local.get $n)))
+    (drop (memory.atomic.notify (i32.const 0) (i32.const 1))))
+  (func $spin (type $entry) (param i32) (loop $l (br $l)))
+  (func (export "main") (type $to_i32)
+    (drop (call $spawn (ref.func $worker) (i32.const 5)))
+    (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))
+    (i32.atomic.load (i32.const 0)))
+  (func (export "runaway") (type $void)
+    (drop (call $spawn (ref.func $spin) (i32.const 0)))
+    (drop (call $spawn (ref.func $spin) (i32.const 0)))
+    (drop (call $spawn (ref.func $spin) (i32.const 0)))
+    (drop (call $spawn (ref.func $spin) (i32.const 0)))
+    (loop $l (br $l))))
+"#;
+
+#[test]
+fn run_takes_shared_everything_modules_unless_told_not_to() {
+    let module = file("shared-everything.wat", SHARED_EVERYTHING);
+    let output = weft(&["run", module.path()]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "5\n");
+    assert_one_line_error(
+        &weft(&["run", "-W", "shared-everything-threads=n", module.path()]),
+        "shared-everything-threads",
+    );
+    assert_one_line_failure(
+        &weft(&["run", "-W", "threads=maybe", module.path()]),
+        2,
+        "-W threads=maybe",
+    );
+}
+
+#[test]
+fn a_timeout_stops_every_thread_of_a_runaway_program() {
+    let module = file("runaway.wat", SHARED_EVERYTHING);
+    let started = std::time::Instant::now();
+    let output = weft(&[
+        "run",
+        "-W",
+        "timeout=200ms",
+        "--invoke",
+        "runaway",
+        module.path(),
+    ]);
+    // A hang check, not a benchmark: the run is stopped after 200 ms.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_one_line_failure(&output, TRAPPED, "ran longer than its timeout of 200ms");
+}
+
+#[test]
+fn run_refuses_what_it_cannot_do() {
+    let module = file("misplaced.wat", SHARED_EVERYTHING);
+    // weft's own options after the module would reach the program, which cannot read them.
+    assert_one_line_failure(
+        &weft(&["run", module.path(), "--invoke", "main"]),
+        2,
+        "weft's own options go before the module",
+    );
+    let takes_params = file(
+        "takes-params.wat",
+        r#"(module (func (export "_start") (param i32)))"#,
+    );
+    assert_one_line_error(
+        &weft(&["run", takes_params.path()]),
+        "the entry point `_start` takes parameters (i32)",
     );
 }

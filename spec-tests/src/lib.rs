@@ -19,6 +19,7 @@ mod script;
 mod session;
 mod shared_module;
 mod spectest;
+mod suite;
 mod tally;
 mod values;
 
@@ -27,6 +28,7 @@ pub use expectations::{Expectations, Ratchet};
 pub use features::{parse_features, suite_features};
 pub use files::{Recurse, wast_files};
 pub use report::{Failure, FileReport};
+pub use suite::{Suite, SuiteLayout, SuiteScript};
 pub use values::{default_results, display_val};
 
 use anyhow::{Context, Result};

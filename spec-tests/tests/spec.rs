@@ -1,8 +1,11 @@
 //! One test per spec script, ratcheted against `expectations.txt`.
 //!
-//! - The suite is `../shared/testsuite` from the workspace root, or `$WEFT_TESTSUITE` (any
-//!   checkout of WebAssembly/testsuite). Its core scripts are `core/*.wast`, or the top-level
-//!   `*.wast` of a checkout that has no `core/` folder; either way they are named `core/<file>`.
+//! - The suite is `../shared/testsuite` from the workspace root, or `$WEFT_TESTSUITE`: a
+//!   checkout of WebAssembly/testsuite (core scripts at the top level) or of WebAssembly/spec
+//!   (core scripts in `test/core` and its sub-folders), read as `weft_spec_tests::Suite`
+//!   describes; core scripts are named `core/<file>` in every layout. A folder in none of
+//!   these layouts fails the run, and so does a checkout lacking more than a tenth of the
+//!   recorded core scripts.
 //! - The threads scripts are every `*.wast` under `threads/` and `shared-everything-threads/`,
 //!   if the suite has those folders, named by their path in the suite
 //!   (`threads/upstream/atomic.wast`). Each runs with the feature set
@@ -17,17 +20,15 @@
 //!   its threads run on in the background until the test process exits.
 //! - `WEFT_BLESS=1` records the current counts of the scripts that ran instead of checking them.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::{BTreeMap, BTreeSet};
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use weft::{BoundsChecks, WasmFeatures};
-use weft_spec_tests::{
-    Engines, Expectations, Ratchet, Recurse, run_path, suite_features, wast_files,
-};
+use weft::BoundsChecks;
+use weft_spec_tests::{Engines, Expectations, Ratchet, Suite, SuiteLayout, SuiteScript, run_path};
 
 /// How many failures a regressed test lists.
 const SHOWN_FAILURES: usize = 20;
@@ -49,11 +50,13 @@ fn main() -> ExitCode {
         None => (manifest_dir.join("../../shared/testsuite"), false),
     };
 
-    let scripts = match suite_scripts(&suite) {
+    let scripts = match suite_scripts(&suite, overridden, &expectations) {
         Ok(scripts) => scripts,
         Err(err) => {
-            let message =
-                format!("{err:#} (set WEFT_TESTSUITE to a WebAssembly/testsuite checkout)");
+            let message = format!(
+                "{err:#} (set WEFT_TESTSUITE to a checkout of WebAssembly/testsuite or \
+                 WebAssembly/spec)"
+            );
             let trial = Trial::test("testsuite", move || Err(message.into()));
             return libtest_mimic::run(&args, vec![trial]).exit_code();
         }
@@ -125,53 +128,50 @@ fn main() -> ExitCode {
     conclusion.exit_code()
 }
 
-/// A script of the suite and the proposals it is written for.
-struct Script {
-    path: PathBuf,
-    features: WasmFeatures,
-}
+/// The most recorded core scripts another checkout may lack (it may be older or newer)
+/// before the run fails as pointed at the wrong folder.
+const MISSING_CORE_TOLERANCE: f64 = 0.1;
 
-/// The suite's core, threads and shared-everything-threads scripts, keyed by their ratchet
-/// name.
-fn suite_scripts(suite: &Path) -> Result<BTreeMap<String, Script>> {
-    let mut scripts = BTreeMap::new();
-    let core = suite.join("core");
-    let core = if core.is_dir() {
-        core
-    } else {
-        suite.to_path_buf()
-    };
-    for path in wast_files(&core, Recurse::No)? {
-        let name = format!("core/{}", suite_relative_name(&core, &path)?);
-        let features = WasmFeatures::default();
-        scripts.insert(name, Script { path, features });
+/// The suite's scripts, keyed by their ratchet name. The default suite must be in weft's
+/// shared layout; another checkout may be in any layout `Suite` reads, but must hold most of
+/// the recorded core scripts.
+fn suite_scripts(
+    root: &Path,
+    overridden: bool,
+    expectations: &Expectations,
+) -> Result<BTreeMap<String, SuiteScript>> {
+    let suite = Suite::read(root)?;
+    if !overridden && suite.layout != SuiteLayout::Shared {
+        bail!(
+            "{} is {}, not {}",
+            root.display(),
+            suite.layout,
+            SuiteLayout::Shared
+        );
     }
-    for folder in ["threads", "shared-everything-threads"] {
-        let dir = suite.join(folder);
-        if !dir.is_dir() {
-            continue;
-        }
-        for path in wast_files(&dir, Recurse::Yes)? {
-            let name = format!("{folder}/{}", suite_relative_name(&dir, &path)?);
-            // Judged by the name, so that folders above the suite do not count.
-            let features = suite_features(Path::new(&name)).unwrap_or_default();
-            scripts.insert(name, Script { path, features });
-        }
-    }
-    Ok(scripts)
-}
-
-/// `path` relative to `dir`, with `/` between folders whatever the platform.
-fn suite_relative_name(dir: &Path, path: &Path) -> Result<String> {
-    let relative = path.strip_prefix(dir)?;
-    let parts = relative
+    let recorded_core: Vec<&str> = expectations
+        .scripts()
+        .filter(|name| name.starts_with("core/"))
+        .collect();
+    let missing = recorded_core
         .iter()
-        .map(|part| {
-            part.to_str()
-                .with_context(|| format!("{} has no UTF-8 name", path.display()))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(parts.join("/"))
+        .filter(|name| !suite.scripts.contains_key(**name))
+        .count();
+    if missing as f64 > MISSING_CORE_TOLERANCE * recorded_core.len() as f64 {
+        bail!(
+            "{} read as {} lacks {missing} of the {} core scripts expectations.txt records",
+            root.display(),
+            suite.layout,
+            recorded_core.len()
+        );
+    }
+    println!(
+        "spec scripts: {} read as {}: {} scripts",
+        root.display(),
+        suite.layout,
+        suite.scripts.len()
+    );
+    Ok(suite.scripts)
 }
 
 /// Holds the script to its recorded count.

@@ -58,7 +58,7 @@ pub use ctx::{
     DirPerms, ExitStatus, FilePerms, I32Exit, InputPipe, OutputPipe, WasiCtx, WasiCtxBuilder,
     WasiCtxError,
 };
-pub use program::Program;
+pub use program::{Program, ProgramTerminator};
 
 use abi::MODULE;
 use ctx::Shared;

@@ -4,7 +4,7 @@
 use crate::ctx::{ExitStatus, WasiCtx};
 use weft::{
     Error, ExternType, Instance, Linker, Module, SharedMemory, Store, THREAD_SPAWN_MODULE,
-    THREAD_SPAWN_NAME, WasiThreads,
+    THREAD_SPAWN_NAME, Terminator, WasiThreads,
 };
 
 /// A WASI program, instantiated: a module that imports `wasi::thread-spawn` runs as a
@@ -18,6 +18,25 @@ pub struct Program<T: Clone + Send + 'static> {
     instance: Instance,
     threads: Option<WasiThreads<T>>,
     ctx: WasiCtx,
+    terminator: ProgramTerminator,
+}
+
+/// Stops a whole program from any thread, a watchdog's for example: every thread of it,
+/// running or blocked, traps with `Interrupted` (see [`weft::Terminator`]). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ProgramTerminator {
+    store: Terminator,
+    /// The wasi-threads process, if the program is one.
+    process: Option<Terminator>,
+}
+
+impl ProgramTerminator {
+    pub fn terminate(&self) {
+        self.store.terminate();
+        if let Some(process) = &self.process {
+            process.terminate();
+        }
+    }
 }
 
 impl<T: Clone + Send + 'static> Program<T> {
@@ -36,7 +55,8 @@ impl<T: Clone + Send + 'static> Program<T> {
         ctx: &WasiCtx,
     ) -> Result<Program<T>, Error> {
         define_shared_memories(&mut linker, module)?;
-        ctx.stop_on_exit(store.terminator());
+        let store_terminator = store.terminator();
+        ctx.stop_on_exit(store_terminator.clone());
         let spawns_wasi_threads = module.imports().any(|import| {
             import.module() == THREAD_SPAWN_MODULE && import.name() == THREAD_SPAWN_NAME
         });
@@ -47,11 +67,21 @@ impl<T: Clone + Send + 'static> Program<T> {
         } else {
             (linker.instantiate(&mut *store, module)?, None)
         };
+        let terminator = ProgramTerminator {
+            store: store_terminator,
+            process: threads.as_ref().map(WasiThreads::terminator),
+        };
         Ok(Program {
             instance,
             threads,
             ctx: ctx.clone(),
+            terminator,
         })
+    }
+
+    /// A handle that stops the program from any thread.
+    pub fn terminator(&self) -> ProgramTerminator {
+        self.terminator.clone()
     }
 
     /// The program's (main) instance.
