@@ -1,6 +1,7 @@
 //! `weft`: run WebAssembly modules and spec scripts from the command line.
 //!
-//! Every failure ends as one `error: ...` line on stderr and a non-zero exit status: 2 for
+//! Every failure ends as one `error: ...` line on stderr (a trap's is followed by its wasm
+//! backtrace, one frame per line) and a non-zero exit status: 2 for
 //! wrong options (as clap uses), 134 for a trap (as Wasmtime), 1 for everything else. A
 //! program that runs to its end exits with its own status.
 
@@ -44,6 +45,9 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(u8::MAX)),
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
+            if let Some(backtrace) = wasm_backtrace(&err) {
+                eprint!("wasm backtrace:\n{backtrace}");
+            }
             if err.is::<UsageError>() {
                 ExitCode::from(2)
             } else if is_trap(&err) {
@@ -55,12 +59,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Where the trap the error is, or is caused by, happened, if weft found its frames.
+fn wasm_backtrace(err: &anyhow::Error) -> Option<&weft::WasmBacktrace> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<weft::Error>()?.backtrace())
+}
+
 /// Whether the error is wasm code trapping (in any thread), not weft failing to run it.
 fn is_trap(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<weft::Error>(),
-            Some(weft::Error::Trap(_))
+            Some(weft::Error::Trap { .. })
         )
     })
 }

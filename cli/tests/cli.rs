@@ -79,14 +79,29 @@ fn assert_one_line_error(output: &Output, needle: &str) {
 
 /// Asserts the command exited with `status` and exactly one `error: ...` line containing
 /// `needle`.
+/// A trap's line may be followed by its wasm backtrace, one frame per line.
 fn assert_one_line_failure(output: &Output, status: i32, needle: &str) {
     let stderr = String::from_utf8(output.stderr.clone()).unwrap();
     assert_eq!(output.status.code(), Some(status), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let mut lines = stderr.lines();
+    let first = lines.next().unwrap_or_default();
     assert!(
-        stderr.starts_with("error: ") && stderr.contains(needle),
+        first.starts_with("error: ") && first.contains(needle),
         "{stderr}"
     );
+    if status != TRAPPED {
+        assert_eq!(lines.next(), None, "{stderr}");
+    } else if let Some(heading) = lines.next() {
+        assert_eq!(heading, "wasm backtrace:", "{stderr}");
+        assert!(lines.all(is_frame_line), "{stderr}");
+    }
+}
+
+/// `   0: 0x2a - module!function`.
+fn is_frame_line(line: &str) -> bool {
+    line.trim_start()
+        .split_once(": ")
+        .is_some_and(|(depth, _)| depth.parse::<u32>().is_ok())
 }
 
 #[test]
@@ -123,6 +138,11 @@ fn run_reports_bad_input_on_one_line() {
     assert_one_line_error(&weft(&["run", "--invoke", "add", module, "1"]), "takes 2");
     assert_one_line_error(&weft(&["run", "--invoke", "add", module, "1", "x"]), "i32");
     assert_one_line_error(&weft(&["run", invalid.path()]), "invalid module");
+    let malformed = file("malformed.wat", "(module\n  (func (i32.const)))");
+    assert_one_line_error(
+        &weft(&["run", malformed.path()]),
+        &format!("(at {}:2:", malformed.path()),
+    );
     assert_one_line_error(
         &weft(&["run", "/nonexistent/m.wasm"]),
         "/nonexistent/m.wasm",
@@ -428,5 +448,34 @@ fn run_refuses_what_it_cannot_do() {
     assert_one_line_error(
         &weft(&["run", takes_params.path()]),
         "the entry point `_start` takes parameters (i32)",
+    );
+}
+
+/// `outer` calls `middle` calls `store_past_the_end`, which stores past the end of memory.
+const DEEP_TRAP: &str = r#"
+(module $deep
+  (memory 1)
+  (func $store_past_the_end (param i32)
+    (i32.store (local.get 0) (i32.const 1)))
+  (func $middle (param i32)
+    (call $store_past_the_end (i32.add (local.get 0) (i32.const 65536))))
+  (func $outer (export "outer")
+    (call $middle (i32.const 8))))
+"#;
+
+#[test]
+fn a_trap_prints_its_wasm_backtrace() {
+    let module = file("deep.wat", DEEP_TRAP);
+    let output = weft(&["run", "--invoke", "outer", module.path()]);
+    assert_one_line_failure(&output, TRAPPED, "wasm trap: out of bounds memory access");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let frames: Vec<&str> = stderr
+        .lines()
+        .skip(2)
+        .map(|line| line.rsplit(" - ").next().unwrap())
+        .collect();
+    assert_eq!(
+        frames,
+        ["deep!store_past_the_end", "deep!middle", "deep!outer"]
     );
 }

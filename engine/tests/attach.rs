@@ -298,7 +298,7 @@ fn dropping_the_store_stops_attached_calls_and_turns_later_ones_away() {
     drop(store);
     assert_eq!(
         result_rx.recv().unwrap(),
-        Err(Error::Trap(Trap::Interrupted).to_string())
+        Err(Error::from(Trap::Interrupted).to_string())
     );
     next_tx.send(()).unwrap();
     attached.join().unwrap();

@@ -98,10 +98,10 @@ fn block_on_channel(
             cancelled.send(()).unwrap();
             wake.send(()).unwrap();
         })
-        .map_err(|_| Error::Trap(Trap::Interrupted))?;
+        .map_err(|_| Error::from(Trap::Interrupted))?;
         guarded.store(true, Ordering::SeqCst);
         woken.recv().unwrap();
-        guard.end().map_err(|_| Error::Trap(Trap::Interrupted))
+        guard.end().map_err(|_| Error::from(Trap::Interrupted))
     }
 }
 

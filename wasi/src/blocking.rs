@@ -73,5 +73,5 @@ pub(crate) fn wait_readable(fd: impl AsFd) -> WasiResult<()> {
 
 /// The error a terminated thread unwinds with.
 pub(crate) fn interrupted() -> WasiError {
-    WasiError::Trap(weft::Error::Trap(Trap::Interrupted))
+    WasiError::Trap(Trap::Interrupted.into())
 }

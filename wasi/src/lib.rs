@@ -75,7 +75,7 @@ fn dispatch(
     call: impl FnOnce(&Shared, &Guest<'_>) -> WasiResult<()>,
 ) -> Result<i32, weft::Error> {
     if cx.exit.has_exited() {
-        return Err(weft::Error::Trap(weft::Trap::Interrupted));
+        return Err(weft::Trap::Interrupted.into());
     }
     match call(cx, &Guest::new(caller)) {
         Ok(()) => Ok(0),

@@ -1,19 +1,6 @@
 //! Host threads calling an instance's shared functions: the embedder's own threads, running
-//! alongside the thread that owns the store and the guest threads it spawned.
-//!
-//! [`Instance::share`] gives a [`SharedInstance`], which is `Send + Sync`. A host thread
-//! [attaches](SharedInstance::attach) to it, which leases the thread one block in the
-//! instance (its own thread-local globals, stack limit and interrupt flag) and nothing more,
-//! and calls shared functions through the [`AttachedThread`]. Dropping the attachment
-//! detaches: the block goes back to the instance for the next thread.
-//!
-//! Only shared functions can be called this way. Everything unshared (unshared functions,
-//! memories, tables and globals) belongs to the store's own thread; validation keeps shared
-//! code away from it, and asking a `SharedInstance` for an unshared function is an error.
-//!
-//! The store may be dropped while host threads are attached: it interrupts their calls, waits
-//! for them to unwind, and takes their blocks back. Their later calls fail with
-//! [`UsageError::StoreGone`].
+//! alongside the thread that owns the store and the guest threads it spawned. The rules are
+//! on [`SharedInstance`], this module's way in.
 
 use super::error::{Error, UsageError};
 use super::externals::Extern;
@@ -31,8 +18,20 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-/// An instance's shared functions, for any thread: see the [module docs](self). Cheap to
-/// clone.
+/// An instance's shared functions, for any thread. Cheap to clone; `Send + Sync`.
+///
+/// A host thread [attaches](SharedInstance::attach), which leases it one block in the
+/// instance (its own thread-local globals, stack limit and interrupt flag) and nothing more,
+/// and calls shared functions through the [`AttachedThread`]. Dropping the attachment
+/// detaches: the block goes back to the instance for the next thread.
+///
+/// Only shared functions can be called this way. Everything unshared (unshared functions,
+/// memories, tables and globals) belongs to the store's own thread; validation keeps shared
+/// code away from it, and asking for an unshared function is [`UsageError::NotShared`].
+///
+/// The store may be dropped while host threads are attached: it interrupts their calls,
+/// waits for them to unwind, and takes their blocks back. Their later calls fail with
+/// [`UsageError::StoreGone`].
 #[derive(Clone)]
 pub struct SharedInstance(Arc<SharedInstanceData>);
 
@@ -146,6 +145,7 @@ impl std::fmt::Debug for SharedInstance {
 }
 
 impl SharedFunc {
+    /// The function's type, which is shared.
     pub fn ty(&self) -> &FuncType {
         &self.ty
     }
@@ -233,6 +233,7 @@ impl<Params, Results> Clone for SharedTypedFunc<Params, Results> {
 }
 
 impl<Params: WasmParams, Results: WasmResults> SharedTypedFunc<Params, Results> {
+    /// The function, untyped.
     pub fn func(&self) -> &SharedFunc {
         &self.func
     }

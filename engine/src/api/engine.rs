@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use wasmparser::WasmFeatures;
 use weft_threads::ThreadBudget;
 
-/// Settings for an [`Engine`].
+/// Settings for an [`Engine`]: the proposals it accepts, how it bounds memory accesses,
+/// stack and thread limits. The setters return `&mut Self`, so calls chain.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub(crate) tunables: Tunables,
@@ -46,6 +47,10 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The defaults: wasmparser's default features (WebAssembly 2.0 and the finished
+    /// proposals, threads and GC among them, but not shared-everything threads: enable it
+    /// with [`Config::wasm_features`]), guard pages, a 512 KiB wasm stack, 64 threads per
+    /// store, 1024 per engine and a 1 GiB GC heap per store.
     pub fn new() -> Config {
         Config::default()
     }
@@ -115,7 +120,12 @@ struct EngineInner {
     threads: Arc<ThreadBudget>,
 }
 
-/// Compiles modules and owns what they share. Cheap to clone; `Send + Sync`.
+/// Compiles modules and owns what they share: the Cranelift backend, the type registry
+/// (so that `call_indirect` compares signatures across modules), the compiled host-call
+/// trampolines and the engine-wide thread count. Cheap to clone; `Send + Sync`.
+///
+/// `Engine::default()` is `Engine::new(&Config::default())`; it panics where `new` would
+/// fail, on a host Cranelift cannot target.
 #[derive(Clone)]
 pub struct Engine(Arc<EngineInner>);
 
@@ -134,6 +144,8 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// An engine with `config`'s settings, which every module and store it makes keeps.
+    /// Fails with [`CompileError::Codegen`] when Cranelift has no backend for the host.
     pub fn new(config: &Config) -> Result<Engine, Error> {
         let compiler = Compiler::new(&config.tunables).map_err(CompileError::from)?;
         Ok(Engine(Arc::new(EngineInner {

@@ -17,14 +17,20 @@ use std::time::Duration;
 /// Anything that can be imported or exported.
 #[derive(Clone, Debug)]
 pub enum Extern {
+    /// A function.
     Func(Func),
+    /// A global.
     Global(Global),
+    /// An unshared memory, which belongs to one store.
     Memory(Memory),
+    /// A shared memory, which belongs to no store.
     SharedMemory(SharedMemory),
+    /// A table, shared or not.
     Table(Table),
 }
 
 impl Extern {
+    /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
         match self {
             Extern::Func(func) => Some(func),
@@ -32,6 +38,7 @@ impl Extern {
         }
     }
 
+    /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
         match self {
             Extern::Global(global) => Some(global),
@@ -39,6 +46,7 @@ impl Extern {
         }
     }
 
+    /// The memory, if this is an unshared one.
     pub fn into_memory(self) -> Option<Memory> {
         match self {
             Extern::Memory(memory) => Some(memory),
@@ -46,6 +54,7 @@ impl Extern {
         }
     }
 
+    /// The memory, if this is a shared one.
     pub fn into_shared_memory(self) -> Option<SharedMemory> {
         match self {
             Extern::SharedMemory(memory) => Some(memory),
@@ -53,6 +62,7 @@ impl Extern {
         }
     }
 
+    /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
         match self {
             Extern::Table(table) => Some(table),
@@ -62,6 +72,11 @@ impl Extern {
 
     /// The current type: for memories and tables the minimum is the current size, which is
     /// what import matching compares.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this item belongs to (a shared memory belongs to none and
+    /// takes any).
     pub fn ty(&self, store: impl AsContext) -> ExternType {
         match self {
             Extern::Func(func) => ExternType::Func(func.ty(store)),
@@ -121,10 +136,12 @@ macro_rules! extern_from {
 }
 extern_from!(Func, Global, Memory, SharedMemory, Table);
 
-/// A linear memory owned by a store (unshared).
+/// A linear memory owned by a store (unshared). A handle, cheap to copy; shared memories
+/// are [`SharedMemory`].
 ///
 /// Host reads and writes copy bytes; no Rust reference into guest memory is ever handed
-/// out.
+/// out, so nothing the host holds can dangle when the memory grows. Offsets are in bytes;
+/// an access past the end fails with [`UsageError::OutOfBounds`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Memory {
     pub(crate) store: StoreId,
@@ -155,7 +172,10 @@ pub(super) fn access_result(in_bounds: bool, what: &'static str) -> Result<(), E
 }
 
 impl Memory {
-    /// Creates an unshared memory; use [`SharedMemory::new`] for shared ones.
+    /// Creates an unshared memory in `store`, of `ty`'s minimum size; use
+    /// [`SharedMemory::new`] for shared ones. Fails with [`UsageError::UnsupportedType`] for
+    /// a shared type, and with [`InstantiationError::Resource`] when the address space
+    /// cannot be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory, Error> {
         let mut cx = store.as_context_mut();
         if ty.is_shared() {
@@ -206,7 +226,9 @@ impl Memory {
         self.entry(store.as_context().opaque()).view().len()
     }
 
-    /// Grows by `delta` pages, returning the old size in pages.
+    /// Grows by `delta` pages, returning the old size in pages. Fails with
+    /// [`UsageError::GrowFailed`] past the maximum (the type's, or 4 GiB) and leaves the
+    /// memory as it was.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64, Error> {
         let mut cx = store.as_context_mut();
         self.store.check(cx.opaque())?;
@@ -264,7 +286,10 @@ pub enum WaitResult {
 pub struct SharedMemory(pub(crate) VmSharedMemory);
 
 impl SharedMemory {
-    /// Creates a shared memory; `ty` must be shared and have a maximum.
+    /// Creates a shared memory of `ty`'s minimum size; `ty` must be shared (see
+    /// [`MemoryType::shared`]), else [`UsageError::UnsupportedType`]. It reserves address
+    /// space up to the maximum, so it never moves; [`InstantiationError::Resource`] if that
+    /// cannot be reserved.
     pub fn new(engine: &Engine, ty: MemoryType) -> Result<SharedMemory, Error> {
         if !ty.is_shared() {
             return Err(UsageError::UnsupportedType(
@@ -317,15 +342,17 @@ impl SharedMemory {
     /// Checks an atomic access the way wasm does: alignment first, then bounds.
     fn check_atomic(&self, addr: u64, size: u64) -> Result<(), Error> {
         if !addr.is_multiple_of(size) {
-            return Err(Error::Trap(Trap::UnalignedAtomic));
+            return Err(Trap::UnalignedAtomic.into());
         }
         match self.0.view().checked(addr, size) {
             Some(_) => Ok(()),
-            None => Err(Error::Trap(Trap::MemoryOutOfBounds)),
+            None => Err(Trap::MemoryOutOfBounds.into()),
         }
     }
 
     /// Wakes up to `count` threads waiting on `addr`, oldest first; returns how many woke.
+    /// An `addr` that is unaligned or out of bounds is the trap the wasm instruction would
+    /// raise, as an [`Error::Trap`]; the same for the waits.
     pub fn atomic_notify(&self, addr: u64, count: u32) -> Result<u32, Error> {
         self.check_atomic(addr, 4)?;
         Ok(self.0.notify(addr, count))
@@ -377,7 +404,7 @@ fn stored_types(engine: &Engine) -> impl Fn(u32) -> HeapType + '_ {
     |id| engine.heap_type(id)
 }
 
-/// A global variable.
+/// A global variable, shared or not: a handle into its store, cheap to copy.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Global {
     pub(crate) store: StoreId,
@@ -391,6 +418,9 @@ fn global_bytes(raw: u128) -> VMGlobalDefinition {
 }
 
 impl Global {
+    /// Creates a global of type `ty` holding `value`, in `store`. Fails with a
+    /// [`UsageError`] when `value` does not fit the type, or a shared type has a content
+    /// that cannot be shared.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global, Error> {
         let mut cx = store.as_context_mut();
         let raw = value.to_raw(cx.opaque())?;
@@ -434,6 +464,8 @@ impl Global {
         Val::from_raw(cx.opaque(), raw, &ty)
     }
 
+    /// Sets the value. Fails with [`UsageError::ImmutableGlobal`] for a constant, and with
+    /// [`UsageError::ArgumentType`] when `value` does not fit.
     pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<(), Error> {
         self.store.check(store.as_context().opaque())?;
         let ty = self.ty(&store);
@@ -448,7 +480,7 @@ impl Global {
     }
 }
 
-/// A table of references.
+/// A table of references, shared or not: a handle into its store, cheap to copy.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Table {
     pub(crate) store: StoreId,
@@ -456,6 +488,9 @@ pub struct Table {
 }
 
 impl Table {
+    /// Creates a table of type `ty` in `store`, its elements set to `init`. Fails with a
+    /// [`UsageError`] when `init` does not fit, or a shared table's elements are unshared,
+    /// and with [`InstantiationError::Resource`] when the table is too large.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table, Error> {
         let mut cx = store.as_context_mut();
         let raw = init.to_raw(cx.opaque())? as usize;
@@ -514,6 +549,8 @@ impl Table {
         Some(Val::from_raw(cx.opaque(), raw as u128, &element))
     }
 
+    /// Sets element `index`. Fails with [`UsageError::OutOfBounds`] past the end, and with
+    /// [`UsageError::ArgumentType`] when `value` does not fit.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<(), Error> {
         self.store.check(store.as_context().opaque())?;
         let element = ValType::Ref(self.ty(&store).element().clone());
@@ -530,7 +567,8 @@ impl Table {
         }
     }
 
-    /// Grows by `delta` elements set to `init`, returning the old size.
+    /// Grows by `delta` elements set to `init`, returning the old size. Fails with
+    /// [`UsageError::GrowFailed`] past the maximum.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64, Error> {
         self.store.check(store.as_context().opaque())?;
         let element = ValType::Ref(self.ty(&store).element().clone());

@@ -1,27 +1,39 @@
 //! Functions: calling wasm from the host, and host closures callable from wasm.
 
+use super::backtrace::WasmBacktrace;
 use super::engine::Engine;
-use super::error::{Error, UsageError};
+use super::error::{Error, LinkError, UsageError};
 use super::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId};
-use super::typed::{TypedFunc, WasmParams, WasmResults};
+use super::typed::{TypedFunc, WasmParams, WasmResults, shared_payload};
 use super::types::{FuncType, HeapType, RefType, ValType};
 use super::values::Val;
 use crate::environ::TrapKind;
 use crate::vm::{
-    HostBody, HostError, HostFunc, HostPanic, Intrinsic, StoreInner, StoreOpaque, UnwindReason,
-    VMVal,
+    FrameSymbol, HostBody, HostError, HostFunc, HostPanic, Intrinsic, StoreInner, StoreOpaque,
+    UnwindReason, VMVal,
 };
 use std::any::Any;
 use std::sync::Arc;
 
 /// A function in a store: exported by an instance, or defined by the host.
+///
+/// A handle, cheap to copy: an index into its store, which keeps the function alive until
+/// the store is dropped. Calls check that they are given the store the handle belongs to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Func {
     pub(crate) store: StoreId,
     pub(crate) index: usize,
 }
 
-/// Gives a host function access to the store and to the calling instance.
+/// What a store-bound host function gets first: the store (its data, and exclusive access
+/// for calls back into wasm) and the calling instance's exports.
+///
+/// Host functions made by [`Func::wrap`], [`Func::new`] and the linker's `func_wrap` and
+/// `func_new` are store-bound, whether they take a `Caller` or not: they run only on the
+/// store's own thread, and a call from another thread fails. Functions that shared code
+/// calls from any thread are made by
+/// [`Linker::func_wrap_shared`](crate::Linker::func_wrap_shared) and get a
+/// [`SharedCaller`](crate::SharedCaller) instead.
 pub struct Caller<'a, T> {
     pub(crate) inner: &'a mut StoreInner<T>,
     pub(crate) engine: &'a Engine,
@@ -29,10 +41,12 @@ pub struct Caller<'a, T> {
 }
 
 impl<T: 'static> Caller<'_, T> {
+    /// The store's data.
     pub fn data(&self) -> &T {
         &self.inner.data
     }
 
+    /// The store's data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.inner.data
     }
@@ -68,7 +82,9 @@ impl<T: 'static> AsContextMut for Caller<'_, T> {
 }
 
 /// A host function ready to be added to stores of data type `T`: its signature and its
-/// type-erased body.
+/// type-erased body. [`IntoFunc`](crate::IntoFunc) and
+/// [`IntoSharedFunc`](crate::IntoSharedFunc) make them from closures; a
+/// [`Linker`](crate::Linker) keeps them and adds one to a store per instantiation.
 pub struct HostFuncDef<T> {
     pub(crate) ty: FuncType,
     pub(crate) body: HostBody<T>,
@@ -148,6 +164,21 @@ impl<T: 'static> HostFuncDef<T> {
         })
     }
 
+    /// A store-free function of type `ty` that fails every call with
+    /// [`LinkError::UnknownImport`] for `module::name`.
+    pub(crate) fn unknown_import(ty: FuncType, module: &str, name: &str) -> Self {
+        let error = LinkError::UnknownImport {
+            module: module.into(),
+            name: name.into(),
+        };
+        HostFuncDef {
+            ty,
+            body: HostBody::Shared(Arc::new(move |_, _| {
+                Err(shared_payload(error.clone().into()))
+            })),
+        }
+    }
+
     /// This function with the sharedness of `wanted`, an import's type, if it may serve that
     /// import: a store-free body runs on any thread, so it may be unshared as well as shared.
     pub(crate) fn with_sharedness_of(&self, wanted: &FuncType) -> Self {
@@ -186,9 +217,25 @@ pub(crate) fn into_payload(error: Error) -> Box<dyn Any + Send> {
 }
 
 /// Turns the reason a call unwound into the error the embedder sees; re-raises host panics.
+/// A trap's backtrace stays empty: use [`unwind_in_store`] where the store is at hand.
 pub(crate) fn unwind_to_error(reason: UnwindReason) -> Error {
+    unwind_with(reason, |_| Vec::new())
+}
+
+/// As [`unwind_to_error`], naming a trap's frames with the functions of `store`'s modules.
+pub(crate) fn unwind_in_store(store: &StoreOpaque, reason: UnwindReason) -> Error {
+    unwind_with(reason, |pcs| store.symbolize(pcs))
+}
+
+fn unwind_with(
+    reason: UnwindReason,
+    symbolize: impl FnOnce(&[usize]) -> Vec<FrameSymbol>,
+) -> Error {
     match reason {
-        UnwindReason::Trap { kind, .. } => Error::Trap(kind),
+        UnwindReason::Trap { kind, pcs } => Error::Trap {
+            trap: kind,
+            backtrace: WasmBacktrace::new(symbolize(&pcs)),
+        },
         UnwindReason::Host(payload) => host_payload_to_error(payload),
     }
 }
@@ -217,7 +264,7 @@ fn host_payload_to_error(payload: Box<dyn Any + Send>) -> Error {
     // The thread intrinsics and store-free functions trap with a kind; guest threads report
     // host failures as text.
     let payload = match payload.downcast::<TrapKind>() {
-        Ok(kind) => return Error::Trap(*kind),
+        Ok(kind) => return Error::from(*kind),
         Err(payload) => payload,
     };
     match payload.downcast::<String>() {
@@ -227,7 +274,15 @@ fn host_payload_to_error(payload: Box<dyn Any + Send>) -> Error {
 }
 
 impl Func {
-    /// A host function with a dynamically typed body.
+    /// A host function of type `ty` with a dynamically typed body. The body gets one
+    /// [`Val`] per parameter, and one slot per result, each holding its type's zero value,
+    /// to overwrite. A result of the wrong type fails the call with
+    /// [`UsageError::ResultType`]. An `Err` unwinds the wasm that called the function and is
+    /// what the host's call returns; [`Error::host`] converts other error types.
+    ///
+    /// # Errors
+    ///
+    /// As [`Func::wrap`].
     pub fn new<T: 'static>(
         store: impl AsContextMut<Data = T>,
         ty: FuncType,
@@ -237,7 +292,37 @@ impl Func {
         HostFuncDef::new(&engine, ty, func).instantiate(store)
     }
 
-    /// A host function from a Rust closure with typed parameters and results.
+    /// A host function from a Rust closure with typed parameters and results: see
+    /// [`IntoFunc`](crate::IntoFunc) for the closures it takes and
+    /// [`HostResult`](crate::HostResult) for what they may return. The function is
+    /// store-bound: only the store's own thread may call it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), weft::Error> {
+    /// use weft::{Caller, Engine, Func, Store};
+    ///
+    /// let mut store = Store::new(&Engine::default(), 10);
+    /// let add = Func::wrap(
+    ///     &mut store,
+    ///     |caller: Caller<'_, i32>, x: i32| -> anyhow::Result<i32> {
+    ///         x.checked_add(*caller.data())
+    ///             .ok_or_else(|| anyhow::anyhow!("overflow"))
+    ///     },
+    /// )?;
+    /// let add = add.typed::<i32, i32>(&store)?;
+    /// assert_eq!(add.call(&mut store, 5)?, 15);
+    /// assert!(add.call(&mut store, i32::MAX).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Only when the engine cannot compile the trampolines between wasm and host code for a
+    /// signature it has not seen before, which means the operating system refused executable
+    /// memory. Wasmtime's `Func::wrap` returns the `Func` itself, because rustc compiles its
+    /// trampolines; weft's are compiled by Cranelift at run time, once per signature and
+    /// engine, so that failure is reported rather than turned into a panic.
     pub fn wrap<T: 'static, Params, Results>(
         store: impl AsContextMut<Data = T>,
         func: impl super::IntoFunc<T, Params, Results>,
@@ -248,6 +333,10 @@ impl Func {
 
     /// A shared host function from a Rust closure with typed parameters and results: see
     /// [`Linker::func_wrap_shared`](crate::Linker::func_wrap_shared).
+    ///
+    /// # Errors
+    ///
+    /// As [`Func::wrap`].
     pub fn wrap_shared<T: 'static, Params, Results>(
         store: impl AsContextMut<Data = T>,
         func: impl super::IntoSharedFunc<Params, Results>,
@@ -267,7 +356,13 @@ impl Func {
     }
 
     /// Calls the function. `params` must match its parameter types and `results` must have
-    /// one slot per result.
+    /// one slot per result, which the call overwrites.
+    ///
+    /// # Errors
+    ///
+    /// A [`UsageError`] when the arguments or slots do not fit or a handle belongs to
+    /// another store; [`Error::Trap`] when the code traps; a host function's error as
+    /// [`HostResult`](crate::HostResult) describes. The store stays usable after any of them.
     pub fn call(
         &self,
         mut store: impl AsContextMut,
@@ -291,7 +386,9 @@ impl Func {
         Ok(())
     }
 
-    /// A statically typed view of this function, checked once here.
+    /// A statically typed view of this function, checked once here, so that its calls
+    /// need no checks. Shared and unshared functions alike: only the parameters and results
+    /// must match, else [`UsageError::FuncType`].
     pub fn typed<Params: WasmParams, Results: WasmResults>(
         &self,
         store: impl AsContext,
@@ -338,5 +435,7 @@ pub(crate) fn call_raw(
     func: usize,
     slots: &mut [VMVal],
 ) -> Result<(), Error> {
-    store.call(func, slots).map_err(unwind_to_error)
+    store
+        .call(func, slots)
+        .map_err(|reason| unwind_in_store(store, reason))
 }

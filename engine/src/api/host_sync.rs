@@ -5,7 +5,7 @@
 //! Every import is a shared function, so shared code (guest threads, attached host threads,
 //! and the store's own thread) may call it. Timeouts are in nanoseconds, and a negative
 //! timeout waits forever, as in `memory.atomic.wait`. A thread that is terminated while it
-//! waits wakes at once and traps with [`Trap::Interrupted`](crate::Trap::Interrupted).
+//! waits wakes at once and traps with [`Trap::Interrupted`].
 
 use super::error::{Error, Trap};
 use super::linker::Linker;
@@ -18,7 +18,7 @@ fn acquired(outcome: Acquire) -> Result<i32, Error> {
     match outcome {
         Acquire::Acquired => Ok(1),
         Acquire::TimedOut => Ok(0),
-        Acquire::Interrupted => Err(Error::Trap(Trap::Interrupted)),
+        Acquire::Interrupted => Err(Error::from(Trap::Interrupted)),
     }
 }
 
@@ -107,7 +107,7 @@ impl<T: 'static> Linker<T> {
             {
                 CondvarWait::Notified => Ok(1),
                 CondvarWait::TimedOut => Ok(0),
-                CondvarWait::Interrupted => Err(Error::Trap(Trap::Interrupted)),
+                CondvarWait::Interrupted => Err(Error::from(Trap::Interrupted)),
             },
         )?;
         let notify_one = Arc::clone(condvar);

@@ -1,8 +1,8 @@
 //! `Instance`: a module linked to its imports and initialized in a store.
 
 use super::error::{Error, InstantiationError, LinkError, UsageError};
-use super::externals::{Extern, Global, Memory, Table};
-use super::func::{Func, unwind_to_error};
+use super::externals::{Extern, Global, Memory, SharedMemory, Table};
+use super::func::{Func, unwind_in_store};
 use super::module::Module;
 use super::store::{AsContext, AsContextMut, StoreId};
 use super::typed::{TypedFunc, WasmParams, WasmResults};
@@ -11,7 +11,11 @@ use crate::environ::EntityIndex;
 use crate::vm::InstantiationFailure;
 use std::sync::Arc;
 
-/// An instance of a module in a store.
+/// An instance of a module in a store, made by [`Linker::instantiate`](crate::Linker::instantiate)
+/// or [`Instance::new`]. A handle, cheap to copy, valid until its store is dropped.
+///
+/// The `get_*` accessors return `None` both for a missing export and for one of another
+/// kind; [`Instance::get_typed_func`] says which, as an error.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Instance {
     pub(crate) store: StoreId,
@@ -70,6 +74,13 @@ impl Instance {
     /// Instantiates `module` with `imports` given in the module's import order, then runs
     /// its start function. A trap during initialization is returned as an error; the
     /// effects of segments applied before it stay visible, as the spec requires.
+    ///
+    /// # Errors
+    ///
+    /// [`LinkError::ImportCount`] or [`LinkError::IncompatibleImport`] when the imports do
+    /// not fit, [`UsageError::WrongStore`] when one belongs to another store,
+    /// [`InstantiationError`] when a memory or table cannot be allocated, and the start
+    /// function's trap or host error.
     pub fn new(
         mut store: impl AsContextMut,
         module: &Module,
@@ -125,14 +136,15 @@ impl Instance {
                 store: store_id,
                 index,
             }),
-            Err(InstantiationFailure::Unwind(reason)) => Err(unwind_to_error(reason)),
+            Err(InstantiationFailure::Unwind(reason)) => Err(unwind_in_store(cx.opaque(), reason)),
             Err(InstantiationFailure::Resource(message)) => {
                 Err(InstantiationError::Resource(message).into())
             }
         }
     }
 
-    /// The export called `name`.
+    /// The export called `name`, or `None` if there is none (or `store` is not this
+    /// instance's). A shared memory is an [`Extern::SharedMemory`].
     pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
         let mut cx = store.as_context_mut();
         self.store.check(cx.opaque()).ok()?;
@@ -147,8 +159,13 @@ impl Instance {
     }
 
     /// Every export, in the module's order.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this instance belongs to.
     pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
         let mut cx = store.as_context_mut();
+        self.store.assert_owns(cx.opaque());
         let module = Arc::clone(cx.opaque().instance_module(self.index));
         module
             .info
@@ -194,23 +211,42 @@ impl Instance {
         cx.opaque().instance_blocks_created(self.index)
     }
 
+    /// The exported function `name`; `None` if there is no such export or it is not a
+    /// function.
     pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
         self.get_export(store, name)?.into_func()
     }
 
+    /// The exported unshared memory `name`; `None` if there is no such export or it is not
+    /// an unshared memory. A shared memory is not a [`Memory`], which belongs to one store:
+    /// ask [`get_shared_memory`](Self::get_shared_memory) for it.
     pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
         self.get_export(store, name)?.into_memory()
     }
 
+    /// The exported shared memory `name`; `None` if there is no such export or it is not a
+    /// shared memory. The [`SharedMemory`] is the memory itself, not a copy, and may be used
+    /// from any thread, with or without the store.
+    pub fn get_shared_memory(&self, store: impl AsContextMut, name: &str) -> Option<SharedMemory> {
+        self.get_export(store, name)?.into_shared_memory()
+    }
+
+    /// The exported global `name`; `None` if there is no such export or it is not a global.
     pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
     }
 
+    /// The exported table `name`; `None` if there is no such export or it is not a table.
     pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
     }
 
     /// The exported function `name`, checked against `Params` and `Results`.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::UnknownExport`], [`UsageError::ExportKind`] when the export is not a
+    /// function, and [`UsageError::FuncType`] when its signature differs.
     pub fn get_typed_func<Params: WasmParams, Results: WasmResults>(
         &self,
         mut store: impl AsContextMut,

@@ -19,7 +19,14 @@ enum Definition<T> {
     HostFunc(HostFuncDef<T>),
 }
 
-/// Named definitions that satisfy module imports.
+/// Named definitions that satisfy module imports, for stores of data type `T`.
+///
+/// A definition is an item of a store ([`define`](Self::define),
+/// [`instance`](Self::instance)) or a host function, which belongs to no store until an
+/// instantiation adds it to one ([`func_wrap`](Self::func_wrap),
+/// [`func_wrap_shared`](Self::func_wrap_shared), [`func_new`](Self::func_new)), so one
+/// linker can instantiate in many stores. The `"wasm:thread"` intrinsics (see the crate
+/// docs) are always there without being defined.
 pub struct Linker<T> {
     engine: Engine,
     definitions: HashMap<(String, String), Definition<T>>,
@@ -27,6 +34,7 @@ pub struct Linker<T> {
 }
 
 impl<T: 'static> Linker<T> {
+    /// An empty linker for modules of `engine`.
     pub fn new(engine: &Engine) -> Linker<T> {
         Linker {
             engine: engine.clone(),
@@ -60,6 +68,17 @@ impl<T: 'static> Linker<T> {
         Ok(self)
     }
 
+    /// Defines `module::name` as `item`: a [`Func`](crate::Func), [`Memory`](crate::Memory),
+    /// [`SharedMemory`](crate::SharedMemory), [`Global`](crate::Global),
+    /// [`Table`](crate::Table) or [`Extern`]. Every item but a shared memory belongs to one
+    /// store, and instantiating in another fails with
+    /// [`UsageError::WrongStore`](crate::UsageError::WrongStore).
+    ///
+    /// # Errors
+    ///
+    /// [`LinkError::Duplicate`] when the name is taken, unless
+    /// [`allow_shadowing`](Self::allow_shadowing) is on; the same for every `define_*` and
+    /// `func_*` method.
     pub fn define(
         &mut self,
         module: &str,
@@ -69,7 +88,9 @@ impl<T: 'static> Linker<T> {
         self.insert(module, name, Definition::Extern(item.into()))
     }
 
-    /// Defines a host function from a typed Rust closure.
+    /// Defines a host function from a typed Rust closure: see [`IntoFunc`] for the
+    /// closures it takes and [`HostResult`](crate::HostResult) for what they may return.
+    /// It is store-bound, like [`Func::wrap`](crate::Func::wrap)'s.
     pub fn func_wrap<Params, Results>(
         &mut self,
         module: &str,
@@ -98,7 +119,8 @@ impl<T: 'static> Linker<T> {
         )
     }
 
-    /// Defines a host function with a dynamically typed body.
+    /// Defines a host function of type `ty` with a dynamically typed body, as
+    /// [`Func::new`](crate::Func::new) makes one.
     pub fn func_new(
         &mut self,
         module: &str,
@@ -111,6 +133,10 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines every export of `instance` under the module name `module`.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store `instance` belongs to.
     pub fn instance(
         &mut self,
         mut store: impl AsContextMut<Data = T>,
@@ -123,6 +149,28 @@ impl<T: 'static> Linker<T> {
         Ok(self)
     }
 
+    /// Defines every function import of `module` that this linker cannot resolve as a host
+    /// function that fails when called, with [`LinkError::UnknownImport`] naming the import:
+    /// a module can then be instantiated, and run as far as it goes, without the functions
+    /// it does not use. Imports of memories, tables and globals stay unknown. The functions
+    /// need no store, so a shared import gets one too, and they fail the same way on any
+    /// thread.
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<(), Error> {
+        for import in module.imports() {
+            let ExternType::Func(ty) = import.ty() else {
+                continue;
+            };
+            let (module, name) = (import.module(), import.name());
+            let intrinsic = module == Intrinsic::MODULE && Intrinsic::by_name(name).is_some();
+            if intrinsic || self.is_defined(module, name) {
+                continue;
+            }
+            let definition = HostFuncDef::unknown_import(ty.clone(), module, name);
+            self.insert(module, name, Definition::HostFunc(definition))?;
+        }
+        Ok(())
+    }
+
     /// Whether the linker itself defines `module::name` (the `"wasm:thread"` intrinsics it
     /// provides on its own do not count).
     pub fn is_defined(&self, module: &str, name: &str) -> bool {
@@ -130,7 +178,8 @@ impl<T: 'static> Linker<T> {
             .contains_key(&(module.to_string(), name.to_string()))
     }
 
-    /// The definition of `module::name`, added to `store` if it is a host function.
+    /// The definition of `module::name`, added to `store` if it is a host function; `None`
+    /// if there is none. The `Err` case is [`Func::wrap`](crate::Func::wrap)'s.
     pub fn get(
         &self,
         store: impl AsContextMut<Data = T>,
@@ -156,7 +205,13 @@ impl<T: 'static> Linker<T> {
         })
     }
 
-    /// Resolves `module`'s imports by name and instantiates it.
+    /// Resolves `module`'s imports by name and instantiates it in `store`, as
+    /// [`Instance::new`] does; host function definitions are added to `store` first.
+    ///
+    /// # Errors
+    ///
+    /// [`LinkError::UnknownImport`] for an import the linker does not define, then
+    /// [`Instance::new`]'s errors.
     pub fn instantiate(
         &self,
         mut store: impl AsContextMut<Data = T>,

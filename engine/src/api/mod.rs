@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 
 mod attach;
+mod backtrace;
 mod engine;
 mod error;
 mod externals;
@@ -21,6 +22,7 @@ mod values;
 mod wasi_threads;
 
 pub use attach::{AttachedThread, SharedFunc, SharedInstance, SharedTypedFunc, ThreadTerminator};
+pub use backtrace::{FrameInfo, WasmBacktrace};
 pub use engine::{Config, Engine};
 pub use error::{
     CompileError, Error, InstantiationError, LinkError, ThreadError, Trap, UsageError,

@@ -11,7 +11,21 @@ use std::path::Path;
 use std::sync::Arc;
 use wasmparser::Validator;
 
-/// A compiled module, ready to be instantiated in any store of its engine. Cheap to clone.
+/// A validated, compiled module, ready to be instantiated in any store of its engine, any
+/// number of times. Cheap to clone; `Send + Sync`. Its code lives as long as the module or
+/// any instance of it.
+///
+/// # No serialization
+///
+/// There is no `Module::serialize` or `Module::deserialize`, as there is in Wasmtime: a
+/// module is compiled again in every process. weft emits code with cranelift-jit, which
+/// writes each function straight into executable memory and patches its relocations (the
+/// absolute addresses of direct calls, Cranelift's own libcalls) with addresses of this
+/// process, keeping no relocatable copy. A compile cache would take relocatable output
+/// (cranelift-object, or recording the relocations before the JIT applies them); a file
+/// format for the code, its relocations, trap sites, the module's metadata and its type
+/// ids (which are per engine, so renumbered on load); a loader that maps and patches the
+/// code; and a key that rejects files from another weft, Cranelift, configuration or CPU.
 #[derive(Clone)]
 pub struct Module {
     engine: Engine,
@@ -26,29 +40,45 @@ impl std::fmt::Debug for Module {
 
 impl Module {
     /// Compiles a module from its binary or text format (text is recognised by the absence
-    /// of the `\0asm` magic).
+    /// of the `\0asm` magic), validating it against the engine's features.
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::Text`] for text that does not parse, [`CompileError::Invalid`] for a
+    /// module that is malformed or invalid, [`CompileError::Unsupported`] for a valid one
+    /// using what weft does not implement (64-bit memories, custom page sizes, ...).
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
-        let bytes = bytes.as_ref();
+        Module::from_source(engine, bytes.as_ref(), None)
+    }
+
+    /// Compiles `bytes`, binary or text; a text error names `path`, where the text came from.
+    fn from_source(engine: &Engine, bytes: &[u8], path: Option<&Path>) -> Result<Module, Error> {
         if bytes.starts_with(b"\0asm") {
             return Module::from_binary(engine, bytes);
         }
-        let binary = wat::parse_bytes(bytes).map_err(|error| CompileError::Text {
-            message: one_line(&error.to_string()),
+        let binary = wat::parse_bytes(bytes).map_err(|mut error| {
+            if let Some(path) = path {
+                error.set_path(path);
+            }
+            CompileError::Text {
+                message: one_line(&error.to_string()),
+            }
         })?;
         Module::from_binary(engine, &binary)
     }
 
-    /// Reads and compiles a `.wasm` or `.wat` file.
+    /// Reads and compiles a `.wasm` or `.wat` file. Fails with [`Error::Io`] if it cannot be
+    /// read, then as [`Module::new`], a text error naming the file.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|error| Error::Io {
             path: path.to_path_buf(),
             error,
         })?;
-        Module::new(engine, bytes)
+        Module::from_source(engine, &bytes, Some(path))
     }
 
-    /// Compiles a module from its binary format.
+    /// Compiles a module from its binary format. Fails as [`Module::new`].
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
         Validator::new_with_features(engine.config().features)
             .validate_all(bytes)
@@ -73,6 +103,7 @@ impl Module {
         })
     }
 
+    /// The engine that compiled the module, and whose stores may instantiate it.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -106,7 +137,7 @@ impl Module {
         }
     }
 
-    /// The module's imports, in order.
+    /// The module's imports, in order, with their types.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType> + '_ {
         self.info().imports.iter().map(|import| ImportType {
             module: import.module.clone(),
@@ -115,7 +146,7 @@ impl Module {
         })
     }
 
-    /// The module's exports, in order.
+    /// The module's exports, in order, with their types.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
         self.info().exports.iter().map(|(name, index)| ExportType {
             name: name.clone(),

@@ -96,7 +96,7 @@ fn allocate_struct<T>(
         .opaque()
         .gc_heap()
         .new_struct(rtt.as_ptr(), layout.size as usize, placed)
-        .ok_or(Error::Trap(TrapKind::AllocationTooLarge))?;
+        .ok_or(Error::from(TrapKind::AllocationTooLarge))?;
     Ok(AnyRef::Struct(GcRef {
         store: StoreId::of(cx.opaque()),
         address: object.as_ptr() as u64,
@@ -115,7 +115,7 @@ fn allocate_array<T>(
         .opaque()
         .gc_heap()
         .new_array(rtt.as_ptr(), storage_size(storage), length, |_| raw)
-        .ok_or(Error::Trap(TrapKind::AllocationTooLarge))?;
+        .ok_or(Error::from(TrapKind::AllocationTooLarge))?;
     Ok(AnyRef::Array(GcRef {
         store: StoreId::of(cx.opaque()),
         address: object.as_ptr() as u64,

@@ -8,13 +8,23 @@ use std::sync::Arc;
 
 /// Owns instances, memories, tables, globals and functions, and the embedder's data `T`.
 ///
-/// Entities live until the store is dropped. A store is used by one thread at a time.
+/// Entities live until the store is dropped: handles such as [`Func`](crate::Func) or
+/// [`Memory`](crate::Memory) are indices into their store, cheap to copy, and checked
+/// against the store they are used with. A store is used by one thread at a time, its
+/// *own* thread; other threads reach its shared functions through guest threads
+/// ([`Store::spawn`]) or attached host threads ([`Instance::share`](crate::Instance::share)).
+///
+/// Dropping the store stops its guest threads and attached threads' calls, and waits for
+/// them to unwind.
 pub struct Store<T> {
     inner: StoreBox<T>,
     engine: Engine,
 }
 
 impl<T: 'static> Store<T> {
+    /// An empty store of `engine`, holding `data`, which host functions reach through
+    /// [`Caller::data`](crate::Caller::data). It takes the engine's stack, thread and GC
+    /// heap limits.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let config = engine.config();
         Store {
@@ -30,18 +40,24 @@ impl<T: 'static> Store<T> {
         }
     }
 
+    /// The engine this store belongs to.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
+    /// The embedder's data.
     pub fn data(&self) -> &T {
         &self.inner.inner().data
     }
 
+    /// The embedder's data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.inner.inner_mut().data
     }
 
+    /// Drops the store and returns its data. The data is swapped out for `T::default()`
+    /// rather than moved out, so that the store is dropped whole, its usual teardown
+    /// (stopping its threads) included.
     pub fn into_data(self) -> T
     where
         T: Default,
@@ -51,23 +67,25 @@ impl<T: 'static> Store<T> {
     }
 }
 
-/// Shared access to a store.
+/// Shared access to a store, as [`AsContext`] hands it out.
 pub struct StoreContext<'a, T> {
     pub(crate) inner: &'a StoreInner<T>,
     pub(crate) engine: &'a Engine,
 }
 
-/// Exclusive access to a store.
+/// Exclusive access to a store, as [`AsContextMut`] hands it out.
 pub struct StoreContextMut<'a, T> {
     pub(crate) inner: &'a mut StoreInner<T>,
     pub(crate) engine: &'a Engine,
 }
 
 impl<'a, T> StoreContext<'a, T> {
+    /// The embedder's data.
     pub fn data(&self) -> &T {
         &self.inner.data
     }
 
+    /// The store's engine.
     pub fn engine(&self) -> &Engine {
         self.engine
     }
@@ -78,14 +96,17 @@ impl<'a, T> StoreContext<'a, T> {
 }
 
 impl<'a, T> StoreContextMut<'a, T> {
+    /// The embedder's data.
     pub fn data(&self) -> &T {
         &self.inner.data
     }
 
+    /// The embedder's data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.inner.data
     }
 
+    /// The store's engine.
     pub fn engine(&self) -> &Engine {
         self.engine
     }
@@ -99,14 +120,19 @@ impl<'a, T> StoreContextMut<'a, T> {
     }
 }
 
-/// Anything that gives shared access to a store.
+/// Anything that gives shared access to a store: a [`Store`], a [`Caller`](crate::Caller),
+/// a context, or a reference to one. API calls that only read take `impl AsContext`.
 pub trait AsContext {
+    /// The store's data type `T`.
     type Data: 'static;
+    /// Borrows the store.
     fn as_context(&self) -> StoreContext<'_, Self::Data>;
 }
 
-/// Anything that gives exclusive access to a store.
+/// Anything that gives exclusive access to a store. API calls that may run code, allocate
+/// or write take `impl AsContextMut`; pass `&mut store` to keep the store.
 pub trait AsContextMut: AsContext {
+    /// Borrows the store exclusively.
     fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
 }
 

@@ -1,24 +1,14 @@
 //! Guest threads from the embedder's side: spawning a shared function on its own thread,
 //! joining threads and reading how each ended.
 //!
-//! Guest code spawns with the `"wasm:thread"` intrinsics, which every [`Linker`] provides:
-//!
-//! | import | type | result |
-//! |---|---|---|
-//! | `spawn-ref` | `(shared (func (param (ref null $ft) i32) (result i32)))` | thread id, or -1 at the limit |
-//! | `spawn-indirect` | `(shared (func (param i32 i32) (result i32)))` | as `spawn-ref`, for the function at an index of the caller's first shared table of function references |
-//! | `available-parallelism` | `(shared (func (result i32)))` | hardware threads, capped by [`Config::max_threads`] |
-//!
-//! where `$ft` is `(shared (func (param i32)))`. A null function traps. A trap in any guest
-//! thread interrupts every other thread of the store (running code at its next loop header or
-//! call, blocked waits at once) and is reported by the next [`Store::join_threads`], or by the
-//! embedder's call that was running when it happened.
+//! Guest code spawns with the `"wasm:thread"` intrinsics, which every `Linker` provides; the
+//! crate docs give their types and an example. A trap in any guest thread interrupts every
+//! other thread of the store (running code at its next loop header or call, blocked waits at
+//! once) and is reported by the next [`Store::join_threads`], or by the embedder's call that
+//! was running when it happened.
 //!
 //! Only shared functions run on guest threads, and validation keeps shared code away from
 //! unshared state, so everything unshared stays with the thread that owns the store.
-//!
-//! [`Linker`]: crate::Linker
-//! [`Config::max_threads`]: crate::Config::max_threads
 
 use super::error::{Error, ThreadError, UsageError};
 use super::func::{Func, unwind_to_error};
@@ -148,7 +138,7 @@ impl<T: 'static> Store<T> {
             .opaque
             .spawn(func.index, arg as u32)
             .map_err(|error| match error {
-                SpawnError::Trap(kind) => Error::Trap(kind),
+                SpawnError::Trap(kind) => kind.into(),
                 SpawnError::Refused(refusal) => refusal_to_error(refusal),
             })
     }

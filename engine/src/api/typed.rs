@@ -18,7 +18,9 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A Rust type that is also a WebAssembly value type.
+/// A Rust type that is also a WebAssembly value type: `i32` and `u32` for `i32`, `i64` and
+/// `u64` for `i64`, `f32`, `f64`, and `u128` for `v128`. References have no typed form; use
+/// [`Func::call`] with [`Val`](crate::Val)s for them. Sealed.
 pub trait WasmTy: Copy + Send + sealed::Sealed + 'static {
     #[doc(hidden)]
     fn valtype() -> ValType;
@@ -117,7 +119,10 @@ wasm_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 wasm_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 wasm_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
-/// A function whose signature was checked against `Params` and `Results`.
+/// A function whose signature was checked against `Params` and `Results`
+/// ([`Func::typed`], [`Instance::get_typed_func`](crate::Instance::get_typed_func)), so that
+/// a call only moves raw values (and allocates nothing for up to eight parameters or
+/// results). `Copy`, like the [`Func`].
 pub struct TypedFunc<Params, Results> {
     func: Func,
     _signature: PhantomData<fn(Params) -> Results>,
@@ -139,10 +144,19 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
         }
     }
 
+    /// The function, untyped.
     pub fn func(&self) -> &Func {
         &self.func
     }
 
+    /// Calls the function with `params` (`()`, one value or a tuple) and returns its
+    /// results in the same shape.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::WrongStore`](crate::UsageError::WrongStore) when `store` is not the
+    /// function's; [`Error::Trap`] when the code traps; a host function's error as
+    /// [`HostResult`] describes. The store stays usable after any of them.
     pub fn call(&self, mut store: impl AsContextMut, params: Params) -> Result<Results, Error> {
         let mut cx = store.as_context_mut();
         self.func.store.check(cx.opaque())?;
@@ -168,7 +182,20 @@ pub(crate) fn with_slots<Params: WasmParams, Results: WasmResults, R>(
     }
 }
 
-/// What a typed host closure may return: results, or results wrapped in `Result`.
+/// What a typed host closure may return: its results (`()`, one [`WasmTy`] or a tuple of
+/// them), or its results in a `Result<R, E>` whose error converts into a
+/// `Box<dyn std::error::Error + Send + Sync>`: a [`weft::Error`](Error), an `anyhow::Error`,
+/// any `std::error::Error + Send + Sync`, a `String` or a `&'static str`.
+///
+/// An `Err` unwinds the wasm code that called the function, and the host's call into wasm
+/// returns it: a `weft::Error` as itself (so `Err(Error::from(kind))` traps with `kind`),
+/// anything else as [`Error::Host`], which can be downcast back to the closure's error type.
+/// An `anyhow::Error` is boxed as a whole, so a `weft::Error` inside one arrives as
+/// `Error::Host` too, whose message is the trap's.
+///
+/// The error type must be known where the closure is written: a closure whose every
+/// return is `Ok(..)`, or whose only errors come from `?`, needs its return type spelled
+/// out, for example `-> Result<i32, weft::Error>` or `-> anyhow::Result<i32>`.
 pub trait HostResult: Send + 'static {
     #[doc(hidden)]
     fn valtypes() -> Vec<ValType>;
@@ -186,18 +213,23 @@ impl<R: WasmResults> HostResult for R {
     }
 }
 
-impl<R: WasmResults> HostResult for Result<R, Error> {
+impl<R, E> HostResult for Result<R, E>
+where
+    R: WasmResults,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
     fn valtypes() -> Vec<ValType> {
         R::valtypes()
     }
     fn into_slots(self, slots: &mut [VMVal]) -> Result<(), Error> {
-        self?.write_slots(slots);
+        self.map_err(Error::host)?.write_slots(slots);
         Ok(())
     }
 }
 
 /// Rust closures usable as host functions: `Fn(A1, .., An) -> R` or
-/// `Fn(Caller<'_, T>, A1, .., An) -> R`, with `Ai: WasmTy` and `R: HostResult`.
+/// `Fn(Caller<'_, T>, A1, .., An) -> R`, with up to nine `Ai: WasmTy` and `R: HostResult`.
+/// The closure's parameter and result types are the function's wasm type.
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
     #[doc(hidden)]
     fn into_func_def(self, engine: &Engine) -> HostFuncDef<T>;
@@ -238,7 +270,8 @@ macro_rules! into_func {
 }
 
 /// Rust closures usable as *store-free* host functions: `Fn(A1, .., An) -> R` or
-/// `Fn(SharedCaller<'_>, A1, .., An) -> R`, with `Ai: WasmTy` and `R: HostResult`. They get no
+/// `Fn(SharedCaller<'_>, A1, .., An) -> R`, with up to nine `Ai: WasmTy` and
+/// `R: HostResult`. They get no
 /// store, so any thread may call them: shared wasm code (which can only import shared
 /// functions) on guest threads and attached host threads alike. [`SharedCaller`] gives the
 /// calling instance's exported memories.
@@ -250,9 +283,9 @@ pub trait IntoSharedFunc<Params, Results>: Send + Sync + 'static {
 /// Boxes a shared host function's error for the trip through the trap handler: a trap as its
 /// kind, which every thread reports as such, anything else whole (other threads report it as
 /// its message).
-fn shared_payload(error: Error) -> Box<dyn Any + Send> {
+pub(crate) fn shared_payload(error: Error) -> Box<dyn Any + Send> {
     match error {
-        Error::Trap(kind) => Box::new(kind),
+        Error::Trap { trap, .. } => Box::new(trap),
         other => Box::new(HostError::from(other)),
     }
 }

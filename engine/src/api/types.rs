@@ -8,11 +8,17 @@ use std::sync::Arc;
 /// The type of a value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
+    /// 32-bit integer.
     I32,
+    /// 64-bit integer.
     I64,
+    /// 32-bit float.
     F32,
+    /// 64-bit float.
     F64,
+    /// 128-bit vector.
     V128,
+    /// A reference.
     Ref(RefType),
 }
 
@@ -87,7 +93,12 @@ pub(crate) type Resolve<'a> = dyn Fn(u32) -> HeapType + 'a;
 pub enum HeapType {
     /// One of the spec's abstract heap types, shared (shared-everything threads) or not.
     /// Shared and unshared types are never subtypes of each other.
-    Abstract { shared: bool, ty: AbstractHeapType },
+    Abstract {
+        /// Whether it is the `shared` variant.
+        shared: bool,
+        /// Which type.
+        ty: AbstractHeapType,
+    },
     /// A function of exactly this type: a final function type, alone in its recursion group
     /// and without supertype, which its parameters and results describe across modules.
     ConcreteFunc(FuncType),
@@ -110,16 +121,21 @@ pub struct ConcreteType {
 /// What a [`ConcreteType`] defines.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ConcreteKind {
+    /// A function type.
     Func,
+    /// A struct type.
     Struct,
+    /// An array type.
     Array,
 }
 
 impl ConcreteType {
+    /// Whether it is a function, struct or array type.
     pub fn kind(&self) -> ConcreteKind {
         self.kind
     }
 
+    /// Whether the type is shared, `(shared (struct ...))` and the like.
     pub fn is_shared(&self) -> bool {
         self.shared
     }
@@ -274,10 +290,12 @@ impl HeapType {
     /// `extern`, unshared.
     pub const EXTERN: HeapType = HeapType::unshared(AbstractHeapType::Extern);
 
+    /// The unshared abstract type `ty`.
     pub const fn unshared(ty: AbstractHeapType) -> HeapType {
         HeapType::Abstract { shared: false, ty }
     }
 
+    /// The shared abstract type `ty`, `(shared ty)`.
     pub const fn shared(ty: AbstractHeapType) -> HeapType {
         HeapType::Abstract { shared: true, ty }
     }
@@ -363,14 +381,17 @@ impl RefType {
     /// `externref`.
     pub const EXTERNREF: RefType = RefType::new(true, HeapType::EXTERN);
 
+    /// `(ref null heap)` if `nullable`, else `(ref heap)`.
     pub const fn new(nullable: bool, heap: HeapType) -> RefType {
         RefType { nullable, heap }
     }
 
+    /// Whether null is a value of this type.
     pub fn is_nullable(&self) -> bool {
         self.nullable
     }
 
+    /// What the reference points to.
     pub fn heap_type(&self) -> &HeapType {
         &self.heap
     }
@@ -478,14 +499,17 @@ impl FuncType {
         }
     }
 
+    /// Whether this is a shared function type.
     pub fn is_shared(&self) -> bool {
         self.shared
     }
 
+    /// The parameter types, in order.
     pub fn params(&self) -> &[ValType] {
         &self.params
     }
 
+    /// The result types, in order.
     pub fn results(&self) -> &[ValType] {
         &self.results
     }
@@ -547,7 +571,9 @@ impl fmt::Display for FuncType {
 /// Whether a global can be written.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Mutability {
+    /// Immutable: set once, by its initializer.
     Const,
+    /// Mutable, `(mut t)`.
     Var,
 }
 
@@ -578,14 +604,17 @@ impl GlobalType {
         }
     }
 
+    /// Whether this is a shared global's type.
     pub fn is_shared(&self) -> bool {
         self.shared
     }
 
+    /// The type of the value the global holds.
     pub fn content(&self) -> &ValType {
         &self.content
     }
 
+    /// Whether the global can be written.
     pub fn mutability(&self) -> Mutability {
         self.mutability
     }
@@ -637,6 +666,7 @@ pub struct MemoryType {
 }
 
 impl MemoryType {
+    /// An unshared 32-bit memory's type, with sizes in pages.
     pub fn new(minimum: u32, maximum: Option<u32>) -> MemoryType {
         MemoryType {
             minimum: u64::from(minimum),
@@ -654,14 +684,19 @@ impl MemoryType {
         }
     }
 
+    /// The size in pages a new memory starts with; for a live memory's type, its current
+    /// size.
     pub fn minimum(&self) -> u64 {
         self.minimum
     }
 
+    /// The most pages the memory may grow to; `None` if the type sets none (a 32-bit
+    /// memory stops at 65536 pages, 4 GiB, anyway).
     pub fn maximum(&self) -> Option<u64> {
         self.maximum
     }
 
+    /// Whether this is a shared memory's type.
     pub fn is_shared(&self) -> bool {
         self.shared
     }
@@ -726,18 +761,23 @@ impl TableType {
         }
     }
 
+    /// Whether this is a shared table's type.
     pub fn is_shared(&self) -> bool {
         self.shared
     }
 
+    /// The type of the elements.
     pub fn element(&self) -> &RefType {
         &self.element
     }
 
+    /// The number of elements a new table starts with; for a live table's type, its
+    /// current size.
     pub fn minimum(&self) -> u64 {
         self.minimum
     }
 
+    /// The most elements the table may grow to; `None` if the type sets none.
     pub fn maximum(&self) -> Option<u64> {
         self.maximum
     }
@@ -780,9 +820,13 @@ impl fmt::Display for TableType {
 /// The type of an import or export.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExternType {
+    /// A function's type.
     Func(FuncType),
+    /// A global's type.
     Global(GlobalType),
+    /// A memory's type, shared or not.
     Memory(MemoryType),
+    /// A table's type.
     Table(TableType),
 }
 
@@ -806,14 +850,17 @@ pub struct ImportType {
 }
 
 impl ImportType {
+    /// The module name, the first of the import's two names.
     pub fn module(&self) -> &str {
         &self.module
     }
 
+    /// The field name, the second.
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The type a definition must match.
     pub fn ty(&self) -> &ExternType {
         &self.ty
     }
@@ -827,10 +874,12 @@ pub struct ExportType {
 }
 
 impl ExportType {
+    /// The export's name.
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The exported item's type.
     pub fn ty(&self) -> &ExternType {
         &self.ty
     }

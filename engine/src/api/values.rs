@@ -13,13 +13,19 @@ use std::any::Any;
 /// A WebAssembly value. Floats are kept as bits so NaN payloads survive round trips.
 #[derive(Clone, Debug)]
 pub enum Val {
+    /// An `i32`.
     I32(i32),
+    /// An `i64`.
     I64(i64),
+    /// An `f32`, as its bits (`From<f32>` converts).
     F32(u32),
+    /// An `f64`, as its bits (`From<f64>` converts).
     F64(u64),
     /// A 128-bit vector, its lanes numbered from the least significant byte.
     V128(u128),
+    /// A function reference, of any function type; `None` is null.
     FuncRef(Option<Func>),
+    /// An `externref`; `None` is null.
     ExternRef(Option<ExternRef>),
     /// A reference of the any hierarchy (`anyref`, `eqref`, `i31ref`, `structref`, ...,
     /// shared or not).
@@ -182,6 +188,7 @@ impl Val {
         }
     }
 
+    /// The value, if it is an `i32`.
     pub fn i32(&self) -> Option<i32> {
         match self {
             Val::I32(value) => Some(*value),
@@ -189,6 +196,7 @@ impl Val {
         }
     }
 
+    /// The value, if it is an `i64`.
     pub fn i64(&self) -> Option<i64> {
         match self {
             Val::I64(value) => Some(*value),
@@ -196,6 +204,7 @@ impl Val {
         }
     }
 
+    /// The value, if it is an `f32`.
     pub fn f32(&self) -> Option<f32> {
         match self {
             Val::F32(bits) => Some(f32::from_bits(*bits)),
@@ -203,6 +212,7 @@ impl Val {
         }
     }
 
+    /// The value, if it is an `f64`.
     pub fn f64(&self) -> Option<f64> {
         match self {
             Val::F64(bits) => Some(f64::from_bits(*bits)),
@@ -210,6 +220,7 @@ impl Val {
         }
     }
 
+    /// The bits, if it is a `v128`.
     pub fn v128(&self) -> Option<u128> {
         match self {
             Val::V128(bits) => Some(*bits),
@@ -357,6 +368,9 @@ pub struct ExternRef {
 }
 
 impl ExternRef {
+    /// A reference to `value`, which `store` keeps until it is dropped; wasm code passes
+    /// the reference around but cannot look inside. [`ExternRef::data`] gives the value
+    /// back.
     pub fn new(mut store: impl AsContextMut, value: impl Any + Send + Sync) -> ExternRef {
         let mut cx = store.as_context_mut();
         let raw = cx.opaque().push_externref(Box::new(value));
@@ -382,8 +396,11 @@ impl ExternRef {
 /// A non-null reference of the any hierarchy.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AnyRef {
+    /// An `i31ref`'s value.
     I31(I31),
+    /// A struct.
     Struct(GcRef),
+    /// An array.
     Array(GcRef),
     /// A host value that wasm turned into an `anyref` with `any.convert_extern`.
     Extern(ExternRef),

@@ -31,8 +31,9 @@ use crate::vm::{OsThreads, ThreadFailure};
 use std::sync::{Arc, Mutex, Weak};
 use weft_threads::{BudgetPermit, Interrupt, ThreadBudget, ThreadGroup, ThreadId};
 
-/// The import a wasi-threads module spawns with.
+/// The module name of the import a wasi-threads module spawns with.
 pub const THREAD_SPAWN_MODULE: &str = "wasi";
+/// The field name of the import a wasi-threads module spawns with.
 pub const THREAD_SPAWN_NAME: &str = "thread-spawn";
 /// The export every new thread starts in.
 pub const THREAD_START_EXPORT: &str = "wasi_thread_start";
@@ -52,7 +53,7 @@ const SPAWN_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100
 /// host function's error) as text.
 fn failure_of(error: Error) -> ThreadFailure {
     match error {
-        Error::Trap(trap) => ThreadFailure::Trap(trap),
+        Error::Trap { trap, .. } => ThreadFailure::Trap(trap),
         error => ThreadFailure::Host(format!("a wasi thread failed: {error}")),
     }
 }

@@ -29,7 +29,8 @@ use self::trampolines::{array_call_signature, build_array_call, build_host_call}
 use self::translate::translate_function;
 use self::traps::trap_kind;
 use crate::environ::{
-    CodeRange, ModuleInfo, ModuleTypes, TrapSite, Tunables, VMOffsets, WasmError, unsupported,
+    CodeRange, ModuleInfo, ModuleTypes, SourceSite, TrapSite, Tunables, VMOffsets, WasmError,
+    unsupported,
 };
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::Signature;
@@ -55,6 +56,7 @@ impl CodeRange {
         start: 0,
         len: 0,
         traps: Vec::new(),
+        sources: Vec::new(),
     };
 }
 
@@ -308,6 +310,7 @@ struct PendingFunction {
     id: FuncId,
     len: usize,
     traps: Vec<TrapSite>,
+    sources: Vec<SourceSite>,
 }
 
 /// Drives one `JITModule` from declarations to finalized code.
@@ -370,10 +373,23 @@ impl CodeBuilder {
                 })
             })
             .collect::<Result<Vec<_>, WasmError>>()?;
+        // The translator marks each instruction's IR with its binary offset; code Cranelift
+        // added around it (the prologue, say) has none.
+        let sources = compiled
+            .buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|site| !site.loc.is_default())
+            .map(|site| SourceSite {
+                code_offset: site.start,
+                wasm_offset: site.loc.bits(),
+            })
+            .collect();
         Ok(PendingFunction {
             id,
             len: compiled.code_buffer().len(),
             traps,
+            sources,
         })
     }
 
@@ -400,6 +416,7 @@ impl FinishedCode {
             start: start as usize,
             len: function.len,
             traps: function.traps,
+            sources: function.sources,
         }
     }
 

@@ -15,7 +15,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
 use cranelift_codegen::ir::{
-    AtomicRmwOp, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Type, Value,
+    AtomicRmwOp, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, SourceLoc, Type, Value,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_jit::JITModule;
@@ -84,6 +84,10 @@ pub(crate) fn translate_function(
     while !translator.control.is_empty() {
         let offset = operators.original_position();
         let op = operators.read()?;
+        // Traps and backtraces name the instruction by its offset in the binary.
+        translator.b.set_srcloc(SourceLoc::new(
+            u32::try_from(offset).unwrap_or(u32::MAX - 1),
+        ));
         translator.operator(op, offset)?;
     }
     Ok(())

@@ -12,6 +12,29 @@ pub struct CodeRange {
     pub len: usize,
     /// Instructions in the range that raise traps.
     pub traps: Vec<TrapSite>,
+    /// Where the code of each wasm instruction starts, in code order: for backtraces.
+    /// Empty for trampolines, which have no wasm source.
+    pub sources: Vec<SourceSite>,
+}
+
+/// The machine code of one wasm instruction starts at `code_offset` of its function's code;
+/// the instruction is at byte `wasm_offset` of the module's binary.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SourceSite {
+    pub code_offset: u32,
+    pub wasm_offset: u32,
+}
+
+impl CodeRange {
+    /// The binary offset of the wasm instruction whose code holds `code_offset`.
+    pub fn wasm_offset(&self, code_offset: u32) -> Option<u32> {
+        let after = self
+            .sources
+            .partition_point(|site| site.code_offset <= code_offset);
+        after
+            .checked_sub(1)
+            .map(|index| self.sources[index].wasm_offset)
+    }
 }
 
 /// A compiled module's code.

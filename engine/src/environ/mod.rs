@@ -18,16 +18,11 @@ mod vmoffsets;
 
 pub(crate) use builtins::foreach_builtin_function;
 pub use builtins::{BuiltinIndex, BuiltinParam};
-pub use canonical::{canonical_global, canonical_ref, canonical_table, canonical_val};
-pub use compiled::{CodeRange, CompiledCode, HostTrampolineCode};
+pub use canonical::{canonical_global, canonical_table};
+pub use compiled::{CodeRange, CompiledCode, HostTrampolineCode, SourceSite};
 pub(crate) use module::unsupported;
-pub use module::{
-    ConstExpr, ConstOp, DataKind, DataSegment, ElementKind, ElementSegment, EntityIndex, Import,
-    ModuleInfo, WasmError,
-};
+pub use module::{ConstExpr, ConstOp, DataKind, ElementKind, EntityIndex, ModuleInfo, WasmError};
 pub use trap::{TrapKind, TrapSite};
 pub use tunables::{BoundsChecks, MEMORY_GUARD_SIZE, MEMORY_RESERVATION, Tunables};
-pub use types::{
-    ModuleTypes, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, RegisteredType, TypeKind, TypeRegistry,
-};
+pub use types::{ModuleTypes, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, TypeKind, TypeRegistry};
 pub use vmoffsets::{VM_CONTEXT_MAGIC, VM_THREAD_CONTEXT_MAGIC, VMOffsets, VMVAL_SIZE};

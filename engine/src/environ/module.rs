@@ -2,6 +2,7 @@
 
 use super::gc::StructLayout;
 use super::thread_locals;
+use std::collections::HashMap;
 use std::ops::Range;
 use wasmparser::{
     CompositeInnerType, DataKind as ParsedDataKind, ElementItems, ElementKind as ParsedElementKind,
@@ -208,9 +209,41 @@ pub struct ModuleInfo {
     pub function_bodies: Vec<Range<usize>>,
     /// Thread-local globals (the `thread-locals` custom section), in slot order.
     pub thread_locals: Vec<u32>,
+    /// The module's name and its functions' names, from the `name` custom section, for
+    /// backtraces. Names are advisory: a malformed section is ignored.
+    pub names: Names,
     /// Slot of each global in a thread's block, by global index; `None` for globals that are
     /// not thread-local.
     pub thread_local_slots: Vec<Option<u32>>,
+}
+
+/// Names from a module's `name` section.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub module: Option<String>,
+    /// By function index, imports included.
+    pub functions: HashMap<u32, String>,
+}
+
+impl Names {
+    /// The names `reader` holds, as far as they can be read.
+    fn read(reader: wasmparser::NameSectionReader<'_>) -> Names {
+        let mut names = Names::default();
+        for name in reader.into_iter().map_while(Result::ok) {
+            match name {
+                wasmparser::Name::Module { name, .. } => names.module = Some(name.to_string()),
+                wasmparser::Name::Function(map) => {
+                    for naming in map.into_iter().map_while(Result::ok) {
+                        names
+                            .functions
+                            .insert(naming.index, naming.name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        names
+    }
 }
 
 impl ModuleInfo {
@@ -235,6 +268,11 @@ impl ModuleInfo {
                     info.thread_locals =
                         thread_locals::parse(section.data(), section.data_offset())?;
                     thread_locals_offset = Some(section.range().start);
+                }
+                Payload::CustomSection(section) if section.name() == "name" => {
+                    if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
+                        info.names = Names::read(reader);
+                    }
                 }
                 payload => info.add_payload(payload)?,
             }

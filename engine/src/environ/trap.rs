@@ -59,7 +59,7 @@ pub enum TrapKind {
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 23] = [
+    pub(crate) const ALL: [TrapKind; 23] = [
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -86,12 +86,12 @@ impl TrapKind {
     ];
 
     /// The compact code that libcalls return and that trap tables store.
-    pub const fn code(self) -> u8 {
+    pub(crate) const fn code(self) -> u8 {
         self as u8
     }
 
     /// Inverse of [`TrapKind::code`].
-    pub fn from_code(code: u8) -> Option<TrapKind> {
+    pub(crate) fn from_code(code: u8) -> Option<TrapKind> {
         Self::ALL.iter().copied().find(|kind| kind.code() == code)
     }
 

@@ -3,9 +3,9 @@
 /// How linear-memory accesses are kept in bounds.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum BoundsChecks {
-    /// Each 32-bit memory reserves [`MEMORY_RESERVATION`] plus [`MEMORY_GUARD_SIZE`] bytes of
-    /// address space, so an access can only fault, never reach another allocation, and needs
-    /// no compare-and-branch.
+    /// Each 32-bit memory reserves 4 GiB of address space plus a 2 GiB guard
+    /// (`MEMORY_RESERVATION` and `MEMORY_GUARD_SIZE`), so an access can only fault, never
+    /// reach another allocation, and needs no compare-and-branch.
     #[default]
     GuardPages,
     /// Every access compares its end against the current length first. Slower, but needs

@@ -138,7 +138,9 @@ impl VMOffsets {
 
     // --- VMThreadContext ---
 
-    /// `VMThreadContext::magic`.
+    /// `VMThreadContext::magic`. JIT code never reads it, so only the layout tests need
+    /// this offset.
+    #[cfg(test)]
     pub const fn thread_magic() -> u32 {
         0
     }
@@ -153,12 +155,15 @@ impl VMOffsets {
         8
     }
 
-    /// `VMThreadContext::vmctx`.
+    /// `VMThreadContext::vmctx`; for the layout tests, as JIT code never reads it.
+    #[cfg(test)]
     pub const fn thread_vmctx() -> u32 {
         16
     }
 
-    /// `VMThreadContext::record`: only the runtime reads it.
+    /// `VMThreadContext::record`: only the runtime reads it, so only the layout tests need
+    /// this offset.
+    #[cfg(test)]
     pub const fn thread_record() -> u32 {
         24
     }
@@ -191,7 +196,9 @@ impl VMOffsets {
         8
     }
 
-    /// Size of `VMMemoryDefinition`.
+    /// Size of `VMMemoryDefinition`; for the layout tests (JIT code reaches memories
+    /// through pointers, never by stepping over an array of definitions).
+    #[cfg(test)]
     pub const fn size_of_memory_definition() -> u32 {
         16
     }
@@ -208,7 +215,8 @@ impl VMOffsets {
         8
     }
 
-    /// Size of `VMTableDefinition`.
+    /// Size of `VMTableDefinition`; for the layout tests, as for memories.
+    #[cfg(test)]
     pub const fn size_of_table_definition() -> u32 {
         16
     }

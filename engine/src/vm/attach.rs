@@ -177,6 +177,7 @@ impl HostThread {
         };
         if let Err(UnwindReason::Trap {
             kind: TrapKind::Interrupted,
+            ..
         }) = result
         {
             // The interrupt was for this call, which has now stopped: the next call runs.

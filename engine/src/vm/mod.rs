@@ -22,7 +22,7 @@ mod vmcontext;
 pub(crate) use attach::{AttachedCallError, Attachment, HostThread, InstanceRef, SharedEntry};
 pub(crate) use host::{CallerBlock, HostBody, HostError, HostFunc, HostPanic, SharedHostFunc};
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
-pub(crate) use module::{HostCode, ModuleRuntime};
+pub(crate) use module::{FrameSymbol, HostCode, ModuleRuntime};
 pub(crate) use os_threads::OsThreads;
 pub(crate) use spawn::{
     GuestThreads, Intrinsic, Refusal, SpawnError, ThreadFailure, ThreadOutcome,

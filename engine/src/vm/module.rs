@@ -5,6 +5,19 @@ use super::traphandlers::{CodeRegistration, register_code};
 use crate::environ::{CompiledCode, HostTrampolineCode, ModuleInfo, ModuleTypes, TypeRegistry};
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// A wasm function a trap's backtrace passed through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FrameSymbol {
+    /// The module's name, from its `name` section.
+    pub module_name: Option<String>,
+    /// The function's index in its module, imports included.
+    pub func_index: u32,
+    /// The function's name, from the `name` section.
+    pub func_name: Option<String>,
+    /// The byte offset, in the module's binary, of the instruction the frame was at.
+    pub wasm_offset: Option<u32>,
+}
+
 pub(crate) struct ModuleRuntime {
     /// Declared first so it drops first: the trap handler must forget the code before
     /// `code` frees it, or a new module could be placed at the same addresses while the old
@@ -44,6 +57,24 @@ impl ModuleRuntime {
     pub fn is_subtype(&self, sub: u32, sup: u32) -> bool {
         let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         registry.is_subtype(sub, sup)
+    }
+
+    /// The function whose code holds `pc`, if one of this module's does.
+    pub fn symbolize(&self, pc: usize) -> Option<FrameSymbol> {
+        let info = &self.info;
+        (0..info.function_bodies.len() as u32).find_map(|defined| {
+            let code = self.code.function(defined);
+            let offset = pc
+                .checked_sub(code.start)
+                .filter(|&offset| offset < code.len)?;
+            let index = info.num_imported_functions + defined;
+            Some(FrameSymbol {
+                module_name: info.names.module.clone(),
+                func_index: index,
+                func_name: info.names.functions.get(&index).cloned(),
+                wasm_offset: code.wasm_offset(offset as u32),
+            })
+        })
     }
 
     /// The module type index whose engine-wide id is `type_id`.

@@ -34,7 +34,7 @@ pub(crate) enum ThreadFailure {
 impl ThreadFailure {
     fn from_unwind(reason: UnwindReason) -> ThreadFailure {
         match reason {
-            UnwindReason::Trap { kind } => ThreadFailure::Trap(kind),
+            UnwindReason::Trap { kind, .. } => ThreadFailure::Trap(kind),
             UnwindReason::Host(payload) if payload.is::<TrapKind>() => ThreadFailure::Trap(
                 *payload
                     .downcast::<TrapKind>()
@@ -57,7 +57,10 @@ impl ThreadFailure {
     /// The failure as the home thread reports it.
     pub fn into_unwind(self) -> UnwindReason {
         match self {
-            ThreadFailure::Trap(kind) => UnwindReason::Trap { kind },
+            ThreadFailure::Trap(kind) => UnwindReason::Trap {
+                kind,
+                pcs: Vec::new(),
+            },
             ThreadFailure::Host(message) => UnwindReason::Host(Box::new(message)),
         }
     }

@@ -8,7 +8,7 @@ use super::gc::GcHeap;
 use super::host::{HostBody, HostFuncContext};
 use super::instance::{Instance, InstanceEntities};
 use super::memory::{SharedMemory, StoreMemory};
-use super::module::{HostCode, ModuleRuntime};
+use super::module::{FrameSymbol, HostCode, ModuleRuntime};
 use super::spawn::{GuestThreads, SpawnError};
 use super::table::Table;
 use super::thread::{ThreadBlock, ThreadRecord, call_on_block};
@@ -305,7 +305,8 @@ impl StoreOpaque {
         let interrupted = matches!(
             result,
             Err(UnwindReason::Trap {
-                kind: TrapKind::Interrupted
+                kind: TrapKind::Interrupted,
+                ..
             })
         );
         // Only a trapping guest thread interrupts the home thread, and it does so just before
@@ -442,7 +443,12 @@ impl StoreOpaque {
             tables,
             globals,
         });
-        init.map_err(|kind| InstantiationFailure::Unwind(UnwindReason::Trap { kind }))?;
+        init.map_err(|kind| {
+            InstantiationFailure::Unwind(UnwindReason::Trap {
+                kind,
+                pcs: Vec::new(),
+            })
+        })?;
         if let Some(start) = info.start {
             let func = self.instance_func(index, start);
             self.call(func, &mut [VMVal::default()])
@@ -476,6 +482,23 @@ impl StoreOpaque {
 
     pub fn instance_module(&self, instance: usize) -> &Arc<ModuleRuntime> {
         self.instances[instance].instance.module()
+    }
+
+    /// The wasm functions behind a trap's code addresses (see `UnwindReason::Trap`),
+    /// innermost first; addresses in no function of this store's modules (trampolines) are
+    /// left out.
+    pub fn symbolize(&self, pcs: &[usize]) -> Vec<FrameSymbol> {
+        pcs.iter()
+            .enumerate()
+            .filter_map(|(depth, &pc)| {
+                // Below the innermost frame, each address is a return address, just after
+                // its call.
+                let pc = if depth == 0 { pc } else { pc.wrapping_sub(1) };
+                self.instances
+                    .iter()
+                    .find_map(|record| record.instance.module().symbolize(pc))
+            })
+            .collect()
     }
 
     // --- memories ---

@@ -57,6 +57,10 @@ const TRAP_SIGNALS: [c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, lib
 /// anything the kernel pushes for large vector state need more headroom than that.
 const MIN_ALTSTACK_SIZE: usize = 64 * 1024;
 
+/// The most wasm frames a trap's backtrace records, innermost first; deeper ones are left
+/// out (a stack overflow has thousands).
+const MAX_BACKTRACE_FRAMES: usize = 32;
+
 // ---------------------------------------------------------------------------------------------
 // Code registry
 // ---------------------------------------------------------------------------------------------
@@ -231,6 +235,9 @@ struct Activation {
     stack_limit: usize,
     /// Written by the signal handler just before it unwinds.
     trap: Cell<Option<(TrapKind, usize)>>,
+    /// The code addresses of the wasm frames the trap unwound, innermost first (the trapping
+    /// instruction, then each caller's return address); written with `trap`.
+    frames: Cell<Frames>,
     host_error: Cell<Option<Box<dyn Any + Send>>>,
 }
 
@@ -240,11 +247,20 @@ thread_local! {
     static ACTIVATION: Cell<*const Activation> = const { Cell::new(ptr::null()) };
 }
 
+/// The code addresses of the frames of a trap, as the signal handler records them without
+/// allocating.
+#[derive(Copy, Clone)]
+struct Frames {
+    pcs: [usize; MAX_BACKTRACE_FRAMES],
+    len: usize,
+}
+
 /// Why [`catch_traps`] unwound.
 #[derive(Debug)]
 pub(crate) enum UnwindReason {
-    /// JIT code trapped at `pc`.
-    Trap { kind: TrapKind },
+    /// JIT code trapped. `pcs` are the code addresses of the wasm frames it unwound,
+    /// innermost first (empty when the trap did not come from a fault in JIT code).
+    Trap { kind: TrapKind, pcs: Vec<usize> },
     /// A host function failed; the payload is what was passed to [`set_pending_host_error`].
     Host(Box<dyn Any + Send>),
 }
@@ -346,6 +362,10 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
         stack_limit_slot: stack_limit,
         stack_limit: limit,
         trap: Cell::new(None),
+        frames: Cell::new(Frames {
+            pcs: [0; MAX_BACKTRACE_FRAMES],
+            len: 0,
+        }),
         host_error: Cell::new(None),
     };
     ACTIVATION.set(&raw const activation);
@@ -387,7 +407,11 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
         .trap
         .get()
         .expect("unwound without a recorded trap");
-    Err(UnwindReason::Trap { kind })
+    let frames = activation.frames.get();
+    Err(UnwindReason::Trap {
+        kind,
+        pcs: frames.pcs[..frames.len].to_vec(),
+    })
 }
 
 /// Whether `act` or one of its ancestors maintains `slot`.
@@ -490,7 +514,57 @@ unsafe fn claim_trap(signum: c_int, context: *mut c_void) -> Option<*mut c_void>
         return None;
     }
     act.trap.set(Some((kind, pc)));
+    // SAFETY: guaranteed by the caller; the fault is in JIT code, whose frames keep frame
+    // pointers.
+    act.frames
+        .set(unsafe { walk_frames(pc, frame_pointer(context)) });
     Some(jmp_buf)
+}
+
+/// The wasm frames from the faulting instruction at `pc` outwards, following the chain of
+/// frame records (`[fp]` the caller's frame pointer, `[fp + 8]` the return address) while
+/// the return address is in registered JIT code: the walk ends at the array-call
+/// trampoline, whose caller is Rust. Async-signal-safe: no allocation, no blocking.
+///
+/// # Safety
+///
+/// `fp` must be the frame pointer at the fault, in JIT code compiled with frame pointers.
+unsafe fn walk_frames(pc: usize, mut fp: usize) -> Frames {
+    let mut frames = Frames {
+        pcs: [0; MAX_BACKTRACE_FRAMES],
+        len: 1,
+    };
+    frames.pcs[0] = pc;
+    while frames.len < MAX_BACKTRACE_FRAMES && fp != 0 && fp.is_multiple_of(size_of::<usize>()) {
+        // SAFETY: `fp` is the frame pointer of a JIT frame (the faulting one's, or one whose
+        // return address was JIT code), which points at its frame record on the stack.
+        let (caller_fp, return_address) = unsafe {
+            let record = fp as *const usize;
+            (record.read(), record.add(1).read())
+        };
+        // A return address points after its call; the call itself is one byte earlier.
+        if lookup_pc(return_address.wrapping_sub(1)).is_none() {
+            break;
+        }
+        frames.pcs[frames.len] = return_address;
+        frames.len += 1;
+        fp = caller_fp;
+    }
+    frames
+}
+
+/// # Safety
+///
+/// `context` must point to the `ucontext_t` of a delivered signal.
+unsafe fn frame_pointer(context: *mut c_void) -> usize {
+    let uc = context.cast::<libc::ucontext_t>();
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: guaranteed by the caller.
+    let fp = unsafe { (*uc).uc_mcontext.gregs[libc::REG_RBP as usize] as usize };
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: guaranteed by the caller.
+    let fp = unsafe { (*uc).uc_mcontext.regs[29] as usize };
+    fp
 }
 
 /// # Safety
@@ -810,7 +884,7 @@ mod tests {
             // SAFETY: the stub is a function (it never returns).
             let result = run(|| unsafe { stub.call0() });
             match result {
-                Err(UnwindReason::Trap { kind }) => assert_eq!(kind, TrapKind::IntegerOverflow),
+                Err(UnwindReason::Trap { kind, .. }) => assert_eq!(kind, TrapKind::IntegerOverflow),
                 other => panic!("unexpected {other:?}"),
             }
 
@@ -821,7 +895,8 @@ mod tests {
                 matches!(
                     result,
                     Err(UnwindReason::Trap {
-                        kind: TrapKind::Unreachable
+                        kind: TrapKind::Unreachable,
+                        ..
                     })
                 ),
                 "{result:?}"
@@ -843,7 +918,8 @@ mod tests {
                 matches!(
                     result,
                     Err(UnwindReason::Trap {
-                        kind: TrapKind::MemoryOutOfBounds
+                        kind: TrapKind::MemoryOutOfBounds,
+                        ..
                     })
                 ),
                 "{result:?}"
