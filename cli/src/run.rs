@@ -7,7 +7,9 @@ use crate::watchdog::Watchdog;
 use anyhow::{Context, Result, bail};
 use std::io::{Write, stdout};
 use std::path::{Path, PathBuf};
-use weft::{Config, Engine, Extern, Func, Instance, Linker, Module, Store, Val, WasmFeatures};
+use weft::{
+    Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, Store, Val, WasmFeatures,
+};
 use weft_spec_tests::{default_results, display_val};
 use weft_wasi::{DirPerms, ExitStatus, FilePerms, Program, WasiCtx};
 
@@ -77,6 +79,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
         args: program_args,
     };
     check_arguments_reach(&module, &entry)?;
+    check_something_runs(&module, &entry)?;
     let ctx = wasi_ctx(args, file, program_args)?;
     let mut linker = Linker::new(&engine);
     weft_wasi::add_to_linker(&mut linker, &ctx)?;
@@ -115,6 +118,21 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
         }
         (status, _) => Ok(status?),
     }
+}
+
+/// Refuses a run that would do nothing: no `--invoke`, no `_start` or `main` export, and no
+/// start function.
+fn check_something_runs(module: &Module, entry: &Entry<'_>) -> Result<()> {
+    let exports_entry = module.exports().any(|export| {
+        ENTRY_POINTS.contains(&export.name()) && matches!(export.ty(), ExternType::Func(_))
+    });
+    if entry.invoke.is_some() || exports_entry || module.has_start_function() {
+        return Ok(());
+    }
+    bail!(
+        "the module has nothing to run: it exports no `_start` or `main` function and has no \
+         start function; name an export to call with --invoke NAME"
+    )
 }
 
 /// What `weft run` turns on: every proposal weft implements, shared-everything threads

@@ -449,6 +449,11 @@ fn run_refuses_what_it_cannot_do() {
         &weft(&["run", takes_params.path()]),
         "the entry point `_start` takes parameters (i32)",
     );
+    let idle = file("idle.wat", r#"(module (func (export "f")))"#);
+    assert_one_line_error(&weft(&["run", idle.path()]), "nothing to run");
+    // A start function is something to run.
+    let started = file("started.wat", "(module (func $f) (start $f))");
+    assert!(weft(&["run", started.path()]).status.success());
 }
 
 /// `outer` calls `middle` calls `store_past_the_end`, which stores past the end of memory.

@@ -146,6 +146,11 @@ impl Module {
         })
     }
 
+    /// Whether the module has a start function, which instantiation runs.
+    pub fn has_start_function(&self) -> bool {
+        self.info().start.is_some()
+    }
+
     /// The module's exports, in order, with their types.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
         self.info().exports.iter().map(|(name, index)| ExportType {
