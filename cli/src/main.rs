@@ -7,13 +7,14 @@
 
 mod args;
 mod run;
+mod usage;
 mod wasm_options;
 mod wast;
 mod watchdog;
 
 use clap::{Parser, Subcommand};
-use std::fmt;
 use std::process::ExitCode;
+use usage::UsageError;
 
 #[derive(Parser)]
 #[command(
@@ -74,18 +75,6 @@ fn is_trap(err: &anyhow::Error) -> bool {
         )
     })
 }
-
-/// An option value clap cannot check itself was wrong.
-#[derive(Debug)]
-struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 /// The error and its causes as `outer: inner: ...`, leaving out a cause whose text the
 /// message already contains (some errors repeat their source in their own text).

@@ -1,7 +1,7 @@
 //! `weft run`: run a WASI program, or call one function of any module.
 
-use crate::UsageError;
 use crate::args::parse_args;
+use crate::usage::UsageError;
 use crate::wasm_options::WasmOptions;
 use crate::watchdog::Watchdog;
 use anyhow::{Context, Result, bail};

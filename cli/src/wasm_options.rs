@@ -2,7 +2,7 @@
 //! it on (`-W threads`, `-W threads=y`) or off (`-W simd=n`); `-W timeout=DURATION` bounds a
 //! run. Options may be repeated or given comma-separated (`-W gc=n,timeout=2s`).
 
-use crate::UsageError;
+use crate::usage::UsageError;
 use std::time::Duration;
 use weft::WasmFeatures;
 use weft_spec_tests::parse_features;

@@ -1,6 +1,6 @@
 //! `weft wast`: run spec scripts and report how many directives pass.
 
-use crate::UsageError;
+use crate::usage::UsageError;
 use crate::wasm_options::WasmOptions;
 use anyhow::{Context, Result, bail};
 use std::collections::HashMap;

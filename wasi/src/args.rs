@@ -1,9 +1,9 @@
 //! `args_*` and `environ_*`: the program's arguments and environment, as arrays of pointers
 //! to NUL-terminated strings packed in one guest buffer.
 
-use crate::ctx::Shared;
 use crate::error::WasiResult;
 use crate::guest::Guest;
+use crate::state::Shared;
 
 pub(crate) fn args_get(cx: &Shared, guest: &Guest<'_>, argv: u32, argv_buf: u32) -> WasiResult<()> {
     write_strings(guest, &cx.args, argv, argv_buf)

@@ -4,9 +4,9 @@
 //! them.
 
 use crate::abi::clockid;
-use crate::ctx::Shared;
 use crate::error::{WasiResult, bad_argument};
 use crate::guest::Guest;
+use crate::state::Shared;
 use rustix::time::{ClockId, Timespec, clock_getres, clock_gettime};
 
 /// The host clock behind a preview 1 clock id. An unknown id is a host error, as Wasmtime's

@@ -1,76 +1,15 @@
 //! The WASI context: what one program sees (arguments, environment, descriptors) and how it
 //! ended. One context serves every thread of the program at once.
 
-use crate::descriptor::{Descriptor, DirDescriptor, Output, Stdin};
+use crate::descriptor::{
+    Descriptor, DirDescriptor, DirPerms, FilePerms, InputPipe, Output, OutputPipe, Stdin,
+};
+use crate::state::{ProcessExit, Shared};
 use crate::table::FdTable;
 use cap_std::ambient_authority;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use weft::Terminator;
-use weft_threads::Latch;
-
-/// What a program may do in a preopened directory.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct DirPerms {
-    /// List it and look entries up.
-    pub read: bool,
-    /// Create, rename and remove entries.
-    pub mutate: bool,
-}
-
-impl DirPerms {
-    pub const READ: DirPerms = DirPerms {
-        read: true,
-        mutate: false,
-    };
-    pub const ALL: DirPerms = DirPerms {
-        read: true,
-        mutate: true,
-    };
-}
-
-/// What a program may do to files under a preopened directory.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct FilePerms {
-    pub read: bool,
-    pub write: bool,
-}
-
-impl FilePerms {
-    pub const READ: FilePerms = FilePerms {
-        read: true,
-        write: false,
-    };
-    pub const ALL: FilePerms = FilePerms {
-        read: true,
-        write: true,
-    };
-}
-
-/// Bytes a program reads as its standard input.
-#[derive(Clone, Debug, Default)]
-pub struct InputPipe(pub(crate) Arc<Mutex<std::collections::VecDeque<u8>>>);
-
-impl InputPipe {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> InputPipe {
-        InputPipe(Arc::new(Mutex::new(bytes.into().into())))
-    }
-}
-
-/// Collects what a program writes to standard output or error, for the embedder to read.
-#[derive(Clone, Debug, Default)]
-pub struct OutputPipe(pub(crate) Arc<Mutex<Vec<u8>>>);
-
-impl OutputPipe {
-    pub fn new() -> OutputPipe {
-        OutputPipe::default()
-    }
-
-    /// Everything written so far.
-    pub fn contents(&self) -> Vec<u8> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
 
 /// Why a context could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -259,38 +198,6 @@ impl WasiCtxBuilder {
 #[derive(Clone)]
 pub struct WasiCtx(pub(crate) Arc<Shared>);
 
-pub(crate) struct Shared {
-    pub args: Vec<String>,
-    /// `NAME=value` strings.
-    pub env: Vec<String>,
-    pub table: FdTable,
-    pub exit: ProcessExit,
-    /// The host's monotonic time when the context was built: the program's time zero.
-    pub monotonic_epoch: u64,
-}
-
-/// The exit status a program gave with `proc_exit` (the first exit wins), and the actions
-/// that run when it does: a `weft_threads::Latch`, whose protocol has loom models.
-#[derive(Default)]
-pub(crate) struct ProcessExit(Latch<i32>);
-
-impl ProcessExit {
-    /// Records `code` if no thread exited first and runs the exit actions (which stop the
-    /// program's stores and processes). Returns the code that stands.
-    pub fn exit(&self, code: i32) -> i32 {
-        self.0.set(code)
-    }
-
-    pub fn code(&self) -> Option<i32> {
-        self.0.get()
-    }
-
-    /// Whether the program has exited: one atomic load, for every WASI call.
-    pub fn has_exited(&self) -> bool {
-        self.0.is_set()
-    }
-}
-
 impl WasiCtx {
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::new()
@@ -314,7 +221,7 @@ impl WasiCtx {
     /// that calls it (before that thread unwinds), or now if it has exited already. Each
     /// action runs once.
     pub fn on_exit(&self, action: impl FnOnce(i32) + Send + 'static) {
-        self.0.exit.0.on_set(action);
+        self.0.exit.on_exit(action);
     }
 
     /// How a program ended, given the result of the call that ran it (its `_start`, after

@@ -2,11 +2,73 @@
 //! directory (preopened, or opened under one), and which of them each kind of call accepts.
 
 use crate::abi::{Errno, fdflags};
-use crate::ctx::{DirPerms, FilePerms, InputPipe, OutputPipe};
 use std::io::IsTerminal;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// What a program may do in a preopened directory.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DirPerms {
+    /// List it and look entries up.
+    pub read: bool,
+    /// Create, rename and remove entries.
+    pub mutate: bool,
+}
+
+impl DirPerms {
+    pub const READ: DirPerms = DirPerms {
+        read: true,
+        mutate: false,
+    };
+    pub const ALL: DirPerms = DirPerms {
+        read: true,
+        mutate: true,
+    };
+}
+
+/// What a program may do to files under a preopened directory.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FilePerms {
+    pub read: bool,
+    pub write: bool,
+}
+
+impl FilePerms {
+    pub const READ: FilePerms = FilePerms {
+        read: true,
+        write: false,
+    };
+    pub const ALL: FilePerms = FilePerms {
+        read: true,
+        write: true,
+    };
+}
+
+/// Bytes a program reads as its standard input.
+#[derive(Clone, Debug, Default)]
+pub struct InputPipe(pub(crate) Arc<Mutex<std::collections::VecDeque<u8>>>);
+
+impl InputPipe {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> InputPipe {
+        InputPipe(Arc::new(Mutex::new(bytes.into().into())))
+    }
+}
+
+/// Collects what a program writes to standard output or error, for the embedder to read.
+#[derive(Clone, Debug, Default)]
+pub struct OutputPipe(pub(crate) Arc<Mutex<Vec<u8>>>);
+
+impl OutputPipe {
+    pub fn new() -> OutputPipe {
+        OutputPipe::default()
+    }
+
+    /// Everything written so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
 
 /// One entry of the descriptor table.
 pub(crate) enum Descriptor {

@@ -10,11 +10,11 @@ mod readdir;
 pub(crate) use readdir::fd_readdir;
 
 use crate::abi::{Errno, Filetype, advice, fdflags, layout, preopentype, rights, whence};
-use crate::ctx::Shared;
 use crate::descriptor::{Descriptor, FileDescriptor};
 use crate::error::{WasiResult, bad_argument, flags_argument};
 use crate::guest::Guest;
 use crate::stat::{self, Filestat, NewTimes};
+use crate::state::Shared;
 use cap_std::fs::Metadata;
 use fs_set_times::SetTimes;
 use system_interface::fs::{Advice, FileIoExt};

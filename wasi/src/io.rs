@@ -13,10 +13,10 @@
 
 use crate::abi::Errno;
 use crate::blocking;
-use crate::ctx::Shared;
 use crate::descriptor::{Descriptor, FileDescriptor, Output, Stdin};
 use crate::error::WasiResult;
 use crate::guest::{Guest, IoVec};
+use crate::state::Shared;
 use system_interface::fs::FileIoExt;
 
 /// The most one call moves: a guest asking for more gets a short count, and the host

@@ -52,18 +52,17 @@ mod proc;
 mod program;
 mod sock;
 mod stat;
+mod state;
 mod table;
 
-pub use ctx::{
-    DirPerms, ExitStatus, FilePerms, I32Exit, InputPipe, OutputPipe, WasiCtx, WasiCtxBuilder,
-    WasiCtxError,
-};
+pub use ctx::{ExitStatus, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxError};
+pub use descriptor::{DirPerms, FilePerms, InputPipe, OutputPipe};
 pub use program::{Program, ProgramTerminator};
 
 use abi::MODULE;
-use ctx::Shared;
 use error::{WasiError, WasiResult};
 use guest::Guest;
+use state::Shared;
 use std::sync::Arc;
 use weft::{Linker, SharedCaller};
 

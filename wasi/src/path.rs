@@ -16,12 +16,12 @@
 )]
 
 use crate::abi::{Errno, fdflags, lookupflags, oflags, rights};
-use crate::ctx::Shared;
 use crate::descriptor::{Descriptor, DirDescriptor, FileDescriptor};
 use crate::error::{WasiResult, bad_argument, flags_argument};
 use crate::fd::{SYNC_FLAGS, fdflags_argument, rights_argument};
 use crate::guest::Guest;
 use crate::stat::{Filestat, NewTimes};
+use crate::state::Shared;
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions};
 

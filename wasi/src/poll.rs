@@ -7,10 +7,10 @@
 use crate::abi::{Errno, clockid, eventrwflags, eventtype, layout, subclockflags};
 use crate::blocking::{self, Interest};
 use crate::clock;
-use crate::ctx::Shared;
 use crate::descriptor::Descriptor;
 use crate::error::WasiResult;
 use crate::guest::Guest;
+use crate::state::Shared;
 use rustix::event::PollFlags;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,9 +1,10 @@
 //! The process: `proc_exit`, `proc_raise`, `sched_yield`, and `random_get`.
 
 use crate::abi::Errno;
-use crate::ctx::{I32Exit, Shared};
+use crate::ctx::I32Exit;
 use crate::error::WasiResult;
 use crate::guest::Guest;
+use crate::state::Shared;
 
 /// The first status Wasmtime refuses: statuses from 126 up mean "killed by a signal" to
 /// shells, so a program cannot give them.

@@ -9,9 +9,9 @@
 )]
 
 use crate::abi::{Errno, fdflags, sdflags};
-use crate::ctx::Shared;
 use crate::error::{WasiResult, flags_argument};
 use crate::guest::Guest;
+use crate::state::Shared;
 
 /// `riflags`: `recv_peek`, `recv_waitall`.
 const RIFLAGS_ALL: u16 = 0b11;

@@ -11,11 +11,11 @@
 //! the last entry it got whole.
 
 use crate::abi::{Errno, Filetype, layout};
-use crate::ctx::Shared;
 use crate::descriptor::DirDescriptor;
 use crate::error::WasiResult;
 use crate::guest::Guest;
 use crate::stat::{filetype, inode};
+use crate::state::Shared;
 use cap_std::fs::DirEntry;
 
 pub(crate) fn fd_readdir(
