@@ -77,8 +77,8 @@ impl<'call> CallerBlock<'call> {
         // threads wrote before running any code.
         let on_home_thread = unsafe {
             std::ptr::eq(
-                (*self.block.as_ptr()).record,
-                (*instance.home_block().as_ptr().as_ptr()).record,
+                ThreadRecord::of_block(self.block.as_ptr()),
+                ThreadRecord::of_block(instance.home_block().as_ptr().as_ptr()),
             )
         };
         (memory.as_shared().is_some() || on_home_thread).then_some(memory)

@@ -7,6 +7,7 @@
 
 use super::instance::Instance;
 use super::memory::WaitValue;
+use super::thread::ThreadRecord;
 use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMGlobalDefinition, VMThreadContext};
 use crate::environ::{TrapKind, foreach_builtin_function};
 
@@ -179,7 +180,7 @@ mod entry {
         // instance is alive while funcrefs to it exist.
         unsafe {
             let source = instance(callee_vmctx).block_source();
-            let block = (*(*thread).record).block_for(callee_vmctx, source);
+            let block = (*ThreadRecord::of_block(thread)).block_for(callee_vmctx, source);
             (*block.as_ptr()).stack_limit = (*thread).stack_limit;
             block.as_ptr() as usize
         }

@@ -192,7 +192,7 @@ impl ThreadRecord {
         // bindings lock) writes its `record` and `interrupt` fields.
         let vmctx = unsafe {
             let header = context.as_ptr();
-            (*header).record = self;
+            (*header).record = (self as *const ThreadRecord).cast();
             let interrupted = self.interrupted.load(Ordering::Relaxed);
             (*header)
                 .interrupt
@@ -289,7 +289,17 @@ impl ThreadRecord {
     /// Whether `block` was handed out by this record.
     pub fn owns(&self, block: *const VMThreadContext) -> bool {
         // SAFETY: callers pass a live block; only its `record` field is read.
-        std::ptr::eq(unsafe { (*block).record }, self)
+        std::ptr::eq(unsafe { Self::of_block(block) }, self)
+    }
+
+    /// The record a bound block points at (null for a block no thread has bound).
+    ///
+    /// # Safety
+    ///
+    /// `block` must be a live block.
+    pub unsafe fn of_block(block: *const VMThreadContext) -> *const ThreadRecord {
+        // SAFETY: per the contract; `bind` stores a `ThreadRecord` there, and nothing else.
+        unsafe { (*block).record.cast() }
     }
 }
 

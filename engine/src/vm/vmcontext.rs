@@ -1,10 +1,15 @@
 //! The `#[repr(C)]` structures that JIT code reads, laid out as `environ::VMOffsets` says.
 //! The tests at the bottom check every field against the offsets table.
 
-use super::thread::ThreadRecord;
 use portable_atomic::AtomicU128;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+/// Opaque type of the thread-record pointer a block holds.
+#[repr(C)]
+pub struct VMThreadRecord {
+    _private: [u8; 0],
+}
 
 /// Opaque type of a VMContext pointer. The context is a variable-size allocation (see
 /// [`VMOffsets`]) so Rust never names its fields directly; `Instance` writes them through
@@ -29,8 +34,10 @@ pub struct VMThreadContext {
     pub stack_limit: usize,
     /// The instance this block serves.
     pub vmctx: *mut VMContext,
-    /// The thread's record, through which a cross-instance call finds its other blocks.
-    pub record: *const ThreadRecord,
+    /// The thread's record, through which a cross-instance call finds its other blocks:
+    /// opaque here (the layout knows nothing of threads); `thread::ThreadRecord::of_block`
+    /// reads it.
+    pub record: *const VMThreadRecord,
 }
 
 /// A linear memory as JIT code sees it.
