@@ -2,7 +2,6 @@
 
 use super::instance::Instance;
 use super::memory::StoreMemory;
-use super::store::StoreInner;
 use super::thread::ThreadRecord;
 use super::traphandlers::set_pending_host_error;
 use super::vmcontext::{HOST_FUNC_MAGIC, VMFuncRef, VMHostFuncContext, VMThreadContext, VMVal};
@@ -13,13 +12,18 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-/// A host function's body: it gets the store, the calling instance (if the caller is wasm
-/// code of this store) and the array-call value slots. An `Err` payload becomes the error the
-/// outermost call returns.
-pub(crate) type HostFunc<T> = Arc<
-    dyn Fn(&mut StoreInner<T>, Option<usize>, &mut [VMVal]) -> Result<(), Box<dyn Any + Send>>
-        + Send
-        + Sync,
+/// What host functions need of the store that owns them (`StoreInner<T>`), so that this
+/// module names no store type and the store can build on it.
+pub(crate) trait HostStore: 'static {
+    /// The instance of the store whose block `thread` is, if any.
+    fn instance_of_thread(&self, thread: *mut VMThreadContext) -> Option<usize>;
+}
+
+/// A host function's body: it gets the store `S`, the calling instance (if the caller is
+/// wasm code of this store) and the array-call value slots. An `Err` payload becomes the
+/// error the outermost call returns.
+pub(crate) type HostFunc<S> = Arc<
+    dyn Fn(&mut S, Option<usize>, &mut [VMVal]) -> Result<(), Box<dyn Any + Send>> + Send + Sync,
 >;
 
 /// A host function that needs no store, so any thread may call it: the engine's thread
@@ -91,13 +95,13 @@ impl<'call> CallerBlock<'call> {
 pub(crate) type HostError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The body of a host function.
-pub(crate) enum HostBody<T> {
+pub(crate) enum HostBody<S> {
     /// Gets the store, so only the store's own thread may call it.
-    Bound(HostFunc<T>),
+    Bound(HostFunc<S>),
     Shared(SharedHostFunc),
 }
 
-impl<T> Clone for HostBody<T> {
+impl<S> Clone for HostBody<S> {
     fn clone(&self) -> Self {
         match self {
             HostBody::Bound(func) => HostBody::Bound(Arc::clone(func)),
@@ -116,26 +120,26 @@ pub(crate) struct HostPanic(pub Box<dyn Any + Send>);
 /// The context a host function's funcref points at. `#[repr(C)]` with the VM-visible part
 /// first, so the entry can recover the whole context from the pointer JIT code passes.
 #[repr(C)]
-pub(crate) struct HostFuncContext<T> {
+pub(crate) struct HostFuncContext<S> {
     vm: VMHostFuncContext,
-    store: *mut StoreInner<T>,
+    store: *mut S,
     /// The store's home thread record, the only one whose blocks may use `store`.
     home: *const ThreadRecord,
-    func: HostBody<T>,
+    func: HostBody<S>,
 }
 
-impl<T: 'static> HostFuncContext<T> {
+impl<S: HostStore> HostFuncContext<S> {
     pub fn new(
-        store: *mut StoreInner<T>,
+        store: *mut S,
         home: *const ThreadRecord,
         wasm_call: *const u8,
         type_index: u32,
-        func: HostBody<T>,
+        func: HostBody<S>,
     ) -> Box<Self> {
         let mut context = Box::new(HostFuncContext {
             vm: VMHostFuncContext {
                 magic: HOST_FUNC_MAGIC,
-                entry: host_entry::<T>,
+                entry: host_entry::<S>,
                 funcref: VMFuncRef {
                     wasm_call,
                     vmctx: std::ptr::null_mut(),
@@ -157,19 +161,19 @@ impl<T: 'static> HostFuncContext<T> {
     }
 }
 
-/// Entry point every host-call trampoline of a `StoreInner<T>` calls.
+/// Entry point every host-call trampoline of a store `S` calls.
 ///
 /// # Safety
 ///
-/// `context` must be the `vm` field of a live `HostFuncContext<T>`, and `values` must point
+/// `context` must be the `vm` field of a live `HostFuncContext<S>`, and `values` must point
 /// to `len` value slots; host-call trampolines guarantee both.
-unsafe extern "C" fn host_entry<T: 'static>(
+unsafe extern "C" fn host_entry<S: HostStore>(
     context: *mut VMHostFuncContext,
     caller: *mut VMThreadContext,
     values: *mut VMVal,
     len: u32,
 ) -> u32 {
-    let context = context.cast::<HostFuncContext<T>>();
+    let context = context.cast::<HostFuncContext<S>>();
     // SAFETY: the trampoline passes its own slot array of `len` values.
     let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
     // SAFETY: `vm` is the first field of the `#[repr(C)]` context, so the pointers coincide;
@@ -192,7 +196,7 @@ unsafe extern "C" fn host_entry<T: 'static>(
             // SAFETY: the caller runs on the store's home thread, which is blocked in the
             // call that led here, so nothing else uses the store.
             let store = unsafe { &mut *store };
-            let caller = store.opaque.instance_of_thread(caller);
+            let caller = store.instance_of_thread(caller);
             func(store, caller, values)
         }
     }));

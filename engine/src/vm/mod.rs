@@ -20,14 +20,16 @@ mod traphandlers;
 mod vmcontext;
 
 pub(crate) use attach::{AttachedCallError, Attachment, HostThread, InstanceRef, SharedEntry};
-pub(crate) use host::{CallerBlock, HostBody, HostError, HostFunc, HostPanic, SharedHostFunc};
+pub(crate) use host::{CallerBlock, HostError, HostPanic, SharedHostFunc};
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
 pub(crate) use module::{FrameSymbol, HostCode, ModuleRuntime};
 pub(crate) use os_threads::OsThreads;
 pub(crate) use spawn::{
     GuestThreads, Intrinsic, Refusal, SpawnError, ThreadFailure, ThreadOutcome,
 };
-pub(crate) use store::{ExternIndex, InstantiationFailure, StoreBox, StoreInner, StoreOpaque};
+pub(crate) use store::{
+    ExternIndex, HostBody, HostFunc, InstantiationFailure, StoreBox, StoreInner, StoreOpaque,
+};
 pub(crate) use table::Table;
 pub(crate) use traphandlers::UnwindReason;
 pub(crate) use vmcontext::{VMGlobalDefinition, VMVal};

@@ -5,7 +5,7 @@
 
 use super::attach::{InstanceRef, SharedEntry};
 use super::gc::GcHeap;
-use super::host::{HostBody, HostFuncContext};
+use super::host::{self, HostFuncContext, HostStore};
 use super::instance::{Instance, InstanceEntities};
 use super::memory::{SharedMemory, StoreMemory};
 use super::module::{FrameSymbol, HostCode, ModuleRuntime};
@@ -107,6 +107,18 @@ pub(crate) struct StoreInner<T> {
     pub data: T,
     _always_boxed: (),
 }
+
+impl<T: 'static> HostStore for StoreInner<T> {
+    fn instance_of_thread(&self, thread: *mut VMThreadContext) -> Option<usize> {
+        self.opaque.instance_of_thread(thread)
+    }
+}
+
+/// The body of a host function of a store with data `T`.
+pub(crate) type HostBody<T> = host::HostBody<StoreInner<T>>;
+
+/// A store-bound host function of a store with data `T`.
+pub(crate) type HostFunc<T> = host::HostFunc<StoreInner<T>>;
 
 /// Owns a [`StoreInner`] at a stable address.
 pub(crate) struct StoreBox<T>(Box<StoreInner<T>>);
