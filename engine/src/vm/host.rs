@@ -2,7 +2,7 @@
 
 use super::instance::Instance;
 use super::memory::StoreMemory;
-use super::thread::ThreadRecord;
+use super::threads::ThreadRecord;
 use super::traphandlers::set_pending_host_error;
 use super::vmcontext::{HOST_FUNC_MAGIC, VMFuncRef, VMHostFuncContext, VMThreadContext, VMVal};
 use crate::environ::EntityIndex;

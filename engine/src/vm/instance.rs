@@ -5,13 +5,12 @@
 
 mod gc;
 
+use super::block::{BlockSource, ThreadBlock};
 use super::gc::GcHeap;
-use super::libcalls::VM_BUILTINS;
 use super::memory::{StoreMemory, WaitValue, copy_bytes, fill_bytes, wasm_timeout};
 use super::module::ModuleRuntime;
 use super::table::Table;
-use super::thread::{BlockSource, ThreadBlock};
-use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition};
+use super::vmcontext::{VMBuiltinTable, VMContext, VMFuncRef, VMGlobalDefinition};
 use crate::environ::{
     ConstExpr, ConstOp, DataKind, ElementKind, TrapKind, VM_CONTEXT_MAGIC, VMOffsets, i31,
 };
@@ -30,6 +29,8 @@ pub(crate) struct InstanceEntities {
     pub globals: Vec<NonNull<VMGlobalDefinition>>,
     /// The store's GC heap, where the instance allocates structs and arrays.
     pub gc_heap: Arc<GcHeap>,
+    /// The libcalls JIT code reaches through the context.
+    pub builtins: *const VMBuiltinTable,
 }
 
 /// A module instance. Always boxed: its VMContext stores its address.
@@ -86,7 +87,7 @@ impl Instance {
         });
         let instance_ptr: *mut Instance = &mut *instance;
         instance.write(VMOffsets::vmctx_magic(), VM_CONTEXT_MAGIC);
-        instance.write(VMOffsets::vmctx_builtins(), &raw const VM_BUILTINS);
+        instance.write(VMOffsets::vmctx_builtins(), entities.builtins);
         instance.write(VMOffsets::vmctx_instance(), instance_ptr);
         for index in 0..instance.memories.len() {
             // SAFETY: the store keeps every memory alive while instances use it.

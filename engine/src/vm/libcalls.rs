@@ -7,8 +7,10 @@
 
 use super::instance::Instance;
 use super::memory::WaitValue;
-use super::thread::ThreadRecord;
-use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMGlobalDefinition, VMThreadContext};
+use super::threads::ThreadRecord;
+use super::vmcontext::{
+    HOST_FUNC_MAGIC, VMBuiltinTable, VMContext, VMGlobalDefinition, VMThreadContext,
+};
 use crate::environ::{TrapKind, foreach_builtin_function};
 
 /// Finds the instance a VMContext belongs to.
@@ -345,3 +347,8 @@ macro_rules! define_builtins_table {
 }
 
 foreach_builtin_function!(define_builtins_table);
+
+/// The table every VMContext points at, as the context's layout names it.
+pub(crate) fn builtin_table() -> *const VMBuiltinTable {
+    (&raw const VM_BUILTINS).cast()
+}

@@ -3,15 +3,17 @@
 //! Entities are boxed so that the pointers JIT code and VMContexts hold stay valid until the
 //! store is dropped; nothing is freed earlier, which is what makes index handles sound.
 
-use super::attach::{InstanceRef, SharedEntry};
+use super::block::ThreadBlock;
 use super::gc::GcHeap;
 use super::host::{self, HostFuncContext, HostStore};
 use super::instance::{Instance, InstanceEntities};
+use super::libcalls::builtin_table;
 use super::memory::{SharedMemory, StoreMemory};
 use super::module::{FrameSymbol, HostCode, ModuleRuntime};
-use super::spawn::{GuestThreads, SpawnError};
 use super::table::Table;
-use super::thread::{ThreadBlock, ThreadRecord, call_on_block};
+use super::threads::{GuestThreads, SpawnError};
+use super::threads::{InstanceRef, SharedEntry};
+use super::threads::{ThreadRecord, call_on_block};
 use super::traphandlers::UnwindReason;
 use super::vmcontext::{VMFuncRef, VMGlobalDefinition, VMThreadContext, VMVal};
 use crate::environ::{
@@ -439,6 +441,7 @@ impl StoreOpaque {
                 .collect(),
             globals: globals.iter().map(|&g| self.global_ptrs[g]).collect(),
             gc_heap: Arc::clone(&self.gc_heap),
+            builtins: builtin_table(),
         };
         let instance = Instance::new(Arc::clone(&module), entities);
         self.home.bind_home(instance.home_block());

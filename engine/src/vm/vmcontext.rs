@@ -5,6 +5,13 @@ use portable_atomic::AtomicU128;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
+/// Opaque type of the builtin-function table every VMContext points at: `libcalls` defines
+/// it, and JIT code reads it by `BuiltinIndex`.
+#[repr(C)]
+pub struct VMBuiltinTable {
+    _private: [u8; 0],
+}
+
 /// Opaque type of the thread-record pointer a block holds.
 #[repr(C)]
 pub struct VMThreadRecord {
@@ -35,7 +42,7 @@ pub struct VMThreadContext {
     /// The instance this block serves.
     pub vmctx: *mut VMContext,
     /// The thread's record, through which a cross-instance call finds its other blocks:
-    /// opaque here (the layout knows nothing of threads); `thread::ThreadRecord::of_block`
+    /// opaque here (the layout knows nothing of threads); `threads::ThreadRecord::of_block`
     /// reads it.
     pub record: *const VMThreadRecord,
 }

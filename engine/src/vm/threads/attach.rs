@@ -9,11 +9,11 @@
 //! every gate (which waits for the call in progress to unwind) and takes their blocks back
 //! before it frees anything. Later calls fail cleanly.
 
-use super::instance::Instance;
-use super::spawn::{GuestThreads, Refusal, ThreadPermits};
-use super::thread::{ThreadRecord, call_on_block};
-use super::traphandlers::UnwindReason;
-use super::vmcontext::{VMContext, VMThreadContext, VMVal};
+use super::super::instance::Instance;
+use super::super::traphandlers::UnwindReason;
+use super::super::vmcontext::{VMContext, VMThreadContext, VMVal};
+use super::permits::{Refusal, ThreadBudgets, ThreadPermits};
+use super::record::{ThreadRecord, call_on_block};
 use crate::environ::TrapKind;
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -121,7 +121,7 @@ impl Attachment {
 /// and interrupts wake that thread's waits. Detaches when dropped.
 pub(crate) struct HostThread {
     attachment: Arc<Attachment>,
-    threads: Arc<GuestThreads>,
+    attachments: Arc<Attachments>,
     /// The block of the instance this thread called last, so repeated calls into one
     /// instance skip the record's lock. Blocks stay bound until the thread detaches or the
     /// store closes its gate, after which no call gets this far.
@@ -139,7 +139,7 @@ impl HostThread {
     ///
     /// If `values` is shorter than the function's parameter or result list.
     pub fn call(&self, entry: &SharedEntry, values: &mut [VMVal]) -> Result<(), AttachedCallError> {
-        if entry.instance.store != self.threads.attachments.store {
+        if entry.instance.store != self.attachments.store {
             return Err(AttachedCallError::WrongStore);
         }
         assert!(
@@ -172,7 +172,7 @@ impl HostThread {
                 entry.array_call,
                 entry.wasm_call,
                 values.as_mut_ptr(),
-                self.threads.attachments.max_wasm_stack,
+                self.attachments.max_wasm_stack,
             )
         };
         if let Err(UnwindReason::Trap {
@@ -199,7 +199,7 @@ impl HostThread {
 
 impl Drop for HostThread {
     fn drop(&mut self) {
-        self.threads.attachments.detach(&self.attachment);
+        self.attachments.detach(&self.attachment);
     }
 }
 
@@ -208,6 +208,8 @@ pub(crate) struct Attachments {
     /// The store's id: attachments only ever enter its instances.
     store: u64,
     max_wasm_stack: usize,
+    /// The thread limits every attached thread counts against, with the guest threads.
+    budgets: Arc<ThreadBudgets>,
     state: Mutex<AttachmentsState>,
 }
 
@@ -218,10 +220,11 @@ struct AttachmentsState {
 }
 
 impl Attachments {
-    pub fn new(store: u64, max_wasm_stack: usize) -> Attachments {
+    pub fn new(store: u64, max_wasm_stack: usize, budgets: Arc<ThreadBudgets>) -> Attachments {
         Attachments {
             store,
             max_wasm_stack,
+            budgets,
             state: Mutex::new(AttachmentsState {
                 live: Vec::new(),
                 closed: false,
@@ -235,22 +238,18 @@ impl Attachments {
 
     /// Attaches the calling OS thread to `instance`, leasing the thread's block there. Fails
     /// at a thread limit, or if the store is gone (or `instance` is another store's).
-    pub fn attach(
-        threads: &Arc<GuestThreads>,
-        instance: InstanceRef,
-    ) -> Result<HostThread, Refusal> {
-        let attachments = &threads.attachments;
-        if instance.store != attachments.store {
+    pub fn attach(self: &Arc<Self>, instance: InstanceRef) -> Result<HostThread, Refusal> {
+        if instance.store != self.store {
             return Err(Refusal::StoreGone);
         }
-        let permits = threads.permits()?;
+        let permits = self.budgets.permits()?;
         let attachment = Arc::new(Attachment {
             record: ThreadRecord::new(),
             gate: CallGate::new(),
         });
         attachment.record.set_waiter(Some(Waiter::current()));
         {
-            let mut state = attachments.state();
+            let mut state = self.state();
             if state.closed {
                 return Err(Refusal::StoreGone);
             }
@@ -258,7 +257,7 @@ impl Attachments {
         }
         let thread = HostThread {
             attachment,
-            threads: Arc::clone(threads),
+            attachments: Arc::clone(self),
             _permits: permits,
             last_block: Cell::new(None),
             _bound_to_thread: PhantomData,

@@ -10,18 +10,21 @@
 //! The store never frees anything while a guest thread may run: dropping it aborts the group
 //! and joins every OS thread first.
 
+use super::super::block::BlockSource;
+use super::super::instance::Instance;
+use super::super::traphandlers::UnwindReason;
+use super::super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMFuncRef, VMThreadContext, VMVal};
 use super::attach::{Attachments, HostThread, InstanceRef};
-use super::host::{HostError, SharedHostFunc};
-use super::instance::Instance;
-use super::os_threads::OsThreads;
-use super::thread::{BlockSource, ThreadRecord, call_on_block};
-use super::traphandlers::UnwindReason;
-use super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMFuncRef, VMThreadContext, VMVal};
+use super::os::OsThreads;
+use super::permits::{Refusal, ThreadBudgets, ThreadPermits};
+use super::record::{ThreadRecord, call_on_block};
 use crate::environ::TrapKind;
-use std::any::Any;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
-use weft_threads::{BudgetPermit, Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId, Waiter};
+use weft_threads::{Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId, Waiter};
+
+/// The error a host function returns, as a thread failure reads it.
+type HostFunctionError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a guest thread failed, in a form every joiner can have a copy of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +48,11 @@ impl ThreadFailure {
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .or_else(|| payload.downcast_ref::<HostError>().map(|e| e.to_string()))
+                    .or_else(|| {
+                        payload
+                            .downcast_ref::<HostFunctionError>()
+                            .map(|e| e.to_string())
+                    })
                     .unwrap_or_else(|| "a host function failed".to_string());
                 ThreadFailure::Host(message)
             }
@@ -69,32 +76,11 @@ impl ThreadFailure {
 /// How a joined guest thread ended.
 pub(crate) type ThreadOutcome = Outcome<ThreadFailure>;
 
-/// Why a thread could not start (or attach).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// The store already has its most live threads.
-    StoreLimit(u32),
-    /// The engine already has its most live threads, across its stores.
-    EngineLimit(u32),
-    /// A trap or a terminate stopped the store's threads, and they have not been joined yet.
-    Stopped,
-    /// The operating system could not start a thread.
-    Os(String),
-    /// The store has been dropped.
-    StoreGone,
-}
-
 /// Why a spawn failed: the guest traps, or sees -1.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum SpawnError {
     Trap(TrapKind),
     Refused(Refusal),
-}
-
-/// The two slots a live thread (spawned or attached) holds, given back when dropped.
-pub(crate) struct ThreadPermits {
-    _store: BudgetPermit,
-    _engine: BudgetPermit,
 }
 
 /// The group's own limit: the store's [`ThreadBudget`] is the one that binds.
@@ -104,10 +90,8 @@ const UNLIMITED: u32 = u32::MAX;
 pub(crate) struct GuestThreads {
     group: Mutex<Arc<ThreadGroup<ThreadFailure>>>,
     os_threads: OsThreads,
-    /// Live threads of this store, spawned and attached: the store's thread limit.
-    store_budget: Arc<ThreadBudget>,
-    /// Live threads of every store of the engine.
-    engine_budget: Arc<ThreadBudget>,
+    /// The store's and the engine's thread limits, shared with the attachments.
+    budgets: Arc<ThreadBudgets>,
     max_wasm_stack: usize,
     /// The store's home thread record, interrupted when a guest thread traps so that wasm
     /// running on the home thread stops too.
@@ -116,7 +100,7 @@ pub(crate) struct GuestThreads {
     /// may call after the store is gone. Held while `home` is used from such a thread.
     home_alive: Mutex<bool>,
     /// Host threads attached to the store's instances: stopped with the guest threads.
-    pub(super) attachments: Attachments,
+    attachments: Arc<Attachments>,
 }
 
 // SAFETY: `home` points at the store's boxed home record, which outlives every guest thread
@@ -155,21 +139,25 @@ impl GuestThreads {
         max_wasm_stack: usize,
         home: NonNull<ThreadRecord>,
     ) -> GuestThreads {
+        let budgets = Arc::new(ThreadBudgets::new(limit, engine_budget));
         GuestThreads {
             group: Mutex::new(Arc::new(ThreadGroup::new(UNLIMITED))),
             os_threads: OsThreads::new(max_wasm_stack),
-            store_budget: Arc::new(ThreadBudget::new(limit)),
-            engine_budget,
+            attachments: Arc::new(Attachments::new(
+                store,
+                max_wasm_stack,
+                Arc::clone(&budgets),
+            )),
+            budgets,
             max_wasm_stack,
             home,
             home_alive: Mutex::new(true),
-            attachments: Attachments::new(store, max_wasm_stack),
         }
     }
 
     /// Attaches the calling host thread to `instance`; see [`Attachments::attach`].
-    pub fn attach(self: &Arc<Self>, instance: InstanceRef) -> Result<HostThread, Refusal> {
-        Attachments::attach(self, instance)
+    pub fn attach(&self, instance: InstanceRef) -> Result<HostThread, Refusal> {
+        self.attachments.attach(instance)
     }
 
     /// Host threads attached now.
@@ -187,24 +175,7 @@ impl GuestThreads {
         let hardware = std::thread::available_parallelism().map_or(1, |n| n.get());
         u32::try_from(hardware)
             .unwrap_or(u32::MAX)
-            .min(self.store_budget.limit())
-            .min(self.engine_budget.limit())
-    }
-
-    /// Slots for one more live thread, or why there is none.
-    pub fn permits(&self) -> Result<ThreadPermits, Refusal> {
-        let store = self
-            .store_budget
-            .try_acquire()
-            .ok_or(Refusal::StoreLimit(self.store_budget.limit()))?;
-        let engine = self
-            .engine_budget
-            .try_acquire()
-            .ok_or(Refusal::EngineLimit(self.engine_budget.limit()))?;
-        Ok(ThreadPermits {
-            _store: store,
-            _engine: engine,
-        })
+            .min(self.budgets.limit())
     }
 
     /// Starts `funcref(arg)` on a new thread and returns its id. Fails with a trap for a null
@@ -253,7 +224,7 @@ impl GuestThreads {
             source: instance.block_source(),
             arg,
         };
-        let permits = self.permits().map_err(SpawnError::Refused)?;
+        let permits = self.budgets.permits().map_err(SpawnError::Refused)?;
         let group = self.group();
         let Some(id) = group.reserve() else {
             return Err(SpawnError::Refused(Refusal::Stopped));
@@ -377,70 +348,5 @@ impl GuestThreads {
         self.group().abort();
         let _ = self.group().join_all();
         self.os_threads.join_all();
-    }
-}
-
-/// The `"wasm:thread"` intrinsics, by import name.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Intrinsic {
-    /// `(func (param (ref null $ft) i32) (result i32))`: spawns `$ft(arg)`.
-    SpawnRef,
-    /// `(func (param i32 i32) (result i32))`: spawns the function at an index of the caller's
-    /// first shared table of function references.
-    SpawnIndirect,
-    /// `(func (result i32))`.
-    AvailableParallelism,
-}
-
-impl Intrinsic {
-    pub const MODULE: &'static str = "wasm:thread";
-
-    pub fn by_name(name: &str) -> Option<Intrinsic> {
-        match name {
-            "spawn-ref" => Some(Intrinsic::SpawnRef),
-            "spawn-indirect" => Some(Intrinsic::SpawnIndirect),
-            "available-parallelism" => Some(Intrinsic::AvailableParallelism),
-            _ => None,
-        }
-    }
-
-    /// The intrinsic's body for a store whose guest threads are `threads`.
-    pub fn body(self, threads: &Arc<GuestThreads>) -> SharedHostFunc {
-        let threads = Arc::clone(threads);
-        match self {
-            Intrinsic::AvailableParallelism => Arc::new(move |_caller, slots: &mut [VMVal]| {
-                slots[0] = VMVal::from_u32(threads.available_parallelism());
-                Ok(())
-            }),
-            Intrinsic::SpawnRef => Arc::new(move |_caller, slots: &mut [VMVal]| {
-                let funcref = slots[0].get_u64() as usize as *const VMFuncRef;
-                // SAFETY: wasm code can only hold null or funcrefs of its own store.
-                let id = unsafe { threads.spawn(funcref, slots[1].get_u32()) };
-                slots[0] = spawn_result(id)?;
-                Ok(())
-            }),
-            Intrinsic::SpawnIndirect => Arc::new(move |caller, slots: &mut [VMVal]| {
-                let Some(instance) = caller.instance() else {
-                    // The host called the intrinsic itself: there is no table to read.
-                    return Err(Box::new(TrapKind::TableOutOfBounds) as Box<dyn Any + Send>);
-                };
-                let funcref = instance
-                    .spawn_table_element(slots[0].get_u32())
-                    .map_err(|kind| Box::new(kind) as Box<dyn Any + Send>)?;
-                // SAFETY: table elements of this store's instances are null or its funcrefs.
-                let id = unsafe { threads.spawn(funcref, slots[1].get_u32()) };
-                slots[0] = spawn_result(id)?;
-                Ok(())
-            }),
-        }
-    }
-}
-
-/// The guest's view of a spawn: the new thread's id, -1 if it could not start, or a trap.
-fn spawn_result(spawned: Result<ThreadId, SpawnError>) -> Result<VMVal, Box<dyn Any + Send>> {
-    match spawned {
-        Ok(id) => Ok(VMVal::from_u32(id)),
-        Err(SpawnError::Refused(_)) => Ok(VMVal::from_u32(u32::MAX)),
-        Err(SpawnError::Trap(kind)) => Err(Box::new(kind)),
     }
 }
