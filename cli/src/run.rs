@@ -8,7 +8,8 @@ use anyhow::{Context, Result, bail};
 use std::io::{Write, stdout};
 use std::path::{Path, PathBuf};
 use weft::{
-    Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, Store, Val, WasmFeatures,
+    Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, Store, Val,
+    WasiThreadsModel, WasmFeatures,
 };
 use weft_spec_tests::{default_results, display_val};
 use weft_wasi::{DirPerms, ExitStatus, FilePerms, Program, WasiCtx};
@@ -26,8 +27,9 @@ const ENTRY_POINTS: [&str; 2] = ["_start", "main"];
 ///
 /// A module that imports `wasi::thread-spawn` runs as a wasi-threads program: each imported
 /// shared memory is created with its declared limits, and every spawned thread gets a new
-/// instance. The program ends when its entry point returns or any thread calls `proc_exit`;
-/// then every other thread is stopped.
+/// instance (`--wasi-threads=instance`), or a block of the program's one instance
+/// (`--wasi-threads=shared`). The program ends when its entry point returns or any thread
+/// calls `proc_exit`; then every other thread is stopped.
 ///
 /// Exit status: the program's own; 134 when it traps (as Wasmtime does, the status of a
 /// process aborted by a signal), with one `error:` line; 1 when it cannot run (a missing or
@@ -53,6 +55,15 @@ pub(crate) struct RunArgs {
     /// `-W timeout=DURATION` (200ms, 2s, 1m) stops every thread of a run that lasts longer.
     #[arg(short = 'W', long = "wasm", value_name = "OPT[=VALUE]")]
     wasm: Vec<String>,
+    /// Where a wasi-threads program's threads run: `instance`, a new instance each (the
+    /// ABI's own semantics), or `shared`, every thread in the program's one instance with its
+    /// own copy of each mutable global (a program whose threads could tell is refused).
+    #[arg(
+        long = "wasi-threads",
+        value_name = "MODEL",
+        default_value = "instance"
+    )]
+    wasi_threads: ThreadModel,
     /// The module, then the program's arguments. Everything after FILE goes to the program.
     #[arg(
         value_name = "FILE [ARGS]",
@@ -61,6 +72,15 @@ pub(crate) struct RunArgs {
         trailing_var_arg = true
     )]
     command: Vec<String>,
+}
+
+/// `--wasi-threads`' values.
+#[derive(Copy, Clone, Debug, clap::ValueEnum)]
+enum ThreadModel {
+    /// A new instance per thread.
+    Instance,
+    /// Every thread in one instance.
+    Shared,
 }
 
 /// Runs the program; its exit status, unless it trapped or could not run.
@@ -92,7 +112,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
     for preload in &args.preloads {
         self::preload(&engine, &mut linker, &mut store, preload)?;
     }
-    let (program, ran) = match Program::instantiate(linker, &mut store, &module, &ctx) {
+    let model = match args.wasi_threads {
+        ThreadModel::Instance => WasiThreadsModel::InstancePerThread,
+        ThreadModel::Shared => WasiThreadsModel::OneInstance,
+    };
+    let instantiated = Program::instantiate_with_model(linker, &mut store, &module, &ctx, model);
+    let (program, ran) = match instantiated {
         Ok(program) => {
             if let Some(watchdog) = &watchdog {
                 let program = program.terminator();

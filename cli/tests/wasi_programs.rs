@@ -10,6 +10,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Both ways `weft run` runs a wasi-threads program: every threaded program is checked under
+/// each, with the same expectations.
+const MODELS: [&str; 2] = ["--wasi-threads=instance", "--wasi-threads=shared"];
+
 /// A run that takes longer has hung: the child is killed and the test fails.
 const HANG: Duration = Duration::from_secs(60);
 
@@ -262,60 +266,81 @@ fn files_without_a_preopened_directory_fail_cleanly() {
 /// another (each moves the position past its own bytes), so all 8000 are there once.
 #[test]
 fn threads_writing_one_descriptor_lose_nothing() {
-    let root = TempDir::new("shared-fd");
-    let preopen = format!("{}::/data", root.0.to_str().unwrap());
-    for _ in 0..3 {
-        weft(&["run", "--dir", &preopen, &program("shared_fd"), "/data"])
+    for model in MODELS {
+        let root = TempDir::new("shared-fd");
+        let preopen = format!("{}::/data", root.0.to_str().unwrap());
+        for _ in 0..3 {
+            weft(&[
+                "run",
+                model,
+                "--dir",
+                &preopen,
+                &program("shared_fd"),
+                "/data",
+            ])
             .assert_exit(0, "8000 records of 32 bytes, each exactly once\n");
+        }
     }
 }
 
 #[test]
 fn pthread_mutex_counts_exactly() {
-    weft(&["run", &program("pthread_mutex")])
-        .assert_exit(0, "4 threads x 100000 increments: counter = 400000\n");
+    for model in MODELS {
+        weft(&["run", model, &program("pthread_mutex")])
+            .assert_exit(0, "4 threads x 100000 increments: counter = 400000\n");
+    }
 }
 
 #[test]
 fn pthread_condvar_queue_delivers_every_item_once() {
-    weft(&["run", &program("pthread_condvar")])
-        .assert_exit(0, "consumed 10000 items, sum 50005000\n");
+    for model in MODELS {
+        weft(&["run", model, &program("pthread_condvar")])
+            .assert_exit(0, "consumed 10000 items, sum 50005000\n");
+    }
 }
 
 #[test]
 fn thread_locals_are_per_thread() {
-    weft(&["run", &program("thread_local")]).assert_exit(
-        0,
-        "thread 0: OK\nthread 1: OK\nthread 2: OK\nthread 3: OK\nmain: OK\naddresses: distinct\n",
-    );
+    for model in MODELS {
+        weft(&["run", model, &program("thread_local")]).assert_exit(
+            0,
+            "thread 0: OK\nthread 1: OK\nthread 2: OK\nthread 3: OK\nmain: OK\naddresses: distinct\n",
+        );
+    }
 }
 
 #[test]
 fn pthread_many_runs_200_threads_in_batches() {
-    weft(&["run", &program("pthread_many")])
-        .assert_exit(0, "200 threads in 10 batches of 20: total 20100\n");
+    for model in MODELS {
+        weft(&["run", model, &program("pthread_many")])
+            .assert_exit(0, "200 threads in 10 batches of 20: total 20100\n");
+    }
 }
 
 #[test]
 fn pthread_create_past_the_thread_limit_fails_with_eagain() {
-    // `Config::max_threads` is 64: the 65th live thread cannot start, and the program hears
-    // EAGAIN from pthread_create rather than being killed.
-    let run = weft(&["run", &program("pthread_many"), "65", "1"]);
-    assert_eq!(run.status.code(), Some(1), "{run}");
-    assert_eq!(run.stdout, "", "{run}");
-    assert_eq!(
-        run.stderr, "pthread_create of thread 64 (batch 0) failed: EAGAIN\n",
-        "{run}"
-    );
+    for model in MODELS {
+        // `Config::max_threads` is 64: the 65th live thread cannot start, and the program hears
+        // EAGAIN from pthread_create rather than being killed.
+        let run = weft(&["run", model, &program("pthread_many"), "65", "1"]);
+        assert_eq!(run.status.code(), Some(1), "{run}");
+        assert_eq!(run.stdout, "", "{run}");
+        assert_eq!(
+            run.stderr, "pthread_create of thread 64 (batch 0) failed: EAGAIN\n",
+            "{run}"
+        );
+    }
 }
 
 /// Joined threads must give their places back: batches of exactly the limit, 64 threads,
 /// each started after the previous batch was joined.
 #[test]
 fn pthread_many_reuses_the_places_of_joined_threads() {
-    for _ in 0..5 {
-        weft(&["run", &program("pthread_many"), "64", "20"])
-            .assert_exit(0, "1280 threads in 20 batches of 64: total 819840\n");
+    for model in MODELS {
+        for _ in 0..5 {
+            weft(&["run", model, &program("pthread_many"), "64", "20"])
+                .assert_exit(0, "1280 threads in 20 batches of 64: total 819840\n");
+        }
     }
 }
 
@@ -325,30 +350,36 @@ const PROMPTLY: Duration = Duration::from_secs(2);
 
 #[test]
 fn exit_in_a_worker_ends_the_program_while_threads_block() {
-    let run = weft(&["run", &program("exit_from_worker")]);
-    run.assert_exit(7, "worker: exit(7)\n");
-    assert!(run.elapsed < PROMPTLY, "{run}");
+    for model in MODELS {
+        let run = weft(&["run", model, &program("exit_from_worker")]);
+        run.assert_exit(7, "worker: exit(7)\n");
+        assert!(run.elapsed < PROMPTLY, "{run}");
+    }
 }
 
 #[test]
 fn exit_in_main_ends_the_program_while_threads_block() {
-    let run = weft(&["run", &program("exit_from_worker"), "main"]);
-    run.assert_exit(9, "main: exit(9)\n");
-    assert!(run.elapsed < PROMPTLY, "{run}");
+    for model in MODELS {
+        let run = weft(&["run", model, &program("exit_from_worker"), "main"]);
+        run.assert_exit(9, "main: exit(9)\n");
+        assert!(run.elapsed < PROMPTLY, "{run}");
+    }
 }
 
 #[test]
 fn trap_in_a_worker_ends_the_program_as_a_trap() {
-    let run = weft(&["run", &program("trap_in_worker")]);
-    assert_eq!(run.status.code(), Some(134), "{run}");
-    assert_eq!(
-        run.stdout, "main: joining the worker\nworker: trapping\n",
-        "{run}"
-    );
-    assert_eq!(run.stderr.lines().count(), 1, "{run}");
-    assert!(
-        run.stderr.starts_with("error: ") && run.stderr.contains("unreachable"),
-        "{run}"
-    );
-    assert!(run.elapsed < PROMPTLY, "{run}");
+    for model in MODELS {
+        let run = weft(&["run", model, &program("trap_in_worker")]);
+        assert_eq!(run.status.code(), Some(134), "{run}");
+        assert_eq!(
+            run.stdout, "main: joining the worker\nworker: trapping\n",
+            "{run}"
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "{run}");
+        assert!(
+            run.stderr.starts_with("error: ") && run.stderr.contains("unreachable"),
+            "{run}"
+        );
+        assert!(run.elapsed < PROMPTLY, "{run}");
+    }
 }

@@ -88,15 +88,27 @@ fn collect(suite: &Path, overridden: bool, known_failures: &Path) -> Result<Vec<
             ));
         }
         for test in tests {
-            let name = format!("{}/{}", short_suite_name(folder), test.name);
-            names.insert(name.clone());
-            let test = Arc::new(Test {
-                known_failure: known.contains(&name),
-                built: built.clone(),
-                toolchain: toolchain.clone(),
-                ..test
-            });
-            trials.push(Trial::test(name, move || test.check()));
+            // The wasi-threads tests run under both thread models.
+            let models: &[(&str, &[&'static str])] = match short_suite_name(folder) {
+                "wasi-threads" => &[
+                    ("wasi-threads", &[]),
+                    ("wasi-threads-shared", &["--wasi-threads=shared"]),
+                ],
+                suite => &[(suite, &[])],
+            };
+            for &(suite, options) in models {
+                let name = format!("{suite}/{}", test.name);
+                names.insert(name.clone());
+                let test = Arc::new(Test {
+                    known_failure: known.contains(&name),
+                    built: built.clone(),
+                    toolchain: toolchain.clone(),
+                    options,
+                    name: name.clone(),
+                    ..test.clone()
+                });
+                trials.push(Trial::test(name, move || test.check()));
+            }
         }
     }
     if let Some(stale) = known.iter().find(|name| !names.contains(*name)) {
@@ -116,6 +128,7 @@ fn short_suite_name(folder: &str) -> &str {
 }
 
 /// How a test's module is obtained.
+#[derive(Clone)]
 enum Source {
     /// A module weft runs as it is, binary or text.
     Module(PathBuf),
@@ -123,8 +136,12 @@ enum Source {
     C(PathBuf),
 }
 
+#[derive(Clone)]
 struct Test {
+    /// The trial's name: the suite, then the test's file name without its extension.
     name: String,
+    /// `weft run` options of the trial, before the module.
+    options: &'static [&'static str],
     dir: PathBuf,
     source: Source,
     spec: Spec,
@@ -134,7 +151,7 @@ struct Test {
 }
 
 /// The parts of a test's `NAME.json` that preview 1 tests use.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Spec {
     args: Vec<String>,
     env: Vec<(String, String)>,
@@ -173,6 +190,7 @@ fn tests_in(dir: &Path) -> Result<Vec<Test>, String> {
             dir: dir.to_path_buf(),
             source,
             spec,
+            options: &[],
             known_failure: false,
             built: PathBuf::new(),
             toolchain: PathBuf::new(),
@@ -264,7 +282,10 @@ impl Test {
         for (name, value) in &self.spec.env {
             command.arg("--env").arg(format!("{name}={value}"));
         }
-        command.arg(&module).args(&self.spec.args);
+        command
+            .args(self.options)
+            .arg(&module)
+            .args(&self.spec.args);
         let (status, stdout, stderr) = run_with_open_stdin(command)?;
         let _ = fs::remove_dir_all(&scratch);
         let mut problems = Vec::new();
@@ -294,7 +315,8 @@ impl Test {
     /// Builds a C test of the wasi-threads folder as the suite's scripts do, with clang-19.
     fn build_c(&self, source: &Path) -> Result<PathBuf, String> {
         let output = self.built.join(format!("{}.wasm", self.name));
-        fs::create_dir_all(&self.built).map_err(|e| e.to_string())?;
+        let folder = output.parent().expect("a file in the build folder");
+        fs::create_dir_all(folder).map_err(|e| e.to_string())?;
         let assembly: Vec<PathBuf> = fs::read_dir(&self.dir)
             .map_err(|e| e.to_string())?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))

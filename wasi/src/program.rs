@@ -4,12 +4,13 @@
 use crate::ctx::{ExitStatus, WasiCtx};
 use weft::{
     Error, ExternType, Instance, Linker, Module, SharedMemory, Store, THREAD_SPAWN_MODULE,
-    THREAD_SPAWN_NAME, Terminator, WasiThreads,
+    THREAD_SPAWN_NAME, Terminator, WasiThreads, WasiThreadsModel,
 };
 
 /// A WASI program, instantiated: a module that imports `wasi::thread-spawn` runs as a
-/// wasi-threads program (a new instance per thread, [`WasiThreads`]); any other in one
-/// instance, whose shared-everything threads, if it spawns any, are its store's.
+/// wasi-threads program ([`WasiThreads`], in the [`WasiThreadsModel`] chosen, an instance
+/// per thread by default); any other in one instance, whose shared-everything threads, if it
+/// spawns any, are its store's.
 ///
 /// Call its entry point through [`instance`](Self::instance) (`_start` for a command), then
 /// [`finish`](Self::finish) it with the result: the program ends there, as a process ends
@@ -49,10 +50,28 @@ impl<T: Clone + Send + 'static> Program<T> {
     /// An error here may be the program exiting during instantiation (from its start
     /// function): [`WasiCtx::exit_status`] tells.
     pub fn instantiate(
+        linker: Linker<T>,
+        store: &mut Store<T>,
+        module: &Module,
+        ctx: &WasiCtx,
+    ) -> Result<Program<T>, Error> {
+        Program::instantiate_with_model(
+            linker,
+            store,
+            module,
+            ctx,
+            WasiThreadsModel::InstancePerThread,
+        )
+    }
+
+    /// As [`instantiate`](Self::instantiate), running a wasi-threads program's threads in
+    /// `model` (which other programs ignore).
+    pub fn instantiate_with_model(
         mut linker: Linker<T>,
         store: &mut Store<T>,
         module: &Module,
         ctx: &WasiCtx,
+        model: WasiThreadsModel,
     ) -> Result<Program<T>, Error> {
         define_shared_memories(&mut linker, module)?;
         let store_terminator = store.terminator();
@@ -61,7 +80,7 @@ impl<T: Clone + Send + 'static> Program<T> {
             import.module() == THREAD_SPAWN_MODULE && import.name() == THREAD_SPAWN_NAME
         });
         let (instance, threads) = if spawns_wasi_threads {
-            let threads = WasiThreads::new(linker, module)?;
+            let threads = WasiThreads::with_model(linker, module, model)?;
             ctx.stop_on_exit(threads.terminator());
             (threads.instantiate(store)?, Some(threads))
         } else {

@@ -12,7 +12,8 @@ use super::typed::{WasmParams, WasmResults, with_slots};
 use super::types::{FuncType, ValType};
 use super::values::Val;
 use crate::vm::{
-    AttachedCallError, Attachment, GuestThreads, HostThread, InstanceRef, SharedEntry, VMVal,
+    AttachedCallError, Attachment, GuestThreads, HostThread, InstanceRef, SharedEntry,
+    ThreadPermits, VMVal,
 };
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -27,7 +28,10 @@ use std::sync::Arc;
 ///
 /// Only shared functions can be called this way. Everything unshared (unshared functions,
 /// memories, tables and globals) belongs to the store's own thread; validation keeps shared
-/// code away from it, and asking for an unshared function is [`UsageError::NotShared`].
+/// code away from it, and asking for an unshared function is [`UsageError::NotShared`]. The
+/// exception is a module laid out for a wasi-threads program whose threads share one
+/// instance ([`WasiThreadsModel::OneInstance`](crate::WasiThreadsModel::OneInstance)), all of
+/// whose functions may run on any thread.
 ///
 /// The store may be dropped while host threads are attached: it interrupts their calls,
 /// waits for them to unwind, and takes their blocks back. Their later calls fail with
@@ -57,6 +61,29 @@ pub struct AttachedThread {
     shared: SharedInstance,
 }
 
+/// A thread's slots under the thread limits, taken before the thread exists; it attaches
+/// with them on its own OS thread.
+pub(crate) struct ReservedAttachment {
+    permits: ThreadPermits,
+    shared: SharedInstance,
+}
+
+impl ReservedAttachment {
+    /// Attaches the calling thread as [`SharedInstance::attach`] does, in the reserved slots.
+    pub fn attach(self) -> Result<AttachedThread, Error> {
+        let thread = self
+            .shared
+            .0
+            .threads
+            .attach_with(self.shared.0.instance, self.permits)
+            .map_err(refusal_to_error)?;
+        Ok(AttachedThread {
+            thread,
+            shared: self.shared,
+        })
+    }
+}
+
 /// Stops one attached thread's call from any thread: see [`AttachedThread::terminator`].
 #[derive(Clone)]
 pub struct ThreadTerminator(Arc<Attachment>);
@@ -76,9 +103,9 @@ impl Instance {
             })
             .map(|(name, func)| {
                 let ty = func.ty(&cx);
-                let entry = cx.opaque().shared_entry(func.index);
-                let shared = entry
-                    .filter(|_| ty.is_shared())
+                let shared = cx
+                    .opaque()
+                    .shared_entry(func.index)
                     .map(|entry| SharedFunc { entry, ty });
                 (name, shared)
             })
@@ -106,6 +133,20 @@ impl SharedInstance {
             .map_err(refusal_to_error)?;
         Ok(AttachedThread {
             thread,
+            shared: self.clone(),
+        })
+    }
+
+    /// Takes the thread-limit slots of a thread that attaches later (see
+    /// [`attach`](Self::attach)), so that the thread starting it learns of a limit at once.
+    pub(crate) fn reserve(&self) -> Result<ReservedAttachment, Error> {
+        let permits = self
+            .0
+            .threads
+            .reserve_attachment()
+            .map_err(refusal_to_error)?;
+        Ok(ReservedAttachment {
+            permits,
             shared: self.clone(),
         })
     }
@@ -145,7 +186,7 @@ impl std::fmt::Debug for SharedInstance {
 }
 
 impl SharedFunc {
-    /// The function's type, which is shared.
+    /// The function's type.
     pub fn ty(&self) -> &FuncType {
         &self.ty
     }

@@ -122,6 +122,16 @@ pub enum CompileError {
         /// Where in the binary, in bytes (0 when the feature is a whole type).
         offset: u64,
     },
+    /// A wasi-threads program's threads cannot share one instance without noticing
+    /// ([`WasiThreadsModel::OneInstance`](crate::WasiThreadsModel::OneInstance)); it runs
+    /// with an instance per thread instead.
+    #[error("its threads cannot share one instance: {reason} (at offset {offset:#x})")]
+    NotOneInstance {
+        /// What would differ from an instance per thread, and where.
+        reason: String,
+        /// Where in the binary, in bytes (0 when the reason is a whole global).
+        offset: u64,
+    },
     /// Code generation failed: a bug in weft, or the operating system refused executable
     /// memory.
     #[error("code generation failed: {message}")]
@@ -140,6 +150,9 @@ impl From<crate::environ::WasmError> for CompileError {
                 CompileError::Unsupported { feature, offset }
             }
             WasmError::Codegen { message } => CompileError::Codegen { message },
+            WasmError::NotOneInstance { reason, offset } => {
+                CompileError::NotOneInstance { reason, offset }
+            }
         }
     }
 }
@@ -330,6 +343,11 @@ pub enum UsageError {
     /// An attached thread called into a store that has been dropped.
     #[error("the store has been dropped")]
     StoreGone,
+    /// A wasi-threads program whose threads share one instance
+    /// ([`WasiThreadsModel::OneInstance`](crate::WasiThreadsModel::OneInstance)) was
+    /// instantiated a second time.
+    #[error("a wasi-threads program whose threads share one instance has only that instance")]
+    SecondInstance,
     /// [`WasiThreads::new`](crate::WasiThreads::new) was given a module that does not follow
     /// the wasi-threads ABI.
     #[error("not a wasi-threads module: {reason}")]

@@ -41,7 +41,9 @@ pub use types::{
     HeapType, ImportType, MemoryType, Mutability, RefType, TableType, ValType,
 };
 pub use values::{AnyRef, ExnRef, ExternRef, GcRef, I31, Val};
-pub use wasi_threads::{THREAD_SPAWN_MODULE, THREAD_SPAWN_NAME, THREAD_START_EXPORT, WasiThreads};
+pub use wasi_threads::{
+    THREAD_SPAWN_MODULE, THREAD_SPAWN_NAME, THREAD_START_EXPORT, WasiThreads, WasiThreadsModel,
+};
 pub use weft_threads::{
     Acquire, AlreadyHeld, BlockingGuard, CondvarWait, HostCondvar, HostMutex, Interrupted,
     PermitOverflow, Semaphore, UnlockError, begin_blocking,

@@ -80,13 +80,36 @@ impl Module {
 
     /// Compiles a module from its binary format. Fails as [`Module::new`].
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+        Module::compile(engine, bytes, ModuleInfo::parse)
+    }
+
+    /// This module compiled again for a wasi-threads program whose threads share one
+    /// instance, with every mutable global it defines thread-local (the module itself if it
+    /// already is). Fails with [`CompileError::NotOneInstance`] if the threads could tell.
+    pub(crate) fn for_one_instance(&self) -> Result<Module, Error> {
+        if self.info().one_instance_threads {
+            return Ok(self.clone());
+        }
+        Module::compile(
+            &self.engine,
+            &self.runtime.bytes,
+            ModuleInfo::parse_one_instance,
+        )
+    }
+
+    /// Validates and compiles `bytes`, whose metadata `parse` decodes.
+    fn compile(
+        engine: &Engine,
+        bytes: &[u8],
+        parse: fn(&[u8]) -> Result<ModuleInfo, crate::environ::WasmError>,
+    ) -> Result<Module, Error> {
         Validator::new_with_features(engine.config().features)
             .validate_all(bytes)
             .map_err(|error| CompileError::Invalid {
                 message: error.message().to_string(),
                 offset: error.offset(),
             })?;
-        let info = ModuleInfo::parse(bytes)?;
+        let info = parse(bytes)?;
         let types = ModuleTypes::register(&mut engine.types(), &info)?;
         check_entity_types(&info, &module_types(engine, &types.ids))?;
         let code = engine.compiler().compile_module(bytes, &info, &types)?;

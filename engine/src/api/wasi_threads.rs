@@ -1,15 +1,23 @@
-//! The wasi-threads ABI, weft's second thread model: a new instance per thread.
+//! The wasi-threads ABI, in two models: a new instance per thread, as the ABI specifies, or
+//! every thread in one instance, as shared-everything threads run.
 //!
 //! A module written for wasi-threads imports its linear memory, which must be shared, and
 //! `"wasi" "thread-spawn"` of type `[i32] -> [i32]`, and exports
-//! `wasi_thread_start: [i32 i32] -> []`. `thread-spawn(arg)` starts an OS thread that
-//! instantiates the same module again, in a store of its own, with the same imports (so the
-//! same memory), and calls `wasi_thread_start(tid, arg)` there. It returns the new thread's
-//! id, from 1 up to `0x1FFF_FFFF`, or -1 if the thread could not start (at the thread limit,
-//! once no thread has ended for `SPAWN_PATIENCE`). Nothing but the
-//! imports is shared between the threads: each has its own globals, tables, function
-//! references and store. This is what wasi-threads runtimes do, and it is the baseline the
-//! shared-everything model is measured against.
+//! `wasi_thread_start: [i32 i32] -> []`. `thread-spawn(arg)` starts an OS thread that calls
+//! `wasi_thread_start(tid, arg)`, and returns the new thread's id, from 1 up to
+//! `0x1FFF_FFFF`, or -1 if the thread could not start (at the thread limit, once no thread
+//! has ended for `SPAWN_PATIENCE`). Where the new thread runs is the [`WasiThreadsModel`]:
+//!
+//! - [`InstancePerThread`](WasiThreadsModel::InstancePerThread): it instantiates the same
+//!   module again, in a store of its own, with the same imports (so the same memory).
+//!   Nothing but the imports is shared between the threads: each has its own globals,
+//!   tables, function references and store. This is what wasi-threads runtimes do.
+//! - [`OneInstance`](WasiThreadsModel::OneInstance): it attaches to the program's one
+//!   instance, as an embedder's thread attaches to a [`SharedInstance`], leasing a block
+//!   with its own copy of every mutable global the module defines, and runs there. Starting a
+//!   thread costs the same for any module size. The module is compiled so that its threads
+//!   cannot tell the difference; one that could is refused with
+//!   [`CompileError::NotOneInstance`] (the rules are in the README).
 //!
 //! A trap in any thread ends the whole process, as the proposal asks: the other threads and
 //! the main instance's call in progress are interrupted (as a store's terminate does: a
@@ -18,6 +26,7 @@
 //! Instead of exiting the host process, weft leaves it to the embedder to drop the
 //! `WasiThreads` (which stops and joins every thread) and start over.
 
+use super::attach::{ReservedAttachment, SharedInstance, SharedTypedFunc, ThreadTerminator};
 use super::engine::Engine;
 use super::error::{Error, ThreadError, Trap, UsageError};
 use super::func::Caller;
@@ -28,7 +37,7 @@ use super::store::Store;
 use super::threads::{StopProcess, Terminator, ThreadOutcome, failure_to_error, outcome_to_api};
 use super::types::{ExternType, FuncType, ValType};
 use crate::vm::{OsThreads, ThreadFailure};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use weft_threads::{BudgetPermit, Interrupt, ThreadBudget, ThreadGroup, ThreadId};
 
 /// The module name of the import a wasi-threads module spawns with.
@@ -58,6 +67,19 @@ fn failure_of(error: Error) -> ThreadFailure {
     }
 }
 
+/// Where a wasi-threads program's threads run.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WasiThreadsModel {
+    /// Each thread instantiates the module again, in a store of its own: the ABI's own
+    /// semantics, and what every other wasi-threads runtime does.
+    #[default]
+    InstancePerThread,
+    /// Every thread runs in the program's one instance, on a block of its own with its own
+    /// copy of each mutable global the module defines; the module is compiled for it, and
+    /// refused if its threads could tell the difference.
+    OneInstance,
+}
+
 /// Stops one thread: everything running in its store.
 struct StoreStopper(Terminator);
 
@@ -67,12 +89,46 @@ impl Interrupt for StoreStopper {
     }
 }
 
+/// Stops one thread of the one instance: its attached call.
+struct AttachmentStopper(ThreadTerminator);
+
+impl Interrupt for AttachmentStopper {
+    fn interrupt(&self) {
+        self.0.terminate();
+    }
+}
+
+/// A thread that could not attach, and so runs nothing.
+struct NothingToStop;
+
+impl Interrupt for NothingToStop {
+    fn interrupt(&self) {}
+}
+
+/// What a new thread takes before it starts, so that a spawn at a limit fails at once.
+enum Seat<T> {
+    /// A store of its own, with a clone of the spawning store's data, in the engine's
+    /// thread limit.
+    Store { data: T, permit: BudgetPermit },
+    /// A block of the one instance, in the store's and the engine's thread limits.
+    Block(ReservedAttachment),
+}
+
+/// The one instance, as its threads enter it.
+struct OneInstance {
+    shared: SharedInstance,
+    start: SharedTypedFunc<(i32, i32), ()>,
+}
+
 /// One wasi-threads program: the module, the imports every instance of it gets, and its
 /// threads.
 struct Process<T> {
     engine: Engine,
+    model: WasiThreadsModel,
     module: Module,
     linker: Linker<T>,
+    /// Under [`WasiThreadsModel::OneInstance`], the instance once it is made.
+    one_instance: OnceLock<OneInstance>,
     group: ThreadGroup<ThreadFailure>,
     os_threads: OsThreads,
     /// Live threads of every store and process of the engine.
@@ -98,29 +154,38 @@ pub struct WasiThreads<T: Clone + Send + 'static> {
 
 impl<T: Clone + Send + 'static> WasiThreads<T> {
     /// Checks that `module` follows the wasi-threads ABI and adds `"wasi" "thread-spawn"` to
-    /// `linker`, which must define every other import, the shared memory among them.
-    pub fn new(mut linker: Linker<T>, module: &Module) -> Result<WasiThreads<T>, Error> {
+    /// `linker`, which must define every other import, the shared memory among them. Its
+    /// threads get an instance each ([`WasiThreadsModel::InstancePerThread`]).
+    pub fn new(linker: Linker<T>, module: &Module) -> Result<WasiThreads<T>, Error> {
+        WasiThreads::with_model(linker, module, WasiThreadsModel::InstancePerThread)
+    }
+
+    /// As [`new`](Self::new), with the threads in `model`. For
+    /// [`OneInstance`](WasiThreadsModel::OneInstance) the module is compiled again for it
+    /// (the threads need a copy of each mutable global), which fails with
+    /// [`CompileError::NotOneInstance`](crate::CompileError::NotOneInstance) if the threads
+    /// could tell; every import must then be callable from any thread (the WASI functions
+    /// are; a store-bound host function fails when another thread calls it), and the
+    /// program has one instance.
+    pub fn with_model(
+        mut linker: Linker<T>,
+        module: &Module,
+        model: WasiThreadsModel,
+    ) -> Result<WasiThreads<T>, Error> {
         check_abi(module)?;
+        let module = match model {
+            WasiThreadsModel::InstancePerThread => module.clone(),
+            WasiThreadsModel::OneInstance => module.for_one_instance()?,
+        };
         let engine = module.engine().clone();
         let mut defined = Ok(());
         let process = Arc::new_cyclic(|process: &Weak<Process<T>>| {
-            let spawner = process.clone();
-            defined = linker
-                .func_wrap(
-                    THREAD_SPAWN_MODULE,
-                    THREAD_SPAWN_NAME,
-                    move |caller: Caller<'_, T>, arg: i32| -> i32 {
-                        spawner.upgrade().map_or(-1, |process| {
-                            process
-                                .spawn(caller.data().clone(), arg)
-                                .map_or(-1, |tid| tid as i32)
-                        })
-                    },
-                )
-                .map(drop);
+            defined = define_thread_spawn(&mut linker, model, process.clone());
             Process {
-                module: module.clone(),
+                model,
+                module,
                 linker,
+                one_instance: OnceLock::new(),
                 group: ThreadGroup::new(engine.config().max_threads),
                 os_threads: OsThreads::new(engine.config().max_wasm_stack),
                 engine_budget: Arc::clone(engine.thread_budget()),
@@ -132,12 +197,27 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
         Ok(WasiThreads { process })
     }
 
-    /// Instantiates the main instance in `store`, whose calls a trapping thread stops.
+    /// Instantiates the main instance in `store`, whose calls a trapping thread stops. Under
+    /// [`OneInstance`](WasiThreadsModel::OneInstance) this is the instance every thread runs
+    /// in, and there is only one: a second call fails with
+    /// [`UsageError::SecondInstance`].
     pub fn instantiate(&self, store: &mut Store<T>) -> Result<Instance, Error> {
-        let instance = self
-            .process
-            .linker
-            .instantiate(&mut *store, &self.process.module)?;
+        let process = &self.process;
+        if process.one_instance.get().is_some() {
+            return Err(UsageError::SecondInstance.into());
+        }
+        let instance = process.linker.instantiate(&mut *store, &process.module)?;
+        if process.model == WasiThreadsModel::OneInstance {
+            let shared = instance.share(&mut *store)?;
+            let start = shared.get_typed_func(THREAD_START_EXPORT)?;
+            if process
+                .one_instance
+                .set(OneInstance { shared, start })
+                .is_err()
+            {
+                return Err(UsageError::SecondInstance.into());
+            }
+        }
         self.process
             .mains
             .lock()
@@ -146,10 +226,11 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
         Ok(instance)
     }
 
-    /// Starts a thread as the guest's `thread-spawn(arg)` would, with `data` for its store,
+    /// Starts a thread as the guest's `thread-spawn(arg)` would, with `data` for its store
+    /// (none under [`OneInstance`](WasiThreadsModel::OneInstance), where `data` is unused),
     /// and returns its id.
     pub fn spawn(&self, data: T, arg: i32) -> Result<ThreadId, Error> {
-        self.process.spawn(data, arg)
+        self.process.spawn(Some(data), arg)
     }
 
     /// Waits for every thread, including those spawned while it waits, and returns the
@@ -213,11 +294,27 @@ impl<T: Clone + Send + 'static> StopProcess for Process<T> {
 }
 
 impl<T: Clone + Send + 'static> Process<T> {
-    fn spawn(self: &Arc<Self>, data: T, arg: i32) -> Result<ThreadId, Error> {
-        let permit = self
-            .engine_budget
-            .try_acquire()
-            .ok_or(ThreadError::EngineLimit(self.engine_budget.limit()))?;
+    /// Starts a thread, with `data` for its store under an instance per thread.
+    fn spawn(self: &Arc<Self>, data: Option<T>, arg: i32) -> Result<ThreadId, Error> {
+        // The id first: its patience covers a thread that has told its joiner it is done
+        // but still holds its seat.
+        let tid = self.reserve_tid()?;
+        let seat = self.seat(data).inspect_err(|_| self.group.cancel(tid))?;
+        let process = Arc::clone(self);
+        let started = self.os_threads.start(format!("weft-wasi-{tid}"), move || {
+            process.run(tid, arg, seat)
+        });
+        match started {
+            Ok(()) => Ok(tid),
+            Err(error) => {
+                self.group.cancel(tid);
+                Err(ThreadError::Os(error.to_string()).into())
+            }
+        }
+    }
+
+    /// A new thread's id, waiting up to `SPAWN_PATIENCE` at the thread limit.
+    fn reserve_tid(&self) -> Result<ThreadId, Error> {
         let Some(tid) = self.group.reserve_within(SPAWN_PATIENCE) else {
             return Err(if self.group.is_aborted() {
                 ThreadError::Stopped
@@ -233,32 +330,52 @@ impl<T: Clone + Send + 'static> Process<T> {
             ))
             .into());
         }
-        let process = Arc::clone(self);
-        let started = self.os_threads.start(format!("weft-wasi-{tid}"), move || {
-            process.run(tid, arg, data, permit)
-        });
-        match started {
-            Ok(()) => Ok(tid),
-            Err(error) => {
-                self.group.cancel(tid);
-                Err(ThreadError::Os(error.to_string()).into())
-            }
-        }
+        Ok(tid)
     }
 
-    fn run(&self, tid: ThreadId, arg: i32, data: T, permit: BudgetPermit) {
-        let mut store = Store::new(&self.engine, data);
-        let stopper = Arc::new(StoreStopper(store.terminator()));
-        let result = if self.group.start(tid, stopper) {
-            self.start_thread(&mut store, tid, arg)
-        } else {
-            Err(ThreadFailure::Trap(Trap::Interrupted))
+    /// What a new thread takes before it starts; `data` is for its store under an instance
+    /// per thread, where every spawn brings it, and unused in one instance.
+    fn seat(&self, data: Option<T>) -> Result<Seat<T>, Error> {
+        Ok(match data {
+            Some(data) if self.model == WasiThreadsModel::InstancePerThread => Seat::Store {
+                data,
+                permit: self
+                    .engine_budget
+                    .try_acquire()
+                    .ok_or(ThreadError::EngineLimit(self.engine_budget.limit()))?,
+            },
+            // Before the instance exists there is nowhere to run.
+            _ => Seat::Block(
+                self.one_instance
+                    .get()
+                    .ok_or(ThreadError::Stopped)?
+                    .shared
+                    .reserve()?,
+            ),
+        })
+    }
+
+    fn run(&self, tid: ThreadId, arg: i32, seat: Seat<T>) {
+        let result = match seat {
+            Seat::Store { data, permit } => {
+                let mut store = Store::new(&self.engine, data);
+                let stopper = Arc::new(StoreStopper(store.terminator()));
+                let result = if self.group.start(tid, stopper) {
+                    self.start_thread(&mut store, tid, arg)
+                } else {
+                    Err(ThreadFailure::Trap(Trap::Interrupted))
+                };
+                drop(store);
+                // Before `finish`: a joiner that sees the thread finished may spawn in its
+                // place.
+                drop(permit);
+                result
+            }
+            // Detaches (and frees the slots) before `finish`, for the same reason.
+            Seat::Block(reserved) => self.run_in_instance(reserved, tid, arg),
         };
         let failed =
             matches!(&result, Err(failure) if *failure != ThreadFailure::Trap(Trap::Interrupted));
-        drop(store);
-        // Before `finish`: a joiner that sees the thread finished may spawn in its place.
-        drop(permit);
         self.group.finish(tid, result);
         // After `finish` has made the failure the group's error: a main call it interrupts
         // may terminate the process at once, and the failure must not count as aborted.
@@ -287,11 +404,66 @@ impl<T: Clone + Send + 'static> Process<T> {
         store.join_threads().map_err(failure_of)
     }
 
+    /// Runs thread `tid` in the one instance: attaches, calls `wasi_thread_start(tid, arg)`
+    /// on the thread's own block, and detaches.
+    fn run_in_instance(
+        &self,
+        reserved: ReservedAttachment,
+        tid: ThreadId,
+        arg: i32,
+    ) -> Result<(), ThreadFailure> {
+        let attached = reserved.attach();
+        let stopper: Arc<dyn Interrupt> = match &attached {
+            Ok(thread) => Arc::new(AttachmentStopper(thread.terminator())),
+            Err(_) => Arc::new(NothingToStop),
+        };
+        if !self.group.start(tid, stopper) {
+            return Err(ThreadFailure::Trap(Trap::Interrupted));
+        }
+        let thread = attached.map_err(failure_of)?;
+        let start = &self
+            .one_instance
+            .get()
+            .expect("a thread is only spawned into an instance that exists")
+            .start;
+        start.call(&thread, (tid as i32, arg)).map_err(failure_of)
+    }
+
     fn stop_mains(&self) {
         for main in self.mains.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             main.terminate();
         }
     }
+}
+
+/// Adds `thread-spawn` to `linker`: store-bound under an instance per thread, whose new
+/// store gets a clone of the spawning store's data; store-free in one instance, where any
+/// thread may spawn.
+fn define_thread_spawn<T: Clone + Send + 'static>(
+    linker: &mut Linker<T>,
+    model: WasiThreadsModel,
+    process: Weak<Process<T>>,
+) -> Result<(), Error> {
+    let spawn = |process: &Weak<Process<T>>, data: Option<T>, arg: i32| -> i32 {
+        process.upgrade().map_or(-1, |process| {
+            process.spawn(data, arg).map_or(-1, |tid| tid as i32)
+        })
+    };
+    match model {
+        WasiThreadsModel::InstancePerThread => linker.func_wrap(
+            THREAD_SPAWN_MODULE,
+            THREAD_SPAWN_NAME,
+            move |caller: Caller<'_, T>, arg: i32| -> i32 {
+                spawn(&process, Some(caller.data().clone()), arg)
+            },
+        ),
+        WasiThreadsModel::OneInstance => linker.func_wrap_shared(
+            THREAD_SPAWN_MODULE,
+            THREAD_SPAWN_NAME,
+            move |arg: i32| -> i32 { spawn(&process, None, arg) },
+        ),
+    }
+    .map(drop)
 }
 
 /// The ABI's requirements a module must meet before any thread runs it.

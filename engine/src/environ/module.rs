@@ -19,6 +19,9 @@ pub enum WasmError {
     Unsupported { feature: String, offset: u64 },
     /// Cranelift failed on IR that weft produced: a bug in weft, reported rather than hidden.
     Codegen { message: String },
+    /// The module's threads cannot share one instance without it noticing (see
+    /// `one_instance`): `reason` names what would differ.
+    NotOneInstance { reason: String, offset: u64 },
 }
 
 impl From<wasmparser::BinaryReaderError> for WasmError {
@@ -215,6 +218,9 @@ pub struct ModuleInfo {
     /// Slot of each global in a thread's block, by global index; `None` for globals that are
     /// not thread-local.
     pub thread_local_slots: Vec<Option<u32>>,
+    /// Whether the module was laid out for a wasi-threads program's threads to share one
+    /// instance (see `one_instance`): every function may then run on any thread.
+    pub one_instance_threads: bool,
 }
 
 /// Names from a module's `name` section.
@@ -279,6 +285,15 @@ impl ModuleInfo {
         }
         thread_locals::validate(&mut info, thread_locals_offset.unwrap_or(0))?;
         super::shared_validation::check_shared_functions(&info, bytes)?;
+        Ok(info)
+    }
+
+    /// Decodes `bytes` as [`parse`](Self::parse) does, laid out for a wasi-threads program
+    /// whose threads share one instance: every mutable global the module defines is
+    /// thread-local. Fails with [`WasmError::NotOneInstance`] if the threads could tell.
+    pub fn parse_one_instance(bytes: &[u8]) -> Result<ModuleInfo, WasmError> {
+        let mut info = ModuleInfo::parse(bytes)?;
+        super::one_instance::plan(&mut info, bytes)?;
         Ok(info)
     }
 

@@ -10,6 +10,7 @@ use super::vmcontext::{VMContext, VMThreadContext};
 use crate::environ::{VM_THREAD_CONTEXT_MAGIC, VMOffsets};
 use std::alloc::Layout;
 use std::ptr::NonNull;
+use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 use weft_tls::BlockPool;
 
@@ -29,9 +30,8 @@ pub(crate) struct ThreadBlock {
 unsafe impl Send for ThreadBlock {}
 
 impl ThreadBlock {
-    /// A fresh block for an instance whose VMContext is `vmctx`. Every thread-local global
-    /// starts at its type's default value, whose bits are all zero (0, +0.0 or null), so
-    /// zeroed memory is already initialized.
+    /// A fresh block for an instance whose VMContext is `vmctx`, its thread-local globals
+    /// zeroed: each type's default value (0, +0.0 or null).
     pub fn new(offsets: &VMOffsets, vmctx: *mut VMContext) -> ThreadBlock {
         let layout = Layout::from_size_align(offsets.size_of_thread_context() as usize, 16)
             .expect("thread blocks are small");
@@ -57,22 +57,62 @@ impl ThreadBlock {
         self.context
     }
 
-    /// Restores a released block to the state of a new one, so its next thread sees default
-    /// thread-locals and no stale interrupt.
-    fn reset(&mut self) {
-        let header = size_of::<VMThreadContext>();
-        // SAFETY: the block is owned here and nobody else uses it: the slots after the header
-        // lie inside the allocation.
+    /// Bytes of the thread-local globals, which follow the header.
+    fn thread_locals_len(&self) -> usize {
+        self.layout.size() - size_of::<VMThreadContext>()
+    }
+
+    fn thread_locals_ptr(&self) -> *mut u8 {
+        // SAFETY: the header's end lies inside the allocation.
+        unsafe {
+            self.context
+                .as_ptr()
+                .cast::<u8>()
+                .add(size_of::<VMThreadContext>())
+        }
+    }
+
+    /// A copy of the block's thread-local globals.
+    fn thread_locals(&self) -> Box<[u8]> {
+        let mut copy = vec![0; self.thread_locals_len()].into_boxed_slice();
+        // SAFETY: the slots lie inside the allocation, and only the block's own thread (the
+        // caller) writes them.
+        unsafe {
+            self.thread_locals_ptr()
+                .copy_to_nonoverlapping(copy.as_mut_ptr(), copy.len())
+        };
+        copy
+    }
+
+    /// Sets the thread-local globals to `image` (zero without one).
+    fn set_thread_locals(&mut self, image: Option<&[u8]>) {
+        let len = self.thread_locals_len();
+        let target = self.thread_locals_ptr();
+        // SAFETY: the block is owned here and nobody else uses it; the slots lie inside the
+        // allocation, and an image is a copy of another block of the same instance, so of the
+        // same length.
+        unsafe {
+            match image {
+                Some(image) => {
+                    assert_eq!(image.len(), len, "an image of this instance's blocks");
+                    target.copy_from_nonoverlapping(image.as_ptr(), len);
+                }
+                None => target.write_bytes(0, len),
+            }
+        }
+    }
+
+    /// Restores a released block to the state of a new one, so its next thread sees the
+    /// starting thread-locals and no stale interrupt.
+    fn reset(&mut self, image: Option<&[u8]>) {
+        // SAFETY: the block is owned here and nobody else uses it.
         unsafe {
             let context = self.context.as_ptr();
             (*context).interrupt.store(0, Ordering::Relaxed);
             (*context).stack_limit = usize::MAX;
             (*context).record = std::ptr::null();
-            context
-                .cast::<u8>()
-                .add(header)
-                .write_bytes(0, self.layout.size() - header);
         }
+        self.set_thread_locals(image);
     }
 }
 
@@ -88,6 +128,9 @@ pub(crate) struct BlockSource {
     offsets: VMOffsets,
     vmctx: *mut VMContext,
     pool: BlockPool<ThreadBlock>,
+    /// The thread-local globals every new thread starts with: their initializers' values,
+    /// recorded once the instance has evaluated them. Until then, zeros.
+    initial: OnceLock<Box<[u8]>>,
 }
 
 impl BlockSource {
@@ -96,16 +139,31 @@ impl BlockSource {
             offsets,
             vmctx,
             pool: BlockPool::new(MAX_IDLE_BLOCKS),
+            initial: OnceLock::new(),
         }
     }
 
+    /// Records the home block's thread-local globals, just initialized, as every other
+    /// thread's starting values. Called once per instance, before any thread can lease a
+    /// block.
+    pub fn record_initial(&self, home: &ThreadBlock) {
+        let recorded = self.initial.set(home.thread_locals());
+        debug_assert!(recorded.is_ok(), "an instance initializes its globals once");
+    }
+
     pub fn acquire(&self) -> ThreadBlock {
-        self.pool
-            .acquire(|| ThreadBlock::new(&self.offsets, self.vmctx))
+        self.pool.acquire(|| {
+            let mut block = ThreadBlock::new(&self.offsets, self.vmctx);
+            if let Some(image) = self.initial.get() {
+                block.set_thread_locals(Some(image));
+            }
+            block
+        })
     }
 
     pub fn release(&self, block: ThreadBlock) {
-        self.pool.release(block, ThreadBlock::reset);
+        let image = self.initial.get().map(|image| &image[..]);
+        self.pool.release(block, |block| block.reset(image));
     }
 
     /// Blocks ever created for threads other than the home thread.

@@ -16,9 +16,9 @@ use crate::environ::{
 };
 use crate::vm::WaitOutcome;
 use std::alloc::Layout;
-use std::cell::RefCell;
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The entities an instance's index spaces refer to, imports first.
 pub(crate) struct InstanceEntities {
@@ -36,9 +36,11 @@ pub(crate) struct InstanceEntities {
 /// A module instance. Always boxed: its VMContext stores its address.
 ///
 /// Several threads may run the instance's code at once, each with its own block, so libcalls
-/// only get `&Instance`. What only unshared code can reach (unshared memories and tables,
-/// segments) is touched only by the home thread: validation keeps shared functions, the only
-/// ones other threads run, away from it.
+/// only get `&Instance`. What only unshared code can reach (unshared memories) is touched
+/// only by the home thread: validation keeps shared functions, the only ones other threads
+/// run, away from it, and a module laid out for one-instance wasi-threads has none.
+/// Segment state and tables are thread-safe, since the threads of such a module run unshared
+/// code too.
 pub(crate) struct Instance {
     module: Arc<ModuleRuntime>,
     offsets: VMOffsets,
@@ -48,9 +50,9 @@ pub(crate) struct Instance {
     globals: Vec<NonNull<VMGlobalDefinition>>,
     /// Evaluated items of each element segment; emptied by `elem.drop` and after use by
     /// active and declarative segments.
-    elements: RefCell<Vec<Box<[usize]>>>,
+    elements: RwLock<Vec<Box<[usize]>>>,
     /// Whether each data segment was dropped.
-    dropped_data: RefCell<Vec<bool>>,
+    dropped_data: Box<[AtomicBool]>,
     /// The home thread's block.
     home: ThreadBlock,
     /// Where other threads get their blocks.
@@ -73,8 +75,10 @@ impl Instance {
         let vmctx = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
         let vmctx_ptr = vmctx.as_ptr().cast::<VMContext>();
         let mut instance = Box::new(Instance {
-            elements: RefCell::new(vec![Box::default(); module.info.elements.len()]),
-            dropped_data: RefCell::new(vec![false; module.info.data.len()]),
+            elements: RwLock::new(vec![Box::default(); module.info.elements.len()]),
+            dropped_data: (0..module.info.data.len())
+                .map(|_| AtomicBool::new(false))
+                .collect(),
             home: ThreadBlock::new(&offsets, vmctx_ptr),
             blocks: BlockSource::new(offsets.clone(), vmctx_ptr),
             module,
@@ -294,6 +298,7 @@ impl Instance {
             let global = unsafe { &mut *self.globals[index].as_ptr() };
             global.bytes = value.to_le_bytes();
         }
+        self.blocks.record_initial(&self.home);
         for (defined, init) in info.table_inits.iter().enumerate() {
             if let Some(init) = init {
                 let value = self.eval_const(init)? as usize;
@@ -307,13 +312,13 @@ impl Instance {
                 .iter()
                 .map(|item| self.eval_const(item).map(|raw| raw as usize))
                 .collect::<Result<_, _>>()?;
-            self.elements.borrow_mut()[index] = items;
+            self.elements_mut()[index] = items;
         }
         for (index, segment) in info.elements.iter().enumerate() {
             match &segment.kind {
                 ElementKind::Active { table, offset } => {
                     let offset = self.eval_const(offset)? as u32;
-                    let len = self.elements.borrow()[index].len() as u32;
+                    let len = self.elements()[index].len() as u32;
                     self.table_init(*table, index as u32, offset, 0, len)?;
                     self.elem_drop(index as u32);
                 }
@@ -379,7 +384,7 @@ impl Instance {
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let segment = if self.dropped_data.borrow()[data as usize] {
+        let segment = if self.is_data_dropped(data) {
             0..0
         } else {
             self.module.info.data[data as usize].range.clone()
@@ -462,7 +467,12 @@ impl Instance {
     }
 
     pub fn data_drop(&self, data: u32) {
-        self.dropped_data.borrow_mut()[data as usize] = true;
+        // Relaxed: the segment's bytes never change, so the flag orders nothing else.
+        self.dropped_data[data as usize].store(true, Ordering::Relaxed);
+    }
+
+    fn is_data_dropped(&self, data: u32) -> bool {
+        self.dropped_data[data as usize].load(Ordering::Relaxed)
     }
 
     pub fn table_grow(&self, table: u32, init: usize, delta: u32) -> u32 {
@@ -501,7 +511,7 @@ impl Instance {
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let items = self.elements.borrow();
+        let items = self.elements();
         let source = u64::from(src)
             .checked_add(u64::from(len))
             .filter(|&end| end <= items[elem as usize].len() as u64)
@@ -514,7 +524,15 @@ impl Instance {
     }
 
     pub fn elem_drop(&self, elem: u32) {
-        self.elements.borrow_mut()[elem as usize] = Box::default();
+        self.elements_mut()[elem as usize] = Box::default();
+    }
+
+    fn elements(&self) -> RwLockReadGuard<'_, Vec<Box<[usize]>>> {
+        self.elements.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn elements_mut(&self) -> RwLockWriteGuard<'_, Vec<Box<[usize]>>> {
+        self.elements.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -335,7 +335,9 @@ impl StoreOpaque {
         result
     }
 
-    /// `func` as any thread may call it; `None` for a host function.
+    /// `func` as any thread may call it; `None` for a host function, and for a wasm function
+    /// only the home thread may run: one of unshared type, unless its module was laid out
+    /// for one-instance wasi-threads, where every function runs on any thread.
     pub fn shared_entry(&self, func: usize) -> Option<SharedEntry> {
         let FuncData {
             funcref,
@@ -353,6 +355,13 @@ impl StoreOpaque {
             .type_index_of(type_index)
             .map(|ty| module.info.func_type(ty))
             .expect("a function's signature is among its module's types");
+        let runs_anywhere = module.info.one_instance_threads
+            || module
+                .type_index_of(type_index)
+                .is_some_and(|ty| module.info.is_shared_type(ty));
+        if !runs_anywhere {
+            return None;
+        }
         let slots = ty.params().len().max(ty.results().len());
         // SAFETY: `vmctx` is the context of this live instance of this store, and the code
         // and trampoline are its function's, for a signature with `slots` values at most.

@@ -101,7 +101,7 @@ impl Instance {
 
     /// `array.new_elem`, as [`Instance::array_new_data`] with an element segment.
     pub fn array_new_elem(&self, ty: u32, elem: u32, offset: u32, length: u32) -> usize {
-        let items = self.elements.borrow();
+        let items = self.elements();
         let items = &items[elem as usize];
         if !in_bounds(offset, length, items.len() as u64) {
             return 1;
@@ -225,7 +225,7 @@ impl Instance {
         if !in_bounds(dst, length, u64::from(unsafe { array_length(array) })) {
             return 1;
         }
-        let items = self.elements.borrow();
+        let items = self.elements();
         let items = &items[elem as usize];
         if !in_bounds(src, length, items.len() as u64) {
             return 2;
@@ -245,7 +245,7 @@ impl Instance {
 
     /// The bytes of data segment `data`; none once it was dropped.
     fn data_bytes(&self, data: u32) -> &[u8] {
-        if self.dropped_data.borrow()[data as usize] {
+        if self.is_data_dropped(data) {
             return &[];
         }
         &self.module.bytes[self.module.info.data[data as usize].range.clone()]

@@ -236,13 +236,28 @@ impl Attachments {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Slots for one more attached thread, taken now for a thread that attaches later with
+    /// [`attach_with`](Self::attach_with).
+    pub fn reserve(&self) -> Result<ThreadPermits, Refusal> {
+        self.budgets.permits()
+    }
+
     /// Attaches the calling OS thread to `instance`, leasing the thread's block there. Fails
     /// at a thread limit, or if the store is gone (or `instance` is another store's).
     pub fn attach(self: &Arc<Self>, instance: InstanceRef) -> Result<HostThread, Refusal> {
+        self.attach_with(instance, self.reserve()?)
+    }
+
+    /// Attaches the calling OS thread as [`attach`](Self::attach) does, in the slots
+    /// `permits` hold.
+    pub fn attach_with(
+        self: &Arc<Self>,
+        instance: InstanceRef,
+        permits: ThreadPermits,
+    ) -> Result<HostThread, Refusal> {
         if instance.store != self.store {
             return Err(Refusal::StoreGone);
         }
-        let permits = self.budgets.permits()?;
         let attachment = Arc::new(Attachment {
             record: ThreadRecord::new(),
             gate: CallGate::new(),

@@ -160,6 +160,21 @@ impl GuestThreads {
         self.attachments.attach(instance)
     }
 
+    /// Slots for a host thread that attaches later; see [`Attachments::reserve`].
+    pub fn reserve_attachment(&self) -> Result<ThreadPermits, Refusal> {
+        self.attachments.reserve()
+    }
+
+    /// Attaches the calling host thread in slots reserved before; see
+    /// [`Attachments::attach_with`].
+    pub fn attach_with(
+        &self,
+        instance: InstanceRef,
+        permits: ThreadPermits,
+    ) -> Result<HostThread, Refusal> {
+        self.attachments.attach_with(instance, permits)
+    }
+
     /// Host threads attached now.
     pub fn attached(&self) -> usize {
         self.attachments.count()

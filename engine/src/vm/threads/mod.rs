@@ -17,5 +17,5 @@ mod record;
 pub(crate) use attach::{AttachedCallError, Attachment, HostThread, InstanceRef, SharedEntry};
 pub(crate) use guest::{GuestThreads, SpawnError, ThreadFailure, ThreadOutcome};
 pub(crate) use os::OsThreads;
-pub(crate) use permits::Refusal;
+pub(crate) use permits::{Refusal, ThreadPermits};
 pub(crate) use record::{ThreadRecord, call_on_block};
