@@ -93,7 +93,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
     let mut config = Config::new();
     config.wasm_features(options.features(all_implemented()));
     let engine = Engine::new(&config)?;
-    let module = Module::from_file(&engine, Path::new(file))?;
+    let model = match args.wasi_threads {
+        ThreadModel::Instance => WasiThreadsModel::InstancePerThread,
+        ThreadModel::Shared => WasiThreadsModel::OneInstance,
+    };
+    let module = Module::from_file_with_model(&engine, Path::new(file), model)?;
     let entry = Entry {
         invoke: args.invoke.as_deref(),
         args: program_args,
@@ -112,10 +116,6 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
     for preload in &args.preloads {
         self::preload(&engine, &mut linker, &mut store, preload)?;
     }
-    let model = match args.wasi_threads {
-        ThreadModel::Instance => WasiThreadsModel::InstancePerThread,
-        ThreadModel::Shared => WasiThreadsModel::OneInstance,
-    };
     let instantiated = Program::instantiate_with_model(linker, &mut store, &module, &ctx, model);
     let (program, ran) = match instantiated {
         Ok(program) => {

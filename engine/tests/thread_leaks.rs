@@ -1,7 +1,8 @@
 //! Termination leaves nothing behind, under both thread models: after a terminate and a join,
-//! every guest thread's OS thread has exited and (shared-everything) its block is back in the
-//! instance's pool, round after round. One test in its binary, so the process's thread count
-//! is this test's alone.
+//! every guest thread's OS thread is idle, waiting to serve the next spawn (the next round
+//! starts no new ones) and (shared-everything) its block is back in the instance's pool,
+//! round after round; once the store or process is dropped, every OS thread has exited. One
+//! test in its binary, so the process's thread count is this test's alone.
 #![cfg(target_os = "linux")]
 
 mod support;
@@ -77,20 +78,25 @@ fn shared_everything_threads_leave_no_os_thread_or_block() {
         while i32_of(call(&mut store, &instance, "waiting", &[])) < expected {
             std::thread::yield_now();
         }
-        assert_eq!(os_threads(), before + THREADS, "round {round}: all running");
+        assert_eq!(
+            os_threads(),
+            before + THREADS,
+            "round {round}: all running, on the threads of the first round"
+        );
         store.terminator().terminate();
         store.join_threads().unwrap();
-        assert_eq!(
-            os_threads_settled_at(before),
-            before,
-            "round {round}: every OS thread exited"
-        );
         assert_eq!(
             instance.thread_blocks_created(&store),
             THREADS,
             "round {round}: blocks are reused, not made anew"
         );
     }
+    drop(store);
+    assert_eq!(
+        os_threads_settled_at(before),
+        before,
+        "every OS thread exited with the store"
+    );
 }
 
 fn instance_per_thread_threads_leave_no_os_thread() {
@@ -118,10 +124,11 @@ fn instance_per_thread_threads_leave_no_os_thread() {
         process.terminate();
         process.join().unwrap();
         assert_eq!(process.live_threads(), 0);
+        drop(process);
         assert_eq!(
             os_threads_settled_at(before),
             before,
-            "round {round}: every OS thread exited"
+            "round {round}: every OS thread exited with the process"
         );
     }
 }

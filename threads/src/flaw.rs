@@ -126,6 +126,20 @@ pub(crate) enum CondvarFlaw {
     InterruptSwallowsNotify,
 }
 
+/// Deliberate bugs in [`ThreadCache`](crate::ThreadCache), for `loom_thread_cache.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CacheFlaw {
+    /// A worker whose idle time ran out leaves without checking that its slot is still on the
+    /// idle list, though a `run` may just have taken it and handed it a job: the job never
+    /// runs.
+    LeaveWithoutRecheck,
+    /// A job counts as running only once its thread starts it, so `wait_idle` can return
+    /// between a `run` and the start of its job.
+    CountWhenStarted,
+    /// `close` marks the cache closed but does not wake the idle threads, which sleep on.
+    CloseForgetsIdle,
+}
+
 /// Deliberate bugs in [`Latch`](crate::Latch), for `loom_latch.rs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LatchFlaw {

@@ -4,7 +4,7 @@
 //! of WebAssembly or Cranelift, so every protocol here can be model-checked with loom.
 //!
 //! The loom models (`loom_tests.rs`, `loom_thread_group.rs`, `loom_semaphore.rs`,
-//! `loom_mutex.rs`, `loom_condvar.rs`, `loom_latch.rs`) run with:
+//! `loom_mutex.rs`, `loom_condvar.rs`, `loom_latch.rs`, `loom_thread_cache.rs`) run with:
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
@@ -22,6 +22,7 @@ mod parking;
 mod parking_list;
 mod semaphore;
 mod sync;
+mod thread_cache;
 mod thread_group;
 mod wait_queue;
 mod waiter;
@@ -49,6 +50,8 @@ mod loom_semaphore;
 #[cfg(all(test, loom))]
 mod loom_tests;
 #[cfg(all(test, loom))]
+mod loom_thread_cache;
+#[cfg(all(test, loom))]
 mod loom_thread_group;
 #[cfg(all(test, not(loom)))]
 mod mutex_tests;
@@ -56,6 +59,8 @@ mod mutex_tests;
 mod semaphore_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
+#[cfg(all(test, not(loom)))]
+mod thread_cache_tests;
 #[cfg(all(test, not(loom)))]
 mod thread_group_tests;
 
@@ -65,6 +70,7 @@ pub use condvar::{CondvarWait, HostCondvar};
 pub use latch::Latch;
 pub use mutex::{AlreadyHeld, HostMutex, UnlockError};
 pub use semaphore::{Acquire, PermitOverflow, Semaphore};
+pub use thread_cache::{Job, ThreadCache, Worker};
 pub use thread_group::{Interrupt, Outcome, ThreadGroup, ThreadId};
 pub use wait_queue::{WaitOutcome, WaitQueue};
 pub use waiter::Waiter;

@@ -2,6 +2,7 @@
 //! reused by every wait it makes, and what interrupts the thread, in a wait or in a blocking
 //! call (`blocking.rs`).
 
+use std::cell::RefCell;
 use std::fmt;
 
 use crate::blocking::HookSlot;
@@ -32,7 +33,7 @@ struct Inner {
 }
 
 thread_local! {
-    static CURRENT: Waiter = Waiter::new();
+    static CURRENT: RefCell<Waiter> = RefCell::new(Waiter::new());
 }
 
 impl Waiter {
@@ -50,8 +51,17 @@ impl Waiter {
         // While the thread's locals are being torn down there is no stored waiter; a fresh one
         // still waits correctly, it just cannot be interrupted from outside.
         CURRENT
-            .try_with(Waiter::clone)
+            .try_with(|current| current.borrow().clone())
             .unwrap_or_else(|_| Waiter::new())
+    }
+
+    /// Gives this OS thread a new waiter, for a thread reused for unrelated work (a
+    /// [`ThreadCache`](crate::ThreadCache) job): interrupts meant for the work it did before,
+    /// from whoever still holds the old waiter, no longer reach it. Call it between two pieces
+    /// of work, never during a wait.
+    pub fn renew() {
+        // During teardown there is nothing left to renew.
+        let _ = CURRENT.try_with(|current| *current.borrow_mut() = Waiter::new());
     }
 
     /// Wakes this thread's current or next wait with [`Interrupted`]. Sticky: every wait

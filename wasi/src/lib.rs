@@ -57,7 +57,7 @@ mod table;
 
 pub use ctx::{ExitStatus, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxError};
 pub use descriptor::{DirPerms, FilePerms, InputPipe, OutputPipe};
-pub use program::{Program, ProgramTerminator};
+pub use program::{Program, ProgramTerminator, REACTOR_INITIALIZE};
 
 use abi::MODULE;
 use error::{WasiError, WasiResult};

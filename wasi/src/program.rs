@@ -7,6 +7,10 @@ use weft::{
     THREAD_SPAWN_NAME, Terminator, WasiThreads, WasiThreadsModel,
 };
 
+/// The export a WASI reactor (a library-like program, `-mexec-model=reactor`) is
+/// initialized with.
+pub const REACTOR_INITIALIZE: &str = "_initialize";
+
 /// A WASI program, instantiated: a module that imports `wasi::thread-spawn` runs as a
 /// wasi-threads program ([`WasiThreads`], in the [`WasiThreadsModel`] chosen, an instance
 /// per thread by default); any other in one instance, whose shared-everything threads, if it
@@ -47,8 +51,9 @@ impl<T: Clone + Send + 'static> Program<T> {
     /// declared type, as wasi-threads programs expect of their host. `proc_exit` from any
     /// thread stops the whole program.
     ///
-    /// An error here may be the program exiting during instantiation (from its start
-    /// function): [`WasiCtx::exit_status`] tells.
+    /// A reactor's `_initialize` is called here. An error may be the program exiting during
+    /// instantiation (from its start function or `_initialize`): [`WasiCtx::exit_status`]
+    /// tells.
     pub fn instantiate(
         linker: Linker<T>,
         store: &mut Store<T>,
@@ -90,6 +95,11 @@ impl<T: Clone + Send + 'static> Program<T> {
             store: store_terminator,
             process: threads.as_ref().map(WasiThreads::terminator),
         };
+        // A reactor is initialized before any of its exports is called, as the WASI ABI asks
+        // of the host.
+        if let Some(initialize) = instance.get_func(&mut *store, REACTOR_INITIALIZE) {
+            initialize.typed::<(), ()>(&*store)?.call(&mut *store, ())?;
+        }
         Ok(Program {
             instance,
             threads,

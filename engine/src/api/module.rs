@@ -11,6 +11,9 @@ use std::path::Path;
 use std::sync::Arc;
 use wasmparser::Validator;
 
+/// How a module's metadata is decoded: [`ModuleInfo::parse`], or a layout's variant of it.
+pub(crate) type Parse = fn(&[u8]) -> Result<ModuleInfo, crate::environ::WasmError>;
+
 /// A validated, compiled module, ready to be instantiated in any store of its engine, any
 /// number of times. Cheap to clone; `Send + Sync`. Its code lives as long as the module or
 /// any instance of it.
@@ -48,13 +51,19 @@ impl Module {
     /// module that is malformed or invalid, [`CompileError::Unsupported`] for a valid one
     /// using what weft does not implement (64-bit memories, custom page sizes, ...).
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
-        Module::from_source(engine, bytes.as_ref(), None)
+        Module::from_source(engine, bytes.as_ref(), None, ModuleInfo::parse)
     }
 
-    /// Compiles `bytes`, binary or text; a text error names `path`, where the text came from.
-    fn from_source(engine: &Engine, bytes: &[u8], path: Option<&Path>) -> Result<Module, Error> {
+    /// Compiles `bytes`, binary or text, whose metadata `parse` decodes; a text error names
+    /// `path`, where the text came from.
+    pub(crate) fn from_source(
+        engine: &Engine,
+        bytes: &[u8],
+        path: Option<&Path>,
+        parse: Parse,
+    ) -> Result<Module, Error> {
         if bytes.starts_with(b"\0asm") {
-            return Module::from_binary(engine, bytes);
+            return Module::compile(engine, bytes, parse);
         }
         let binary = wat::parse_bytes(bytes).map_err(|mut error| {
             if let Some(path) = path {
@@ -64,18 +73,22 @@ impl Module {
                 message: one_line(&error.to_string()),
             }
         })?;
-        Module::from_binary(engine, &binary)
+        Module::compile(engine, &binary, parse)
     }
 
     /// Reads and compiles a `.wasm` or `.wat` file. Fails with [`Error::Io`] if it cannot be
     /// read, then as [`Module::new`], a text error naming the file.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
-        let path = path.as_ref();
+        Module::read_file(engine, path.as_ref(), ModuleInfo::parse)
+    }
+
+    /// Reads and compiles the file at `path`, whose metadata `parse` decodes.
+    pub(crate) fn read_file(engine: &Engine, path: &Path, parse: Parse) -> Result<Module, Error> {
         let bytes = std::fs::read(path).map_err(|error| Error::Io {
             path: path.to_path_buf(),
             error,
         })?;
-        Module::from_source(engine, &bytes, Some(path))
+        Module::from_source(engine, &bytes, Some(path), parse)
     }
 
     /// Compiles a module from its binary format. Fails as [`Module::new`].
@@ -83,26 +96,13 @@ impl Module {
         Module::compile(engine, bytes, ModuleInfo::parse)
     }
 
-    /// This module compiled again for a wasi-threads program whose threads share one
-    /// instance, with every mutable global it defines thread-local (the module itself if it
-    /// already is). Fails with [`CompileError::NotOneInstance`] if the threads could tell.
-    pub(crate) fn for_one_instance(&self) -> Result<Module, Error> {
-        if self.info().one_instance_threads {
-            return Ok(self.clone());
-        }
-        Module::compile(
-            &self.engine,
-            &self.runtime.bytes,
-            ModuleInfo::parse_one_instance,
-        )
+    /// The binary the module was compiled from.
+    pub(crate) fn binary(&self) -> &[u8] {
+        &self.runtime.bytes
     }
 
     /// Validates and compiles `bytes`, whose metadata `parse` decodes.
-    fn compile(
-        engine: &Engine,
-        bytes: &[u8],
-        parse: fn(&[u8]) -> Result<ModuleInfo, crate::environ::WasmError>,
-    ) -> Result<Module, Error> {
+    pub(crate) fn compile(engine: &Engine, bytes: &[u8], parse: Parse) -> Result<Module, Error> {
         Validator::new_with_features(engine.config().features)
             .validate_all(bytes)
             .map_err(|error| CompileError::Invalid {

@@ -32,18 +32,17 @@ use super::error::{Error, ThreadError, Trap, UsageError};
 use super::func::Caller;
 use super::instance::Instance;
 use super::linker::Linker;
-use super::module::Module;
+use super::module::{Module, Parse};
 use super::store::Store;
 use super::threads::{StopProcess, Terminator, ThreadOutcome, failure_to_error, outcome_to_api};
 use super::types::{ExternType, FuncType, ValType};
+use crate::environ::ModuleInfo;
 use crate::vm::{OsThreads, ThreadFailure};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use weft_threads::{BudgetPermit, Interrupt, ThreadBudget, ThreadGroup, ThreadId};
 
-/// The module name of the import a wasi-threads module spawns with.
-pub const THREAD_SPAWN_MODULE: &str = "wasi";
-/// The field name of the import a wasi-threads module spawns with.
-pub const THREAD_SPAWN_NAME: &str = "thread-spawn";
+pub use crate::environ::one_instance::{THREAD_SPAWN_MODULE, THREAD_SPAWN_NAME};
 /// The export every new thread starts in.
 pub const THREAD_START_EXPORT: &str = "wasi_thread_start";
 
@@ -64,6 +63,47 @@ fn failure_of(error: Error) -> ThreadFailure {
     match error {
         Error::Trap { trap, .. } => ThreadFailure::Trap(trap),
         error => ThreadFailure::Host(format!("a wasi thread failed: {error}")),
+    }
+}
+
+impl Module {
+    /// Compiles `bytes` as [`Module::new`] does, laid out for the wasi-threads programs of
+    /// `model`: under [`WasiThreadsModel::OneInstance`], a module that imports
+    /// `wasi::thread-spawn` gets one copy of each mutable global it defines per thread, which
+    /// [`WasiThreads::with_model`] would otherwise compile it again for (and fails the same
+    /// way if its threads could tell). Any other module compiles as usual.
+    pub fn new_with_model(
+        engine: &Engine,
+        bytes: impl AsRef<[u8]>,
+        model: WasiThreadsModel,
+    ) -> Result<Module, Error> {
+        Module::from_source(engine, bytes.as_ref(), None, parser(model))
+    }
+
+    /// Reads and compiles a `.wasm` or `.wat` file as [`Module::new_with_model`] does; fails
+    /// as [`Module::from_file`].
+    pub fn from_file_with_model(
+        engine: &Engine,
+        path: impl AsRef<Path>,
+        model: WasiThreadsModel,
+    ) -> Result<Module, Error> {
+        Module::read_file(engine, path.as_ref(), parser(model))
+    }
+}
+
+/// How a module run in `model` is decoded: laid out for one instance if it is a wasi-threads
+/// program and `model` is one instance.
+fn parser(model: WasiThreadsModel) -> Parse {
+    match model {
+        WasiThreadsModel::InstancePerThread => ModuleInfo::parse,
+        WasiThreadsModel::OneInstance => |bytes| {
+            let info = ModuleInfo::parse(bytes)?;
+            if info.spawns_wasi_threads() {
+                ModuleInfo::parse_one_instance(bytes)
+            } else {
+                Ok(info)
+            }
+        },
     }
 }
 
@@ -175,7 +215,12 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
         check_abi(module)?;
         let module = match model {
             WasiThreadsModel::InstancePerThread => module.clone(),
-            WasiThreadsModel::OneInstance => module.for_one_instance()?,
+            WasiThreadsModel::OneInstance if module.info().one_instance_threads => module.clone(),
+            WasiThreadsModel::OneInstance => Module::compile(
+                module.engine(),
+                module.binary(),
+                ModuleInfo::parse_one_instance,
+            )?,
         };
         let engine = module.engine().clone();
         let mut defined = Ok(());
@@ -187,7 +232,7 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
                 linker,
                 one_instance: OnceLock::new(),
                 group: ThreadGroup::new(engine.config().max_threads),
-                os_threads: OsThreads::new(engine.config().max_wasm_stack),
+                os_threads: OsThreads::new("weft-wasi", engine.config().max_wasm_stack),
                 engine_budget: Arc::clone(engine.thread_budget()),
                 mains: Mutex::new(Vec::new()),
                 engine,
@@ -237,7 +282,7 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
     /// first failure any thread had, if there was one.
     pub fn join(&self) -> Result<(), Error> {
         let result = self.process.group.join_all();
-        self.process.os_threads.join_all();
+        self.process.os_threads.wait_idle();
         result.map_err(failure_to_error)
     }
 
@@ -301,9 +346,7 @@ impl<T: Clone + Send + 'static> Process<T> {
         let tid = self.reserve_tid()?;
         let seat = self.seat(data).inspect_err(|_| self.group.cancel(tid))?;
         let process = Arc::clone(self);
-        let started = self.os_threads.start(format!("weft-wasi-{tid}"), move || {
-            process.run(tid, arg, seat)
-        });
+        let started = self.os_threads.start(move || process.run(tid, arg, seat));
         match started {
             Ok(()) => Ok(tid),
             Err(error) => {

@@ -9,7 +9,7 @@ mod compiled;
 pub mod gc;
 pub mod i31;
 mod module;
-mod one_instance;
+pub mod one_instance;
 mod shared_validation;
 pub mod thread_locals;
 mod trap;

@@ -297,6 +297,11 @@ impl ModuleInfo {
         Ok(info)
     }
 
+    /// Whether the module is a wasi-threads program: it imports `wasi::thread-spawn`.
+    pub fn spawns_wasi_threads(&self) -> bool {
+        super::one_instance::spawns_wasi_threads(self)
+    }
+
     /// The type of function `index`.
     pub fn function_type(&self, index: u32) -> &FuncType {
         self.func_type(self.functions[index as usize])

@@ -39,6 +39,18 @@
 use super::module::{ConstExpr, ConstOp, DataKind, EntityIndex, ModuleInfo, WasmError};
 use wasmparser::{BinaryReader, FunctionBody, HeapType, Operator, OperatorsReader, ValType};
 
+/// The module name of the import a wasi-threads module spawns with.
+pub const THREAD_SPAWN_MODULE: &str = "wasi";
+/// The field name of the import a wasi-threads module spawns with.
+pub const THREAD_SPAWN_NAME: &str = "thread-spawn";
+
+/// Whether `info`'s module is a wasi-threads program: it imports `wasi::thread-spawn`.
+pub(crate) fn spawns_wasi_threads(info: &ModuleInfo) -> bool {
+    info.imports
+        .iter()
+        .any(|import| import.module == THREAD_SPAWN_MODULE && import.name == THREAD_SPAWN_NAME)
+}
+
 /// Makes every mutable global `info`'s module defines thread-local and checks the module
 /// against the rules above. `bytes` is the module binary `info` was parsed from.
 pub(crate) fn plan(info: &mut ModuleInfo, bytes: &[u8]) -> Result<(), WasmError> {

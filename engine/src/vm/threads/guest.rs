@@ -142,7 +142,7 @@ impl GuestThreads {
         let budgets = Arc::new(ThreadBudgets::new(limit, engine_budget));
         GuestThreads {
             group: Mutex::new(Arc::new(ThreadGroup::new(UNLIMITED))),
-            os_threads: OsThreads::new(max_wasm_stack),
+            os_threads: OsThreads::new("weft-guest", max_wasm_stack),
             attachments: Arc::new(Attachments::new(
                 store,
                 max_wasm_stack,
@@ -246,9 +246,9 @@ impl GuestThreads {
         };
         let threads = Arc::clone(self);
         let thread_group = Arc::clone(&group);
-        let spawned = self.os_threads.start(format!("weft-guest-{id}"), move || {
-            threads.run(&thread_group, id, job, permits)
-        });
+        let spawned = self
+            .os_threads
+            .start(move || threads.run(&thread_group, id, job, permits));
         match spawned {
             Ok(()) => Ok(id),
             Err(error) => {
@@ -321,7 +321,7 @@ impl GuestThreads {
     /// store can spawn again, even after a trap aborted the threads.
     pub fn join_all(&self) -> Result<(), ThreadFailure> {
         let result = self.group().join_all();
-        self.os_threads.join_all();
+        self.os_threads.wait_idle();
         let mut group = self.group.lock().unwrap_or_else(|e| e.into_inner());
         if group.is_aborted() {
             *group = Arc::new(ThreadGroup::new(UNLIMITED));
