@@ -8,6 +8,11 @@
 //! - a byte histogram of 8 MiB of shared memory split among 1, 2 and all available threads,
 //!   started before the clock and released once per sample.
 //!
+//! - the same three on a real program, `programs/pthread_kernels.c` built for
+//!   wasm32-wasip1-threads and run in both wasi-threads models, against the same C source
+//!   built natively: pthread_create+join (small program and 10,000 more functions), and a
+//!   parallel histogram whose every call starts and joins its threads.
+//!
 //! Memory per live thread is not a time: the `thread_memory` binary measures it.
 //!
 //! With the `wasmtime` feature, wasmtime's instance-per-thread model joins each group.
@@ -23,6 +28,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 use weft::Engine;
+use weft_benches::programs::{
+    HISTOGRAM_SEED, MODELS, NativeProgram, PROGRAM_DATA_LEN, ProgramSize, WasiProgram, model_id,
+    program_engine,
+};
 use weft_benches::thread_models::native::NativePool;
 use weft_benches::thread_models::{
     self, GuestPool, Job, MAX_DATA_LEN, ModuleSize, NATIVE_ID, Side, ThreadArg, Workers,
@@ -31,7 +40,7 @@ use weft_benches::thread_models::{
 use weft_benches::timing::rounds;
 use weft_benches::{
     MODEL_PARALLEL_GROUP, MODEL_SPAWN_LARGE_GROUP, MODEL_SPAWN_SMALL_GROUP, MODEL_TLS_GROUP,
-    XorShift,
+    PROGRAM_PARALLEL_GROUP, PROGRAM_SPAWN_LARGE_GROUP, PROGRAM_SPAWN_SMALL_GROUP, XorShift,
 };
 
 /// The parallel histogram's input.
@@ -180,9 +189,91 @@ fn parallel_histogram(c: &mut Criterion) {
     group.finish();
 }
 
+/// The wasi-threads program (`programs/pthread_kernels.c`): pthread_create+join in a loop,
+/// in the small build and the one with 10,000 more functions, natively and in each model.
+/// One iteration is one create+join; a sample is one call of the program's `spawn_join`.
+fn program_spawn_join(c: &mut Criterion) {
+    let engine = program_engine().expect("the engine is configured");
+    for (group_name, size) in [
+        (PROGRAM_SPAWN_SMALL_GROUP, ProgramSize::Small),
+        (PROGRAM_SPAWN_LARGE_GROUP, ProgramSize::Large),
+    ] {
+        let mut group = c.benchmark_group(group_name);
+        NativeProgram::spawn_join(1).expect("the native program runs");
+        group.bench_function(NATIVE_ID, |b| {
+            b.iter_custom(|iterations| {
+                NativeProgram::spawn_join(iterations).expect("the native program runs")
+            })
+        });
+        for model in MODELS {
+            let mut program = WasiProgram::new(&engine, model, size).expect("instantiates");
+            program
+                .spawn_join(1)
+                .expect("a thread starts and is joined");
+            group.bench_function(model_id(model), |b| {
+                b.iter_custom(|iterations| {
+                    let count = i32::try_from(iterations).expect("criterion's counts are small");
+                    let start = Instant::now();
+                    program
+                        .spawn_join(count)
+                        .expect("threads start and are joined");
+                    start.elapsed()
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+/// The program's histogram of 8 MiB with 1, 2 and every available thread, each call starting
+/// and joining its threads: one iteration is one histogram.
+fn program_histogram(c: &mut Criterion) {
+    let engine = program_engine().expect("the engine is configured");
+    let mut programs: Vec<_> = MODELS
+        .into_iter()
+        .map(|model| {
+            let mut program =
+                WasiProgram::new(&engine, model, ProgramSize::Small).expect("instantiates");
+            program.fill(HISTOGRAM_SEED).expect("fills");
+            (model_id(model), program)
+        })
+        .collect();
+    let mut group = c.benchmark_group(PROGRAM_PARALLEL_GROUP);
+    group
+        .throughput(Throughput::Bytes(PROGRAM_DATA_LEN))
+        .sample_size(10);
+    for threads in parallel_thread_counts() {
+        let (_, expected) = NativeProgram::histogram(threads, 1).expect("the native program runs");
+        group.bench_function(BenchmarkId::new(NATIVE_ID, threads), |b| {
+            b.iter_custom(|iterations| {
+                let (elapsed, checksum) =
+                    NativeProgram::histogram(threads, iterations).expect("the native program runs");
+                assert_eq!(checksum, expected);
+                elapsed
+            })
+        });
+        let threads_arg = i32::try_from(threads).expect("a few threads");
+        for (id, program) in &mut programs {
+            let checksum = program.histogram(threads_arg).expect("the threads run");
+            assert_eq!(checksum, expected, "{id}/{threads}: the native checksum");
+            group.bench_function(BenchmarkId::new(*id, threads), |b| {
+                b.iter_custom(|iterations| {
+                    let start = Instant::now();
+                    for _ in 0..iterations {
+                        black_box(program.histogram(threads_arg).expect("the threads run"));
+                    }
+                    start.elapsed()
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = common::criterion_config();
-    targets = spawn_join, thread_local_access, parallel_histogram
+    targets = spawn_join, thread_local_access, parallel_histogram, program_spawn_join,
+        program_histogram
 }
 criterion_main!(benches);

@@ -2,6 +2,7 @@
 //! measured against which.
 
 use crate::host::LockKind;
+use crate::programs::ONE_INSTANCE_ID;
 use crate::thread_models::{
     INSTANCE_PER_THREAD_ID, NATIVE_ID, SHARED_EVERYTHING_ID, THREAD_LOCAL_GLOBAL_ID,
     TLS_BASE_MEMORY_ID, WASMTIME_ID, parallel_thread_counts,
@@ -10,8 +11,9 @@ use crate::{
     ATTACH_CALL_DETACH_ID, ATTACH_GROUP, CALL_ATTACHED_ID, FIB_GROUP, FLOAT_GROUP,
     LOCK_CONTENDED_GROUP, LOCK_UNCONTENDED_GROUP, MEMORY_GROUP, MODEL_PARALLEL_GROUP,
     MODEL_SPAWN_LARGE_GROUP, MODEL_SPAWN_SMALL_GROUP, MODEL_TLS_GROUP, PARKING_LOT_ID,
-    PING_PONG_GROUP, RMW_1_GROUP, RMW_2_GROUP, SPAWN_LARGE_GROUP, SPAWN_SMALL_GROUP,
-    TERMINATE_1_GROUP, TERMINATE_64_GROUP, TLS_GROUP,
+    PING_PONG_GROUP, PROGRAM_PARALLEL_GROUP, PROGRAM_SPAWN_LARGE_GROUP, PROGRAM_SPAWN_SMALL_GROUP,
+    RMW_1_GROUP, RMW_2_GROUP, SPAWN_LARGE_GROUP, SPAWN_SMALL_GROUP, TERMINATE_1_GROUP,
+    TERMINATE_64_GROUP, TLS_GROUP,
 };
 
 /// The benches (`--bench` targets), for selecting their comparisons.
@@ -144,7 +146,26 @@ pub fn comparisons() -> Vec<Comparison> {
             &format!("/{threads}"),
         ));
     }
+    for group in [PROGRAM_SPAWN_SMALL_GROUP, PROGRAM_SPAWN_LARGE_GROUP] {
+        rows.extend(program_rows(group, ""));
+    }
+    for threads in parallel_thread_counts() {
+        rows.extend(program_rows(PROGRAM_PARALLEL_GROUP, &format!("/{threads}")));
+    }
     rows
+}
+
+/// A wasi-threads program group's rows: each model against the program built natively, and
+/// one instance against an instance per thread.
+fn program_rows(group: &'static str, suffix: &str) -> Vec<Comparison> {
+    let bench = THREAD_MODELS_BENCH;
+    let [native, one, ipt] =
+        [NATIVE_ID, ONE_INSTANCE_ID, INSTANCE_PER_THREAD_ID].map(|id| format!("{id}{suffix}"));
+    vec![
+        compare(bench, group, &native, &one),
+        compare(bench, group, &native, &ipt),
+        compare(bench, group, &ipt, &one),
+    ]
 }
 
 #[cfg(test)]

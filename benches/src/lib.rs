@@ -7,6 +7,7 @@
 mod comparisons;
 pub mod estimates;
 pub mod host;
+pub mod programs;
 pub mod thread_models;
 pub mod timing;
 #[cfg(feature = "wasmtime")]
@@ -41,6 +42,9 @@ pub const MODEL_SPAWN_SMALL_GROUP: &str = "model_spawn_join_small_module";
 pub const MODEL_SPAWN_LARGE_GROUP: &str = "model_spawn_join_10k_functions";
 pub const MODEL_TLS_GROUP: &str = "model_thread_local_access";
 pub const MODEL_PARALLEL_GROUP: &str = "model_parallel_histogram";
+pub const PROGRAM_SPAWN_SMALL_GROUP: &str = "program_spawn_join_small_program";
+pub const PROGRAM_SPAWN_LARGE_GROUP: &str = "program_spawn_join_10k_functions";
+pub const PROGRAM_PARALLEL_GROUP: &str = "program_parallel_histogram";
 
 /// Benchmark ids that are not `weft`/`native`, shared the same way.
 pub const PARKING_LOT_ID: &str = "parking_lot";

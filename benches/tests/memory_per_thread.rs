@@ -12,7 +12,8 @@ const PROGRAM: &str = env!("CARGO_BIN_EXE_thread_memory");
 #[test]
 fn native_and_guest_threads_each_cost_some_resident_memory() {
     let guest = MemorySide::Guest(Runtime::Weft(Model::SharedEverything), ModuleSize::Small);
-    let report = measure_in_processes(Path::new(PROGRAM), &[MemorySide::Native, guest]).unwrap();
+    let report =
+        measure_in_processes(Path::new(PROGRAM), &[MemorySide::Native.id(), guest.id()]).unwrap();
     if let Some(reason) = &report.skipped {
         assert!(report.entries.is_empty());
         eprintln!("skipped: {reason}");

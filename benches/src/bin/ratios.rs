@@ -24,12 +24,16 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
+use weft::WasiThreadsModel;
 use weft_benches::estimates::{criterion_dir, median_ns};
+use weft_benches::programs::{ONE_INSTANCE_ID, PROGRAM_PREFIX, ProgramMemorySide, ProgramSize};
 use weft_benches::thread_models::{
     INSTANCE_PER_THREAD_ID, MEMORY_REPORT_FILE, MemoryReport, ModuleSize, NATIVE_ID,
     SHARED_EVERYTHING_ID, WASMTIME_ID, parallel_thread_counts,
 };
-use weft_benches::{BENCHES, MODEL_PARALLEL_GROUP, THREAD_MODELS_BENCH, comparisons};
+use weft_benches::{
+    BENCHES, MODEL_PARALLEL_GROUP, PROGRAM_PARALLEL_GROUP, THREAD_MODELS_BENCH, comparisons,
+};
 
 const USAGE: &str = "usage: ratios [--markdown] [--bench NAME]...";
 
@@ -225,6 +229,8 @@ fn memory_tables(report: &MemoryReport) -> Vec<Table> {
             .map(|entry| entry.bytes_per_thread.median)
     };
     let native = bytes(NATIVE_ID);
+    // The wasi-threads program's sides compare with the program built natively.
+    let program_native = bytes(&ProgramMemorySide::Native.id());
     let mut per_side = Table::new(
         "Memory per live thread (resident set growth with the threads blocked)",
         &[
@@ -240,7 +246,14 @@ fn memory_tables(report: &MemoryReport) -> Vec<Table> {
             entry.id.clone(),
             kib(Some(bytes.median)),
             format!("{}-{}", kib(Some(bytes.min)), kib(Some(bytes.max))),
-            ratio(Some(bytes.median), native),
+            ratio(
+                Some(bytes.median),
+                if entry.id.starts_with(PROGRAM_PREFIX) {
+                    program_native
+                } else {
+                    native
+                },
+            ),
         ]);
     }
     let mut models = Table::new(
@@ -269,14 +282,33 @@ fn memory_tables(report: &MemoryReport) -> Vec<Table> {
             ]);
         }
     }
+    for size in ProgramSize::ALL {
+        let [one, ipt] = [
+            WasiThreadsModel::OneInstance,
+            WasiThreadsModel::InstancePerThread,
+        ]
+        .map(|model| bytes(&ProgramMemorySide::Weft(model, size).id()));
+        models.rows.push(vec![
+            format!("{PROGRAM_PREFIX}{}", size.id()),
+            INSTANCE_PER_THREAD_ID.into(),
+            kib(ipt),
+            kib(one),
+            ratio(one, ipt),
+        ]);
+    }
     vec![per_side, models]
 }
 
-/// Time at 1 thread over time at n threads, for every side of the parallel kernel, and that
-/// speedup against native's.
-fn speedup_table(estimates: &mut Estimates) -> Result<Table, String> {
+/// Time at 1 thread over time at n threads, for every side of a parallel kernel (`group`,
+/// whose ids are `<side>/<threads>`), and that speedup against native's.
+fn speedup_table(
+    estimates: &mut Estimates,
+    title: &'static str,
+    group: &str,
+    sides: &[&str],
+) -> Result<Table, String> {
     let mut table = Table::new(
-        "Parallel histogram speedup (time at 1 thread / time at n threads)",
+        title,
         &[
             ("side", false),
             ("threads", true),
@@ -289,19 +321,14 @@ fn speedup_table(estimates: &mut Estimates) -> Result<Table, String> {
     let counts = parallel_thread_counts();
     let mut time = |side: &str, threads: u32| {
         let required = side != WASMTIME_ID;
-        estimates.median(MODEL_PARALLEL_GROUP, &format!("{side}/{threads}"), required)
+        estimates.median(group, &format!("{side}/{threads}"), required)
     };
     let speedup = |one: Option<f64>, n: Option<f64>| one.zip(n).map(|(one, n)| one / n);
     let mut native = Vec::new();
     for &threads in &counts {
         native.push(speedup(time(NATIVE_ID, 1)?, time(NATIVE_ID, threads)?));
     }
-    for side in [
-        NATIVE_ID,
-        SHARED_EVERYTHING_ID,
-        INSTANCE_PER_THREAD_ID,
-        WASMTIME_ID,
-    ] {
+    for &side in sides {
         let one = time(side, 1)?;
         if side == WASMTIME_ID && one.is_none() {
             continue;
@@ -351,7 +378,23 @@ fn report(criterion: &Path, options: &Options) -> Result<Report, String> {
                 estimates.missing.insert(MEMORY_REPORT_FILE.into());
             }
         }
-        tables.push(speedup_table(&mut estimates)?);
+        tables.push(speedup_table(
+            &mut estimates,
+            "Parallel histogram speedup (time at 1 thread / time at n threads)",
+            MODEL_PARALLEL_GROUP,
+            &[
+                NATIVE_ID,
+                SHARED_EVERYTHING_ID,
+                INSTANCE_PER_THREAD_ID,
+                WASMTIME_ID,
+            ],
+        )?);
+        tables.push(speedup_table(
+            &mut estimates,
+            "wasi-threads program histogram speedup (time at 1 thread / time at n threads)",
+            PROGRAM_PARALLEL_GROUP,
+            &[NATIVE_ID, ONE_INSTANCE_ID, INSTANCE_PER_THREAD_ID],
+        )?);
     }
     let mut text = tables
         .iter()

@@ -7,28 +7,41 @@
 //! ```
 //!
 //! Without arguments it runs itself with `--side` once per side (`native`,
-//! `shared_everything/small_module`, ...; wasmtime's with the `wasmtime` feature), so that
-//! no side runs in a process where another allocated and freed memory first.
+//! `shared_everything/small_module`, ..., wasmtime's with the `wasmtime` feature, then the
+//! wasi-threads program's: `program/native`, `program/one_instance/small_program`, ...), so
+//! that no side runs in a process where another allocated and freed memory first.
 
 use std::process::ExitCode;
 use weft_benches::estimates::criterion_dir;
+use weft_benches::programs::ProgramMemorySide;
 use weft_benches::thread_models::{
     MEMORY_REPORT_FILE, MemoryEntry, MemoryReport, MemorySide, SIDE_ARG, measure_in_processes,
 };
 
+/// Every side: the thread-model module's, then the wasi-threads program's.
+fn side_ids() -> Vec<String> {
+    let modules = MemorySide::all().into_iter().map(MemorySide::id);
+    let programs = ProgramMemorySide::all()
+        .into_iter()
+        .map(ProgramMemorySide::id);
+    modules.chain(programs).collect()
+}
+
 fn usage() -> String {
-    let sides: Vec<_> = MemorySide::all().into_iter().map(MemorySide::id).collect();
     format!(
         "usage: thread_memory [{SIDE_ARG} ID]\nsides: {}",
-        sides.join(", ")
+        side_ids().join(", ")
     )
 }
 
 /// The child's part: measures one side and prints its entry.
 fn measure_side(id: &str) -> Result<(), String> {
-    let side =
-        MemorySide::from_id(id).ok_or_else(|| format!("unknown side `{id}`\n{}", usage()))?;
-    let entry = side.measure().map_err(|error| format!("{id}: {error}"))?;
+    let entry = match (MemorySide::from_id(id), ProgramMemorySide::from_id(id)) {
+        (Some(side), _) => side.measure(),
+        (None, Some(side)) => side.measure(),
+        (None, None) => return Err(format!("unknown side `{id}`\n{}", usage())),
+    };
+    let entry = entry.map_err(|error| format!("{id}: {error}"))?;
     println!("{}", entry.to_json());
     Ok(())
 }
@@ -62,7 +75,7 @@ fn print_report(report: &MemoryReport) {
 fn measure_all() -> Result<(), String> {
     let program = std::env::current_exe()
         .map_err(|error| format!("cannot find this program to run it per side: {error}"))?;
-    let report = measure_in_processes(&program, &MemorySide::all())?;
+    let report = measure_in_processes(&program, &side_ids())?;
     print_report(&report);
     let path = criterion_dir().join(MEMORY_REPORT_FILE);
     report

@@ -13,8 +13,8 @@ use weft::Error;
 
 /// Threads per batch, and the batches measured (on top of a first, uncounted one; the median
 /// is reported).
-const BLOCKED_THREADS: u32 = 64;
-const MEMORY_REPETITIONS: usize = 5;
+pub const BLOCKED_THREADS: u32 = 64;
+pub const MEMORY_REPETITIONS: usize = 5;
 
 /// The argument that makes the `thread_memory` binary measure one side (its report id) and
 /// print that side's entry as JSON.
@@ -203,12 +203,12 @@ impl MemorySide {
     }
 }
 
-/// Measures each of `sides` in a new process, `program --side <id>`, which must print the
-/// side's [`MemoryEntry`] as JSON on stdout (the `thread_memory` binary; its stderr is
+/// Measures each of the sides `ids` names in a new process, `program --side <id>`, which must
+/// print the side's [`MemoryEntry`] as JSON on stdout (the `thread_memory` binary; its stderr is
 /// passed through). A fresh process for each side, because memory one side freed would be
 /// reused, uncounted, by the next one's threads. Where the resident set cannot be read, the
 /// report says so instead and no process is started.
-pub fn measure_in_processes(program: &Path, sides: &[MemorySide]) -> Result<MemoryReport, String> {
+pub fn measure_in_processes(program: &Path, ids: &[String]) -> Result<MemoryReport, String> {
     let mut report = MemoryReport {
         threads: BLOCKED_THREADS,
         repetitions: MEMORY_REPETITIONS,
@@ -221,11 +221,10 @@ pub fn measure_in_processes(program: &Path, sides: &[MemorySide]) -> Result<Memo
         );
         return Ok(report);
     }
-    for side in sides {
-        let id = side.id();
+    for id in ids {
         let failed = |why: String| format!("measuring {id} with {}: {why}", program.display());
         let output = Command::new(program)
-            .args([SIDE_ARG, &id])
+            .args([SIDE_ARG, id])
             .stderr(Stdio::inherit())
             .output()
             .map_err(|error| failed(error.to_string()))?;
@@ -235,7 +234,7 @@ pub fn measure_in_processes(program: &Path, sides: &[MemorySide]) -> Result<Memo
         let json = serde_json::from_slice(&output.stdout)
             .map_err(|error| failed(format!("its output is not JSON: {error}")))?;
         let entry = MemoryEntry::from_json(&json).map_err(failed)?;
-        if entry.id != id {
+        if entry.id != *id {
             return Err(failed(format!("it measured `{}`", entry.id)));
         }
         report.entries.push(entry);
@@ -252,7 +251,8 @@ pub struct ThreadMemory {
 }
 
 impl ThreadMemory {
-    fn of(samples: Vec<f64>) -> Option<ThreadMemory> {
+    /// The median and range of `samples`; `None` without any.
+    pub fn of(samples: Vec<f64>) -> Option<ThreadMemory> {
         let min = samples.iter().copied().reduce(f64::min)?;
         let max = samples.iter().copied().reduce(f64::max)?;
         Some(ThreadMemory {

@@ -26,8 +26,8 @@ mod pool;
 mod weft_guest;
 
 pub use memory::{
-    BlockedThreads, GuestBlocked, MemoryEntry, MemoryReport, MemorySide, SIDE_ARG, ThreadMemory,
-    measure_in_processes,
+    BLOCKED_THREADS, BlockedThreads, GuestBlocked, MEMORY_REPETITIONS, MemoryEntry, MemoryReport,
+    MemorySide, SIDE_ARG, ThreadMemory, bytes_per_thread, measure_in_processes,
 };
 pub use module_text::module_text;
 pub use pool::{GuestPool, Workers};

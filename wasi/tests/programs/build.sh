@@ -3,10 +3,8 @@
 #
 # Usage: wasi/tests/programs/build.sh            (from anywhere)
 #
-# The toolchain is clang-19 and wasm-ld-19 (apt-get install clang-19 lld-19) with the
-# wasi-libc sysroot and clang resource directory of ../shared/toolchain, relative to the
-# repository root; set WEFT_TOOLCHAIN to use another copy of that folder, and CLANG to use
-# another clang (LLVM 19 keeps the committed .wasm files byte for byte the same).
+# The toolchain is found by toolchain.sh: clang-19 and wasm-ld-19 with ../shared/toolchain,
+# or $WEFT_TOOLCHAIN and $CLANG.
 #
 # Each source names its target on a line of its header comment:
 #   Target: wasm32-wasip1            a single-threaded WASI program
@@ -27,14 +25,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-toolchain=${WEFT_TOOLCHAIN:-$root/../shared/toolchain}
-clang=${CLANG:-clang-19}
-
-if [ ! -d "$toolchain/wasi-sysroot" ] || [ ! -d "$toolchain/clang-resource" ]; then
-    echo "build.sh: no toolchain at $toolchain (set WEFT_TOOLCHAIN)" >&2
-    exit 1
-fi
-toolchain=$(cd "$toolchain" && pwd)
+. "$here/toolchain.sh"
 
 cd "$here"
 for source in *.c; do
