@@ -23,8 +23,9 @@ pub const PROGRAM_PREFIX: &str = "program/";
 pub const ONE_INSTANCE_ID: &str = "one_instance";
 /// The seed every side fills the histogram's input with (`SEED` in `native_driver.c`).
 pub const HISTOGRAM_SEED: i64 = 0x5eed;
-/// The histogram's input, in bytes (`DATA_LEN` in `pthread_kernels.c`).
-pub const PROGRAM_DATA_LEN: u64 = 8 << 20;
+/// The bytes one histogram call counts: its 8 MiB input (`DATA_LEN` in `pthread_kernels.c`),
+/// `PASSES` (8) times over.
+pub const PROGRAM_DATA_LEN: u64 = 8 * (8 << 20);
 
 /// The two builds of the program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
