@@ -1,6 +1,7 @@
 //! A C program built for `wasm32-wasip1-threads` (pthreads on wasi-libc), run through the
-//! `weft-wasi` embedding API: the program's threads are wasi-threads, one instance each,
-//! sharing the imported memory and one WASI context; its output is captured and checked.
+//! `weft-wasi` embedding API in both wasi-threads models: each pthread an instance of its
+//! own, then every pthread a block of the program's one instance. Either way the threads
+//! share the imported memory and one WASI context; the output is captured and checked.
 //!
 //! ```text
 //! cargo run --release -p weft-examples --example wasi_pthreads
@@ -8,7 +9,7 @@
 
 use anyhow::{Context, Result, bail};
 use std::path::Path;
-use weft::{Engine, Linker, Module, Store};
+use weft::{Engine, Linker, Module, Store, WasiThreadsModel};
 use weft_wasi::{ExitStatus, OutputPipe, Program, WasiCtx};
 
 /// Two producers and two consumers share a bounded queue guarded by a pthread mutex and two
@@ -20,8 +21,21 @@ fn main() -> Result<()> {
         .join("..")
         .join(PROGRAM);
     let engine = Engine::default();
-    let module = Module::from_file(&engine, &path).context("loading the program")?;
+    for model in [
+        WasiThreadsModel::InstancePerThread,
+        WasiThreadsModel::OneInstance,
+    ] {
+        // Compiled for the model: in one instance, every mutable global the module defines
+        // (`__stack_pointer`, `__tls_base`) gets a copy per thread.
+        let module = Module::from_file_with_model(&engine, &path, model)
+            .context("loading the program")?;
+        let status = run(&engine, &module, model)?;
+        println!("{model:?}: the program's threads finished; exit status {status}");
+    }
+    Ok(())
+}
 
+fn run(engine: &Engine, module: &Module, model: WasiThreadsModel) -> Result<i32> {
     // One WASI context for the whole program: every thread writes through it.
     let stdout = OutputPipe::new();
     let ctx = WasiCtx::builder()
@@ -29,13 +43,13 @@ fn main() -> Result<()> {
         .stdout(stdout.clone())
         .inherit_stderr()
         .build()?;
-    let mut linker = Linker::new(&engine);
+    let mut linker = Linker::new(engine);
     weft_wasi::add_to_linker(&mut linker, &ctx)?;
 
-    // The module imports `wasi::thread-spawn`, so each pthread gets an instance of its own;
-    // the shared memory it imports is created with its declared limits.
-    let mut store = Store::new(&engine, ());
-    let program = Program::instantiate(linker, &mut store, &module, &ctx)?;
+    // The module imports `wasi::thread-spawn`, so it runs as a wasi-threads program in
+    // `model`; the shared memory it imports is created with its declared limits.
+    let mut store = Store::new(engine, ());
+    let program = Program::instantiate_with_model(linker, &mut store, module, &ctx, model)?;
     let start = program
         .instance()
         .get_typed_func::<(), ()>(&mut store, "_start")?;
@@ -45,11 +59,7 @@ fn main() -> Result<()> {
     let printed = String::from_utf8(stdout.contents())?;
     print!("{printed}");
     if status != ExitStatus(0) || printed != "consumed 10000 items, sum 50005000\n" {
-        bail!("the program ended with {status:?} after printing {printed:?}");
+        bail!("{model:?}: the program ended with {status:?} after printing {printed:?}");
     }
-    println!(
-        "the program's threads finished; exit status {}",
-        status.code()
-    );
-    Ok(())
+    Ok(status.code())
 }
