@@ -27,8 +27,8 @@ fn main() -> Result<()> {
     ] {
         // Compiled for the model: in one instance, every mutable global the module defines
         // (`__stack_pointer`, `__tls_base`) gets a copy per thread.
-        let module = Module::from_file_with_model(&engine, &path, model)
-            .context("loading the program")?;
+        let module =
+            Module::from_file_with_model(&engine, &path, model).context("loading the program")?;
         let status = run(&engine, &module, model)?;
         println!("{model:?}: the program's threads finished; exit status {status}");
     }
