@@ -89,11 +89,6 @@ impl<'call> CallerBlock<'call> {
     }
 }
 
-/// The payload of a store-free host function's error other than a trap: kept whole, so the
-/// thread that owns the store gets back the embedder's error, and shown as text by threads
-/// that report failures to every joiner.
-pub(crate) type HostError = Box<dyn std::error::Error + Send + Sync>;
-
 /// The body of a host function.
 pub(crate) enum HostBody<S> {
     /// Gets the store, so only the store's own thread may call it.

@@ -18,7 +18,7 @@ mod threads;
 mod traphandlers;
 mod vmcontext;
 
-pub(crate) use host::{CallerBlock, HostError, HostPanic, SharedHostFunc};
+pub(crate) use host::{CallerBlock, HostPanic, SharedHostFunc};
 pub(crate) use intrinsics::Intrinsic;
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
 pub(crate) use module::{FrameSymbol, HostCode, ModuleRuntime};
@@ -30,5 +30,5 @@ pub(crate) use threads::{
     AttachedCallError, Attachment, GuestThreads, HostThread, InstanceRef, OsThreads, Refusal,
     SharedEntry, SpawnError, ThreadFailure, ThreadOutcome, ThreadPermits,
 };
-pub(crate) use traphandlers::UnwindReason;
+pub(crate) use traphandlers::{HostError, UnwindReason};
 pub(crate) use vmcontext::{VMGlobalDefinition, VMVal};

@@ -255,6 +255,11 @@ struct Frames {
     len: usize,
 }
 
+/// The payload of a store-free host function's error other than a trap, in an
+/// [`UnwindReason::Host`]: kept whole, so the thread that owns the store gets back the
+/// embedder's error, and shown as text by threads that report failures to every joiner.
+pub(crate) type HostError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why [`catch_traps`] unwound.
 #[derive(Debug)]
 pub(crate) enum UnwindReason {

@@ -12,7 +12,7 @@
 
 use super::super::block::BlockSource;
 use super::super::instance::Instance;
-use super::super::traphandlers::UnwindReason;
+use super::super::traphandlers::{HostError, UnwindReason};
 use super::super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMFuncRef, VMThreadContext, VMVal};
 use super::attach::{Attachments, HostThread, InstanceRef};
 use super::os::OsThreads;
@@ -22,9 +22,6 @@ use crate::environ::TrapKind;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 use weft_threads::{Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId, Waiter};
-
-/// The error a host function returns, as a thread failure reads it.
-type HostFunctionError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a guest thread failed, in a form every joiner can have a copy of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,11 +45,7 @@ impl ThreadFailure {
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .or_else(|| {
-                        payload
-                            .downcast_ref::<HostFunctionError>()
-                            .map(|e| e.to_string())
-                    })
+                    .or_else(|| payload.downcast_ref::<HostError>().map(|e| e.to_string()))
                     .unwrap_or_else(|| "a host function failed".to_string());
                 ThreadFailure::Host(message)
             }
