@@ -52,7 +52,8 @@ pub(crate) struct RunArgs {
     preloads: Vec<String>,
     /// WebAssembly options: a proposal, turned on (`-W threads`, `=y`) or off (`=n`); every
     /// proposal weft implements is on by default, shared-everything threads included.
-    /// `-W timeout=DURATION` (200ms, 2s, 1m) stops every thread of a run that lasts longer.
+    /// `-W timeout=DURATION` (200ms, 2s, 1m) stops every thread of a run that lasts longer;
+    /// `-W fuel=N` lets the program's main thread run N operators, then traps.
     #[arg(short = 'W', long = "wasm", value_name = "OPT[=VALUE]")]
     wasm: Vec<String>,
     /// Where a wasi-threads program's threads run: `instance`, a new instance each (the
@@ -91,7 +92,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
         .expect("clap requires the module");
     let options = WasmOptions::parse(&args.wasm, true)?;
     let mut config = Config::new();
-    config.wasm_features(options.features(all_implemented()));
+    config
+        .wasm_features(options.features(all_implemented()))
+        .consume_fuel(options.fuel.is_some());
     let engine = Engine::new(&config)?;
     let model = match args.wasi_threads {
         ThreadModel::Instance => WasiThreadsModel::InstancePerThread,
@@ -108,6 +111,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
     let mut linker = Linker::new(&engine);
     weft_wasi::add_to_linker(&mut linker, &ctx)?;
     let mut store = Store::new(&engine, ());
+    if let Some(fuel) = options.fuel {
+        store.set_fuel(fuel)?;
+    }
     let watchdog = options.timeout.map(Watchdog::start);
     if let Some(watchdog) = &watchdog {
         let store = store.terminator();

@@ -1,6 +1,7 @@
 //! `-W NAME[=VALUE]`: WebAssembly options, with Wasmtime's spelling. A proposal's name turns
 //! it on (`-W threads`, `-W threads=y`) or off (`-W simd=n`); `-W timeout=DURATION` bounds a
-//! run. Options may be repeated or given comma-separated (`-W gc=n,timeout=2s`).
+//! run in time and `-W fuel=N` in operators. Options may be repeated or given comma-separated
+//! (`-W gc=n,timeout=2s`).
 
 use crate::usage::UsageError;
 use std::time::Duration;
@@ -14,12 +15,14 @@ pub(crate) struct WasmOptions {
     disable: WasmFeatures,
     /// How long a run may take before every thread of it is stopped.
     pub timeout: Option<Duration>,
+    /// How many operators the program's main thread may run.
+    pub fuel: Option<u64>,
 }
 
 /// What `-W` accepts, for error messages and `--help`.
 pub(crate) const WASM_OPTIONS_HELP: &str = "a proposal in kebab case with an optional =y or =n \
      (threads, shared-everything-threads, simd, gc, reference-types, ...; a set such as wasm2 \
-     too), or timeout=DURATION (for example 200ms, 2s, 1m)";
+     too), timeout=DURATION (for example 200ms, 2s, 1m) or fuel=N (operators)";
 
 impl Default for WasmOptions {
     /// Nothing turned on or off (`WasmFeatures::default()` is a set of proposals, not none).
@@ -28,26 +31,32 @@ impl Default for WasmOptions {
             enable: WasmFeatures::empty(),
             disable: WasmFeatures::empty(),
             timeout: None,
+            fuel: None,
         }
     }
 }
 
 impl WasmOptions {
-    /// Parses every `-W` value given.
-    pub fn parse(values: &[String], timeout_allowed: bool) -> Result<WasmOptions, UsageError> {
+    /// Parses every `-W` value given; `timeout` and `fuel` bound a run, so only when
+    /// `run_limits_allowed`.
+    pub fn parse(values: &[String], run_limits_allowed: bool) -> Result<WasmOptions, UsageError> {
         let mut options = WasmOptions::default();
         for option in values.iter().flat_map(|value| value.split(',')) {
             let (name, value) = match option.split_once('=') {
                 Some((name, value)) => (name.trim(), Some(value.trim())),
                 None => (option.trim(), None),
             };
-            if name == "timeout" {
-                if !timeout_allowed {
+            if name == "timeout" || name == "fuel" {
+                if !run_limits_allowed {
                     return Err(UsageError(format!(
-                        "-W {option}: only `weft run` takes a timeout"
+                        "-W {option}: only `weft run` takes a {name} limit"
                     )));
                 }
-                options.timeout = Some(parse_timeout(option, value)?);
+                if name == "timeout" {
+                    options.timeout = Some(parse_timeout(option, value)?);
+                } else {
+                    options.fuel = Some(parse_fuel(option, value)?);
+                }
                 continue;
             }
             let features = parse_features(name)
@@ -75,6 +84,12 @@ impl WasmOptions {
     pub fn features(&self, base: WasmFeatures) -> WasmFeatures {
         (base | self.enable) - self.disable
     }
+}
+
+fn parse_fuel(option: &str, value: Option<&str>) -> Result<u64, UsageError> {
+    value
+        .and_then(|value| value.parse().ok())
+        .ok_or_else(|| UsageError(format!("-W {option}: expected a number of operators")))
 }
 
 fn parse_timeout(option: &str, value: Option<&str>) -> Result<Duration, UsageError> {
@@ -133,12 +148,27 @@ mod tests {
     }
 
     #[test]
+    fn fuel_is_a_number_of_operators() {
+        assert_eq!(parse(&["fuel=1000"]).unwrap().fuel, Some(1000));
+        assert_eq!(parse(&[]).unwrap().fuel, None);
+    }
+
+    #[test]
     fn bad_options_say_what_is_expected() {
-        for bad in ["nope", "threads=maybe", "timeout=soon", "timeout"] {
+        for bad in [
+            "nope",
+            "threads=maybe",
+            "timeout=soon",
+            "timeout",
+            "fuel",
+            "fuel=-1",
+        ] {
             let error = parse(&[bad]).unwrap_err().0;
             assert!(error.starts_with(&format!("-W {bad}:")), "{error}");
         }
-        let wast = WasmOptions::parse(&["timeout=1s".to_string()], false).unwrap_err();
-        assert!(wast.0.contains("only `weft run`"), "{}", wast.0);
+        for limit in ["timeout=1s", "fuel=10"] {
+            let wast = WasmOptions::parse(&[limit.to_string()], false).unwrap_err();
+            assert!(wast.0.contains("only `weft run`"), "{}", wast.0);
+        }
     }
 }

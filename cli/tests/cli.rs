@@ -433,6 +433,31 @@ fn a_timeout_stops_every_thread_of_a_runaway_program() {
 }
 
 #[test]
+fn fuel_stops_a_runaway_loop_and_lets_a_short_run_finish() {
+    let module = file(
+        "counting.wat",
+        r#"(module
+  (func (export "count") (param $n i32) (result i32)
+    (local $i i32)
+    (loop $next
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i)))"#,
+    );
+    let count =
+        |fuel: &str, n: &str| weft(&["run", "-W", fuel, "--invoke", "count", module.path(), n]);
+    let output = count("fuel=100000", "1000");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "1000\n");
+    assert_one_line_failure(
+        &count("fuel=1000", "1000"),
+        TRAPPED,
+        "all fuel consumed by WebAssembly",
+    );
+    assert_one_line_failure(&count("fuel=lots", "1"), 2, "-W fuel=lots");
+}
+
+#[test]
 fn run_refuses_what_it_cannot_do() {
     let module = file("misplaced.wat", SHARED_EVERYTHING);
     // weft's own options after the module would reach the program, which cannot read them.

@@ -96,6 +96,16 @@ impl Config {
         self
     }
 
+    /// Whether wasm code counts the operators it runs against its store's fuel
+    /// ([`Store::set_fuel`](crate::Store::set_fuel)), trapping with
+    /// [`Trap::OutOfFuel`](crate::Trap::OutOfFuel) when it runs out, as Wasmtime's
+    /// `consume_fuel` does. Off by default: counting costs a load, a subtraction and a store
+    /// per straight-line run of code, and a compare at every function entry and loop header.
+    pub fn consume_fuel(&mut self, enabled: bool) -> &mut Self {
+        self.tunables.consume_fuel = enabled;
+        self
+    }
+
     /// Bytes of native stack wasm code may use before trapping with "call stack exhausted".
     /// The thread calling into wasm must have this much stack left, plus room for host code.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {

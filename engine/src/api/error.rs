@@ -343,6 +343,10 @@ pub enum UsageError {
     /// An attached thread called into a store that has been dropped.
     #[error("the store has been dropped")]
     StoreGone,
+    /// [`Store::set_fuel`](crate::Store::set_fuel) or `get_fuel` on a store whose engine does
+    /// not count fuel.
+    #[error("fuel is not enabled: turn it on with `Config::consume_fuel`")]
+    FuelNotEnabled,
     /// A wasi-threads program whose threads share one instance
     /// ([`WasiThreadsModel::OneInstance`](crate::WasiThreadsModel::OneInstance)) was
     /// instantiated a second time.

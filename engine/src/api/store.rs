@@ -3,7 +3,7 @@
 
 use super::engine::Engine;
 use super::error::{Error, UsageError};
-use crate::vm::{StoreBox, StoreInner, StoreOpaque};
+use crate::vm::{StoreBox, StoreInner, StoreOpaque, UNMETERED};
 use std::sync::Arc;
 
 /// Owns instances, memories, tables, globals and functions, and the embedder's data `T`.
@@ -27,16 +27,59 @@ impl<T: 'static> Store<T> {
     /// heap limits.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let config = engine.config();
+        let inner = StoreBox::new(
+            data,
+            config.max_wasm_stack,
+            config.max_threads,
+            Arc::clone(engine.thread_budget()),
+            config.max_gc_heap,
+            config.tunables.bounds_checks,
+        );
+        if config.tunables.consume_fuel {
+            // As in Wasmtime, a store starts with no fuel.
+            inner.inner().opaque.set_fuel(0);
+        }
         Store {
-            inner: StoreBox::new(
-                data,
-                config.max_wasm_stack,
-                config.max_threads,
-                Arc::clone(engine.thread_budget()),
-                config.max_gc_heap,
-                config.tunables.bounds_checks,
-            ),
+            inner,
             engine: engine.clone(),
+        }
+    }
+
+    /// Gives the store's own thread `fuel` more operators to run, replacing what was left
+    /// ([`Config::consume_fuel`]). Running out traps with [`Trap::OutOfFuel`] at the next
+    /// function entry or loop header; the store stays usable, and more fuel lets it go on.
+    /// Threads spawned by guest code or by a wasi-threads program, and attached host threads,
+    /// run unmetered: stop those with a [`Terminator`](crate::Terminator).
+    ///
+    /// [`Config::consume_fuel`]: crate::Config::consume_fuel
+    /// [`Trap::OutOfFuel`]: crate::Trap::OutOfFuel
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<(), Error> {
+        self.check_fuel_enabled()?;
+        self.inner
+            .inner()
+            .opaque
+            .set_fuel(i64::try_from(fuel).unwrap_or(i64::MAX));
+        Ok(())
+    }
+
+    /// The fuel the store's own thread has left: what [`set_fuel`](Self::set_fuel) gave it,
+    /// less the operators it ran since (0 once it ran out).
+    pub fn get_fuel(&self) -> Result<u64, Error> {
+        self.check_fuel_enabled()?;
+        Ok(u64::try_from(self.inner.inner().opaque.fuel()).unwrap_or(0))
+    }
+
+    /// Lets the store's own thread run without counting fuel: a wasi-threads thread's store,
+    /// which is not the program's own.
+    pub(crate) fn run_unmetered(&mut self) {
+        self.inner.inner().opaque.set_fuel(UNMETERED);
+    }
+
+    fn check_fuel_enabled(&self) -> Result<(), Error> {
+        if self.engine.config().tunables.consume_fuel {
+            Ok(())
+        } else {
+            Err(UsageError::FuelNotEnabled.into())
         }
     }
 

@@ -402,6 +402,8 @@ impl<T: Clone + Send + 'static> Process<T> {
         let result = match seat {
             Seat::Store { data, permit } => {
                 let mut store = Store::new(&self.engine, data);
+                // Fuel meters the program's own thread; spawned threads run unmetered.
+                store.run_unmetered();
                 let stopper = Arc::new(StoreStopper(store.terminator()));
                 let result = if self.group.start(tid, stopper) {
                     self.start_thread(&mut store, tid, arg)

@@ -733,6 +733,37 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         b.ins().trapnz(flag, trap_code(TrapKind::Interrupted));
     }
 
+    /// Whether this function counts its operators against the thread's fuel.
+    pub(crate) fn consumes_fuel(&self) -> bool {
+        self.env.tunables.consume_fuel
+    }
+
+    /// The running thread's fuel, in its record, which the block points at (for as long as
+    /// the block is bound, so the pointer is constant here).
+    fn fuel_address(&self, b: &mut FunctionBuilder) -> Value {
+        let record = Self::load_at(b, I64, VM_CONSTANT, self.thread, VMOffsets::thread_record());
+        b.ins()
+            .iadd_imm_u(record, i64::from(VMOffsets::record_fuel()))
+    }
+
+    /// Subtracts `operators` from the running thread's fuel. Plain accesses: only the thread
+    /// itself changes its fuel while it runs wasm.
+    pub(crate) fn consume_fuel(&self, b: &mut FunctionBuilder, operators: u64) {
+        let address = self.fuel_address(b);
+        let fuel = b.ins().load(I64, VM_MUTABLE, address, 0);
+        let left = b.ins().iadd_imm_s(fuel, -(operators as i64));
+        b.ins().store(VM_MUTABLE, left, address, 0);
+    }
+
+    /// A fuel safepoint, at function entries and loop headers: traps once the thread has no
+    /// fuel left (none or less), as Wasmtime's check does.
+    pub(crate) fn check_fuel(&self, b: &mut FunctionBuilder) {
+        let address = self.fuel_address(b);
+        let fuel = b.ins().load(I64, VM_MUTABLE, address, 0);
+        let out = b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, fuel, 0);
+        b.ins().trapnz(out, trap_code(TrapKind::OutOfFuel));
+    }
+
     /// `call_ref`: validation guarantees the reference has type `type_index`, so only null
     /// needs a check.
     pub(crate) fn call_ref(

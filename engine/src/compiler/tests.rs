@@ -12,6 +12,7 @@ pub(super) fn compiler(bounds_checks: BoundsChecks) -> Compiler {
     Compiler::new(&Tunables {
         bounds_checks,
         verify_ir: true,
+        consume_fuel: false,
     })
     .expect("the host is supported")
 }

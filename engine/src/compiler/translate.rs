@@ -79,8 +79,12 @@ pub(crate) fn translate_function(
         locals,
         reachable: true,
         dead_depth: 0,
+        unflushed_fuel: 0,
     };
     translator.env.check_interrupt(translator.b);
+    if translator.env.consumes_fuel() {
+        translator.env.check_fuel(translator.b);
+    }
     while !translator.control.is_empty() {
         let offset = operators.original_position();
         let op = operators.read()?;
@@ -168,6 +172,50 @@ pub(super) struct Translator<'a, 'm, 'b, 'f> {
     pub(super) reachable: bool,
     /// Constructs opened in unreachable code, whose `end`s must be skipped as well.
     dead_depth: u32,
+    /// Fuel the operators translated since the last subtraction cost (with
+    /// `Tunables::consume_fuel`): subtracted in one go where straight-line code ends.
+    unflushed_fuel: u64,
+}
+
+/// What an operator costs in fuel: as in Wasmtime, nothing for those that do no work of their
+/// own, one for every other.
+fn fuel_cost(op: &Operator<'_>) -> u64 {
+    use Operator as O;
+    match op {
+        O::Nop
+        | O::Drop
+        | O::Block { .. }
+        | O::Loop { .. }
+        | O::Unreachable
+        | O::Return
+        | O::Else
+        | O::End => 0,
+        _ => 1,
+    }
+}
+
+/// Whether straight-line code ends at `op`: it branches, calls, or starts or ends a
+/// construct, so the fuel of the operators before it is subtracted first.
+fn ends_straight_line(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::Loop { .. }
+            | O::If { .. }
+            | O::Else
+            | O::End
+            | O::Br { .. }
+            | O::BrIf { .. }
+            | O::BrTable { .. }
+            | O::BrOnNull { .. }
+            | O::BrOnNonNull { .. }
+            | O::BrOnCast { .. }
+            | O::BrOnCastFail { .. }
+            | O::Return
+            | O::Call { .. }
+            | O::CallRef { .. }
+            | O::CallIndirect { .. }
+    )
 }
 
 impl Translator<'_, '_, '_, '_> {
@@ -183,6 +231,13 @@ impl Translator<'_, '_, '_, '_> {
                 _ => {}
             }
             return Ok(());
+        }
+        if self.env.consumes_fuel() {
+            self.unflushed_fuel += fuel_cost(&op);
+            if ends_straight_line(&op) && self.unflushed_fuel > 0 {
+                self.env.consume_fuel(self.b, self.unflushed_fuel);
+                self.unflushed_fuel = 0;
+            }
         }
         use Operator as O;
         match op {
@@ -204,6 +259,9 @@ impl Translator<'_, '_, '_, '_> {
                 self.b.ins().jump(header, &block_args(&args));
                 self.b.switch_to_block(header);
                 self.env.check_interrupt(self.b);
+                if self.env.consumes_fuel() {
+                    self.env.check_fuel(self.b);
+                }
                 self.stack.extend_from_slice(self.b.block_params(header));
                 let next = block_with_params(self.b, &results);
                 self.push_frame(

@@ -55,11 +55,13 @@ pub enum TrapKind {
     CastFailure,
     /// A struct or array allocation the store's GC heap has no room for.
     AllocationTooLarge,
+    /// The store's thread used up the fuel the embedder gave it (`Config::consume_fuel`).
+    OutOfFuel,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub(crate) const ALL: [TrapKind; 23] = [
+    pub(crate) const ALL: [TrapKind; 24] = [
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -83,6 +85,7 @@ impl TrapKind {
         TrapKind::ArrayOutOfBounds,
         TrapKind::CastFailure,
         TrapKind::AllocationTooLarge,
+        TrapKind::OutOfFuel,
     ];
 
     /// The compact code that libcalls return and that trap tables store.
@@ -121,6 +124,7 @@ impl TrapKind {
             TrapKind::ArrayOutOfBounds => "out of bounds array access",
             TrapKind::CastFailure => "cast failure",
             TrapKind::AllocationTooLarge => "allocation too large for the GC heap",
+            TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
         }
     }
 }

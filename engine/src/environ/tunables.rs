@@ -26,6 +26,8 @@ pub struct Tunables {
     pub bounds_checks: BoundsChecks,
     /// Run Cranelift's IR verifier on every function (slow; for tests and debugging).
     pub verify_ir: bool,
+    /// Count the operators a thread runs against its fuel, trapping when it runs out.
+    pub consume_fuel: bool,
 }
 
 #[allow(
@@ -37,6 +39,7 @@ impl Default for Tunables {
         Tunables {
             bounds_checks: BoundsChecks::default(),
             verify_ir: cfg!(debug_assertions),
+            consume_fuel: false,
         }
     }
 }

@@ -161,11 +161,17 @@ impl VMOffsets {
         16
     }
 
-    /// `VMThreadContext::record`: only the runtime reads it, so only the layout tests need
-    /// this offset.
-    #[cfg(test)]
+    /// `VMThreadContext::record`: the thread's record, where JIT code finds its fuel.
     pub const fn thread_record() -> u32 {
         24
+    }
+
+    // --- VMThreadRecord ---
+
+    /// `VMThreadRecord::fuel`: what the thread may still run, in operators; JIT code
+    /// subtracts what it ran and traps at a safepoint when it is negative.
+    pub const fn record_fuel() -> u32 {
+        0
     }
 
     /// Size of the block's static prefix; thread-local global slots start here.

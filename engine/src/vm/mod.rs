@@ -28,7 +28,7 @@ pub(crate) use store::{
 pub(crate) use table::Table;
 pub(crate) use threads::{
     AttachedCallError, Attachment, GuestThreads, HostThread, InstanceRef, OsThreads, Refusal,
-    SharedEntry, SpawnError, ThreadFailure, ThreadOutcome, ThreadPermits,
+    SharedEntry, SpawnError, ThreadFailure, ThreadOutcome, ThreadPermits, UNMETERED,
 };
 pub(crate) use traphandlers::{HostError, UnwindReason};
 pub(crate) use vmcontext::{VMGlobalDefinition, VMVal};

@@ -375,6 +375,16 @@ impl StoreOpaque {
         })
     }
 
+    /// Operators the store's own thread may still run; negative once it ran out.
+    pub fn fuel(&self) -> i64 {
+        self.home.fuel()
+    }
+
+    /// Gives the store's own thread `fuel` operators to run; called between calls.
+    pub fn set_fuel(&self, fuel: i64) {
+        self.home.set_fuel(fuel);
+    }
+
     /// Blocks `instance` ever created for threads other than the home thread.
     pub fn instance_blocks_created(&self, instance: usize) -> usize {
         let source = self.instances[instance].instance.block_source();

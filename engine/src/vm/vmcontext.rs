@@ -3,7 +3,7 @@
 
 use portable_atomic::AtomicU128;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
 
 /// Opaque type of the builtin-function table every VMContext points at: `libcalls` defines
 /// it, and JIT code reads it by `BuiltinIndex`.
@@ -12,10 +12,15 @@ pub struct VMBuiltinTable {
     _private: [u8; 0],
 }
 
-/// Opaque type of the thread-record pointer a block holds.
+/// The part of a thread's record that JIT code reads, through the block's `record` pointer:
+/// the head of `threads::ThreadRecord`, which the layout knows nothing else of.
 #[repr(C)]
+#[derive(Debug)]
 pub struct VMThreadRecord {
-    _private: [u8; 0],
+    /// Operators the thread may still run before a safepoint traps with `OutOfFuel`: only
+    /// counted down by code compiled with `Tunables::consume_fuel`, and only by the thread
+    /// itself. `i64::MAX` for a thread that runs unmetered.
+    pub fuel: AtomicI64,
 }
 
 /// Opaque type of a VMContext pointer. The context is a variable-size allocation (see
@@ -169,6 +174,14 @@ mod tests {
     use super::*;
     use crate::environ::{VMOffsets, VMVAL_SIZE};
     use std::mem::{align_of, offset_of, size_of};
+
+    #[test]
+    fn thread_record_layout() {
+        assert_eq!(
+            offset_of!(VMThreadRecord, fuel),
+            VMOffsets::record_fuel() as usize
+        );
+    }
 
     #[test]
     fn thread_context_layout() {

@@ -18,4 +18,4 @@ pub(crate) use attach::{AttachedCallError, Attachment, HostThread, InstanceRef, 
 pub(crate) use guest::{GuestThreads, SpawnError, ThreadFailure, ThreadOutcome};
 pub(crate) use os::OsThreads;
 pub(crate) use permits::{Refusal, ThreadPermits};
-pub(crate) use record::{ThreadRecord, call_on_block};
+pub(crate) use record::{ThreadRecord, UNMETERED, call_on_block};

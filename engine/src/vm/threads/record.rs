@@ -4,11 +4,14 @@
 
 use super::super::block::{BlockSource, ThreadBlock};
 use super::super::traphandlers::{UnwindReason, catch_traps};
-use super::super::vmcontext::{VMContext, VMThreadContext, VMVal};
+use super::super::vmcontext::{VMContext, VMThreadContext, VMThreadRecord, VMVal};
 use std::ptr::NonNull;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use weft_threads::Waiter;
+
+/// The fuel of a thread that is not metered: more operators than it can run.
+pub(crate) const UNMETERED: i64 = i64::MAX;
 
 /// A block a thread entered, and the source to return it to if it was leased.
 struct Binding {
@@ -19,8 +22,11 @@ struct Binding {
 
 /// One thread of execution's blocks, one per instance it has entered. Every block it hands
 /// out points back at it, so a cross-instance call can find the thread's block for the
-/// callee.
+/// callee, and JIT code its fuel.
+#[repr(C)]
 pub(crate) struct ThreadRecord {
+    /// What JIT code reads, first, so that a block's `record` pointer is also a pointer to it.
+    head: VMThreadRecord,
     bindings: Mutex<Vec<Binding>>,
     /// Set by [`ThreadRecord::interrupt`] and copied into blocks created afterwards.
     interrupted: AtomicBool,
@@ -38,10 +44,25 @@ unsafe impl Sync for ThreadRecord {}
 impl ThreadRecord {
     pub fn new() -> ThreadRecord {
         ThreadRecord {
+            head: VMThreadRecord {
+                fuel: AtomicI64::new(UNMETERED),
+            },
             bindings: Mutex::new(Vec::new()),
             interrupted: AtomicBool::new(false),
             waiter: Mutex::new(None),
         }
+    }
+
+    /// Operators the thread may still run; negative once it ran out (see
+    /// `VMThreadRecord::fuel`).
+    pub fn fuel(&self) -> i64 {
+        self.head.fuel.load(Ordering::Relaxed)
+    }
+
+    /// Gives the thread `fuel` operators to run. Called while the thread runs no wasm: the
+    /// thread's JIT code counts the fuel down with plain loads and stores.
+    pub fn set_fuel(&self, fuel: i64) {
+        self.head.fuel.store(fuel, Ordering::Relaxed);
     }
 
     fn bindings(&self) -> std::sync::MutexGuard<'_, Vec<Binding>> {
