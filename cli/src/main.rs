@@ -6,6 +6,7 @@
 //! program that runs to its end exits with its own status.
 
 mod args;
+mod bench;
 mod run;
 mod usage;
 mod wasm_options;
@@ -30,6 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Run(run::RunArgs),
+    Bench(bench::BenchArgs),
     Wast(wast::WastArgs),
 }
 
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Run(args) => run::run(&args).map(|status| status.code()),
         Command::Wast(args) => wast::run(&args).map(|()| 0),
+        Command::Bench(args) => bench::run(&args).map(|()| 0),
     };
     match result {
         // `proc_exit` only takes statuses below 126.

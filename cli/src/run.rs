@@ -56,15 +56,8 @@ pub(crate) struct RunArgs {
     /// `-W fuel=N` lets the program's main thread run N operators, then traps.
     #[arg(short = 'W', long = "wasm", value_name = "OPT[=VALUE]")]
     wasm: Vec<String>,
-    /// Where a wasi-threads program's threads run: `instance`, a new instance each (the
-    /// ABI's own semantics), or `shared`, every thread in the program's one instance with its
-    /// own copy of each mutable global (a program whose threads could tell is refused).
-    #[arg(
-        long = "wasi-threads",
-        value_name = "MODEL",
-        default_value = "instance"
-    )]
-    wasi_threads: ThreadModel,
+    #[command(flatten)]
+    wasi_threads: ThreadModelArg,
     /// The module, then the program's arguments. Everything after FILE goes to the program.
     #[arg(
         value_name = "FILE [ARGS]",
@@ -75,6 +68,29 @@ pub(crate) struct RunArgs {
     command: Vec<String>,
 }
 
+/// `--wasi-threads MODEL`, for each command that runs programs.
+#[derive(clap::Args)]
+pub(crate) struct ThreadModelArg {
+    /// Where a wasi-threads program's threads run: `instance`, a new instance each (the
+    /// ABI's own semantics), or `shared`, every thread in the program's one instance with its
+    /// own copy of each mutable global (a program whose threads could tell is refused).
+    #[arg(
+        long = "wasi-threads",
+        value_name = "MODEL",
+        default_value = "instance"
+    )]
+    model: ThreadModel,
+}
+
+impl ThreadModelArg {
+    pub(crate) fn model(&self) -> WasiThreadsModel {
+        match self.model {
+            ThreadModel::Instance => WasiThreadsModel::InstancePerThread,
+            ThreadModel::Shared => WasiThreadsModel::OneInstance,
+        }
+    }
+}
+
 /// `--wasi-threads`' values.
 #[derive(Copy, Clone, Debug, clap::ValueEnum)]
 enum ThreadModel {
@@ -82,6 +98,18 @@ enum ThreadModel {
     Instance,
     /// Every thread in one instance.
     Shared,
+}
+
+/// `--dir HOST[::GUEST]`: the host path and the guest's name for it (the same by default).
+pub(crate) fn dir_mapping(dir: &str) -> (&str, &str) {
+    dir.split_once("::").unwrap_or((dir, dir))
+}
+
+/// `--preload NAME=MODULE`: the module name and the file.
+pub(crate) fn preload_mapping(preload: &str) -> Result<(&str, &str), UsageError> {
+    preload
+        .split_once('=')
+        .ok_or_else(|| UsageError(format!("--preload {preload}: expected NAME=MODULE")))
 }
 
 /// Runs the program; its exit status, unless it trapped or could not run.
@@ -96,10 +124,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
         .wasm_features(options.features(all_implemented()))
         .consume_fuel(options.fuel.is_some());
     let engine = Engine::new(&config)?;
-    let model = match args.wasi_threads {
-        ThreadModel::Instance => WasiThreadsModel::InstancePerThread,
-        ThreadModel::Shared => WasiThreadsModel::OneInstance,
-    };
+    let model = args.wasi_threads.model();
     let module = Module::from_file_with_model(&engine, Path::new(file), model)?;
     let entry = Entry {
         invoke: args.invoke.as_deref(),
@@ -168,7 +193,7 @@ fn check_something_runs(module: &Module, entry: &Entry<'_>) -> Result<()> {
 
 /// What `weft run` turns on: every proposal weft implements, shared-everything threads
 /// among them.
-fn all_implemented() -> WasmFeatures {
+pub(crate) fn all_implemented() -> WasmFeatures {
     WasmFeatures::default() | WasmFeatures::SHARED_EVERYTHING_THREADS
 }
 
@@ -225,7 +250,7 @@ fn wasi_ctx(args: &RunArgs, file: &str, program_args: &[String]) -> Result<WasiC
         };
     }
     for dir in &args.dirs {
-        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        let (host, guest) = dir_mapping(dir);
         builder.preopened_dir(host, guest, DirPerms::ALL, FilePerms::ALL);
     }
     Ok(builder.build()?)
@@ -238,11 +263,7 @@ fn preload(
     store: &mut Store<()>,
     preload: &str,
 ) -> Result<()> {
-    let Some((name, path)) = preload.split_once('=') else {
-        bail!(UsageError(format!(
-            "--preload {preload}: expected NAME=MODULE"
-        )));
-    };
+    let (name, path) = preload_mapping(preload)?;
     let module = Module::from_file(engine, Path::new(path))
         .with_context(|| format!("cannot preload `{path}`"))?;
     let instance = linker

@@ -509,3 +509,111 @@ fn a_trap_prints_its_wasm_backtrace() {
         ["deep!store_past_the_end", "deep!middle", "deep!outer"]
     );
 }
+
+/// A sightglass-style workload: prints `hi`, then counts to `$n` between `bench.start` and
+/// `bench.end`, then exits with the status in the global `$status`.
+fn bench_workload(name: &str, status: i32) -> TempFile {
+    file(
+        name,
+        &format!(
+            r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (import "bench" "start" (func $start))
+  (import "bench" "end" (func $end))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hi\n")
+  (func (export "_start")
+    (local $i i32)
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 3))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $start)
+    (loop $next
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.const 100000))))
+    (call $end)
+    (if (i32.ne (i32.const {status}) (i32.const 0))
+      (then (call $proc_exit (i32.const {status}))))))"#
+        ),
+    )
+}
+
+#[test]
+fn bench_reports_each_phase_as_json_or_a_table() {
+    let workload = bench_workload("bench-ok.wat", 0);
+    let output = weft(&["bench", "--iterations", "3", "--json", workload.path()]);
+    assert!(output.status.success(), "{output:?}");
+    // The program's own output is discarded: stdout is the report alone.
+    let lines: Vec<String> = stdout(&output).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let record: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(record["file"], workload.path());
+    assert_eq!(record["iterations"], 3);
+    for phase in ["compile", "instantiate", "execute"] {
+        let median = record[format!("{phase}_s")].as_f64().unwrap();
+        let min = record[format!("{phase}_min_s")].as_f64().unwrap();
+        let max = record[format!("{phase}_max_s")].as_f64().unwrap();
+        assert!(min <= median && median <= max && min > 0.0, "{record}");
+    }
+
+    let output = weft(&[
+        "bench",
+        "--iterations",
+        "1",
+        "--guest-output",
+        workload.path(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let table = stdout(&output);
+    assert!(table.starts_with("hi\n"), "{table}");
+    assert!(
+        table.contains("compile") && table.contains(workload.path()),
+        "{table}"
+    );
+}
+
+#[test]
+fn bench_fails_on_a_failing_program_and_on_a_regression() {
+    let failing = bench_workload("bench-exit.wat", 3);
+    assert_one_line_error(
+        &weft(&["bench", "--iterations", "1", failing.path()]),
+        "exited with status 3",
+    );
+    let workload = bench_workload("bench-compare.wat", 0);
+    let earlier = |execute_s: f64| {
+        format!(
+            "{{\"file\":{:?},\"runtime\":\"weft\",\"compile_s\":1000.0,\
+             \"instantiate_s\":1000.0,\"execute_s\":{execute_s}}}\n",
+            workload.path()
+        )
+    };
+    let fast = file("bench-fast.json", &earlier(1e-12));
+    let output = weft(&[
+        "bench",
+        "--iterations",
+        "1",
+        "--json",
+        "--compare",
+        fast.path(),
+        workload.path(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("slower: ") && stderr.contains("execute"),
+        "{stderr}"
+    );
+    let slow = file("bench-slow.json", &earlier(1000.0));
+    let output = weft(&[
+        "bench",
+        "--iterations",
+        "1",
+        "--compare",
+        slow.path(),
+        workload.path(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let output = weft(&["bench", "--iterations", "0", workload.path()]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}

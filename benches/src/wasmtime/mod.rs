@@ -1,12 +1,15 @@
 //! The same kernels on wasmtime, for comparison (feature `wasmtime`, off by default): the
 //! compute kernels, and the thread-models module under the instance-per-thread model with
-//! `thread-spawn` implemented here ([`WasmtimeGuest`]). Wasmtime runs with its default
+//! `thread-spawn` implemented here ([`WasmtimeGuest`]), and WASI workloads for the sightglass
+//! runner ([`WasmtimeRuntime`]). Wasmtime runs with its default
 //! configuration plus shared memories, as an embedder would get it.
 
 mod compute;
+mod sightglass;
 mod wasi_threads;
 
 pub use compute::{WasmtimeFib, WasmtimeHistogram, WasmtimeMatmul};
+pub use sightglass::WasmtimeRuntime;
 pub use wasi_threads::WasmtimeGuest;
 
 use wasmtime::{Config, Engine, Instance, Module, Store, TypedFunc, WasmParams, WasmResults};
