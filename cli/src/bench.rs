@@ -1,6 +1,6 @@
 //! `weft bench`: time WASI workloads as sightglass does.
 
-use crate::run::{ThreadModelArg, all_implemented, dir_mapping, preload_mapping};
+use crate::run::{ProfileArg, ThreadModelArg, all_implemented, dir_mapping, preload_mapping};
 use crate::usage::UsageError;
 use crate::wasm_options::WasmOptions;
 use anyhow::{Context, Result, bail};
@@ -55,6 +55,8 @@ pub(crate) struct BenchArgs {
     wasm: Vec<String>,
     #[command(flatten)]
     wasi_threads: ThreadModelArg,
+    #[command(flatten)]
+    profile: ProfileArg,
     /// The programs.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
@@ -64,7 +66,9 @@ pub(crate) struct BenchArgs {
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     let options = WasmOptions::parse(&args.wasm, false)?;
     let mut config = Config::new();
-    config.wasm_features(options.features(all_implemented()));
+    config
+        .wasm_features(options.features(all_implemented()))
+        .profiler(args.profile.strategy());
     let mut runtime = WeftRuntime::new(config, args.wasi_threads.model());
     for preload in &args.preloads {
         let (name, path) = preload_mapping(preload)?;

@@ -8,8 +8,8 @@ use anyhow::{Context, Result, bail};
 use std::io::{Write, stdout};
 use std::path::{Path, PathBuf};
 use weft::{
-    Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, Store, Val,
-    WasiThreadsModel, WasmFeatures,
+    Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, ProfilingStrategy, Store,
+    Val, WasiThreadsModel, WasmFeatures,
 };
 use weft_spec_tests::{default_results, display_val};
 use weft_wasi::{DirPerms, ExitStatus, FilePerms, Program, WasiCtx};
@@ -58,6 +58,8 @@ pub(crate) struct RunArgs {
     wasm: Vec<String>,
     #[command(flatten)]
     wasi_threads: ThreadModelArg,
+    #[command(flatten)]
+    profile: ProfileArg,
     /// The module, then the program's arguments. Everything after FILE goes to the program.
     #[arg(
         value_name = "FILE [ARGS]",
@@ -91,6 +93,31 @@ impl ThreadModelArg {
     }
 }
 
+/// `--profile STRATEGY`, for each command that compiles programs.
+#[derive(clap::Args)]
+pub(crate) struct ProfileArg {
+    /// Tell a profiler about the compiled code: `perfmap` lists every wasm function in
+    /// /tmp/perf-PID.map, so that `perf record` then `perf report` names them.
+    #[arg(long = "profile", value_name = "STRATEGY")]
+    strategy: Option<Profiler>,
+}
+
+impl ProfileArg {
+    pub(crate) fn strategy(&self) -> ProfilingStrategy {
+        match self.strategy {
+            None => ProfilingStrategy::None,
+            Some(Profiler::Perfmap) => ProfilingStrategy::PerfMap,
+        }
+    }
+}
+
+/// `--profile`'s values.
+#[derive(Copy, Clone, Debug, clap::ValueEnum)]
+enum Profiler {
+    /// perf's map file of JIT code.
+    Perfmap,
+}
+
 /// `--wasi-threads`' values.
 #[derive(Copy, Clone, Debug, clap::ValueEnum)]
 enum ThreadModel {
@@ -122,7 +149,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
     let mut config = Config::new();
     config
         .wasm_features(options.features(all_implemented()))
-        .consume_fuel(options.fuel.is_some());
+        .consume_fuel(options.fuel.is_some())
+        .profiler(args.profile.strategy());
     let engine = Engine::new(&config)?;
     let model = args.wasi_threads.model();
     let module = Module::from_file_with_model(&engine, Path::new(file), model)?;

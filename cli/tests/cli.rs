@@ -617,3 +617,50 @@ fn bench_fails_on_a_failing_program_and_on_a_regression() {
     let output = weft(&["bench", "--iterations", "0", workload.path()]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
+
+#[test]
+fn profile_perfmap_names_each_wasm_function_for_perf() {
+    let module = file(
+        "profiled.wat",
+        r#"(module $profiled
+  (func $helper (result i32) (i32.const 7))
+  (func (export "main") (result i32) (call $helper)))"#,
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args([
+            "run",
+            "--profile",
+            "perfmap",
+            "--invoke",
+            "main",
+            module.path(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let map = std::env::temp_dir().join(format!("perf-{}.map", child.id()));
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = fs::read_to_string(&map).unwrap();
+    let _ = fs::remove_file(&map);
+    let names: Vec<&str> = text
+        .lines()
+        .map(|line| {
+            let mut fields = line.splitn(3, ' ');
+            let start = fields.next().unwrap();
+            let size = fields.next().unwrap();
+            assert!(u64::from_str_radix(start, 16).unwrap() > 0, "{line}");
+            assert!(u64::from_str_radix(size, 16).unwrap() > 0, "{line}");
+            fields.next().unwrap()
+        })
+        .collect();
+    assert!(names.contains(&"profiled!helper"), "{text}");
+    // The export has no name in the name section: it is named by its index.
+    assert!(names.contains(&"profiled!<wasm function 1>"), "{text}");
+    assert!(
+        names
+            .iter()
+            .any(|name| name.starts_with("array-call trampoline")),
+        "{text}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Where a trap happened: the wasm frames it passed through, named from the module's `name`
 //! section, with the byte offset of each frame's instruction in the module's binary.
 
+use crate::environ::write_function_label;
 use crate::vm::FrameSymbol;
 use std::fmt;
 
@@ -27,15 +28,7 @@ pub struct FrameInfo {
 
 impl WasmBacktrace {
     pub(crate) fn new(symbols: Vec<FrameSymbol>) -> WasmBacktrace {
-        let frames = symbols
-            .into_iter()
-            .map(|symbol| FrameInfo {
-                module_name: symbol.module_name,
-                func_index: symbol.func_index,
-                func_name: symbol.func_name,
-                module_offset: symbol.wasm_offset,
-            })
-            .collect();
+        let frames = symbols.into_iter().map(FrameInfo::from).collect();
         WasmBacktrace { frames }
     }
 
@@ -68,17 +61,27 @@ impl FrameInfo {
     }
 }
 
+impl From<FrameSymbol> for FrameInfo {
+    fn from(symbol: FrameSymbol) -> FrameInfo {
+        FrameInfo {
+            module_name: symbol.module_name,
+            func_index: symbol.func_index,
+            func_name: symbol.func_name,
+            module_offset: symbol.wasm_offset,
+        }
+    }
+}
+
 impl fmt::Display for FrameInfo {
     /// `module!function`, each part a name when the module has one, else the function's
     /// index (`<wasm function 3>`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(module) = &self.module_name {
-            write!(f, "{module}!")?;
-        }
-        match &self.func_name {
-            Some(name) => f.write_str(name),
-            None => write!(f, "<wasm function {}>", self.func_index),
-        }
+        write_function_label(
+            f,
+            self.module_name.as_deref(),
+            self.func_name.as_deref(),
+            self.func_index,
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! `Config` and `Engine`: compilation settings and the state shared by every module and store.
 
 use super::error::{CompileError, Error};
+use super::profiling::{ProfilingStrategy, open_perf_map};
 use super::types::{ConcreteKind, ConcreteType, FuncType, HeapType};
 use crate::compiler::Compiler;
 use crate::environ::{BoundsChecks, Tunables, TypeKind, TypeRegistry};
@@ -20,6 +21,7 @@ pub struct Config {
     pub(crate) max_threads: u32,
     pub(crate) max_total_threads: u32,
     pub(crate) max_gc_heap: usize,
+    pub(crate) profiler: ProfilingStrategy,
 }
 
 /// Bytes of structs and arrays one store may allocate unless [`Config::max_gc_heap`] says
@@ -42,6 +44,7 @@ impl Default for Config {
             max_threads: DEFAULT_MAX_THREADS,
             max_total_threads: DEFAULT_MAX_TOTAL_THREADS,
             max_gc_heap: DEFAULT_MAX_GC_HEAP,
+            profiler: ProfilingStrategy::None,
         }
     }
 }
@@ -113,6 +116,16 @@ impl Config {
         self
     }
 
+    /// How to tell profilers about compiled code: with [`ProfilingStrategy::PerfMap`] every
+    /// function is listed in [`perf_map_path`](crate::perf_map_path)
+    /// (`/tmp/perf-PID.map`) as it is compiled, so that `perf report` names wasm functions.
+    /// [`Engine::new`] fails if the file cannot be opened.
+    pub fn profiler(&mut self, strategy: ProfilingStrategy) -> &mut Self {
+        self.profiler = strategy;
+        self.tunables.name_functions = strategy == ProfilingStrategy::PerfMap;
+        self
+    }
+
     /// Run Cranelift's IR verifier on all generated code (on by default in debug builds).
     pub fn verify_ir(&mut self, verify: bool) -> &mut Self {
         self.tunables.verify_ir = verify;
@@ -158,6 +171,9 @@ impl Engine {
     /// Fails with [`CompileError::Codegen`] when Cranelift has no backend for the host.
     pub fn new(config: &Config) -> Result<Engine, Error> {
         let compiler = Compiler::new(&config.tunables).map_err(CompileError::from)?;
+        if config.profiler == ProfilingStrategy::PerfMap {
+            open_perf_map()?;
+        }
         Ok(Engine(Arc::new(EngineInner {
             config: config.clone(),
             compiler,

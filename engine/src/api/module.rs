@@ -2,6 +2,7 @@
 
 use super::engine::Engine;
 use super::error::{CompileError, Error};
+use super::profiling::{ProfilingStrategy, register_module};
 use super::types::{
     ExportType, ExternType, GlobalType, HeapType, ImportType, MemoryType, Resolve, TableType,
 };
@@ -120,6 +121,9 @@ impl Module {
             engine.type_registry().clone(),
             Arc::new(code),
         );
+        if engine.config().profiler == ProfilingStrategy::PerfMap {
+            register_module(&runtime);
+        }
         Ok(Module {
             engine: engine.clone(),
             runtime: Arc::new(runtime),

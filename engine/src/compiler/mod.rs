@@ -38,7 +38,8 @@ use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{FuncId, Module, ModuleError};
+use cranelift_module::{FuncId, Linkage, Module, ModuleError};
+use std::collections::HashSet;
 use wasmparser::{BinaryReader, CompositeInnerType, FuncType, FunctionBody};
 
 /// Compiles modules and trampolines for the host machine.
@@ -187,9 +188,22 @@ impl Compiler {
 
         let mut code = CodeBuilder::new(self.isa.clone());
         let defined_types = &module.functions[module.num_imported_functions as usize..];
+        let mut labels = HashSet::new();
         let func_ids = defined_types
             .iter()
-            .map(|&ty| code.declare(func_signature(&signatures, ty)))
+            .zip(module.num_imported_functions..)
+            .map(|(&ty, index)| {
+                let signature = func_signature(&signatures, ty);
+                if !self.tunables.name_functions {
+                    return code.declare(signature);
+                }
+                // Symbols must be unique; a `name` section need not be.
+                let mut label = module.names.function_label(index);
+                if !labels.insert(label.clone()) {
+                    label = format!("{label} (function {index})");
+                }
+                code.declare_named(&label, signature)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let trampoline_ids = signatures
             .iter()
@@ -338,6 +352,14 @@ impl CodeBuilder {
         self.memory
             .module_mut()
             .declare_anonymous_function(signature)
+            .map_err(module_error)
+    }
+
+    /// A function with the symbol `name`, which no other function of this code has.
+    fn declare_named(&mut self, name: &str, signature: &Signature) -> Result<FuncId, WasmError> {
+        self.memory
+            .module_mut()
+            .declare_function(name, Linkage::Local, signature)
             .map_err(module_error)
     }
 

@@ -13,6 +13,7 @@ pub(super) fn compiler(bounds_checks: BoundsChecks) -> Compiler {
         bounds_checks,
         verify_ir: true,
         consume_fuel: false,
+        name_functions: false,
     })
     .expect("the host is supported")
 }

@@ -22,7 +22,10 @@ pub use builtins::{BuiltinIndex, BuiltinParam};
 pub use canonical::{canonical_global, canonical_table};
 pub use compiled::{CodeRange, CompiledCode, HostTrampolineCode, SourceSite};
 pub(crate) use module::unsupported;
-pub use module::{ConstExpr, ConstOp, DataKind, ElementKind, EntityIndex, ModuleInfo, WasmError};
+pub use module::{
+    ConstExpr, ConstOp, DataKind, ElementKind, EntityIndex, ModuleInfo, WasmError,
+    write_function_label,
+};
 pub use trap::{TrapKind, TrapSite};
 pub use tunables::{BoundsChecks, MEMORY_GUARD_SIZE, MEMORY_RESERVATION, Tunables};
 pub use types::{ModuleTypes, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, TypeKind, TypeRegistry};

@@ -231,7 +231,37 @@ pub struct Names {
     pub functions: HashMap<u32, String>,
 }
 
+/// How weft names a function everywhere it shows one (trap backtraces, profiler maps):
+/// `module!function`, each part a name when the `name` section gives one, the function as
+/// `<wasm function N>` (its index, imports included) otherwise.
+pub fn write_function_label(
+    out: &mut impl std::fmt::Write,
+    module: Option<&str>,
+    function: Option<&str>,
+    index: u32,
+) -> std::fmt::Result {
+    if let Some(module) = module {
+        write!(out, "{module}!")?;
+    }
+    match function {
+        Some(name) => out.write_str(name),
+        None => write!(out, "<wasm function {index}>"),
+    }
+}
+
 impl Names {
+    /// Function `index`'s label (see [`write_function_label`]).
+    pub fn function_label(&self, index: u32) -> String {
+        let mut label = String::new();
+        let _ = write_function_label(
+            &mut label,
+            self.module.as_deref(),
+            self.functions.get(&index).map(String::as_str),
+            index,
+        );
+        label
+    }
+
     /// The names `reader` holds, as far as they can be read.
     fn read(reader: wasmparser::NameSectionReader<'_>) -> Names {
         let mut names = Names::default();

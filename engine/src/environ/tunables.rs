@@ -28,6 +28,9 @@ pub struct Tunables {
     pub verify_ir: bool,
     /// Count the operators a thread runs against its fuel, trapping when it runs out.
     pub consume_fuel: bool,
+    /// Give every compiled function its label (`Names::function_label`) as its symbol, so
+    /// that profilers reading Cranelift's own perf map entries see wasm names.
+    pub name_functions: bool,
 }
 
 #[allow(
@@ -40,6 +43,7 @@ impl Default for Tunables {
             bounds_checks: BoundsChecks::default(),
             verify_ir: cfg!(debug_assertions),
             consume_fuel: false,
+            name_functions: false,
         }
     }
 }

@@ -61,20 +61,27 @@ impl ModuleRuntime {
 
     /// The function whose code holds `pc`, if one of this module's does.
     pub fn symbolize(&self, pc: usize) -> Option<FrameSymbol> {
-        let info = &self.info;
-        (0..info.function_bodies.len() as u32).find_map(|defined| {
+        (0..self.info.function_bodies.len() as u32).find_map(|defined| {
             let code = self.code.function(defined);
             let offset = pc
                 .checked_sub(code.start)
                 .filter(|&offset| offset < code.len)?;
-            let index = info.num_imported_functions + defined;
             Some(FrameSymbol {
-                module_name: info.names.module.clone(),
-                func_index: index,
-                func_name: info.names.functions.get(&index).cloned(),
                 wasm_offset: code.wasm_offset(offset as u32),
+                ..self.function_symbol(defined)
             })
         })
+    }
+
+    /// Defined function `defined` (imports not counted) by its names, at no offset.
+    pub fn function_symbol(&self, defined: u32) -> FrameSymbol {
+        let index = self.info.num_imported_functions + defined;
+        FrameSymbol {
+            module_name: self.info.names.module.clone(),
+            func_index: index,
+            func_name: self.info.names.functions.get(&index).cloned(),
+            wasm_offset: None,
+        }
     }
 
     /// The module type index whose engine-wide id is `type_id`.
