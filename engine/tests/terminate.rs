@@ -20,6 +20,14 @@ const WORKERS: &str = r#"
   (func $nothing (type $entry))
   (func (export "spin") (type $entry)
     (loop $l (call $nothing (local.get 0)) (br $l)))
+  ;; Calls itself twice, 2^depth calls in all, with no loop: 2^40 runs for days, and only
+  ;; the function entries can stop it.
+  (func $tree (param $depth i32)
+    (if (local.get $depth)
+      (then
+        (call $tree (i32.sub (local.get $depth) (i32.const 1)))
+        (call $tree (i32.sub (local.get $depth) (i32.const 1))))))
+  (func (export "recurse") (type $entry) (call $tree (local.get 0)))
   ;; Counts to its argument (-1: forever) and returns the count.
   (func (export "count") (type $count_t)
     (local $i i32)
@@ -130,4 +138,23 @@ fn a_terminated_store_leaves_its_thread_free_to_wait_in_the_next_store() {
         2,
         "the wait times out instead of seeing the first store's interrupt"
     );
+}
+
+#[test]
+fn terminate_stops_a_thread_that_only_calls() {
+    let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
+    let recurse = instance.get_func(&mut store, "recurse").unwrap();
+    let id = store.spawn(&recurse, 40).expect("below the thread limit");
+    watchdog(store.terminator()).join().unwrap();
+    assert!(matches!(
+        store.join_thread(id),
+        Some(ThreadOutcome::Aborted)
+    ));
+    store.join_threads().unwrap();
+    // A shallow tree still runs to its end afterwards.
+    let id = store.spawn(&recurse, 4).unwrap();
+    assert!(matches!(
+        store.join_thread(id),
+        Some(ThreadOutcome::Finished)
+    ));
 }

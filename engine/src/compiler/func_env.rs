@@ -69,7 +69,9 @@ pub(crate) struct FuncEnv<'a, 'm> {
 }
 
 /// Makes `func`'s prologue trap with a stack overflow when the stack pointer is below the
-/// limit in the running thread's block, which the runtime sets when the thread enters wasm.
+/// limit in the running thread's block, which the runtime sets when the thread enters wasm,
+/// and to a limit above every stack when it interrupts the thread: one load and compare serve both, and
+/// the runtime reports the trap of an interrupted thread as `Interrupted`.
 pub(crate) fn install_stack_limit(func: &mut ir::Function) {
     let thread = func.create_global_value(GlobalValueData::VMContext);
     let mutable = func.dfg.mem_flags.insert_unchecked(VM_MUTABLE);
@@ -719,8 +721,9 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         thread
     }
 
-    /// A safepoint: traps if the thread's interrupt flag is set. Emitted at function entry
-    /// and loop headers, so a running thread stops within one loop iteration or call.
+    /// A safepoint: traps if the thread's interrupt flag is set. Emitted at loop headers;
+    /// function entries need none, since the stack check of every prologue fails while the
+    /// thread is interrupted. So a running thread stops within one loop iteration or call.
     pub(crate) fn check_interrupt(&self, b: &mut FunctionBuilder) {
         // An atomic load, because a plain one is redundant to Cranelift whenever an earlier
         // check dominates it with no store in between: a loop without stores would keep the

@@ -81,7 +81,7 @@ pub(crate) fn translate_function(
         dead_depth: 0,
         unflushed_fuel: 0,
     };
-    translator.env.check_interrupt(translator.b);
+    // No interrupt check here: an interrupt sets the thread's stack limit above every stack, so the prologue's stack check traps (see `install_stack_limit`).
     if translator.env.consumes_fuel() {
         translator.env.check_fuel(translator.b);
     }

@@ -6,12 +6,12 @@
 //! any other thread leases a block from the instance's pool when it first enters that
 //! instance and hands it back, reset, when it is done (see `threads::ThreadRecord`).
 
-use super::vmcontext::{VMContext, VMThreadContext};
+use super::vmcontext::{STOPPING_STACK_LIMIT, VMContext, VMThreadContext};
 use crate::environ::{VM_THREAD_CONTEXT_MAGIC, VMOffsets};
 use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use weft_tls::BlockPool;
 
 /// Blocks kept for reuse per instance; more than this many threads exiting at once frees the
@@ -45,7 +45,7 @@ impl ThreadBlock {
             context.write(VMThreadContext {
                 magic: VM_THREAD_CONTEXT_MAGIC,
                 interrupt: Default::default(),
-                stack_limit: usize::MAX,
+                stack_limit: AtomicUsize::new(STOPPING_STACK_LIMIT),
                 vmctx,
                 record: std::ptr::null(),
             })
@@ -109,7 +109,9 @@ impl ThreadBlock {
         unsafe {
             let context = self.context.as_ptr();
             (*context).interrupt.store(0, Ordering::Relaxed);
-            (*context).stack_limit = usize::MAX;
+            (*context)
+                .stack_limit
+                .store(STOPPING_STACK_LIMIT, Ordering::Relaxed);
             (*context).record = std::ptr::null();
         }
         self.set_thread_locals(image);

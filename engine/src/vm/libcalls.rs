@@ -183,7 +183,11 @@ mod entry {
         unsafe {
             let source = instance(callee_vmctx).block_source();
             let block = (*ThreadRecord::of_block(thread)).block_for(callee_vmctx, source);
-            (*block.as_ptr()).stack_limit = (*thread).stack_limit;
+            (*block.as_ptr()).set_stack_limit(
+                (*thread)
+                    .stack_limit
+                    .load(std::sync::atomic::Ordering::SeqCst),
+            );
             block.as_ptr() as usize
         }
     }

@@ -28,6 +28,7 @@ use std::ptr;
 use std::sync::{Once, OnceLock, RwLock, RwLockReadGuard, TryLockError};
 
 use super::mmap::{Mmap, page_size};
+use super::vmcontext::VMThreadContext;
 use crate::environ::TrapKind;
 
 #[cfg(not(all(
@@ -228,9 +229,9 @@ struct Activation {
     parent: *const Activation,
     /// Where `weft_catch` published its jump buffer; null until then.
     jmp_buf: Cell<*mut c_void>,
-    /// The slot this activation was asked to maintain, so nested activations can tell whether
-    /// an outer one already owns it.
-    stack_limit_slot: *mut usize,
+    /// The block whose stack limit this activation was asked to maintain, so nested
+    /// activations can tell whether an outer one already owns it.
+    block: *const VMThreadContext,
     /// The thread's wasm stack limit, fixed by the outermost activation.
     stack_limit: usize,
     /// Written by the signal handler just before it unwinds.
@@ -312,20 +313,22 @@ unsafe extern "C" fn call_body<F: FnOnce()>(data: *mut c_void) {
     }
 }
 
-/// Runs `f`, which calls JIT code, turning traps in that code into `Err`.
+/// Runs `f`, which calls JIT code on `block`, turning traps in that code into `Err`.
 ///
-/// The outermost activation on a thread sets `*stack_limit` to `current_sp - max_wasm_stack`
-/// (restoring the old value afterwards). Nested activations (wasm → host → wasm) keep the
-/// thread's existing limit, so the wasm stack budget is shared across the whole chain; if a
-/// nested call maintains a different slot than any outer one, that slot is set to the same
-/// limit for the duration of the call.
+/// The outermost activation on a thread sets the block's stack limit to
+/// `current_sp - max_wasm_stack` (restoring the old value afterwards). Nested activations
+/// (wasm → host → wasm) keep the thread's existing limit, so the wasm stack budget is shared
+/// across the whole chain; if a nested call runs on a different block than any outer one,
+/// that block gets the same limit for the duration of the call. An interrupted block keeps
+/// the stopping limit instead (see [`VMThreadContext::set_stack_limit`]), and the stack-overflow
+/// trap its next function entry raises is reported as [`TrapKind::Interrupted`].
 ///
 /// A panic in `f` (outside JIT code) propagates out of `catch_traps` after its bookkeeping
 /// has been undone.
 ///
 /// # Safety
 ///
-/// - `stack_limit` must be valid for reads and writes for the whole call.
+/// - `block` must be live for the whole call.
 /// - A trap unwinds with `siglongjmp`, skipping every frame between this call and the
 ///   trapping instruction without running destructors: everything `f` and the non-JIT frames
 ///   it calls own at the time of the trap is leaked, and must not be something whose drop is
@@ -334,10 +337,19 @@ unsafe extern "C" fn call_body<F: FnOnce()>(data: *mut c_void) {
 /// - Every code range `f` may execute that can fault must be registered with
 ///   [`register_code`] for the duration of the call; faults elsewhere are not caught.
 pub(crate) unsafe fn catch_traps<F: FnOnce()>(
-    stack_limit: *mut usize,
+    block: *const VMThreadContext,
     max_wasm_stack: usize,
     f: F,
 ) -> Result<(), UnwindReason> {
+    // An interrupt that came while the thread ran no wasm stops this call before it starts:
+    // a leaf function without a stack frame has no prologue check that would.
+    // SAFETY: the caller guarantees `block` is live.
+    if unsafe { (*block).is_interrupted() } {
+        return Err(UnwindReason::Trap {
+            kind: TrapKind::Interrupted,
+            pcs: Vec::new(),
+        });
+    }
     init_traps();
     ensure_altstack();
 
@@ -353,18 +365,18 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
         unsafe { (*parent).stack_limit }
     };
     // SAFETY: the chain only contains live activations (as above).
-    let slot_owned_by_ancestor = unsafe { chain_has_slot(parent, stack_limit) };
-    let saved_limit = if slot_owned_by_ancestor {
+    let block_owned_by_ancestor = unsafe { chain_has_block(parent, block) };
+    let saved_limit = if block_owned_by_ancestor {
         None
     } else {
-        // SAFETY: the caller guarantees `stack_limit` is valid for reads and writes.
-        unsafe { Some(mem::replace(&mut *stack_limit, limit)) }
+        // SAFETY: the caller guarantees `block` is live.
+        unsafe { Some((*block).set_stack_limit(limit)) }
     };
 
     let activation = Activation {
         parent,
         jmp_buf: Cell::new(ptr::null_mut()),
-        stack_limit_slot: stack_limit,
+        block,
         stack_limit: limit,
         trap: Cell::new(None),
         frames: Cell::new(Frames {
@@ -394,7 +406,7 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
     ACTIVATION.set(parent);
     if let Some(old) = saved_limit {
         // SAFETY: as above.
-        unsafe { *stack_limit = old };
+        unsafe { (*block).set_stack_limit(old) };
     }
     if let Some(payload) = body.panic.take() {
         panic::resume_unwind(payload);
@@ -408,10 +420,16 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
     if finished {
         return Ok(());
     }
-    let (kind, _pc) = activation
+    let (mut kind, _pc) = activation
         .trap
         .get()
         .expect("unwound without a recorded trap");
+    // An interrupt makes the next prologue's stack check fail; a real overflow leaves the
+    // flag clear (or races an interrupt, which then stops the thread all the same).
+    // SAFETY: as above.
+    if kind == TrapKind::StackOverflow && unsafe { (*block).is_interrupted() } {
+        kind = TrapKind::Interrupted;
+    }
     let frames = activation.frames.get();
     Err(UnwindReason::Trap {
         kind,
@@ -419,16 +437,16 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
     })
 }
 
-/// Whether `act` or one of its ancestors maintains `slot`.
+/// Whether `act` or one of its ancestors maintains `block`'s stack limit.
 ///
 /// # Safety
 ///
 /// `act` must be null or a live activation whose ancestors are live.
-unsafe fn chain_has_slot(mut act: *const Activation, slot: *mut usize) -> bool {
+unsafe fn chain_has_block(mut act: *const Activation, block: *const VMThreadContext) -> bool {
     while !act.is_null() {
         // SAFETY: guaranteed by the caller.
         let a = unsafe { &*act };
-        if a.stack_limit_slot == slot {
+        if a.block == block {
             return true;
         }
         act = a.parent;
@@ -705,6 +723,7 @@ fn install_altstack() -> Option<AltStack> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vm::vmcontext::STOPPING_STACK_LIMIT;
 
     /// An executable page holding `code`, registered with `traps`.
     struct Stub {
@@ -752,12 +771,23 @@ mod tests {
         }
     }
 
-    /// Runs `f` under `catch_traps` with a throwaway stack-limit slot.
+    /// A block header of no instance, whose stack limit starts at `limit`.
+    fn block_with_limit(limit: usize) -> VMThreadContext {
+        VMThreadContext {
+            magic: crate::environ::VM_THREAD_CONTEXT_MAGIC,
+            interrupt: Default::default(),
+            stack_limit: limit.into(),
+            vmctx: ptr::null_mut(),
+            record: ptr::null(),
+        }
+    }
+
+    /// Runs `f` under `catch_traps` with a throwaway block.
     fn run(f: impl FnOnce()) -> Result<(), UnwindReason> {
-        let mut limit = 0usize;
-        // SAFETY: `limit` outlives the call; test bodies own nothing that needs dropping at
+        let block = block_with_limit(0);
+        // SAFETY: `block` outlives the call; test bodies own nothing that needs dropping at
         // the time they trap.
-        unsafe { catch_traps(&mut limit, 1 << 20, f) }
+        unsafe { catch_traps(&block, 1 << 20, f) }
     }
 
     #[test]
@@ -827,22 +857,20 @@ mod tests {
 
     #[test]
     fn nested_activations_share_the_stack_limit() {
-        let mut slot = 12345usize;
-        let mut other = 777usize;
-        let slot_ptr: *mut usize = &mut slot;
-        let other_ptr: *mut usize = &mut other;
+        use std::sync::atomic::Ordering::SeqCst;
+        let block = block_with_limit(12345);
+        let other = block_with_limit(777);
         let mut seen = [0usize; 4];
-        // SAFETY: both slots outlive the calls and are only accessed through these pointers
-        // while the calls run.
+        // SAFETY: both blocks outlive the calls.
         let result = unsafe {
-            catch_traps(slot_ptr, 1 << 20, || {
-                seen[0] = *slot_ptr;
+            catch_traps(&block, 1 << 20, || {
+                seen[0] = block.stack_limit.load(SeqCst);
                 // Different max: must be ignored by the nested activation.
-                catch_traps(slot_ptr, 1 << 10, || seen[1] = *slot_ptr).unwrap();
-                // A second slot (another store) gets the thread's limit for the call.
-                catch_traps(other_ptr, 1 << 10, || seen[2] = *other_ptr).unwrap();
-                seen[3] = *slot_ptr;
-                assert_eq!(*other_ptr, 777);
+                catch_traps(&block, 1 << 10, || seen[1] = block.stack_limit.load(SeqCst)).unwrap();
+                // A second block (another store) gets the thread's limit for the call.
+                catch_traps(&other, 1 << 10, || seen[2] = other.stack_limit.load(SeqCst)).unwrap();
+                seen[3] = block.stack_limit.load(SeqCst);
+                assert_eq!(other.stack_limit.load(SeqCst), 777);
             })
         };
         result.unwrap();
@@ -854,8 +882,42 @@ mod tests {
             seen[0]
         );
         assert_eq!(seen, [seen[0]; 4]);
-        assert_eq!(slot, 12345);
-        assert_eq!(other, 777);
+        assert_eq!(block.stack_limit.load(SeqCst), 12345);
+        assert_eq!(other.stack_limit.load(SeqCst), 777);
+    }
+
+    #[test]
+    fn an_interrupted_block_keeps_the_limit_that_stops_every_call() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let block = block_with_limit(STOPPING_STACK_LIMIT);
+        block.set_interrupt(true);
+        // Interrupted before the call: it does not start.
+        // SAFETY: `block` outlives the call.
+        let stopped = unsafe { catch_traps(&block, 1 << 20, || unreachable!()) };
+        assert!(matches!(
+            stopped,
+            Err(UnwindReason::Trap {
+                kind: TrapKind::Interrupted,
+                ..
+            })
+        ));
+        block.set_interrupt(false);
+        // SAFETY: as above.
+        unsafe {
+            catch_traps(&block, 1 << 20, || {
+                assert_ne!(block.stack_limit.load(SeqCst), STOPPING_STACK_LIMIT)
+            })
+        }
+        .unwrap();
+        // Interrupted while running: the limit falls to the one that fails every check.
+        // SAFETY: as above.
+        unsafe {
+            catch_traps(&block, 1 << 20, || {
+                block.set_interrupt(true);
+                assert_eq!(block.stack_limit.load(SeqCst), STOPPING_STACK_LIMIT);
+            })
+        }
+        .unwrap();
     }
 
     #[test]

@@ -32,24 +32,69 @@ pub struct VMContext {
     _not_send_sync: PhantomData<*mut u8>,
 }
 
+/// The stack limit that fails every prologue's check: above any stack pointer, and far enough
+/// below the top of the address space that a prologue, which adds its frame size (under
+/// 32 KiB; larger frames compare the limit alone first) to the limit before comparing, cannot
+/// wrap around to a small number.
+pub const STOPPING_STACK_LIMIT: usize = usize::MAX / 2;
+
 /// The header of a thread's block for one instance; the thread's copies of the module's
 /// thread-local globals follow it (see `VMOffsets::thread_local_slot`).
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMThreadContext {
     pub magic: u32,
-    /// Non-zero: the next safepoint (function entry or loop header) traps. Set from other
+    /// Non-zero: the thread is interrupted, and the next loop header traps. Set from other
     /// threads, hence atomic.
     pub interrupt: AtomicU32,
-    /// Lowest address the wasm stack may grow to; `usize::MAX` when no call is active, so an
-    /// entry that forgot to set it traps instead of overflowing.
-    pub stack_limit: usize,
+    /// Lowest address the wasm stack may grow to, which every function's prologue compares
+    /// the stack pointer with; [`STOPPING_STACK_LIMIT`] when no call is active, so an entry that forgot
+    /// to set it traps instead of overflowing, and while the block is interrupted, so that
+    /// the next function entry traps with no check of its own (see
+    /// [`VMThreadContext::set_stack_limit`]). Written from other threads, hence atomic.
+    pub stack_limit: AtomicUsize,
     /// The instance this block serves.
     pub vmctx: *mut VMContext,
     /// The thread's record, through which a cross-instance call finds its other blocks:
     /// opaque here (the layout knows nothing of threads); `threads::ThreadRecord::of_block`
     /// reads it.
     pub record: *const VMThreadRecord,
+}
+
+impl VMThreadContext {
+    /// Makes `limit` the block's stack limit unless the block is interrupted, in which case
+    /// the limit is (or becomes) [`STOPPING_STACK_LIMIT`]; returns the limit it replaced.
+    ///
+    /// The interrupt side ([`VMThreadContext::set_interrupt`]) sets the flag, then the limit:
+    /// with both sides sequentially consistent, either this load sees the flag, or the
+    /// interrupter's store of the stopping limit comes after this store, so a real limit never
+    /// hides an interrupt.
+    pub fn set_stack_limit(&self, limit: usize) -> usize {
+        let old = self.stack_limit.swap(limit, Ordering::SeqCst);
+        if self.interrupt.load(Ordering::SeqCst) != 0 {
+            self.stack_limit
+                .store(STOPPING_STACK_LIMIT, Ordering::SeqCst);
+        }
+        old
+    }
+
+    /// Sets or clears the interrupt. Setting it also sets the stack limit to [`STOPPING_STACK_LIMIT`],
+    /// so that the thread's next function entry traps; clearing leaves the limit to the
+    /// thread's next entry into wasm, which sets a real one (the thread runs no wasm on this
+    /// block when its interrupt is cleared).
+    pub fn set_interrupt(&self, interrupted: bool) {
+        self.interrupt
+            .store(u32::from(interrupted), Ordering::SeqCst);
+        if interrupted {
+            self.stack_limit
+                .store(STOPPING_STACK_LIMIT, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether the block is interrupted.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupt.load(Ordering::SeqCst) != 0
+    }
 }
 
 /// A linear memory as JIT code sees it.

@@ -108,10 +108,7 @@ impl ThreadRecord {
         let vmctx = unsafe {
             let header = context.as_ptr();
             (*header).record = (self as *const ThreadRecord).cast();
-            let interrupted = self.interrupted.load(Ordering::Relaxed);
-            (*header)
-                .interrupt
-                .store(u32::from(interrupted), Ordering::Relaxed);
+            (*header).set_interrupt(self.interrupted.load(Ordering::Relaxed));
             (*header).vmctx
         };
         bindings.push(Binding {
@@ -159,11 +156,7 @@ impl ThreadRecord {
             for binding in bindings.iter() {
                 // SAFETY: bound blocks are live while bound; the flag is atomic because the
                 // running thread reads it concurrently.
-                unsafe {
-                    (*binding.block.as_ptr())
-                        .interrupt
-                        .store(u32::from(interrupted), Ordering::Relaxed)
-                };
+                unsafe { (*binding.block.as_ptr()).set_interrupt(interrupted) };
             }
         }
         // Cloned out of the lock: an interrupt runs the thread's cancellation hook, which may
@@ -250,8 +243,7 @@ pub(crate) unsafe fn call_on_block(
     // SAFETY: the stack limit is a field of the caller's live block; the rest is the caller's
     // contract.
     unsafe {
-        let stack_limit = &raw mut (*block).stack_limit;
-        catch_traps(stack_limit, max_wasm_stack, || {
+        catch_traps(block, max_wasm_stack, || {
             trampoline(vmctx, block, wasm_call, values)
         })
     }
