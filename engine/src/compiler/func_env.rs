@@ -4,8 +4,8 @@
 
 use super::traps::trap_code;
 use crate::environ::{
-    BoundsChecks, BuiltinIndex, BuiltinParam, MEMORY_GUARD_SIZE, ModuleInfo, ModuleTypes,
-    RTT_DEPTH, TrapKind, Tunables, VMOffsets,
+    BoundsChecks, BuiltinIndex, BuiltinParam, HOST_FUNC_MAGIC, MEMORY_GUARD_SIZE, ModuleInfo,
+    ModuleTypes, RTT_DEPTH, TrapKind, Tunables, VMOffsets,
 };
 use cranelift_codegen::ir::{
     self, AbiParam, Endianness, FuncRef, GlobalValueData, InstBuilder, MemFlagsData, SigRef,
@@ -696,15 +696,26 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     }
 
     /// The block to pass to a callee with context `callee_vmctx`: ours when the callee is in
-    /// this instance (the common case, one compare), otherwise the running thread's block for
-    /// the callee's instance, which the runtime looks up.
+    /// this instance (the common case, one compare) or is a host function (whose context
+    /// starts with `HOST_FUNC_MAGIC` where a VMContext has its own magic: a load and a
+    /// compare), otherwise the running thread's block for the callee's instance, which the
+    /// runtime looks up.
     fn callee_thread(&mut self, b: &mut FunctionBuilder, callee_vmctx: Value) -> Value {
+        let not_same = b.create_block();
         let other_instance = b.create_block();
         let done = b.create_block();
         let thread = b.append_block_param(done, I64);
         let same = b.ins().icmp(IntCC::Equal, callee_vmctx, self.vmctx);
         b.ins()
-            .brif(same, done, &[self.thread.into()], other_instance, &[]);
+            .brif(same, done, &[self.thread.into()], not_same, &[]);
+        b.switch_to_block(not_same);
+        b.seal_block(not_same);
+        let magic = Self::load_at(b, I32, VM_CONSTANT, callee_vmctx, VMOffsets::vmctx_magic());
+        let host = b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, magic, i64::from(HOST_FUNC_MAGIC));
+        b.ins()
+            .brif(host, done, &[self.thread.into()], other_instance, &[]);
         b.set_cold_block(other_instance);
         b.switch_to_block(other_instance);
         b.seal_block(other_instance);

@@ -43,6 +43,10 @@ pub const VM_CONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"weft");
 /// Written at offset 0 of every VMThreadContext.
 pub const VM_THREAD_CONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"thrd");
 
+/// Marks a host function's context (`vm::VMHostFuncContext`), at the same place as the
+/// VMContext's magic, so that a funcref's context can be told apart from a VMContext.
+pub const HOST_FUNC_MAGIC: u32 = u32::from_le_bytes(*b"host");
+
 /// Size of one value slot in the array-call ABI and of a global's storage.
 pub const VMVAL_SIZE: u32 = 16;
 

@@ -8,10 +8,8 @@
 use super::instance::Instance;
 use super::memory::WaitValue;
 use super::threads::ThreadRecord;
-use super::vmcontext::{
-    HOST_FUNC_MAGIC, VMBuiltinTable, VMContext, VMGlobalDefinition, VMThreadContext,
-};
-use crate::environ::{TrapKind, foreach_builtin_function};
+use super::vmcontext::{VMBuiltinTable, VMContext, VMGlobalDefinition, VMThreadContext};
+use crate::environ::{HOST_FUNC_MAGIC, TrapKind, foreach_builtin_function};
 
 /// Finds the instance a VMContext belongs to.
 ///

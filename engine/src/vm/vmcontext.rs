@@ -202,9 +202,6 @@ impl VMVal {
 pub type HostEntry =
     unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMThreadContext, *mut VMVal, u32) -> u32;
 
-/// Marks a [`VMHostFuncContext`], so a caller pointer can be told apart from a VMContext.
-pub const HOST_FUNC_MAGIC: u32 = u32::from_le_bytes(*b"host");
-
 /// The context of a host function; its [`VMFuncRef::vmctx`] points here.
 #[repr(C)]
 pub struct VMHostFuncContext {

@@ -13,11 +13,12 @@
 use super::super::block::BlockSource;
 use super::super::instance::Instance;
 use super::super::traphandlers::{HostError, UnwindReason};
-use super::super::vmcontext::{HOST_FUNC_MAGIC, VMContext, VMFuncRef, VMThreadContext, VMVal};
+use super::super::vmcontext::{VMContext, VMFuncRef, VMThreadContext, VMVal};
 use super::attach::{Attachments, HostThread, InstanceRef};
 use super::os::OsThreads;
 use super::permits::{Refusal, ThreadBudgets, ThreadPermits};
 use super::record::{ThreadRecord, call_on_block};
+use crate::environ::HOST_FUNC_MAGIC;
 use crate::environ::TrapKind;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
