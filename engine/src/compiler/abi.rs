@@ -70,3 +70,10 @@ pub(crate) fn wasm_signature(
     }
     Ok(sig)
 }
+
+/// The wasm signature of function type `type_index`.
+pub(crate) fn func_signature(signatures: &[Option<Signature>], type_index: u32) -> &Signature {
+    signatures[type_index as usize]
+        .as_ref()
+        .expect("validation makes the index a function type")
+}

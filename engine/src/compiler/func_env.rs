@@ -2,6 +2,7 @@
 //! function reaches globals, memories, tables, other functions and the builtins from its
 //! vmctx. The operator translator stays ignorant of offsets and calls in here instead.
 
+use super::abi::func_signature;
 use super::traps::trap_code;
 use crate::environ::{
     BoundsChecks, BuiltinIndex, BuiltinParam, HOST_FUNC_MAGIC, MEMORY_GUARD_SIZE, ModuleInfo,
@@ -13,8 +14,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
-use cranelift_jit::JITModule;
-use cranelift_module::{FuncId, Module};
+use cranelift_module::FuncId;
 use std::collections::HashMap;
 
 /// Pointers inside the VMContext and the definitions it points to that never change while
@@ -60,7 +60,6 @@ pub(crate) struct ModuleEnv<'a> {
 /// The per-function view of a [`ModuleEnv`], caching what the function imports.
 pub(crate) struct FuncEnv<'a, 'm> {
     env: &'a ModuleEnv<'m>,
-    jit: &'a mut JITModule,
     vmctx: Value,
     thread: Value,
     signatures: HashMap<u32, SigRef>,
@@ -112,15 +111,9 @@ fn builtin_signature(builtin: BuiltinIndex, call_conv: CallConv) -> Signature {
 }
 
 impl<'a, 'm> FuncEnv<'a, 'm> {
-    pub(crate) fn new(
-        env: &'a ModuleEnv<'m>,
-        jit: &'a mut JITModule,
-        vmctx: Value,
-        thread: Value,
-    ) -> Self {
+    pub(crate) fn new(env: &'a ModuleEnv<'m>, vmctx: Value, thread: Value) -> Self {
         FuncEnv {
             env,
-            jit,
             vmctx,
             thread,
             signatures: HashMap::new(),
@@ -661,10 +654,26 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
                 None => {
                     let defined = (function - module.num_imported_functions) as usize;
                     let id = self.env.func_ids[defined];
-                    let func_ref = self.jit.declare_func_in_func(id, b.func);
-                    // The JIT may place functions of one module more than 2 GiB apart, out of
-                    // reach of a pc-relative call; an absolute address always works.
-                    b.func.dfg.ext_funcs[func_ref].colocated = false;
+                    let signature = func_signature(
+                        &self.env.signatures,
+                        module.functions[function as usize],
+                    );
+                    let signature = b.func.import_signature(signature.clone());
+                    // The name the JIT resolves when it links the call: what
+                    // `cranelift_module` gives a function it declares, in namespace 0.
+                    let name = b.func.declare_imported_user_function(ir::UserExternalName {
+                        namespace: 0,
+                        index: id.as_u32(),
+                    });
+                    let func_ref = b.func.import_function(ir::ExtFuncData {
+                        name: ir::ExternalName::user(name),
+                        signature,
+                        // The JIT may place functions of one module more than 2 GiB apart,
+                        // out of reach of a pc-relative call; an absolute address always
+                        // works.
+                        colocated: false,
+                        patchable: false,
+                    });
                     self.functions.insert(function, func_ref);
                     func_ref
                 }

@@ -22,7 +22,7 @@ mod simd_tests;
 #[cfg(test)]
 mod tests;
 
-use self::abi::{is_supported_ref, wasm_signature};
+use self::abi::{func_signature, is_supported_ref, wasm_signature};
 use self::code_memory::CodeMemory;
 use self::func_env::ModuleEnv;
 use self::trampolines::{array_call_signature, build_array_call, build_host_call};
@@ -32,13 +32,15 @@ use crate::environ::{
     CodeRange, ModuleInfo, ModuleTypes, SourceSite, TrapSite, Tunables, VMOffsets, WasmError,
     unsupported,
 };
-use cranelift_codegen::Context;
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Signature;
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::{CodegenError, Context};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{FuncId, Linkage, Module, ModuleError};
+use cranelift_module::{FuncId, Linkage, Module, ModuleError, ModuleReloc};
+use rayon::prelude::*;
 use std::collections::HashSet;
 use wasmparser::{BinaryReader, CompositeInnerType, FuncType, FunctionBody};
 
@@ -61,12 +63,6 @@ impl CodeRange {
     };
 }
 
-/// The wasm signature of function type `type_index`.
-fn func_signature(signatures: &[Option<Signature>], type_index: u32) -> &Signature {
-    signatures[type_index as usize]
-        .as_ref()
-        .expect("validation makes the index a function type")
-}
 
 /// The code of one module; freed on drop.
 pub(crate) struct CompiledModule {
@@ -224,25 +220,31 @@ impl Compiler {
             func_ids,
             native_call_conv: self.native_call_conv(),
         };
-        let mut functions = Vec::with_capacity(env.func_ids.len());
-        for ((&id, &ty), range) in env
-            .func_ids
-            .iter()
+        // Functions compile in parallel, each worker with its own scratch; the JIT takes
+        // the machine code in index order afterwards.
+        let bodies = module
+            .function_bodies
+            .par_iter()
+            .zip(&env.func_ids)
             .zip(defined_types)
-            .zip(&module.function_bodies)
-        {
-            let reader = BinaryReader::new(&bytes[range.clone()], range.start as u64);
-            let body = FunctionBody::new(reader);
-            let func_type = module.func_type(ty);
-            let signature = func_signature(&env.signatures, ty);
-            functions.push(code.define(id, signature, |b, jit| {
-                translate_function(&env, jit, b, &body, func_type)
-            })?);
-        }
+            .map_init(Scratch::new, |scratch, ((range, &id), &ty)| {
+                let reader = BinaryReader::new(&bytes[range.clone()], range.start as u64);
+                let body = FunctionBody::new(reader);
+                let func_type = module.func_type(ty);
+                let signature = func_signature(&env.signatures, ty);
+                scratch.compile(&*self.isa, id, signature, |b| {
+                    translate_function(&env, b, &body, func_type)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let functions = bodies
+            .into_iter()
+            .map(|body| code.define(body))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut array_trampolines = Vec::with_capacity(trampoline_ids.len());
         for (id, wasm) in trampoline_ids.iter().zip(&env.signatures) {
             let trampoline = match (id, wasm) {
-                (Some(id), Some(wasm)) => Some(code.define(*id, &array_signature, |b, _| {
+                (Some(id), Some(wasm)) => Some(code.build(*id, &array_signature, |b| {
                     build_array_call(b, wasm);
                     Ok(())
                 })?),
@@ -277,12 +279,12 @@ impl Compiler {
         let mut code = CodeBuilder::new(self.isa.clone());
         let array_id = code.declare(&array_signature)?;
         let host_id = code.declare(&wasm)?;
-        let array_call = code.define(array_id, &array_signature, |b, _| {
+        let array_call = code.build(array_id, &array_signature, |b| {
             build_array_call(b, &wasm);
             Ok(())
         })?;
         let native = self.native_call_conv();
-        let host_call = code.define(host_id, &wasm, |b, _| {
+        let host_call = code.build(host_id, &wasm, |b| {
             build_host_call(b, &wasm, native);
             Ok(())
         })?;
@@ -327,61 +329,55 @@ struct PendingFunction {
     sources: Vec<SourceSite>,
 }
 
-/// Drives one `JITModule` from declarations to finalized code.
-struct CodeBuilder {
-    memory: CodeMemory,
-    context: Context,
-    builder_context: FunctionBuilderContext,
+/// A function compiled to machine code on any thread, not yet placed in the JIT's memory.
+struct CompiledBody {
+    id: FuncId,
+    alignment: u64,
+    code: Vec<u8>,
+    relocs: Vec<ModuleReloc>,
+    traps: Vec<TrapSite>,
+    sources: Vec<SourceSite>,
 }
 
-impl CodeBuilder {
-    fn new(isa: OwnedTargetIsa) -> Self {
-        let jit = JITModule::new(JITBuilder::with_isa(
-            isa,
-            cranelift_module::default_libcall_names(),
-        ));
-        let context = jit.make_context();
-        CodeBuilder {
-            memory: CodeMemory::new(jit),
-            context,
-            builder_context: FunctionBuilderContext::new(),
+/// The reusable state of compiling one function after another, one per worker thread.
+struct Scratch {
+    context: Context,
+    builder: FunctionBuilderContext,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            context: Context::new(),
+            builder: FunctionBuilderContext::new(),
         }
     }
 
-    fn declare(&mut self, signature: &Signature) -> Result<FuncId, WasmError> {
-        self.memory
-            .module_mut()
-            .declare_anonymous_function(signature)
-            .map_err(module_error)
-    }
-
-    /// A function with the symbol `name`, which no other function of this code has.
-    fn declare_named(&mut self, name: &str, signature: &Signature) -> Result<FuncId, WasmError> {
-        self.memory
-            .module_mut()
-            .declare_function(name, Linkage::Local, signature)
-            .map_err(module_error)
-    }
-
-    /// Builds function `id` with `build` and compiles it.
-    fn define(
+    /// Builds function `id` with `build` and compiles it for `isa`.
+    fn compile(
         &mut self,
+        isa: &dyn TargetIsa,
         id: FuncId,
         signature: &Signature,
-        build: impl FnOnce(&mut FunctionBuilder<'_>, &mut JITModule) -> Result<(), WasmError>,
-    ) -> Result<PendingFunction, WasmError> {
-        let jit = self.memory.module_mut();
-        jit.clear_context(&mut self.context);
+        build: impl FnOnce(&mut FunctionBuilder<'_>) -> Result<(), WasmError>,
+    ) -> Result<CompiledBody, WasmError> {
+        self.context.clear();
         self.context.func.signature = signature.clone();
-        let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
-        build(&mut builder, jit)?;
-        builder.finalize(jit.target_config());
-        jit.define_function(id, &mut self.context)
-            .map_err(module_error)?;
+        let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder);
+        build(&mut builder)?;
+        builder.finalize(isa.frontend_config());
+        self.context
+            .compile(isa, &mut ControlPlane::default())
+            .map_err(|error| match error.inner {
+                CodegenError::Verifier(errors) => {
+                    codegen_error(format!("IR verifier: {errors}"))
+                }
+                other => codegen_error(other),
+            })?;
         let compiled = self
             .context
             .compiled_code()
-            .expect("a defined function has code");
+            .expect("a compiled function has code");
         let traps = compiled
             .buffer
             .traps()
@@ -407,11 +403,80 @@ impl CodeBuilder {
                 wasm_offset: site.loc.bits(),
             })
             .collect();
-        Ok(PendingFunction {
+        let relocs = compiled
+            .buffer
+            .relocs()
+            .iter()
+            .map(|reloc| ModuleReloc::from_mach_reloc(reloc, &self.context.func, id))
+            .collect();
+        Ok(CompiledBody {
             id,
-            len: compiled.code_buffer().len(),
+            alignment: u64::from(compiled.buffer.alignment),
+            code: compiled.code_buffer().to_vec(),
+            relocs,
             traps,
             sources,
+        })
+    }
+}
+
+/// Drives one `JITModule` from declarations to finalized code.
+struct CodeBuilder {
+    isa: OwnedTargetIsa,
+    memory: CodeMemory,
+    scratch: Scratch,
+}
+
+impl CodeBuilder {
+    fn new(isa: OwnedTargetIsa) -> Self {
+        let jit = JITModule::new(JITBuilder::with_isa(
+            isa.clone(),
+            cranelift_module::default_libcall_names(),
+        ));
+        CodeBuilder {
+            isa,
+            memory: CodeMemory::new(jit),
+            scratch: Scratch::new(),
+        }
+    }
+
+    fn declare(&mut self, signature: &Signature) -> Result<FuncId, WasmError> {
+        self.memory
+            .module_mut()
+            .declare_anonymous_function(signature)
+            .map_err(module_error)
+    }
+
+    /// A function with the symbol `name`, which no other function of this code has.
+    fn declare_named(&mut self, name: &str, signature: &Signature) -> Result<FuncId, WasmError> {
+        self.memory
+            .module_mut()
+            .declare_function(name, Linkage::Local, signature)
+            .map_err(module_error)
+    }
+
+    /// Builds function `id` with `build`, compiles it here and defines it.
+    fn build(
+        &mut self,
+        id: FuncId,
+        signature: &Signature,
+        build: impl FnOnce(&mut FunctionBuilder<'_>) -> Result<(), WasmError>,
+    ) -> Result<PendingFunction, WasmError> {
+        let body = self.scratch.compile(&*self.isa, id, signature, build)?;
+        self.define(body)
+    }
+
+    /// Places a compiled function's code in the JIT's memory.
+    fn define(&mut self, body: CompiledBody) -> Result<PendingFunction, WasmError> {
+        self.memory
+            .module_mut()
+            .define_function_bytes(body.id, body.alignment, &body.code, &body.relocs)
+            .map_err(module_error)?;
+        Ok(PendingFunction {
+            id: body.id,
+            len: body.code.len(),
+            traps: body.traps,
+            sources: body.sources,
         })
     }
 

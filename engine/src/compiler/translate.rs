@@ -18,13 +18,11 @@ use cranelift_codegen::ir::{
     AtomicRmwOp, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, SourceLoc, Type, Value,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
-use cranelift_jit::JITModule;
 use wasmparser::{BlockType, FuncType, FunctionBody, MemArg, MemArgTarget, Operator, RefType};
 
 /// Emits the IR of `body`, a function of type `ty`, into `b`.
 pub(crate) fn translate_function(
     env: &ModuleEnv<'_>,
-    jit: &mut JITModule,
     b: &mut FunctionBuilder<'_>,
     body: &FunctionBody<'_>,
     ty: &FuncType,
@@ -65,7 +63,7 @@ pub(crate) fn translate_function(
     let results = value_types(ty.results(), operators.original_position())?;
     let exit = block_with_params(b, &results);
     let mut translator = Translator {
-        env: FuncEnv::new(env, jit, vmctx, thread),
+        env: FuncEnv::new(env, vmctx, thread),
         b,
         stack: Vec::new(),
         control: vec![Frame {
