@@ -65,6 +65,8 @@ const MODULE: &str = r#"
     (drop (call $lock (i64.const -1)))
     (drop (call $lock (i64.const -1))))
   (func (export "try_lock") (type $to_i32) (call $try_lock))
+  (func (export "lock") (type $to_i32) (call $lock (i64.const -1)))
+  (func (export "lock_now") (type $to_i32) (call $lock (i64.const 0)))
   (func (export "unlock") (type $void) (call $unlock))
   ;; Announced by the host function itself, once its cancellation hook is in place.
   (func (export "block_on_channel") (type $entry)
@@ -272,4 +274,40 @@ fn terminating_one_thread_leaves_the_others_waiting() {
     setup.get("set_flag").unwrap();
     assert!(matches!(setup.join(survivor), ThreadOutcome::Finished));
     setup.store.join_threads().unwrap();
+}
+
+#[test]
+fn guest_and_host_code_share_the_lock_word_and_the_threads_token() {
+    let mut s = setup();
+    // Taken by guest code on the store's thread (the JIT's fast path): the host sees it
+    // held, by this very thread, which may unlock it from host code.
+    assert_eq!(s.get("lock").unwrap(), 1);
+    assert!(s.mutex.is_locked());
+    assert!(!s.mutex.try_lock());
+    s.mutex.unlock().unwrap();
+    assert!(!s.mutex.is_locked());
+    // Taken by host code on this thread: guest code's unlock releases it.
+    assert!(matches!(s.mutex.lock(None), Ok(Acquire::Acquired)));
+    s.run("unlock").unwrap();
+    assert!(!s.mutex.is_locked());
+    // Held by another thread: a guest lock that may not wait times out, and a guest unlock
+    // fails without touching it (both settled by the host function).
+    let mutex = Arc::clone(&s.mutex);
+    let (locked, on_locked) = mpsc::channel();
+    let (release, on_release) = mpsc::channel::<()>();
+    let holder = thread::spawn(move || {
+        assert!(matches!(mutex.lock(None), Ok(Acquire::Acquired)));
+        locked.send(()).unwrap();
+        on_release.recv().unwrap();
+        mutex.unlock().unwrap();
+    });
+    on_locked.recv().unwrap();
+    assert_eq!(s.get("lock_now").unwrap(), 0);
+    assert!(s.run("unlock").is_err());
+    assert!(s.mutex.is_locked());
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    assert_eq!(s.get("lock_now").unwrap(), 1);
+    s.run("unlock").unwrap();
+    assert!(!s.mutex.is_locked());
 }

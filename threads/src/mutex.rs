@@ -124,6 +124,22 @@ impl HostMutex {
         false
     }
 
+    /// The lock word, for code that takes the uncontended paths itself, such as the JIT
+    /// code weft gives guests for `lock` and `unlock`: a compare-exchange of 0 (free) to the
+    /// caller's [`thread_token`](HostMutex::thread_token) locks, one of the token back to 0
+    /// unlocks, exactly as the first step of [`lock`](HostMutex::lock) and
+    /// [`unlock`](HostMutex::unlock) do; when either fails, the caller must call the method.
+    #[cfg(not(loom))]
+    pub fn lock_word(&self) -> *const u64 {
+        self.state.as_ptr()
+    }
+
+    /// The calling OS thread's token, which the lock word holds while the thread owns a
+    /// mutex: never 0.
+    pub fn thread_token() -> u64 {
+        my_token()
+    }
+
     /// Whether some thread holds the mutex right now.
     pub fn is_locked(&self) -> bool {
         self.state.load(Ordering::SeqCst) != FREE

@@ -5,7 +5,7 @@ use super::profiling::{ProfilingStrategy, open_perf_map};
 use super::types::{ConcreteKind, ConcreteType, FuncType, HeapType};
 use crate::compiler::Compiler;
 use crate::environ::{BoundsChecks, Tunables, TypeKind, TypeRegistry};
-use crate::vm::HostCode;
+use crate::vm::{FastPathCode, HostCode};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use wasmparser::WasmFeatures;
@@ -139,6 +139,8 @@ struct EngineInner {
     /// Shared with the runtime, whose function casts consult it.
     types: Arc<Mutex<TypeRegistry>>,
     host_trampolines: Mutex<HashMap<u32, Arc<HostCode>>>,
+    /// The fast paths of host mutexes, compiled when the first one is defined.
+    mutex_fast_paths: Mutex<Option<Arc<FastPathCode>>>,
     /// Live threads of all stores, against [`Config::max_total_threads`].
     threads: Arc<ThreadBudget>,
 }
@@ -179,6 +181,7 @@ impl Engine {
             compiler,
             types: Arc::default(),
             host_trampolines: Mutex::default(),
+            mutex_fast_paths: Mutex::default(),
             threads: Arc::new(ThreadBudget::new(config.max_total_threads)),
         })))
     }
@@ -253,6 +256,26 @@ impl Engine {
                 ancestors,
             })
         }
+    }
+
+    /// The fast paths of host mutexes' `lock` and `unlock`, compiled on first use.
+    pub(crate) fn mutex_fast_paths(&self) -> Result<Arc<FastPathCode>, Error> {
+        let mut cache = self
+            .0
+            .mutex_fast_paths
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(code) = &*cache {
+            return Ok(Arc::clone(code));
+        }
+        let compiled = self
+            .0
+            .compiler
+            .compile_mutex_fast_paths()
+            .map_err(CompileError::from)?;
+        let code = Arc::new(FastPathCode::new(Arc::new(compiled)));
+        *cache = Some(Arc::clone(&code));
+        Ok(code)
     }
 
     /// The trampolines for host functions of signature `id`, compiled on first use.

@@ -7,13 +7,14 @@ use super::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, Store
 use super::typed::{TypedFunc, WasmParams, WasmResults, shared_payload};
 use super::types::{FuncType, HeapType, RefType, ValType};
 use super::values::Val;
-use crate::environ::TrapKind;
+use crate::environ::{MutexFastPath, TrapKind};
 use crate::vm::{
-    FrameSymbol, HostBody, HostError, HostFunc, HostPanic, Intrinsic, StoreInner, StoreOpaque,
-    UnwindReason, VMVal,
+    FastPathEntry, FrameSymbol, HostBody, HostError, HostFunc, HostPanic, Intrinsic, StoreInner,
+    StoreOpaque, UnwindReason, VMVal,
 };
 use std::any::Any;
 use std::sync::Arc;
+use weft_threads::HostMutex;
 
 /// A function in a store: exported by an instance, or defined by the host.
 ///
@@ -88,6 +89,9 @@ impl<T: 'static> AsContextMut for Caller<'_, T> {
 pub struct HostFuncDef<T> {
     pub(crate) ty: FuncType,
     pub(crate) body: HostBody<T>,
+    /// For a host mutex's `lock` or `unlock`: the mutex, whose uncontended case JIT code
+    /// settles before it calls `body`.
+    pub(crate) fast: Option<(MutexFastPath, Arc<HostMutex>)>,
 }
 
 impl<T> Clone for HostFuncDef<T> {
@@ -95,6 +99,7 @@ impl<T> Clone for HostFuncDef<T> {
         HostFuncDef {
             ty: self.ty.clone(),
             body: self.body.clone(),
+            fast: self.fast.clone(),
         }
     }
 }
@@ -141,6 +146,7 @@ impl<T: 'static> HostFuncDef<T> {
         HostFuncDef {
             ty,
             body: HostBody::Bound(body),
+            fast: None,
         }
     }
 
@@ -161,6 +167,7 @@ impl<T: 'static> HostFuncDef<T> {
         Some(HostFuncDef {
             ty,
             body: HostBody::Shared(intrinsic.body(store.threads())),
+            fast: None,
         })
     }
 
@@ -176,6 +183,7 @@ impl<T: 'static> HostFuncDef<T> {
             body: HostBody::Shared(Arc::new(move |_, _| {
                 Err(shared_payload(error.clone().into()))
             })),
+            fast: None,
         }
     }
 
@@ -188,6 +196,7 @@ impl<T: 'static> HostFuncDef<T> {
             HostBody::Shared(_) if same_signature && !wanted.is_shared() => HostFuncDef {
                 ty: FuncType::new(self.ty.params().to_vec(), self.ty.results().to_vec()),
                 body: self.body.clone(),
+                fast: self.fast.clone(),
             },
             _ => self.clone(),
         }
@@ -201,9 +210,17 @@ impl<T: 'static> HostFuncDef<T> {
         let mut cx = store.as_context_mut();
         let type_id = cx.engine.register_type(&self.ty);
         let trampolines = cx.engine.host_trampolines(type_id)?;
+        let fast = match &self.fast {
+            Some((path, mutex)) => Some(FastPathEntry {
+                code: cx.engine.mutex_fast_paths()?,
+                path: *path,
+                mutex: Arc::clone(mutex),
+            }),
+            None => None,
+        };
         let index = cx
             .inner()
-            .add_host_func(type_id, trampolines, self.body.clone());
+            .add_host_func(type_id, trampolines, fast, self.body.clone());
         Ok(Func {
             store: StoreId::of(cx.opaque()),
             index,

@@ -6,9 +6,15 @@
 //! and the store's own thread) may call it. Timeouts are in nanoseconds, and a negative
 //! timeout waits forever, as in `memory.atomic.wait`. A thread that is terminated while it
 //! waits wakes at once and traps with [`Trap::Interrupted`].
+//!
+//! A mutex's `lock` and `unlock` take a fast path: JIT code compiled once per engine does
+//! the uncontended compare-exchange on the mutex's lock word itself, with the calling
+//! thread's token, and calls the host function only when that does not settle it.
 
 use super::error::{Error, Trap};
 use super::linker::Linker;
+use super::typed::IntoSharedFunc;
+use crate::environ::MutexFastPath;
 use crate::vm::wasm_timeout;
 use std::sync::Arc;
 use weft_threads::{Acquire, CondvarWait, HostCondvar, HostMutex, Semaphore};
@@ -67,17 +73,19 @@ impl<T: 'static> Linker<T> {
         mutex: &Arc<HostMutex>,
     ) -> Result<&mut Self, Error> {
         let lock = Arc::clone(mutex);
-        self.func_wrap_shared(module, &format!("{name}.lock"), move |nanos: i64| {
-            acquired(lock.lock(wasm_timeout(nanos)).map_err(Error::msg)?)
-        })?;
+        let mut lock =
+            (move |nanos: i64| acquired(lock.lock(wasm_timeout(nanos)).map_err(Error::msg)?))
+                .into_shared_func_def();
+        lock.fast = Some((MutexFastPath::Lock, Arc::clone(mutex)));
+        self.define_host_func(module, &format!("{name}.lock"), lock)?;
         let try_lock = Arc::clone(mutex);
         self.func_wrap_shared(module, &format!("{name}.try_lock"), move || {
             i32::from(try_lock.try_lock())
         })?;
         let unlock = Arc::clone(mutex);
-        self.func_wrap_shared(module, &format!("{name}.unlock"), move || {
-            unlock.unlock().map_err(Error::msg)
-        })
+        let mut unlock = (move || unlock.unlock().map_err(Error::msg)).into_shared_func_def();
+        unlock.fast = Some((MutexFastPath::Unlock, Arc::clone(mutex)));
+        self.define_host_func(module, &format!("{name}.unlock"), unlock)
     }
 
     /// Defines, in `module`, the imports through which guests use `condvar`, always with

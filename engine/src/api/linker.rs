@@ -101,6 +101,16 @@ impl<T: 'static> Linker<T> {
         self.insert(module, name, Definition::HostFunc(definition))
     }
 
+    /// Defines `definition` as `module::name`.
+    pub(crate) fn define_host_func(
+        &mut self,
+        module: &str,
+        name: &str,
+        definition: HostFuncDef<T>,
+    ) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::HostFunc(definition))
+    }
+
     /// Defines a *store-free* host function from a typed Rust closure: it gets no store, so
     /// any thread may call it. Its type is shared, so shared functions may import it, and
     /// [`instantiate`](Self::instantiate) also gives it to an unshared import of the same

@@ -263,6 +263,7 @@ macro_rules! into_func {
                 HostFuncDef {
                     ty,
                     body: HostBody::Bound(body),
+                    fast: None,
                 }
             }
         }
@@ -316,6 +317,7 @@ macro_rules! into_shared_func {
                 HostFuncDef {
                     ty,
                     body: HostBody::Shared(body),
+                    fast: None,
                 }
             }
         }

@@ -1,8 +1,10 @@
 //! Ownership of JIT-compiled code, so that it is freed exactly when nothing can run it
 //! anymore, and the promises about that code the runtime relies on.
 
-use super::{CompiledFunction, CompiledModule, HostTrampolines};
-use crate::environ::{CodeRange, CompiledCode, HostTrampolineCode};
+use super::{CompiledFunction, CompiledModule, HostTrampolines, MutexFastPaths};
+use crate::environ::{
+    CodeRange, CompiledCode, HostTrampolineCode, MutexFastPath, MutexFastPathCode,
+};
 use cranelift_jit::JITModule;
 
 /// A `JITModule` whose code is freed when this value is dropped, including when compilation
@@ -70,5 +72,16 @@ unsafe impl HostTrampolineCode for HostTrampolines {
 
     fn host_call(&self) -> &CompiledFunction {
         &self.host_call
+    }
+}
+
+// SAFETY: both ranges were located in the finalized `CodeMemory` the value owns; they were
+// built by `build_mutex_fast_path` with the signatures the trait names.
+unsafe impl MutexFastPathCode for MutexFastPaths {
+    fn path(&self, path: MutexFastPath) -> &CompiledFunction {
+        match path {
+            MutexFastPath::Lock => &self.lock,
+            MutexFastPath::Unlock => &self.unlock,
+        }
     }
 }

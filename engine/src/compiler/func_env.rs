@@ -654,10 +654,8 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
                 None => {
                     let defined = (function - module.num_imported_functions) as usize;
                     let id = self.env.func_ids[defined];
-                    let signature = func_signature(
-                        &self.env.signatures,
-                        module.functions[function as usize],
-                    );
+                    let signature =
+                        func_signature(&self.env.signatures, module.functions[function as usize]);
                     let signature = b.func.import_signature(signature.clone());
                     // The name the JIT resolves when it links the call: what
                     // `cranelift_module` gives a function it declares, in namespace 0.

@@ -25,24 +25,26 @@ mod tests;
 use self::abi::{func_signature, is_supported_ref, wasm_signature};
 use self::code_memory::CodeMemory;
 use self::func_env::ModuleEnv;
-use self::trampolines::{array_call_signature, build_array_call, build_host_call};
+use self::trampolines::{
+    array_call_signature, build_array_call, build_host_call, build_mutex_fast_path,
+};
 use self::translate::translate_function;
 use self::traps::trap_kind;
 use crate::environ::{
-    CodeRange, ModuleInfo, ModuleTypes, SourceSite, TrapSite, Tunables, VMOffsets, WasmError,
-    unsupported,
+    CodeRange, ModuleInfo, ModuleTypes, MutexFastPath, SourceSite, TrapSite, Tunables, VMOffsets,
+    WasmError, unsupported,
 };
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Signature;
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
-use cranelift_codegen::{CodegenError, Context};
 use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{CodegenError, Context};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError, ModuleReloc};
 use rayon::prelude::*;
 use std::collections::HashSet;
-use wasmparser::{BinaryReader, CompositeInnerType, FuncType, FunctionBody};
+use wasmparser::{BinaryReader, CompositeInnerType, FuncType, FunctionBody, ValType};
 
 /// Compiles modules and trampolines for the host machine.
 pub(crate) struct Compiler {
@@ -62,7 +64,6 @@ impl CodeRange {
         sources: Vec::new(),
     };
 }
-
 
 /// The code of one module; freed on drop.
 pub(crate) struct CompiledModule {
@@ -299,6 +300,42 @@ impl Compiler {
     }
 }
 
+/// The fast paths of host mutexes; freed on drop.
+pub(crate) struct MutexFastPaths {
+    lock: CompiledFunction,
+    unlock: CompiledFunction,
+    _code: CodeMemory,
+}
+
+impl Compiler {
+    /// Compiles the fast paths of a host mutex's `lock` and `unlock` imports.
+    pub(crate) fn compile_mutex_fast_paths(&self) -> Result<MutexFastPaths, WasmError> {
+        let lock_type = FuncType::new([ValType::I64], [ValType::I32]);
+        let unlock_type = FuncType::new([], []);
+        let lock_signature = wasm_signature(self.wasm_call_conv(), &lock_type, 0)?;
+        let unlock_signature = wasm_signature(self.wasm_call_conv(), &unlock_type, 0)?;
+        let mut code = CodeBuilder::new(self.isa.clone());
+        let lock_id = code.declare(&lock_signature)?;
+        let unlock_id = code.declare(&unlock_signature)?;
+        let lock = code.build(lock_id, &lock_signature, |b| {
+            build_mutex_fast_path(b, &lock_signature, MutexFastPath::Lock);
+            Ok(())
+        })?;
+        let unlock = code.build(unlock_id, &unlock_signature, |b| {
+            build_mutex_fast_path(b, &unlock_signature, MutexFastPath::Unlock);
+            Ok(())
+        })?;
+        let mut code = code.finish()?;
+        let lock = code.locate(lock);
+        let unlock = code.locate(unlock);
+        Ok(MutexFastPaths {
+            lock,
+            unlock,
+            _code: code.memory,
+        })
+    }
+}
+
 /// Rejects memories and tables that the generated code cannot address: their types are
 /// valid, but every access would need 64-bit indices or other unsupported features.
 fn check_entity_types(module: &ModuleInfo) -> Result<(), WasmError> {
@@ -369,9 +406,7 @@ impl Scratch {
         self.context
             .compile(isa, &mut ControlPlane::default())
             .map_err(|error| match error.inner {
-                CodegenError::Verifier(errors) => {
-                    codegen_error(format!("IR verifier: {errors}"))
-                }
+                CodegenError::Verifier(errors) => codegen_error(format!("IR verifier: {errors}")),
                 other => codegen_error(other),
             })?;
         let compiled = self

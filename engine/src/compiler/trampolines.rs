@@ -5,7 +5,8 @@
 //! reached from wasm through the mirror image of that (the host call).
 
 use super::traps::trap_code;
-use crate::environ::{TrapKind, VMOffsets, VMVAL_SIZE};
+use crate::environ::{MutexFastPath, TrapKind, VMOffsets, VMVAL_SIZE};
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{
     AbiParam, Endianness, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind, Value,
@@ -33,6 +34,15 @@ fn host_entry_signature(native: CallConv) -> Signature {
     sig
 }
 
+/// Starts the function in `b` with its entry block; returns the function's parameters.
+fn enter(b: &mut FunctionBuilder<'_>) -> Vec<Value> {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    b.block_params(entry).to_vec()
+}
+
 fn slot_offset(index: usize) -> i32 {
     i32::try_from(index * VMVAL_SIZE as usize).expect("wasm signatures have few values")
 }
@@ -57,11 +67,7 @@ fn store_values(b: &mut FunctionBuilder<'_>, results: &[Value], values: Value) {
 /// Emits the array-call trampoline for functions with signature `wasm` into `b`, whose
 /// signature is [`array_call_signature`].
 pub(crate) fn build_array_call(b: &mut FunctionBuilder<'_>, wasm: &Signature) {
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let &[vmctx, thread, wasm_call, values] = b.block_params(entry) else {
+    let &[vmctx, thread, wasm_call, values] = enter(b).as_slice() else {
         unreachable!("the array-call signature has four parameters")
     };
     let mut args = vec![vmctx, thread];
@@ -76,11 +82,7 @@ pub(crate) fn build_array_call(b: &mut FunctionBuilder<'_>, wasm: &Signature) {
 /// Emits the host-call trampoline for signature `wasm` into `b`, whose signature is `wasm`
 /// itself: wasm code calls host functions exactly like wasm functions.
 pub(crate) fn build_host_call(b: &mut FunctionBuilder<'_>, wasm: &Signature, native: CallConv) {
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let params = b.block_params(entry).to_vec();
+    let params = enter(b);
     let (host_ctx, caller_thread) = (params[0], params[1]);
 
     let len = (wasm.params.len() - 2).max(wasm.returns.len());
@@ -89,7 +91,7 @@ pub(crate) fn build_host_call(b: &mut FunctionBuilder<'_>, wasm: &Signature, nat
     let values = b.ins().stack_addr(I64, slot, 0);
     store_values(b, &params[2..], values);
 
-    let entry_offset = i32::try_from(VMOffsets::host_func_entry()).expect("small offset");
+    let entry_offset = offset(VMOffsets::host_func_entry());
     let flags = MemFlagsData::trusted().with_readonly().with_can_move();
     let host_entry = b.ins().load(I64, flags, host_ctx, entry_offset);
     let sig = b.import_signature(host_entry_signature(native));
@@ -102,4 +104,87 @@ pub(crate) fn build_host_call(b: &mut FunctionBuilder<'_>, wasm: &Signature, nat
 
     let results = load_values(b, &wasm.returns, values);
     b.ins().return_(&results);
+}
+
+/// Emits `path` for a host mutex, with signature `wasm` (that of the host function it stands
+/// in for): one compare-exchange on the lock word the host function's context names, with
+/// the calling thread's token from its record, and a call of the host function's own
+/// trampoline with the same arguments whenever that does not settle it (the mutex is held
+/// or contended, the caller does not hold it, or the thread has no token yet). The protocol
+/// is `weft_threads::HostMutex`'s: its `lock` and `unlock` start with the same exchange.
+pub(crate) fn build_mutex_fast_path(
+    b: &mut FunctionBuilder<'_>,
+    wasm: &Signature,
+    path: MutexFastPath,
+) {
+    let params = enter(b);
+    let (host_ctx, caller_thread) = (params[0], params[1]);
+    let constant = MemFlagsData::trusted().with_readonly().with_can_move();
+    let word = b.ins().load(
+        I64,
+        constant,
+        host_ctx,
+        offset(VMOffsets::host_func_fast_word()),
+    );
+    let record = b.ins().load(
+        I64,
+        constant,
+        caller_thread,
+        offset(VMOffsets::thread_record()),
+    );
+    let token = b.ins().load(
+        I64,
+        MemFlagsData::trusted(),
+        record,
+        offset(VMOffsets::record_lock_token()),
+    );
+
+    let slow = b.create_block();
+    let exchange = b.create_block();
+    let no_token = b.ins().icmp_imm_u(IntCC::Equal, token, 0);
+    b.ins().brif(no_token, slow, &[], exchange, &[]);
+
+    b.switch_to_block(exchange);
+    b.seal_block(exchange);
+    let free = b.ins().iconst(I64, 0);
+    let (expected, replacement) = match path {
+        MutexFastPath::Lock => (free, token),
+        MutexFastPath::Unlock => (token, free),
+    };
+    let before = b
+        .ins()
+        .atomic_cas(MemFlagsData::trusted(), word, expected, replacement);
+    let settled = b.ins().icmp(IntCC::Equal, before, expected);
+    let done = b.create_block();
+    b.ins().brif(settled, done, &[], slow, &[]);
+
+    b.switch_to_block(done);
+    b.seal_block(done);
+    match path {
+        MutexFastPath::Lock => {
+            let acquired = b.ins().iconst(I32, 1);
+            b.ins().return_(&[acquired]);
+        }
+        MutexFastPath::Unlock => {
+            b.ins().return_(&[]);
+        }
+    }
+
+    b.switch_to_block(slow);
+    b.seal_block(slow);
+    b.set_cold_block(slow);
+    let slow_call = b.ins().load(
+        I64,
+        constant,
+        host_ctx,
+        offset(VMOffsets::host_func_slow_call()),
+    );
+    let sig = b.import_signature(wasm.clone());
+    let call = b.ins().call_indirect(sig, slow_call, &params);
+    let results = b.inst_results(call).to_vec();
+    b.ins().return_(&results);
+}
+
+fn offset(offset: u32) -> i32 {
+    i32::try_from(offset).expect("static context fields are at small offsets")
 }

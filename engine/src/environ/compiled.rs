@@ -75,3 +75,29 @@ pub unsafe trait HostTrampolineCode: Send + Sync {
     fn array_call(&self) -> &CodeRange;
     fn host_call(&self) -> &CodeRange;
 }
+
+/// The fast paths of a host mutex's `lock` and `unlock`, compiled once per engine.
+///
+/// # Safety
+///
+/// As for [`CompiledCode`]: both have the wasm convention of the host function they stand in
+/// for (`lock`: `(param i64) (result i32)`, `unlock`: no parameters or results), reading the
+/// lock word and the slow path's code from the `VMHostFuncContext` they receive as callee
+/// vmctx.
+#[allow(
+    unsafe_code,
+    reason = "declares the contract the runtime relies on; no unsafe operation"
+)]
+pub unsafe trait MutexFastPathCode: Send + Sync {
+    fn path(&self, path: MutexFastPath) -> &CodeRange;
+}
+
+/// Which end of a host mutex a fast path serves.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MutexFastPath {
+    /// `lock`, of wasm type `(param i64) (result i32)`: the word goes from free (0) to the
+    /// caller's token, and the call returns 1.
+    Lock,
+    /// `unlock`, of wasm type `()`: the word goes from the caller's token back to free.
+    Unlock,
+}

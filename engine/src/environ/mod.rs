@@ -20,7 +20,9 @@ mod vmoffsets;
 pub(crate) use builtins::foreach_builtin_function;
 pub use builtins::{BuiltinIndex, BuiltinParam};
 pub use canonical::{canonical_global, canonical_table};
-pub use compiled::{CodeRange, CompiledCode, HostTrampolineCode, SourceSite};
+pub use compiled::{
+    CodeRange, CompiledCode, HostTrampolineCode, MutexFastPath, MutexFastPathCode, SourceSite,
+};
 pub(crate) use module::unsupported;
 pub use module::{
     ConstExpr, ConstOp, DataKind, ElementKind, EntityIndex, ModuleInfo, WasmError,

@@ -178,6 +178,11 @@ impl VMOffsets {
         0
     }
 
+    /// `VMThreadRecord::lock_token`.
+    pub const fn record_lock_token() -> u32 {
+        8
+    }
+
     /// Size of the block's static prefix; thread-local global slots start here.
     pub const fn thread_static_size() -> u32 {
         32
@@ -263,5 +268,15 @@ impl VMOffsets {
     /// `VMHostFuncContext::entry`: the Rust function a host-call trampoline calls.
     pub const fn host_func_entry() -> u32 {
         8
+    }
+
+    /// `VMHostFuncContext::fast_word`: after the entry and the 24-byte funcref.
+    pub const fn host_func_fast_word() -> u32 {
+        40
+    }
+
+    /// `VMHostFuncContext::slow_call`.
+    pub const fn host_func_slow_call() -> u32 {
+        48
     }
 }

@@ -2,16 +2,17 @@
 
 use super::instance::Instance;
 use super::memory::StoreMemory;
+use super::module::FastPathCode;
 use super::threads::ThreadRecord;
 use super::traphandlers::set_pending_host_error;
 use super::vmcontext::{VMFuncRef, VMHostFuncContext, VMThreadContext, VMVal};
-use crate::environ::EntityIndex;
-use crate::environ::HOST_FUNC_MAGIC;
+use crate::environ::{EntityIndex, HOST_FUNC_MAGIC, MutexFastPath};
 use std::any::Any;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 use std::sync::Arc;
+use weft_threads::HostMutex;
 
 /// What host functions need of the store that owns them (`StoreInner<T>`), so that this
 /// module names no store type and the store can build on it.
@@ -122,16 +123,38 @@ pub(crate) struct HostFuncContext<S> {
     /// The store's home thread record, the only one whose blocks may use `store`.
     home: *const ThreadRecord,
     func: HostBody<S>,
+    /// The mutex whose lock word `vm.fast_word` points into, kept alive with the context.
+    _fast_mutex: Option<Arc<HostMutex>>,
+}
+
+/// A fast path wasm code calls instead of a host function's trampoline: a host mutex's
+/// `lock` or `unlock`, which settles the uncontended case itself and calls the trampoline
+/// otherwise.
+pub(crate) struct FastPathEntry {
+    pub code: Arc<FastPathCode>,
+    pub path: MutexFastPath,
+    pub mutex: Arc<HostMutex>,
 }
 
 impl<S: HostStore> HostFuncContext<S> {
+    /// A context whose funcref enters through `host_call` (the signature's host-call
+    /// trampoline), or through `fast`'s code, which calls `host_call` when it must.
     pub fn new(
         store: *mut S,
         home: *const ThreadRecord,
-        wasm_call: *const u8,
+        host_call: *const u8,
+        fast: Option<&FastPathEntry>,
         type_index: u32,
         func: HostBody<S>,
     ) -> Box<Self> {
+        let (wasm_call, fast_word, slow_call) = match fast {
+            Some(fast) => (
+                fast.code.code.path(fast.path).start as *const u8,
+                fast.mutex.lock_word(),
+                host_call,
+            ),
+            None => (host_call, std::ptr::null(), std::ptr::null()),
+        };
         let mut context = Box::new(HostFuncContext {
             vm: VMHostFuncContext {
                 magic: HOST_FUNC_MAGIC,
@@ -141,10 +164,13 @@ impl<S: HostStore> HostFuncContext<S> {
                     vmctx: std::ptr::null_mut(),
                     type_index,
                 },
+                fast_word,
+                slow_call,
             },
             store,
             home,
             func,
+            _fast_mutex: fast.map(|fast| Arc::clone(&fast.mutex)),
         });
         let vmctx: *mut VMHostFuncContext = &mut context.vm;
         context.vm.funcref.vmctx = vmctx.cast();

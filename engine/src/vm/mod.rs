@@ -18,10 +18,10 @@ mod threads;
 mod traphandlers;
 mod vmcontext;
 
-pub(crate) use host::{CallerBlock, HostPanic, SharedHostFunc};
+pub(crate) use host::{CallerBlock, FastPathEntry, HostPanic, SharedHostFunc};
 pub(crate) use intrinsics::Intrinsic;
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
-pub(crate) use module::{FrameSymbol, HostCode, ModuleRuntime};
+pub(crate) use module::{FastPathCode, FrameSymbol, HostCode, ModuleRuntime};
 pub(crate) use store::{
     ExternIndex, HostBody, HostFunc, InstantiationFailure, StoreBox, StoreInner, StoreOpaque,
 };

@@ -2,7 +2,10 @@
 //! type ids, and code registered with the trap handler.
 
 use super::traphandlers::{CodeRegistration, register_code};
-use crate::environ::{CompiledCode, HostTrampolineCode, ModuleInfo, ModuleTypes, TypeRegistry};
+use crate::environ::{
+    CompiledCode, HostTrampolineCode, ModuleInfo, ModuleTypes, MutexFastPath, MutexFastPathCode,
+    TypeRegistry,
+};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// A wasm function a trap's backtrace passed through.
@@ -106,6 +109,26 @@ impl HostCode {
     pub fn new(code: Arc<dyn HostTrampolineCode>) -> HostCode {
         HostCode {
             _registrations: register_all([code.array_call(), code.host_call()]),
+            code,
+        }
+    }
+}
+
+/// The fast paths of host mutexes, registered with the trap handler (a slow path's host
+/// error unwinds through them) for as long as a store holds them.
+pub(crate) struct FastPathCode {
+    /// First, so the registration drops before the code (see [`ModuleRuntime`]).
+    _registrations: Vec<CodeRegistration>,
+    pub code: Arc<dyn MutexFastPathCode>,
+}
+
+impl FastPathCode {
+    pub fn new(code: Arc<dyn MutexFastPathCode>) -> FastPathCode {
+        FastPathCode {
+            _registrations: register_all([
+                code.path(MutexFastPath::Lock),
+                code.path(MutexFastPath::Unlock),
+            ]),
             code,
         }
     }

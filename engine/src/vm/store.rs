@@ -5,11 +5,11 @@
 
 use super::block::ThreadBlock;
 use super::gc::GcHeap;
-use super::host::{self, HostFuncContext, HostStore};
+use super::host::{self, FastPathEntry, HostFuncContext, HostStore};
 use super::instance::{Instance, InstanceEntities};
 use super::libcalls::builtin_table;
 use super::memory::{SharedMemory, StoreMemory};
-use super::module::{FrameSymbol, HostCode, ModuleRuntime};
+use super::module::{FastPathCode, FrameSymbol, HostCode, ModuleRuntime};
 use super::table::Table;
 use super::threads::{GuestThreads, SpawnError};
 use super::threads::{InstanceRef, SharedEntry};
@@ -97,6 +97,8 @@ pub(crate) struct StoreOpaque {
     host_funcs: Vec<Box<dyn Any>>,
     /// Trampolines of this store's host functions, kept alive while the functions are.
     host_code: Vec<Arc<HostCode>>,
+    /// The host-mutex fast paths this store's host functions enter through.
+    fast_paths: Vec<Arc<FastPathCode>>,
     externrefs: Vec<Box<dyn Any + Send + Sync>>,
     /// Where this store's structs and arrays live, shared with its instances.
     gc_heap: Arc<GcHeap>,
@@ -173,6 +175,7 @@ impl<T: 'static> StoreBox<T> {
                 host_funcs_by_context: HashMap::new(),
                 host_funcs: Vec::new(),
                 host_code: Vec::new(),
+                fast_paths: Vec::new(),
                 externrefs: Vec::new(),
                 gc_heap: Arc::new(GcHeap::new(max_gc_heap)),
             },
@@ -197,19 +200,30 @@ static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
 impl<T: 'static> StoreInner<T> {
     /// Adds a host function of engine-wide signature `type_id`, returning its func index.
+    /// Wasm code enters it through `fast` when given, else through its trampoline.
     pub fn add_host_func(
         &mut self,
         type_id: u32,
         trampolines: Arc<HostCode>,
+        fast: Option<FastPathEntry>,
         func: HostBody<T>,
     ) -> usize {
         let store: *mut StoreInner<T> = self;
         let home: *const ThreadRecord = &*self.opaque.home;
-        let wasm_call = trampolines.code.host_call().start as *const u8;
+        let host_call = trampolines.code.host_call().start as *const u8;
         let array_call = trampolines.code.array_call().start as *const u8;
-        let mut context = HostFuncContext::new(store, home, wasm_call, type_id, func);
+        let mut context =
+            HostFuncContext::new(store, home, host_call, fast.as_ref(), type_id, func);
         let funcref = context.funcref();
         let opaque = &mut self.opaque;
+        if let Some(fast) = fast
+            && !opaque
+                .fast_paths
+                .iter()
+                .any(|code| Arc::ptr_eq(code, &fast.code))
+        {
+            opaque.fast_paths.push(fast.code);
+        }
         if !opaque
             .host_code
             .iter()

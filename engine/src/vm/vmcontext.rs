@@ -3,7 +3,7 @@
 
 use portable_atomic::AtomicU128;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Opaque type of the builtin-function table every VMContext points at: `libcalls` defines
 /// it, and JIT code reads it by `BuiltinIndex`.
@@ -21,6 +21,10 @@ pub struct VMThreadRecord {
     /// counted down by code compiled with `Tunables::consume_fuel`, and only by the thread
     /// itself. `i64::MAX` for a thread that runs unmetered.
     pub fuel: AtomicI64,
+    /// The token of the OS thread running this record (`HostMutex::thread_token`), set each
+    /// time the record starts running on one; 0 before. JIT code locks and unlocks host
+    /// mutexes with it on their uncontended paths.
+    pub lock_token: AtomicU64,
 }
 
 /// Opaque type of a VMContext pointer. The context is a variable-size allocation (see
@@ -209,6 +213,11 @@ pub struct VMHostFuncContext {
     pub entry: HostEntry,
     /// The funcref handed out for this function, pointing back at this context.
     pub funcref: VMFuncRef,
+    /// For a function whose `wasm_call` is a fast path (a host mutex's lock or unlock): the
+    /// word it works on. Null otherwise.
+    pub fast_word: *const u64,
+    /// For a fast path: the host-call trampoline it calls when it cannot finish alone.
+    pub slow_call: *const u8,
 }
 
 #[cfg(test)]
@@ -223,6 +232,31 @@ mod tests {
             offset_of!(VMThreadRecord, fuel),
             VMOffsets::record_fuel() as usize
         );
+        assert_eq!(
+            offset_of!(VMThreadRecord, lock_token),
+            VMOffsets::record_lock_token() as usize
+        );
+    }
+
+    #[test]
+    fn host_func_context_layout() {
+        let fields = [
+            (
+                offset_of!(VMHostFuncContext, entry),
+                VMOffsets::host_func_entry(),
+            ),
+            (
+                offset_of!(VMHostFuncContext, fast_word),
+                VMOffsets::host_func_fast_word(),
+            ),
+            (
+                offset_of!(VMHostFuncContext, slow_call),
+                VMOffsets::host_func_slow_call(),
+            ),
+        ];
+        for (actual, expected) in fields {
+            assert_eq!(actual, expected as usize);
+        }
     }
 
     #[test]
@@ -311,14 +345,6 @@ mod tests {
         assert_eq!(
             size_of::<VMFuncRef>(),
             VMOffsets::size_of_vmfuncref() as usize
-        );
-    }
-
-    #[test]
-    fn host_func_context_layout() {
-        assert_eq!(
-            offset_of!(VMHostFuncContext, entry),
-            VMOffsets::host_func_entry() as usize
         );
     }
 

@@ -7,8 +7,8 @@ use super::super::traphandlers::{UnwindReason, catch_traps};
 use super::super::vmcontext::{VMContext, VMThreadContext, VMThreadRecord, VMVal};
 use std::ptr::NonNull;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use weft_threads::Waiter;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use weft_threads::{HostMutex, Waiter};
 
 /// The fuel of a thread that is not metered: more operators than it can run.
 pub(crate) const UNMETERED: i64 = i64::MAX;
@@ -46,6 +46,7 @@ impl ThreadRecord {
         ThreadRecord {
             head: VMThreadRecord {
                 fuel: AtomicI64::new(UNMETERED),
+                lock_token: AtomicU64::new(0),
             },
             bindings: Mutex::new(Vec::new()),
             interrupted: AtomicBool::new(false),
@@ -127,6 +128,12 @@ impl ThreadRecord {
     /// reach the handle) is never undone by it.
     pub fn set_waiter(&self, waiter: Option<Waiter>) {
         let mut slot = self.waiter.lock().unwrap_or_else(|e| e.into_inner());
+        if waiter.is_some() {
+            // The OS thread that will run this record's wasm from now on.
+            self.head
+                .lock_token
+                .store(HostMutex::thread_token(), Ordering::Relaxed);
+        }
         if let Some(waiter) = &waiter {
             // No blocking call of this thread is under way here, so no cancellation hook runs.
             if self.interrupted.load(Ordering::Relaxed) {
