@@ -346,3 +346,32 @@ fn attached_and_spawned_threads_share_the_store_and_engine_limits() {
         store.join_threads().unwrap();
     }
 }
+
+#[test]
+fn attaching_again_on_one_thread_starts_a_new_thread_of_execution() {
+    let (mut store, _instance, shared) = setup();
+    let terminator = store.terminator();
+    let set_tl = shared.get_typed_func::<i32, ()>("set_tl").unwrap();
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            for round in 1..=3 {
+                let thread = shared.attach().unwrap();
+                assert_eq!(shared.attached_threads(), 1);
+                assert_eq!(thread.blocks(), 1);
+                // Each attachment starts from the thread-local's initial value, whatever the
+                // thread's last attachment left in it.
+                assert_eq!(call_i32(&shared, &thread, "get_tl").unwrap(), 0);
+                set_tl.call(&thread, round).unwrap();
+                assert_eq!(call_i32(&shared, &thread, "get_tl").unwrap(), round);
+                drop(thread);
+                assert_eq!(shared.attached_threads(), 0, "detached in round {round}");
+            }
+            // A terminate that comes while the thread is detached is not for its next
+            // attachment.
+            terminator.terminate();
+            let thread = shared.attach().unwrap();
+            assert_eq!(call_i32(&shared, &thread, "get_tl").unwrap(), 0);
+        });
+    });
+    assert_eq!(shared.attached_threads(), 0);
+}

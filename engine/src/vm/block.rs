@@ -163,6 +163,12 @@ impl BlockSource {
         })
     }
 
+    /// Gives a block its thread-local globals' starting values again, for a new thread
+    /// that takes over a block another left bound (an attached host thread attaching again).
+    pub fn restart(&self, block: &mut ThreadBlock) {
+        block.set_thread_locals(self.initial.get().map(|image| &image[..]));
+    }
+
     pub fn release(&self, block: ThreadBlock) {
         let image = self.initial.get().map(|image| &image[..]);
         self.pool.release(block, |block| block.reset(image));

@@ -15,9 +15,11 @@ use super::super::vmcontext::{VMContext, VMThreadContext, VMVal};
 use super::permits::{Refusal, ThreadBudgets, ThreadPermits};
 use super::record::{ThreadRecord, call_on_block};
 use crate::environ::TrapKind;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use weft_threads::Waiter;
 use weft_tls::CallGate;
@@ -106,6 +108,43 @@ pub(crate) enum AttachedCallError {
 pub(crate) struct Attachment {
     record: ThreadRecord,
     gate: CallGate,
+    /// Set while its thread has detached but keeps it for attaching again (see
+    /// [`IdleAttachment`]): not an attached thread then.
+    idle: AtomicBool,
+}
+
+/// The attachment a host thread detached from last, kept bound with its blocks, so that the
+/// thread's next attach to the same store takes it back without allocating, leasing blocks
+/// or taking the store's lock (attach, call, detach in a loop is a common way to use a
+/// store from a pool of host threads). Detached for good when another replaces it, when its
+/// thread exits, or when the store closes.
+struct IdleAttachment(Option<Held>);
+
+impl Drop for IdleAttachment {
+    fn drop(&mut self) {
+        if let Some(held) = self.0.take() {
+            held.attachments.detach(&held.attachment);
+        }
+    }
+}
+
+/// The block of the instance an attached thread called last, by that instance's context.
+type LastBlock = Option<(*mut VMContext, NonNull<VMThreadContext>)>;
+
+/// What an attached thread holds, and parks in its idle slot when it detaches: moved, not
+/// cloned, between the two, so attaching again touches no reference count.
+struct Held {
+    attachment: Arc<Attachment>,
+    attachments: Arc<Attachments>,
+    /// The block of the instance this thread called last, so repeated calls into one
+    /// instance skip the record's lock. Blocks stay bound until the thread detaches for good
+    /// or the store closes its gate, after which no call gets this far.
+    last_block: Cell<LastBlock>,
+}
+
+thread_local! {
+    /// This thread's idle attachment, if any.
+    static IDLE: RefCell<Option<IdleAttachment>> = const { RefCell::new(None) };
 }
 
 impl Attachment {
@@ -120,13 +159,9 @@ impl Attachment {
 /// thread that attached (it is not `Send`), so its blocks are only ever used by that thread,
 /// and interrupts wake that thread's waits. Detaches when dropped.
 pub(crate) struct HostThread {
-    attachment: Arc<Attachment>,
-    attachments: Arc<Attachments>,
-    /// The block of the instance this thread called last, so repeated calls into one
-    /// instance skip the record's lock. Blocks stay bound until the thread detaches or the
-    /// store closes its gate, after which no call gets this far.
-    last_block: Cell<Option<(*mut VMContext, NonNull<VMThreadContext>)>>,
-    /// Dropped after `drop` detaches.
+    /// Taken out only by `drop`.
+    held: ManuallyDrop<Held>,
+    /// Dropped after `drop` parks the attachment.
     _permits: ThreadPermits,
     _bound_to_thread: PhantomData<*const ()>,
 }
@@ -139,25 +174,26 @@ impl HostThread {
     ///
     /// If `values` is shorter than the function's parameter or result list.
     pub fn call(&self, entry: &SharedEntry, values: &mut [VMVal]) -> Result<(), AttachedCallError> {
-        if entry.instance.store != self.attachments.store {
+        if entry.instance.store != self.held.attachments.store {
             return Err(AttachedCallError::WrongStore);
         }
         assert!(
             values.len() >= entry.slots,
             "too few value slots for the call"
         );
-        let Some(_call) = self.attachment.gate.enter() else {
+        let held = &*self.held;
+        let Some(_call) = held.attachment.gate.enter() else {
             return Err(AttachedCallError::StoreGone);
         };
-        let record = &self.attachment.record;
+        let record = &held.attachment.record;
         let vmctx = entry.instance.vmctx;
-        let block = match self.last_block.get() {
+        let block = match held.last_block.get() {
             Some((last, block)) if last == vmctx => block,
             _ => {
                 // SAFETY: the entry is of this store (checked above), whose instances the
                 // gate keeps alive.
                 let block = unsafe { entry.instance.block_for(record) };
-                self.last_block.set(Some((vmctx, block)));
+                held.last_block.set(Some((vmctx, block)));
                 block
             }
         };
@@ -172,7 +208,7 @@ impl HostThread {
                 entry.array_call,
                 entry.wasm_call,
                 values.as_mut_ptr(),
-                self.attachments.max_wasm_stack,
+                held.attachments.max_wasm_stack,
             )
         };
         if let Err(UnwindReason::Trap {
@@ -188,18 +224,27 @@ impl HostThread {
 
     /// This thread's attachment, for stopping its calls from other threads.
     pub fn attachment(&self) -> &Arc<Attachment> {
-        &self.attachment
+        &self.held.attachment
     }
 
     /// Blocks this thread holds now, one per instance it has entered.
     pub fn blocks(&self) -> usize {
-        self.attachment.record.bound_blocks()
+        self.held.attachment.record.bound_blocks()
     }
 }
 
 impl Drop for HostThread {
+    /// Parks the attachment in the thread's idle slot, detaching the one parked there
+    /// before; a thread that is exiting detaches at once.
     fn drop(&mut self) {
-        self.attachments.detach(&self.attachment);
+        // SAFETY: `drop` runs once, and nothing uses `held` after this.
+        let held = unsafe { ManuallyDrop::take(&mut self.held) };
+        held.attachment.idle.store(true, Ordering::Release);
+        let idle = IdleAttachment(Some(held));
+        // When the slot is gone (the thread's locals are being destroyed), the closure is
+        // dropped unrun, and with it `idle`, which detaches.
+        let replaced = IDLE.try_with(move |slot| slot.replace(Some(idle)));
+        drop(replaced);
     }
 }
 
@@ -258,32 +303,81 @@ impl Attachments {
         if instance.store != self.store {
             return Err(Refusal::StoreGone);
         }
+        let idle = self.take_idle();
+        let reused = idle.is_some();
+        let held = match idle {
+            Some(held) => held,
+            None => Held {
+                attachment: self.register()?,
+                attachments: Arc::clone(self),
+                last_block: Cell::new(None),
+            },
+        };
+        let thread = HostThread {
+            held: ManuallyDrop::new(held),
+            _permits: permits,
+            _bound_to_thread: PhantomData,
+        };
+        let held = &*thread.held;
+        // Registered first, so a store that starts dropping now closes this gate too and waits
+        // for the lease below. If it already closed it, dropping `thread` forgets it.
+        let lease = held.attachment.gate.enter().ok_or(Refusal::StoreGone)?;
+        if reused {
+            // A new thread of execution: thread-local globals at their starting values, and
+            // no interrupt left from a terminate that came while the attachment was idle.
+            let record = &held.attachment.record;
+            record.restart_blocks();
+            if record.is_interrupted() {
+                record.clear_interrupt();
+            }
+            held.attachment.idle.store(false, Ordering::Release);
+        }
+        if held
+            .last_block
+            .get()
+            .is_none_or(|(vmctx, _)| vmctx != instance.vmctx)
+        {
+            // SAFETY: the instance is this store's (checked above), which the gate keeps
+            // alive.
+            let block = unsafe { instance.block_for(&held.attachment.record) };
+            held.last_block.set(Some((instance.vmctx, block)));
+        }
+        drop(lease);
+        Ok(thread)
+    }
+
+    /// A new attachment for the calling thread, in the live list.
+    fn register(&self) -> Result<Arc<Attachment>, Refusal> {
         let attachment = Arc::new(Attachment {
             record: ThreadRecord::new(),
             gate: CallGate::new(),
+            idle: AtomicBool::new(false),
         });
         attachment.record.set_waiter(Some(Waiter::current()));
-        {
-            let mut state = self.state();
-            if state.closed {
-                return Err(Refusal::StoreGone);
-            }
-            state.live.push(Arc::clone(&attachment));
+        let mut state = self.state();
+        if state.closed {
+            return Err(Refusal::StoreGone);
         }
-        let thread = HostThread {
-            attachment,
-            attachments: Arc::clone(self),
-            _permits: permits,
-            last_block: Cell::new(None),
-            _bound_to_thread: PhantomData,
-        };
-        // Registered first, so a store that starts dropping now closes this gate too and waits
-        // for the lease below. If it already closed it, dropping `thread` forgets it.
-        let lease = thread.attachment.gate.enter().ok_or(Refusal::StoreGone)?;
-        // SAFETY: the instance is this store's (checked above), which the gate keeps alive.
-        unsafe { instance.block_for(&thread.attachment.record) };
-        drop(lease);
-        Ok(thread)
+        state.live.push(Arc::clone(&attachment));
+        Ok(attachment)
+    }
+
+    /// The calling thread's idle attachment to this store, if it has one.
+    fn take_idle(self: &Arc<Self>) -> Option<Held> {
+        IDLE.try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            let ours = slot
+                .as_ref()
+                .and_then(|idle| idle.0.as_ref())
+                .is_some_and(|held| Arc::ptr_eq(&held.attachments, self));
+            if ours {
+                slot.take().and_then(|mut idle| idle.0.take())
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
     }
 
     /// Hands `attachment`'s blocks back to their instances and forgets it. If the store is
@@ -297,9 +391,13 @@ impl Attachments {
             .retain(|live| !Arc::ptr_eq(live, attachment));
     }
 
-    /// Threads attached now.
+    /// Threads attached now (not counting idle attachments).
     pub fn count(&self) -> usize {
-        self.state().live.len()
+        self.state()
+            .live
+            .iter()
+            .filter(|attachment| !attachment.idle.load(Ordering::Acquire))
+            .count()
     }
 
     /// Interrupts every attached thread's current (or next) call.

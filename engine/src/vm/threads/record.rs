@@ -145,6 +145,11 @@ impl ThreadRecord {
         *slot = waiter;
     }
 
+    /// Whether the thread is interrupted.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
+    }
+
     /// Makes every block of this thread trap at its next safepoint and wakes a blocked wait.
     pub fn interrupt(&self) {
         self.set_interrupted(true);
@@ -192,6 +197,17 @@ impl ThreadRecord {
             if let Some((block, source)) = binding.leased {
                 // SAFETY: as in `block_for`: the source outlives the threads using it.
                 unsafe { source.as_ref() }.release(block);
+            }
+        }
+    }
+
+    /// Restarts the thread-local globals of every block this thread leased, for a new
+    /// thread of execution that takes the record over with its blocks.
+    pub fn restart_blocks(&self) {
+        for binding in self.bindings().iter_mut() {
+            if let Some((block, source)) = &mut binding.leased {
+                // SAFETY: as in `block_for`: the source outlives the threads using it.
+                unsafe { source.as_ref() }.restart(block);
             }
         }
     }
