@@ -42,6 +42,9 @@ const ATOMIC_HEAP: MemFlagsData = MemFlagsData::new()
     .with_aligned()
     .with_notrap();
 
+/// The `user_id` of the linear-memory alias region, the one region weft names.
+const HEAP_REGION_ID: u32 = 0;
+
 /// What every function of one module shares during compilation.
 pub(crate) struct ModuleEnv<'a> {
     pub(crate) module: &'a ModuleInfo,
@@ -60,6 +63,10 @@ pub(crate) struct ModuleEnv<'a> {
 /// The per-function view of a [`ModuleEnv`], caching what the function imports.
 pub(crate) struct FuncEnv<'a, 'm> {
     env: &'a ModuleEnv<'m>,
+    /// The alias region of linear-memory accesses: no VM structure lies in a linear memory,
+    /// so a store to one leaves Cranelift free to reuse loaded globals, lengths and bases
+    /// (an access without a region is treated as touching everything).
+    heap_region: ir::AliasRegion,
     vmctx: Value,
     thread: Value,
     signatures: HashMap<u32, SigRef>,
@@ -111,9 +118,20 @@ fn builtin_signature(builtin: BuiltinIndex, call_conv: CallConv) -> Signature {
 }
 
 impl<'a, 'm> FuncEnv<'a, 'm> {
-    pub(crate) fn new(env: &'a ModuleEnv<'m>, vmctx: Value, thread: Value) -> Self {
+    /// `regions` is the function's set of alias regions, where the linear memories get
+    /// theirs.
+    pub(crate) fn new(
+        env: &'a ModuleEnv<'m>,
+        regions: &mut ir::AliasRegionSet,
+        vmctx: Value,
+        thread: Value,
+    ) -> Self {
         FuncEnv {
             env,
+            heap_region: regions.insert(ir::AliasRegionData {
+                user_id: HEAP_REGION_ID,
+                description: "linear memory".into(),
+            }),
             vmctx,
             thread,
             signatures: HashMap::new(),
@@ -350,12 +368,12 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
 
     /// Flags for the load or store at a [`heap_address`](Self::heap_address).
     pub(crate) fn heap_flags(&self) -> MemFlagsData {
-        HEAP
+        HEAP.with_alias_region(Some(self.heap_region))
     }
 
     /// Flags for the atomic instruction at an [`atomic_heap_address`](Self::atomic_heap_address).
     pub(crate) fn atomic_heap_flags(&self) -> MemFlagsData {
-        ATOMIC_HEAP
+        ATOMIC_HEAP.with_alias_region(Some(self.heap_region))
     }
 
     /// Whether `memory` is shared between threads.

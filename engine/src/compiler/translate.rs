@@ -63,7 +63,7 @@ pub(crate) fn translate_function(
     let results = value_types(ty.results(), operators.original_position())?;
     let exit = block_with_params(b, &results);
     let mut translator = Translator {
-        env: FuncEnv::new(env, vmctx, thread),
+        env: FuncEnv::new(env, &mut b.func.dfg.alias_regions, vmctx, thread),
         b,
         stack: Vec::new(),
         control: vec![Frame {
