@@ -41,7 +41,11 @@ const MODULE: &str = r#"
   ;; Wakes up to $n waiters at address 0; returns how many woke.
   (func (export "notify") (type $i32_to_i32)
     (memory.atomic.notify (i32.const 0) (local.get 0)))
-  (func (export "spin") (type $to_i32) (loop $l (br $l)) (i32.const 0))
+  ;; Announces itself, then spins until interrupted.
+  (func (export "spin") (type $to_i32)
+    (drop (global.atomic.rmw.add seqcst $waiting (i32.const 1)))
+    (loop $l (br $l))
+    (i32.const 0))
   ;; A spawnable `wait`.
   (func (export "block") (type $i32_to_void)
     (drop (global.atomic.rmw.add seqcst $waiting (i32.const 1)))
@@ -67,7 +71,7 @@ fn call_i32(shared: &SharedInstance, thread: &AttachedThread, name: &str) -> Res
 }
 
 /// Waits (by polling the store, from the home thread) until `count` threads announced they
-/// are in the guest's `wait`.
+/// are in the guest's `wait` or `spin`.
 fn await_waiters(store: &mut Store<()>, instance: &Instance, count: i32) {
     while i32_of(call(store, instance, "waiting", &[])) < count {
         thread::yield_now();
@@ -223,7 +227,9 @@ fn terminate_stops_attached_calls_and_they_run_again() {
         let again = shared_add(&blocked, &thread);
         (first.map_err(|e| e.trap()), again)
     });
-    await_waiters(&mut store, &instance, 1);
+    // Both threads are in their calls (a thread that attaches after the terminate is not
+    // stopped by it).
+    await_waiters(&mut store, &instance, 2);
     terminator.terminate();
     for worker in [spinner, waiter] {
         let (first, again) = worker.join().unwrap();

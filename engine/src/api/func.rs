@@ -9,8 +9,8 @@ use super::types::{FuncType, HeapType, RefType, ValType};
 use super::values::Val;
 use crate::environ::{MutexFastPath, TrapKind};
 use crate::vm::{
-    FastPathEntry, FrameSymbol, HostBody, HostError, HostFunc, HostPanic, Intrinsic, StoreInner,
-    StoreOpaque, UnwindReason, VMVal,
+    FastPathEntry, FrameSymbol, HostBody, HostCode, HostError, HostFunc, HostPanic, Intrinsic,
+    StoreInner, StoreOpaque, UnwindReason, VMVal,
 };
 use std::any::Any;
 use std::sync::Arc;
@@ -203,13 +203,24 @@ impl<T: 'static> HostFuncDef<T> {
     }
 
     /// Adds this function to a store.
-    pub(crate) fn instantiate(
+    pub(crate) fn instantiate(&self, store: impl AsContextMut<Data = T>) -> Result<Func, Error> {
+        self.instantiate_with(store, None)
+    }
+
+    /// Adds this function to a store, entered through `trampolines` when given (those an
+    /// importing module compiled for the import's type), else through the engine's for its
+    /// signature, compiled on first use.
+    pub(crate) fn instantiate_with(
         &self,
         mut store: impl AsContextMut<Data = T>,
+        trampolines: Option<HostCode>,
     ) -> Result<Func, Error> {
         let mut cx = store.as_context_mut();
         let type_id = cx.engine.register_type(&self.ty);
-        let trampolines = cx.engine.host_trampolines(type_id)?;
+        let trampolines = match trampolines {
+            Some(trampolines) => Arc::new(trampolines),
+            None => cx.engine.host_trampolines(type_id)?,
+        };
         let fast = match &self.fast {
             Some((path, mutex)) => Some(FastPathEntry {
                 code: cx.engine.mutex_fast_paths()?,

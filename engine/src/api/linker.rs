@@ -10,7 +10,8 @@ use super::store::AsContextMut;
 use super::typed::{IntoFunc, IntoSharedFunc};
 use super::types::{ExternType, FuncType};
 use super::values::Val;
-use crate::vm::Intrinsic;
+use crate::environ::EntityIndex;
+use crate::vm::{HostCode, Intrinsic};
 use std::collections::HashMap;
 
 enum Definition<T> {
@@ -227,17 +228,27 @@ impl<T: 'static> Linker<T> {
         mut store: impl AsContextMut<Data = T>,
         module: &Module,
     ) -> Result<Instance, Error> {
+        let info = module.info();
         let imports = module
             .imports()
-            .map(|import| {
+            .zip(&info.imports)
+            .map(|(import, entity)| {
                 let key = (import.module().to_string(), import.name().to_string());
                 // A store-free host function serves shared and unshared imports alike.
                 if let (Some(Definition::HostFunc(func)), ExternType::Func(wanted)) =
                     (self.definitions.get(&key), import.ty())
                 {
+                    // Entered through the trampolines the module compiled for the import's
+                    // type, so instantiating compiles nothing.
+                    let trampolines = match entity.index {
+                        EntityIndex::Function(index) => {
+                            HostCode::of_import(module.runtime(), info.functions[index as usize])
+                        }
+                        _ => None,
+                    };
                     return func
                         .with_sharedness_of(wanted)
-                        .instantiate(&mut store)
+                        .instantiate_with(&mut store, trampolines)
                         .map(Extern::Func);
                 }
                 self.get(&mut store, import.module(), import.name())

@@ -45,7 +45,8 @@ impl Drop for CodeMemory {
 
 // SAFETY: every range was located in the finalized `CodeMemory` that the module owns, so it
 // stays executable for the module's lifetime; functions were compiled with the wasm signature
-// of their type and trampolines by `build_array_call`.
+// of their type, array-call trampolines by `build_array_call` and host-call trampolines by
+// `build_host_call`.
 unsafe impl CompiledCode for CompiledModule {
     fn function(&self, index: u32) -> &CodeRange {
         &self.functions[index as usize]
@@ -55,10 +56,15 @@ unsafe impl CompiledCode for CompiledModule {
         &self.array_trampolines[index as usize]
     }
 
+    fn host_call(&self, index: u32) -> &CodeRange {
+        &self.host_calls[index as usize]
+    }
+
     fn code_ranges(&self) -> Vec<&CodeRange> {
         self.functions
             .iter()
             .chain(&self.array_trampolines)
+            .chain(&self.host_calls)
             .collect()
     }
 }

@@ -69,6 +69,9 @@ impl CodeRange {
 pub(crate) struct CompiledModule {
     functions: Vec<CompiledFunction>,
     array_trampolines: Vec<CompiledFunction>,
+    /// By type index: the host-call trampoline of each imported function type (empty for
+    /// the other types).
+    host_calls: Vec<CompiledFunction>,
     _code: CodeMemory,
 }
 
@@ -253,19 +256,46 @@ impl Compiler {
             };
             array_trampolines.push(trampoline);
         }
+        // The host-call trampolines of the imported function types, so that a host function
+        // bound to an import needs no compiling when the module is instantiated.
+        let imported_types: HashSet<u32> = module.functions
+            [..module.num_imported_functions as usize]
+            .iter()
+            .copied()
+            .collect();
+        let native = self.native_call_conv();
+        let mut host_calls = Vec::with_capacity(env.signatures.len());
+        for (type_index, wasm) in (0u32..).zip(&env.signatures) {
+            let trampoline = match wasm {
+                Some(wasm) if imported_types.contains(&type_index) => {
+                    let id = code.declare(wasm)?;
+                    Some(code.build(id, wasm, |b| {
+                        build_host_call(b, wasm, native);
+                        Ok(())
+                    })?)
+                }
+                _ => None,
+            };
+            host_calls.push(trampoline);
+        }
 
         let mut code = code.finish()?;
         let functions = code.locate_all(functions);
-        let array_trampolines = array_trampolines
-            .into_iter()
-            .map(|trampoline| match trampoline {
-                Some(trampoline) => code.locate(trampoline),
-                None => CompiledFunction::EMPTY,
-            })
-            .collect();
+        let mut locate_each = |trampolines: Vec<Option<PendingFunction>>| -> Vec<_> {
+            trampolines
+                .into_iter()
+                .map(|trampoline| match trampoline {
+                    Some(trampoline) => code.locate(trampoline),
+                    None => CompiledFunction::EMPTY,
+                })
+                .collect()
+        };
+        let array_trampolines = locate_each(array_trampolines);
+        let host_calls = locate_each(host_calls);
         Ok(CompiledModule {
             functions,
             array_trampolines,
+            host_calls,
             _code: code.memory,
         })
     }

@@ -57,6 +57,11 @@ pub unsafe trait CompiledCode: Send + Sync {
     /// `extern "C" fn(callee_vmctx, caller_vmctx, wasm_call, values: *mut VMVal)`.
     fn array_trampoline(&self, index: u32) -> &CodeRange;
 
+    /// Host-call trampoline for the module's type `index`, with the wasm convention, calling
+    /// the entry of the `VMHostFuncContext` it receives as callee vmctx; compiled for the
+    /// types of imported functions only (an empty range otherwise).
+    fn host_call(&self, index: u32) -> &CodeRange;
+
     /// Every range of code, for trap handling.
     fn code_ranges(&self) -> Vec<&CodeRange>;
 }

@@ -3,8 +3,8 @@
 
 use super::traphandlers::{CodeRegistration, register_code};
 use crate::environ::{
-    CompiledCode, HostTrampolineCode, ModuleInfo, ModuleTypes, MutexFastPath, MutexFastPathCode,
-    TypeRegistry,
+    CodeRange, CompiledCode, HostTrampolineCode, ModuleInfo, ModuleTypes, MutexFastPath,
+    MutexFastPathCode, TypeRegistry,
 };
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -112,6 +112,42 @@ impl HostCode {
             code,
         }
     }
+
+    /// The trampolines `module` compiled for its imported function type `type_index`, for
+    /// a host function bound to such an import; `None` if it compiled none for that type.
+    pub fn of_import(module: &Arc<ModuleRuntime>, type_index: u32) -> Option<HostCode> {
+        if module.code.host_call(type_index).len == 0 {
+            return None;
+        }
+        Some(HostCode {
+            // The module registered its code when it was made.
+            _registrations: Vec::new(),
+            code: Arc::new(ImportTrampolines {
+                module: Arc::clone(module),
+                type_index,
+            }),
+        })
+    }
+}
+
+/// A module's trampolines for one of its imported function types, kept alive (and
+/// registered with the trap handler) by the module they belong to.
+struct ImportTrampolines {
+    module: Arc<ModuleRuntime>,
+    type_index: u32,
+}
+
+// SAFETY: both ranges are code of `module`, which this value keeps alive: the array-call
+// trampoline and the host-call trampoline (`CompiledCode::host_call`) of one function type,
+// which have exactly the conventions this trait promises.
+unsafe impl HostTrampolineCode for ImportTrampolines {
+    fn array_call(&self) -> &CodeRange {
+        self.module.code.array_trampoline(self.type_index)
+    }
+
+    fn host_call(&self) -> &CodeRange {
+        self.module.code.host_call(self.type_index)
+    }
 }
 
 /// The fast paths of host mutexes, registered with the trap handler (a slow path's host
@@ -136,7 +172,7 @@ impl FastPathCode {
 
 /// Tells the trap handler about every range of code, so faults in it become traps.
 pub(crate) fn register_all<'a>(
-    ranges: impl IntoIterator<Item = &'a crate::environ::CodeRange>,
+    ranges: impl IntoIterator<Item = &'a CodeRange>,
 ) -> Vec<CodeRegistration> {
     ranges
         .into_iter()
