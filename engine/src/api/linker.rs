@@ -239,9 +239,12 @@ impl<T: 'static> Linker<T> {
                     (self.definitions.get(&key), import.ty())
                 {
                     // Entered through the trampolines the module compiled for the import's
-                    // type, so instantiating compiles nothing.
+                    // type, so instantiating compiles nothing; a function of other value
+                    // types fails to link below, through the engine's trampolines.
+                    let same_values = func.ty.params() == wanted.params()
+                        && func.ty.results() == wanted.results();
                     let trampolines = match entity.index {
-                        EntityIndex::Function(index) => {
+                        EntityIndex::Function(index) if same_values => {
                             HostCode::of_import(module.runtime(), info.functions[index as usize])
                         }
                         _ => None,
