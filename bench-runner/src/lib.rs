@@ -16,6 +16,6 @@ pub mod report;
 mod runtime;
 mod weft_runtime;
 
-pub use measure::{Measurement, Phases, Summary, measure};
+pub use measure::{Measurement, Phases, Summary, measure, measure_alternating};
 pub use runtime::{Marks, Runtime, Workload};
 pub use weft_runtime::WeftRuntime;

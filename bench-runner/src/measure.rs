@@ -73,33 +73,9 @@ pub fn measure<R: Runtime>(
     iterations: usize,
 ) -> anyhow::Result<Measurement> {
     assert!(iterations > 0, "at least one iteration");
-    let mut measured = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let marks = Marks::default();
-        let started = Instant::now();
-        let module = runtime.compile(workload)?;
-        let compiled = Instant::now();
-        runtime.run(&module, workload, &marks)?;
-        let finished = Instant::now();
-        drop(module);
-        let times = marks.take();
-        let instantiated = times.instantiated.ok_or_else(|| {
-            anyhow::anyhow!("the {} runtime did not mark instantiation", runtime.name())
-        })?;
-        let execute = match (times.bench_start, times.bench_end) {
-            (Some(start), Some(end)) if end >= start => end - start,
-            (None, None) => finished - instantiated,
-            _ => anyhow::bail!(
-                "`{}` called only one of bench.start and bench.end, or end before start",
-                workload.file.display()
-            ),
-        };
-        measured.push(Phases {
-            compile: compiled - started,
-            instantiate: instantiated - compiled,
-            execute,
-        });
-    }
+    let measured = (0..iterations)
+        .map(|_| run_once(runtime, workload))
+        .collect::<anyhow::Result<_>>()?;
     Ok(Measurement {
         runtime: runtime.name().to_string(),
         workload: workload.clone(),
@@ -107,9 +83,118 @@ pub fn measure<R: Runtime>(
     })
 }
 
+/// [`measure`] for two runtimes whose iterations alternate (one of `first`, one of `second`,
+/// and so on), so that a drift in the machine's speed during the run (frequency, other load)
+/// falls on both alike rather than on whichever ran second.
+pub fn measure_alternating<A: Runtime, B: Runtime>(
+    first: &A,
+    second: &B,
+    workload: &Workload,
+    iterations: usize,
+) -> anyhow::Result<(Measurement, Measurement)> {
+    assert!(iterations > 0, "at least one iteration");
+    let mut first_runs = Vec::with_capacity(iterations);
+    let mut second_runs = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        first_runs.push(run_once(first, workload)?);
+        second_runs.push(run_once(second, workload)?);
+    }
+    let measurement = |runtime: &str, iterations| Measurement {
+        runtime: runtime.to_string(),
+        workload: workload.clone(),
+        iterations,
+    };
+    Ok((
+        measurement(first.name(), first_runs),
+        measurement(second.name(), second_runs),
+    ))
+}
+
+/// One iteration: compile, instantiate, run.
+fn run_once<R: Runtime>(runtime: &R, workload: &Workload) -> anyhow::Result<Phases> {
+    let marks = Marks::default();
+    let started = Instant::now();
+    let module = runtime.compile(workload)?;
+    let compiled = Instant::now();
+    runtime.run(&module, workload, &marks)?;
+    let finished = Instant::now();
+    drop(module);
+    let times = marks.take();
+    let instantiated = times.instantiated.ok_or_else(|| {
+        anyhow::anyhow!("the {} runtime did not mark instantiation", runtime.name())
+    })?;
+    let execute = match (times.bench_start, times.bench_end) {
+        (Some(start), Some(end)) if end >= start => end - start,
+        (None, None) => finished - instantiated,
+        _ => anyhow::bail!(
+            "`{}` called only one of bench.start and bench.end, or end before start",
+            workload.file.display()
+        ),
+    };
+    Ok(Phases {
+        compile: compiled - started,
+        instantiate: instantiated - compiled,
+        execute,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+    use std::path::PathBuf;
+
+    /// A runtime that runs nothing and logs its name at each compile.
+    struct Logging<'a> {
+        name: &'static str,
+        log: &'a RefCell<Vec<&'static str>>,
+    }
+
+    impl Runtime for Logging<'_> {
+        type Module = ();
+
+        fn name(&self) -> &str {
+            self.name
+        }
+
+        fn compile(&self, _: &Workload) -> anyhow::Result<()> {
+            self.log.borrow_mut().push(self.name);
+            Ok(())
+        }
+
+        fn run(&self, _: &(), _: &Workload, marks: &Marks) -> anyhow::Result<()> {
+            marks.instantiated();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn alternating_measurement_interleaves_the_iterations_of_the_two_runtimes() {
+        let log = RefCell::new(Vec::new());
+        let workload = Workload {
+            file: PathBuf::from("w.wasm"),
+            name: "w".into(),
+            bytes: Vec::new(),
+            dirs: Vec::new(),
+            guest_output: false,
+        };
+        let (a, b) = measure_alternating(
+            &Logging {
+                name: "a",
+                log: &log,
+            },
+            &Logging {
+                name: "b",
+                log: &log,
+            },
+            &workload,
+            3,
+        )
+        .unwrap();
+        assert_eq!(*log.borrow(), ["a", "b", "a", "b", "a", "b"]);
+        assert_eq!((a.runtime.as_str(), a.iterations.len()), ("a", 3));
+        assert_eq!((b.runtime.as_str(), b.iterations.len()), ("b", 3));
+    }
 
     #[test]
     fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {

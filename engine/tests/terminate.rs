@@ -20,6 +20,20 @@ const WORKERS: &str = r#"
   (func $nothing (type $entry))
   (func (export "spin") (type $entry)
     (loop $l (call $nothing (local.get 0)) (br $l)))
+;; Spins forever with no call: no safepoint at all, only a nudge (a signal) stops it.
+  (func (export "spin_tight") (type $entry)
+    (loop $l (br $l)))
+  ;; Spins through a loop nest, calling only at the start: stopped by a nudge, which may
+  ;; find it in either loop.
+  (func $inner_loops (param $n i32)
+    (local $i i32)
+    (loop $outer
+      (local.set $i (local.get $n))
+      (loop $inner
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br_if $inner (local.get $i)))
+      (br $outer)))
+  (func (export "spin_nested") (type $entry) (call $inner_loops (i32.const 1000)))
   ;; Calls itself twice, 2^depth calls in all, with no loop: 2^40 runs for days, and only
   ;; the function entries can stop it.
   (func $tree (param $depth i32)
@@ -29,7 +43,7 @@ const WORKERS: &str = r#"
         (call $tree (i32.sub (local.get $depth) (i32.const 1))))))
   (func (export "recurse") (type $entry) (call $tree (local.get 0)))
   ;; Counts to its argument (-1: forever) and returns the count.
-  (func (export "count") (type $count_t)
+  (func $count (export "count") (type $count_t)
     (local $i i32)
     (loop $l
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -44,6 +58,20 @@ fn watchdog(terminator: Terminator) -> std::thread::JoinHandle<()> {
         std::thread::sleep(Duration::from_millis(50));
         terminator.terminate();
     })
+}
+
+/// Terminates the store from a watchdog, then joins `ids`, each of which must be aborted:
+/// whenever the watchdog fires, the outcomes are the same (a thread that has not started yet
+/// is refused, one that has is interrupted).
+fn terminate_from_a_watchdog_and_join_aborted(store: &mut Store<()>, ids: Vec<ThreadId>) {
+    watchdog(store.terminator()).join().unwrap();
+    for id in ids {
+        let outcome = store.join_thread(id).expect("each thread is joined once");
+        assert!(
+            matches!(outcome, ThreadOutcome::Aborted),
+            "thread {id}: {outcome:?}"
+        );
+    }
 }
 
 /// After a termination, the store spawns `func` again, and a second termination stops it too.
@@ -66,16 +94,7 @@ fn terminate_stops_blocked_and_running_guest_threads() {
         let func = if index % 2 == 0 { &block } else { &spin };
         ids.push(store.spawn(func, index).expect("below the thread limit"));
     }
-    // Whenever the watchdog fires, the outcomes are the same: a thread that has not started
-    // yet is refused, one that has is interrupted.
-    watchdog(store.terminator()).join().unwrap();
-    for id in ids {
-        let outcome = store.join_thread(id).expect("each thread is joined once");
-        assert!(
-            matches!(outcome, ThreadOutcome::Aborted),
-            "thread {id}: {outcome:?}"
-        );
-    }
+    terminate_from_a_watchdog_and_join_aborted(&mut store, ids);
     store
         .join_threads()
         .expect("termination is not a trap of its own");
@@ -157,4 +176,67 @@ fn terminate_stops_a_thread_that_only_calls() {
         store.join_thread(id),
         Some(ThreadOutcome::Finished)
     ));
+}
+
+#[test]
+fn terminate_stops_threads_in_loops_without_calls() {
+    let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
+    let tight = instance.get_func(&mut store, "spin_tight").unwrap();
+    let nested = instance.get_func(&mut store, "spin_nested").unwrap();
+    let ids: Vec<_> = (0..8)
+        .map(|index| {
+            let func = if index % 2 == 0 { &tight } else { &nested };
+            store.spawn(func, index).expect("below the thread limit")
+        })
+        .collect();
+    terminate_from_a_watchdog_and_join_aborted(&mut store, ids);
+    store.join_threads().unwrap();
+    spawn_and_terminate_again(&mut store, &tight);
+}
+
+#[test]
+fn an_interrupted_loop_reports_where_it_was_stopped() {
+    let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
+    let watchdog = watchdog(store.terminator());
+    let error = call(&mut store, &instance, "count", &[Val::I32(-1)]).unwrap_err();
+    watchdog.join().unwrap();
+    assert_eq!(error.trap(), Some(Trap::Interrupted), "{error}");
+    let backtrace = error
+        .backtrace()
+        .expect("an interrupt records where it stopped");
+    let innermost = backtrace
+        .frames()
+        .first()
+        .expect("at least the looping frame");
+    assert!(innermost.to_string().contains("count"), "{innermost}");
+}
+
+/// The first nudge finds the thread in host code, where it cannot stop it: the host function
+/// sleeps through the interrupt and then returns to a loop with no call in it. The nudges the
+/// courier repeats stop it there.
+#[test]
+fn a_thread_that_was_in_host_code_when_interrupted_is_stopped_in_its_loop_afterwards() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "sleep" (func $sleep))
+          (func (export "sleep_then_spin") (result i32)
+            (call $sleep)
+            (loop $l (br $l))
+            (unreachable)))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("host", "sleep", || {
+            std::thread::sleep(Duration::from_millis(300));
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let watchdog = watchdog(store.terminator());
+    let error = call(&mut store, &instance, "sleep_then_spin", &[]).unwrap_err();
+    watchdog.join().unwrap();
+    assert_eq!(error.trap(), Some(Trap::Interrupted), "{error}");
 }

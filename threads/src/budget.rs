@@ -58,8 +58,17 @@ impl ThreadBudget {
     /// Takes a slot for a new thread, or `None` if `limit` permits are held already. The slot
     /// comes back when the permit is dropped.
     pub fn try_acquire(self: &Arc<Self>) -> Option<BudgetPermit> {
+        self.try_take().then(|| BudgetPermit {
+            budget: Arc::clone(self),
+        })
+    }
+
+    /// [`try_acquire`](Self::try_acquire) without the permit: whether a slot was taken. For
+    /// a holder that keeps the budget at hand anyway and gives the slot back itself, with
+    /// [`give_back`](Self::give_back), exactly once.
+    pub fn try_take(&self) -> bool {
         let limit = u64::from(self.limit);
-        let taken = if self.flawed(BudgetFlaw::LoadThenStore) {
+        if self.flawed(BudgetFlaw::LoadThenStore) {
             let live = self.live.load(Ordering::Relaxed);
             let free = live < limit;
             if free {
@@ -72,10 +81,12 @@ impl ThreadBudget {
                     (live < limit).then_some(live + 1)
                 })
                 .is_ok()
-        };
-        taken.then(|| BudgetPermit {
-            budget: Arc::clone(self),
-        })
+        }
+    }
+
+    /// Gives back a slot [`try_take`](Self::try_take) took.
+    pub fn give_back(&self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Permits held now.
@@ -107,7 +118,7 @@ pub struct BudgetPermit {
 
 impl Drop for BudgetPermit {
     fn drop(&mut self) {
-        self.budget.live.fetch_sub(1, Ordering::Relaxed);
+        self.budget.give_back();
     }
 }
 

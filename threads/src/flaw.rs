@@ -150,3 +150,15 @@ pub(crate) enum LatchFlaw {
     /// `set` overwrites a value already set, so two setters report different values.
     LastSetWins,
 }
+
+/// Deliberate bugs in nudging ([`NudgeTarget`](crate::NudgeTarget)), for `loom_nudge.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NudgeFlaw {
+    /// A handler answers with the request count at the time it answers rather than the one it
+    /// read before it looked, so a request that came in after its look counts as answered and
+    /// the courier stops nudging a thread it never stopped.
+    AnswerLatest,
+    /// A nudge checks that the thread is alive, releases the lock, then nudges, so a thread
+    /// that retires in between is nudged after it ended.
+    NudgeOutsideLock,
+}

@@ -4,7 +4,8 @@
 //! of WebAssembly or Cranelift, so every protocol here can be model-checked with loom.
 //!
 //! The loom models (`loom_tests.rs`, `loom_thread_group.rs`, `loom_semaphore.rs`,
-//! `loom_mutex.rs`, `loom_condvar.rs`, `loom_latch.rs`, `loom_thread_cache.rs`) run with:
+//! `loom_mutex.rs`, `loom_condvar.rs`, `loom_latch.rs`, `loom_thread_cache.rs`,
+//! `loom_nudge.rs`) run with:
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
@@ -18,6 +19,7 @@ mod condvar;
 mod flaw;
 mod latch;
 mod mutex;
+mod nudge;
 mod parking;
 mod parking_list;
 mod semaphore;
@@ -46,6 +48,8 @@ mod loom_latch;
 #[cfg(all(test, loom))]
 mod loom_mutex;
 #[cfg(all(test, loom))]
+mod loom_nudge;
+#[cfg(all(test, loom))]
 mod loom_semaphore;
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -55,6 +59,8 @@ mod loom_thread_cache;
 mod loom_thread_group;
 #[cfg(all(test, not(loom)))]
 mod mutex_tests;
+#[cfg(all(test, not(loom)))]
+mod nudge_tests;
 #[cfg(all(test, not(loom)))]
 mod semaphore_tests;
 #[cfg(all(test, not(loom)))]
@@ -69,6 +75,7 @@ pub use budget::{BudgetPermit, ThreadBudget};
 pub use condvar::{CondvarWait, HostCondvar};
 pub use latch::Latch;
 pub use mutex::{AlreadyHeld, HostMutex, UnlockError};
+pub use nudge::{Courier, NudgeTarget};
 pub use semaphore::{Acquire, PermitOverflow, Semaphore};
 pub use thread_cache::{Job, ThreadCache, Worker};
 pub use thread_group::{Interrupt, Outcome, ThreadGroup, ThreadId};

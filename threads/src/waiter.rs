@@ -110,7 +110,8 @@ impl Waiter {
         &self.0.hook
     }
 
-    pub(crate) fn is(&self, other: &Waiter) -> bool {
+    /// Whether `self` and `other` are the same handle (clones of one thread's waiter).
+    pub fn is(&self, other: &Waiter) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 

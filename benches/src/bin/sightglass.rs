@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Without FILEs it takes every `.wasm` under `../shared/benchmarks/sightglass` (or
-//! `$WEFT_SIGHTGLASS`). Each file is measured on weft and then on Wasmtime before the next
-//! file, so drift on a shared machine touches both alike. Writes, beside criterion's folder
+//! `$WEFT_SIGHTGLASS`). Each file's iterations alternate between weft and Wasmtime, so drift
+//! on a shared machine (frequency, other load) touches both alike. Writes, beside criterion's folder
 //! (`target/sightglass/`):
 //! - `report.json`: one `weft bench --json` line per file and runtime;
 //! - `report.md`: the ratio table (compile, instantiate, execute; geometric means);
@@ -21,8 +21,12 @@ use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use weft::{Config, WasiThreadsModel, WasmFeatures};
+#[cfg(not(feature = "wasmtime"))]
+use weft_bench_runner::measure;
+#[cfg(feature = "wasmtime")]
+use weft_bench_runner::measure_alternating;
 use weft_bench_runner::report::{self, geometric_mean};
-use weft_bench_runner::{Measurement, WeftRuntime, Workload, measure};
+use weft_bench_runner::{Measurement, WeftRuntime, Workload};
 
 const USAGE: &str = "usage: sightglass [--iterations N] [FILE]...";
 
@@ -70,8 +74,9 @@ fn run() -> Result<()> {
             workload.name = relative.display().to_string();
         }
         eprintln!("{}", file.display());
-        weft_runs.push(measure(&weft, &workload, iterations)?);
-        other_runs.extend(measure_wasmtime(&workload, iterations)?);
+        let (weft_run, wasmtime_run) = measure_both(&weft, &workload, iterations)?;
+        weft_runs.push(weft_run);
+        other_runs.extend(wasmtime_run);
     }
     let all: Vec<Measurement> = weft_runs.iter().chain(&other_runs).cloned().collect();
     print!("{}", report::table(&all));
@@ -102,19 +107,25 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-/// The workload on Wasmtime, when this build has it (feature `wasmtime`).
-fn measure_wasmtime(workload: &Workload, iterations: usize) -> Result<Option<Measurement>> {
+/// The workload on weft and, when this build has it (feature `wasmtime`), on Wasmtime, their
+/// iterations alternating so that both see the same machine.
+fn measure_both(
+    weft: &WeftRuntime,
+    workload: &Workload,
+    iterations: usize,
+) -> Result<(Measurement, Option<Measurement>)> {
     #[cfg(feature = "wasmtime")]
-    return Ok(Some(measure(
-        &weft_benches::wasmtime::WasmtimeRuntime,
-        workload,
-        iterations,
-    )?));
-    #[cfg(not(feature = "wasmtime"))]
     {
-        let _ = (workload, iterations);
-        Ok(None)
+        let (weft, wasmtime) = measure_alternating(
+            weft,
+            &weft_benches::wasmtime::WasmtimeRuntime,
+            workload,
+            iterations,
+        )?;
+        Ok((weft, Some(wasmtime)))
     }
+    #[cfg(not(feature = "wasmtime"))]
+    Ok((measure(weft, workload, iterations)?, None))
 }
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<(usize, Vec<PathBuf>)> {

@@ -5,7 +5,7 @@ use super::profiling::{ProfilingStrategy, open_perf_map};
 use super::types::{ConcreteKind, ConcreteType, FuncType, HeapType};
 use crate::compiler::Compiler;
 use crate::environ::{BoundsChecks, Tunables, TypeKind, TypeRegistry};
-use crate::vm::{FastPathCode, HostCode};
+use crate::vm::{FastPathCode, HostCode, start_nudge_courier};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use wasmparser::WasmFeatures;
@@ -176,6 +176,8 @@ impl Engine {
         if config.profiler == ProfilingStrategy::PerfMap {
             open_perf_map()?;
         }
+        // Its thread's first nudge must not be the moment a thread count changes.
+        start_nudge_courier();
         Ok(Engine(Arc::new(EngineInner {
             config: config.clone(),
             compiler,

@@ -3,8 +3,7 @@
 //!
 //! Guest code spawns with the `"wasm:thread"` intrinsics, which every `Linker` provides; the
 //! crate docs give their types and an example. A trap in any guest thread interrupts every
-//! other thread of the store (running code at its next loop header or call, blocked waits at
-//! once) and is reported by the next [`Store::join_threads`], or by the embedder's call that
+//! other thread of the store (running code and blocked waits at once) and is reported by the next [`Store::join_threads`], or by the embedder's call that
 //! was running when it happened.
 //!
 //! Only shared functions run on guest threads, and validation keeps shared code away from
@@ -55,8 +54,8 @@ impl Terminator {
     }
 
     /// Stops every guest thread of the store, and the store's own call into wasm that is
-    /// running (or, if none is, the next one). Running code stops at its next loop header or
-    /// function entry; threads blocked in `memory.atomic.wait`, or in a host function waiting
+    /// running (or, if none is, the next one). Running code stops at once (at its next function
+    /// entry, or by a signal in a loop without calls); threads blocked in `memory.atomic.wait`, or in a host function waiting
     /// on one of `weft_threads`' primitives, wake at once. Each unwinds with
     /// [`Trap::Interrupted`](crate::Trap::Interrupted), and the spawned threads end
     /// [`ThreadOutcome::Aborted`]. Returns without waiting: [`Store::join_threads`] waits for

@@ -10,9 +10,9 @@ use crate::environ::{
 };
 use cranelift_codegen::ir::{
     self, AbiParam, Endianness, FuncRef, GlobalValueData, InstBuilder, MemFlagsData, SigRef,
-    Signature, TrapCode, Type, Value, condcodes::IntCC, types::I32, types::I64,
+    Signature, TrapCode, Type, Value, condcodes::IntCC, types::I8, types::I32, types::I64,
 };
-use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::FuncId;
 use std::collections::HashMap;
@@ -58,6 +58,8 @@ pub(crate) struct ModuleEnv<'a> {
     pub(crate) func_ids: Vec<FuncId>,
     /// The platform's C convention, which builtins (Rust `extern "C"` functions) use.
     pub(crate) native_call_conv: CallConv,
+    /// The target as calls into libc (`memmove`) see it: pointer width and C convention.
+    pub(crate) libc_target: TargetFrontendConfig,
 }
 
 /// The per-function view of a [`ModuleEnv`], caching what the function imports.
@@ -413,6 +415,14 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         memory: u32,
         [dst, value, len]: [Value; 3],
     ) {
+        if !self.is_shared_memory(memory) {
+            let (base, length) = self.memory_base_and_length(b, memory);
+            let len = b.ins().uextend(I64, len);
+            let dst = Self::checked_range(b, base, length, dst, len);
+            let byte = b.ins().ireduce(I8, value);
+            b.call_memset(self.env.libc_target, dst, byte, len);
+            return;
+        }
         let memory = b.ins().iconst(I32, i64::from(memory));
         let args = [memory, dst, value, len];
         self.call_trapping_builtin(
@@ -430,6 +440,10 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         src_memory: u32,
         [dst, src, len]: [Value; 3],
     ) {
+        if dst_memory == src_memory && !self.is_shared_memory(dst_memory) {
+            self.memory_copy_within(b, dst_memory, [dst, src, len]);
+            return;
+        }
         let dst_memory = b.ins().iconst(I32, i64::from(dst_memory));
         let src_memory = b.ins().iconst(I32, i64::from(src_memory));
         let args = [dst_memory, src_memory, dst, src, len];
@@ -439,6 +453,50 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
             &args,
             TrapKind::MemoryOutOfBounds,
         );
+    }
+
+    /// `memory.copy` within one unshared memory, the form compilers emit for `memmove`: both
+    /// ranges checked here, then libc's `memmove` on the native addresses, with no runtime
+    /// call in between (`memory.fill` likewise calls `memset`). A shared memory's copy must
+    /// not tear bytes another thread reads, and one between two memories is rare: both go
+    /// through the `memory_copy` builtin.
+    fn memory_copy_within(
+        &mut self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        [dst, src, len]: [Value; 3],
+    ) {
+        let (base, length) = self.memory_base_and_length(b, memory);
+        let len = b.ins().uextend(I64, len);
+        // Both ranges are checked before any byte moves, as the bulk-memory proposal requires.
+        let dst = Self::checked_range(b, base, length, dst, len);
+        let src = Self::checked_range(b, base, length, src, len);
+        b.call_memmove(self.env.libc_target, dst, src, len);
+    }
+
+    /// The base and current length of `memory`.
+    fn memory_base_and_length(&self, b: &mut FunctionBuilder, memory: u32) -> (Value, Value) {
+        let definition = self.memory_definition(b, memory);
+        let base = Self::load_at(b, I64, VM_CONSTANT, definition, VMOffsets::memory_base());
+        (base, Self::memory_length(b, definition))
+    }
+
+    /// The native address of the `len` bytes at the 32-bit `index` of the memory at `base`
+    /// whose length is `length`, after trapping if they do not all fit.
+    fn checked_range(
+        b: &mut FunctionBuilder,
+        base: Value,
+        length: Value,
+        index: Value,
+        len: Value,
+    ) -> Value {
+        let index = b.ins().uextend(I64, index);
+        // Cannot wrap: both are below 2^32.
+        let end = b.ins().iadd(index, len);
+        let out_of_bounds = b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        b.ins()
+            .trapnz(out_of_bounds, trap_code(TrapKind::MemoryOutOfBounds));
+        b.ins().iadd(base, index)
     }
 
     pub(crate) fn memory_init(
@@ -755,21 +813,6 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         b.switch_to_block(done);
         b.seal_block(done);
         thread
-    }
-
-    /// A safepoint: traps if the thread's interrupt flag is set. Emitted at loop headers;
-    /// function entries need none, since the stack check of every prologue fails while the
-    /// thread is interrupted. So a running thread stops within one loop iteration or call.
-    pub(crate) fn check_interrupt(&self, b: &mut FunctionBuilder) {
-        // An atomic load, because a plain one is redundant to Cranelift whenever an earlier
-        // check dominates it with no store in between: a loop without stores would keep the
-        // value its function entry read and never see an interrupt. On x86-64 this is still a
-        // plain `mov`.
-        let address = b
-            .ins()
-            .iadd_imm_u(self.thread, i64::from(VMOffsets::thread_interrupt()));
-        let flag = b.ins().atomic_load(I32, VM_MUTABLE, address);
-        b.ins().trapnz(flag, trap_code(TrapKind::Interrupted));
     }
 
     /// Whether this function counts its operators against the thread's fuel.

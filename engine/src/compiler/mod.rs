@@ -36,7 +36,7 @@ use crate::environ::{
 };
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Signature;
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{CodegenError, Context};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -223,6 +223,10 @@ impl Compiler {
             signatures,
             func_ids,
             native_call_conv: self.native_call_conv(),
+            libc_target: TargetFrontendConfig {
+                default_call_conv: self.native_call_conv(),
+                ..self.isa.frontend_config()
+            },
         };
         // Functions compile in parallel, each worker with its own scratch; the JIT takes
         // the machine code in index order afterwards.
@@ -476,7 +480,15 @@ impl Scratch {
             .collect();
         Ok(CompiledBody {
             id,
-            alignment: u64::from(compiled.buffer.alignment),
+            // The ISA's preferred alignment rather than the least the code needs, as Wasmtime
+            // does for wasm functions: on x86-64 a 32-byte start keeps hot loops and call
+            // targets from straddling fetch blocks, worth 5-10% on call-heavy code.
+            alignment: u64::from(
+                compiled
+                    .buffer
+                    .alignment
+                    .max(isa.function_alignment().preferred),
+            ),
             code: compiled.code_buffer().to_vec(),
             relocs,
             traps,

@@ -256,7 +256,6 @@ impl Translator<'_, '_, '_, '_> {
                 let args = self.pop_n(params.len());
                 self.b.ins().jump(header, &block_args(&args));
                 self.b.switch_to_block(header);
-                self.env.check_interrupt(self.b);
                 if self.env.consumes_fuel() {
                     self.env.check_fuel(self.b);
                 }

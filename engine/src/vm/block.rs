@@ -153,6 +153,12 @@ impl BlockSource {
         debug_assert!(recorded.is_ok(), "an instance initializes its globals once");
     }
 
+    /// Whether the instance has thread-local globals, which a restarted block sets back to
+    /// their starting values.
+    pub fn has_thread_locals(&self) -> bool {
+        self.initial.get().is_some_and(|image| !image.is_empty())
+    }
+
     pub fn acquire(&self) -> ThreadBlock {
         self.pool.acquire(|| {
             let mut block = ThreadBlock::new(&self.offsets, self.vmctx);

@@ -12,6 +12,7 @@ mod libcalls;
 mod memory;
 mod mmap;
 mod module;
+mod nudge;
 mod store;
 mod table;
 mod threads;
@@ -22,6 +23,7 @@ pub(crate) use host::{CallerBlock, FastPathEntry, HostPanic, SharedHostFunc};
 pub(crate) use intrinsics::Intrinsic;
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
 pub(crate) use module::{FastPathCode, FrameSymbol, HostCode, ModuleRuntime};
+pub(crate) use nudge::start_courier as start_nudge_courier;
 pub(crate) use store::{
     ExternIndex, HostBody, HostFunc, InstantiationFailure, StoreBox, StoreInner, StoreOpaque,
 };

@@ -26,7 +26,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmparser::{GlobalType, ValType};
-use weft_threads::{ThreadBudget, ThreadId, Waiter};
+use weft_threads::{ThreadBudget, ThreadId};
 
 /// An entity of a store, by kind and index.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -312,7 +312,7 @@ impl StoreOpaque {
         .as_ptr();
         let outermost = self.call_depth == 0;
         if outermost {
-            self.home.set_waiter(Some(Waiter::current()));
+            self.home.run_here();
         }
         self.call_depth += 1;
         // SAFETY: `array_call` is the finished array-call trampoline of this function's

@@ -538,29 +538,110 @@ unsafe fn claim_trap(signum: c_int, context: *mut c_void) -> Option<*mut c_void>
     }
     act.trap.set(Some((kind, pc)));
     // SAFETY: guaranteed by the caller; the fault is in JIT code, whose frames keep frame
-    // pointers.
-    act.frames
-        .set(unsafe { walk_frames(pc, frame_pointer(context)) });
+    // pointers, below the activation.
+    act.frames.set(unsafe { walk_frames(pc, context, act) });
     Some(jmp_buf)
 }
 
-/// The wasm frames from the faulting instruction at `pc` outwards, following the chain of
-/// frame records (`[fp]` the caller's frame pointer, `[fp + 8]` the return address) while
-/// the return address is in registered JIT code: the walk ends at the array-call
-/// trampoline, whose caller is Rust. Async-signal-safe: no allocation, no blocking.
+/// What a nudge (`vm::nudge`) found on the thread it reached.
+pub(crate) enum Nudged {
+    /// No activation on this thread runs an interrupted block, so nothing needs stopping here:
+    /// wasm entered from now on checks the interrupt before it starts.
+    NothingToStop,
+    /// An activation runs an interrupted block, but the thread is not at JIT code of the
+    /// innermost one (it is in host code, or the innermost activation is not interrupted); a
+    /// later nudge will find it there, or it leaves wasm.
+    NotHere,
+    /// Stopped: the innermost activation has an `Interrupted` trap recorded; unwind to this
+    /// jump buffer with [`unwind`].
+    Unwind(*mut c_void),
+}
+
+/// Decides what a nudge does on this thread, and if it stops wasm, records the trap.
+///
+/// JIT code can be stopped at any instruction: it holds no lock and owns nothing, and what it
+/// leaves half done (a guest's own data structure, a host lock it took on the fast path) is
+/// what terminating a thread means. Only the innermost activation is unwound; the host
+/// function that entered it reports the trap to the wasm that called it, whose block is
+/// interrupted too or is not meant to stop.
 ///
 /// # Safety
 ///
-/// `fp` must be the frame pointer at the fault, in JIT code compiled with frame pointers.
-unsafe fn walk_frames(pc: usize, mut fp: usize) -> Frames {
+/// Must be called from a signal handler on the thread the signal was delivered to, with the
+/// `ucontext_t` the kernel passed.
+pub(crate) unsafe fn claim_interrupt(context: *mut c_void) -> Nudged {
+    let innermost = ACTIVATION.get();
+    let mut act = innermost;
+    let mut interrupted = false;
+    while !act.is_null() {
+        // SAFETY: a non-null ACTIVATION chain holds live activations on this thread (see
+        // `set_pending_host_error`), whose blocks are live for their whole call.
+        let a = unsafe { &*act };
+        // SAFETY: as above.
+        if unsafe { (*a.block).is_interrupted() } {
+            interrupted = true;
+            break;
+        }
+        act = a.parent;
+    }
+    if !interrupted {
+        return Nudged::NothingToStop;
+    }
+    // SAFETY: as above; the chain is not empty.
+    let act = unsafe { &*innermost };
+    // SAFETY: as above.
+    let innermost_interrupted = unsafe { (*act.block).is_interrupted() };
+    // SAFETY: guaranteed by the caller.
+    let pc = unsafe { faulting_pc(context) };
+    let jmp_buf = act.jmp_buf.get();
+    if !innermost_interrupted || jmp_buf.is_null() || lookup_pc(pc).is_none() {
+        return Nudged::NotHere;
+    }
+    act.trap.set(Some((TrapKind::Interrupted, pc)));
+    // SAFETY: guaranteed by the caller; the thread is at JIT code of this activation.
+    act.frames.set(unsafe { walk_frames(pc, context, act) });
+    Nudged::Unwind(jmp_buf)
+}
+
+/// Unwinds to the jump buffer [`claim_interrupt`] returned.
+///
+/// # Safety
+///
+/// `jmp_buf` must come from `Nudged::Unwind` on this thread, in the same signal handler
+/// invocation, with nothing acquired since.
+pub(crate) unsafe fn unwind(jmp_buf: *mut c_void) -> ! {
+    // SAFETY: guaranteed by the caller: the buffer is a live `weft_catch`'s, and the frames
+    // skipped are JIT code and the handler's.
+    unsafe { weft_unwind(jmp_buf) }
+}
+
+/// The wasm frames from the interrupted instruction at `pc` outwards, following the chain of
+/// frame records (`[fp]` the caller's frame pointer, `[fp + 8]` the return address) while
+/// the return address is in registered JIT code: the walk ends at the array-call
+/// trampoline, whose caller is Rust. A frame pointer outside the stack between the
+/// interrupted stack pointer and `act` (which lives in `catch_traps`'s frame) also ends it: a
+/// nudge can land in a prologue, before the frame pointer is the function's own.
+/// Async-signal-safe: no allocation, no blocking.
+///
+/// # Safety
+///
+/// `context` must be the `ucontext_t` of a signal delivered at `pc`, in JIT code compiled with
+/// frame pointers that runs under `act`.
+unsafe fn walk_frames(pc: usize, context: *mut c_void, act: &Activation) -> Frames {
+    // SAFETY: guaranteed by the caller.
+    let (mut fp, sp) = unsafe { (frame_pointer(context), stack_pointer(context)) };
+    let stack = sp..(act as *const Activation as usize);
     let mut frames = Frames {
         pcs: [0; MAX_BACKTRACE_FRAMES],
         len: 1,
     };
     frames.pcs[0] = pc;
-    while frames.len < MAX_BACKTRACE_FRAMES && fp != 0 && fp.is_multiple_of(size_of::<usize>()) {
-        // SAFETY: `fp` is the frame pointer of a JIT frame (the faulting one's, or one whose
-        // return address was JIT code), which points at its frame record on the stack.
+    while frames.len < MAX_BACKTRACE_FRAMES
+        && stack.contains(&fp)
+        && fp.is_multiple_of(size_of::<usize>())
+    {
+        // SAFETY: `fp` is within this thread's live stack below the activation, so the two
+        // words of its frame record are mapped.
         let (caller_fp, return_address) = unsafe {
             let record = fp as *const usize;
             (record.read(), record.add(1).read())
@@ -574,6 +655,20 @@ unsafe fn walk_frames(pc: usize, mut fp: usize) -> Frames {
         fp = caller_fp;
     }
     frames
+}
+
+/// # Safety
+///
+/// `context` must point to the `ucontext_t` of a delivered signal.
+unsafe fn stack_pointer(context: *mut c_void) -> usize {
+    let uc = context.cast::<libc::ucontext_t>();
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: guaranteed by the caller.
+    let sp = unsafe { (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] as usize };
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: guaranteed by the caller.
+    let sp = unsafe { (*uc).uc_mcontext.sp as usize };
+    sp
 }
 
 /// # Safety
@@ -626,7 +721,26 @@ unsafe fn chain_to_previous(signum: c_int, info: *mut libc::siginfo_t, context: 
         // the process dies with the right signal, and a core dump points at the real fault).
         // SAFETY: `previous` is a disposition the kernel handed us.
         unsafe { libc::sigaction(signum, previous, ptr::null_mut()) };
-    } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
+    } else {
+        // SAFETY: guaranteed by the caller; the handler is neither default nor ignored.
+        unsafe { call_handler(previous, signum, info, context) };
+    }
+}
+
+/// Calls the handler of `disposition`, which must be a function, not `SIG_DFL` or `SIG_IGN`.
+///
+/// # Safety
+///
+/// Must be called from a signal handler with the arguments the kernel passed to it, and
+/// `disposition` must be one the kernel reported.
+pub(crate) unsafe fn call_handler(
+    disposition: &libc::sigaction,
+    signum: c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut c_void,
+) {
+    let handler = disposition.sa_sigaction;
+    if disposition.sa_flags & libc::SA_SIGINFO != 0 {
         // SAFETY: with SA_SIGINFO the stored address is a three-argument handler.
         let handler: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
             unsafe { mem::transmute(handler) };

@@ -48,8 +48,9 @@ pub const STOPPING_STACK_LIMIT: usize = usize::MAX / 2;
 #[derive(Debug)]
 pub struct VMThreadContext {
     pub magic: u32,
-    /// Non-zero: the thread is interrupted, and the next loop header traps. Set from other
-    /// threads, hence atomic.
+    /// Non-zero: the thread is interrupted. The runtime reads it; JIT code sees an interrupt
+    /// through `stack_limit`, or is stopped by a nudge (`vm::nudge`). Set from other threads,
+    /// hence atomic.
     pub interrupt: AtomicU32,
     /// Lowest address the wasm stack may grow to, which every function's prologue compares
     /// the stack pointer with; [`STOPPING_STACK_LIMIT`] when no call is active, so an entry that forgot

@@ -12,7 +12,7 @@
 use super::super::instance::Instance;
 use super::super::traphandlers::UnwindReason;
 use super::super::vmcontext::{VMContext, VMThreadContext, VMVal};
-use super::permits::{Refusal, ThreadBudgets, ThreadPermits};
+use super::permits::{Refusal, Slots, ThreadBudgets, ThreadPermits};
 use super::record::{ThreadRecord, call_on_block};
 use crate::environ::TrapKind;
 use std::cell::{Cell, RefCell};
@@ -21,7 +21,6 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use weft_threads::Waiter;
 use weft_tls::CallGate;
 
 /// An instance of a store, as any thread may name it: its context, which hands calling threads
@@ -161,8 +160,8 @@ impl Attachment {
 pub(crate) struct HostThread {
     /// Taken out only by `drop`.
     held: ManuallyDrop<Held>,
-    /// Dropped after `drop` parks the attachment.
-    _permits: ThreadPermits,
+    /// The thread's slots in its store's budgets, which `drop` gives back.
+    slots: Option<Slots>,
     _bound_to_thread: PhantomData<*const ()>,
 }
 
@@ -240,6 +239,10 @@ impl Drop for HostThread {
         // SAFETY: `drop` runs once, and nothing uses `held` after this.
         let held = unsafe { ManuallyDrop::take(&mut self.held) };
         held.attachment.idle.store(true, Ordering::Release);
+        // Idle, the attachment is no thread: its slots are free for others from now on.
+        if let Some(slots) = self.slots.take() {
+            held.attachments.budgets.give_back(slots);
+        }
         let idle = IdleAttachment(Some(held));
         // When the slot is gone (the thread's locals are being destroyed), the closure is
         // dropped unrun, and with it `idle`, which detaches.
@@ -283,14 +286,14 @@ impl Attachments {
 
     /// Slots for one more attached thread, taken now for a thread that attaches later with
     /// [`attach_with`](Self::attach_with).
-    pub fn reserve(&self) -> Result<ThreadPermits, Refusal> {
+    pub fn reserve(self: &Arc<Self>) -> Result<ThreadPermits, Refusal> {
         self.budgets.permits()
     }
 
     /// Attaches the calling OS thread to `instance`, leasing the thread's block there. Fails
     /// at a thread limit, or if the store is gone (or `instance` is another store's).
     pub fn attach(self: &Arc<Self>, instance: InstanceRef) -> Result<HostThread, Refusal> {
-        self.attach_with(instance, self.reserve()?)
+        self.attach_holding(instance, self.budgets.take()?)
     }
 
     /// Attaches the calling OS thread as [`attach`](Self::attach) does, in the slots
@@ -300,46 +303,78 @@ impl Attachments {
         instance: InstanceRef,
         permits: ThreadPermits,
     ) -> Result<HostThread, Refusal> {
+        self.attach_holding(instance, permits.into_slots())
+    }
+
+    /// Attaches the calling OS thread in `slots`, which the returned thread gives back (or
+    /// this, if it fails).
+    fn attach_holding(
+        self: &Arc<Self>,
+        instance: InstanceRef,
+        slots: Slots,
+    ) -> Result<HostThread, Refusal> {
         if instance.store != self.store {
+            self.budgets.give_back(slots);
             return Err(Refusal::StoreGone);
         }
         let idle = self.take_idle();
         let reused = idle.is_some();
         let held = match idle {
             Some(held) => held,
-            None => Held {
-                attachment: self.register()?,
-                attachments: Arc::clone(self),
-                last_block: Cell::new(None),
+            None => match self.register() {
+                Ok(attachment) => Held {
+                    attachment,
+                    attachments: Arc::clone(self),
+                    last_block: Cell::new(None),
+                },
+                Err(refusal) => {
+                    self.budgets.give_back(slots);
+                    return Err(refusal);
+                }
             },
         };
+        // From here on, dropping `thread` gives the slots back and parks or forgets the
+        // attachment.
         let thread = HostThread {
             held: ManuallyDrop::new(held),
-            _permits: permits,
+            slots: Some(slots),
             _bound_to_thread: PhantomData,
         };
         let held = &*thread.held;
-        // Registered first, so a store that starts dropping now closes this gate too and waits
-        // for the lease below. If it already closed it, dropping `thread` forgets it.
-        let lease = held.attachment.gate.enter().ok_or(Refusal::StoreGone)?;
+        let record = &held.attachment.record;
         if reused {
-            // A new thread of execution: thread-local globals at their starting values, and
-            // no interrupt left from a terminate that came while the attachment was idle.
-            let record = &held.attachment.record;
-            record.restart_blocks();
+            // A new thread of execution: no interrupt left from a terminate that came while
+            // the attachment was idle. (Clearing touches only blocks still bound, which a
+            // closing store unbinds under the same lock.)
             if record.is_interrupted() {
                 record.clear_interrupt();
             }
             held.attachment.idle.store(false, Ordering::Release);
         }
-        if held
+        let restart = reused && record.has_thread_locals();
+        let new_instance = held
             .last_block
             .get()
-            .is_none_or(|(vmctx, _)| vmctx != instance.vmctx)
-        {
+            .is_none_or(|(vmctx, _)| vmctx != instance.vmctx);
+        if !restart && !new_instance {
+            // Nothing of the store to touch: the common reattach is a check of the gate,
+            // which a closed store leaves closed for good.
+            if held.attachment.gate.is_closed() {
+                return Err(Refusal::StoreGone);
+            }
+            return Ok(thread);
+        }
+        // Registered first, so a store that starts dropping now closes this gate too and waits
+        // for the lease below. If it already closed it, dropping `thread` forgets it.
+        let lease = held.attachment.gate.enter().ok_or(Refusal::StoreGone)?;
+        if restart {
+            // Thread-local globals at their starting values.
+            record.restart_blocks();
+        }
+        if new_instance {
             // SAFETY: the instance is this store's (checked above), which the gate keeps
             // alive.
-            let block = unsafe { instance.block_for(&held.attachment.record) };
+            let block = unsafe { instance.block_for(record) };
             held.last_block.set(Some((instance.vmctx, block)));
         }
         drop(lease);
@@ -353,7 +388,7 @@ impl Attachments {
             gate: CallGate::new(),
             idle: AtomicBool::new(false),
         });
-        attachment.record.set_waiter(Some(Waiter::current()));
+        attachment.record.run_here();
         let mut state = self.state();
         if state.closed {
             return Err(Refusal::StoreGone);

@@ -22,7 +22,7 @@ use crate::environ::HOST_FUNC_MAGIC;
 use crate::environ::TrapKind;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
-use weft_threads::{Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId, Waiter};
+use weft_threads::{Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId};
 
 /// Why a guest thread failed, in a form every joiner can have a copy of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -260,7 +260,7 @@ impl GuestThreads {
         permits: ThreadPermits,
     ) {
         let record = Arc::new(ThreadRecord::new());
-        record.set_waiter(Some(Waiter::current()));
+        record.run_here();
         let interrupter = Arc::new(RecordInterrupter(Arc::clone(&record)));
         let result = if group.start(id, interrupter) {
             let block = record.block_for(job.vmctx, job.source).as_ptr();

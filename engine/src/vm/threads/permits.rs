@@ -2,7 +2,7 @@
 //! why a thread could not start or attach.
 
 use std::sync::Arc;
-use weft_threads::{BudgetPermit, ThreadBudget};
+use weft_threads::ThreadBudget;
 
 /// Why a thread could not start (or attach).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,17 +19,42 @@ pub(crate) enum Refusal {
     StoreGone,
 }
 
-/// The two slots a live thread (spawned or attached) holds, given back when dropped.
+/// The two slots a live thread holds (its store's and its engine's), without a handle to the
+/// budgets: given back with [`ThreadBudgets::give_back`], once, by a holder that keeps the
+/// budgets at hand anyway (an attached thread, through its store's `Attachments`), which
+/// saves two reference counts per attach.
+#[must_use = "slots are given back only by ThreadBudgets::give_back"]
+pub(crate) struct Slots(());
+
+/// The two slots a live thread (spawned, or attached later) holds, given back when dropped.
 pub(crate) struct ThreadPermits {
-    _store: BudgetPermit,
-    _engine: BudgetPermit,
+    budgets: Arc<ThreadBudgets>,
+    /// `None` once handed to a holder that gives them back itself.
+    slots: Option<Slots>,
+}
+
+impl ThreadPermits {
+    /// The slots, for a holder that gives them back itself.
+    pub fn into_slots(mut self) -> Slots {
+        self.slots
+            .take()
+            .expect("only `into_slots` and `drop` take the slots")
+    }
+}
+
+impl Drop for ThreadPermits {
+    fn drop(&mut self) {
+        if let Some(slots) = self.slots.take() {
+            self.budgets.give_back(slots);
+        }
+    }
 }
 
 /// A store's thread limit and its engine's, which every spawned and attached thread counts
 /// against.
 pub(crate) struct ThreadBudgets {
     /// Live threads of this store, spawned and attached.
-    store: Arc<ThreadBudget>,
+    store: ThreadBudget,
     /// Live threads of every store of the engine.
     engine: Arc<ThreadBudget>,
 }
@@ -37,25 +62,35 @@ pub(crate) struct ThreadBudgets {
 impl ThreadBudgets {
     pub fn new(store_limit: u32, engine: Arc<ThreadBudget>) -> ThreadBudgets {
         ThreadBudgets {
-            store: Arc::new(ThreadBudget::new(store_limit)),
+            store: ThreadBudget::new(store_limit),
             engine,
         }
     }
 
     /// Slots for one more live thread, or why there is none.
-    pub fn permits(&self) -> Result<ThreadPermits, Refusal> {
-        let store = self
-            .store
-            .try_acquire()
-            .ok_or(Refusal::StoreLimit(self.store.limit()))?;
-        let engine = self
-            .engine
-            .try_acquire()
-            .ok_or(Refusal::EngineLimit(self.engine.limit()))?;
+    pub fn take(&self) -> Result<Slots, Refusal> {
+        if !self.store.try_take() {
+            return Err(Refusal::StoreLimit(self.store.limit()));
+        }
+        if !self.engine.try_take() {
+            self.store.give_back();
+            return Err(Refusal::EngineLimit(self.engine.limit()));
+        }
+        Ok(Slots(()))
+    }
+
+    /// [`take`](Self::take), with a handle that gives the slots back when dropped.
+    pub fn permits(self: &Arc<Self>) -> Result<ThreadPermits, Refusal> {
         Ok(ThreadPermits {
-            _store: store,
-            _engine: engine,
+            slots: Some(self.take()?),
+            budgets: Arc::clone(self),
         })
+    }
+
+    /// Gives back the slots [`take`](Self::take) took.
+    pub fn give_back(&self, Slots(()): Slots) {
+        self.store.give_back();
+        self.engine.give_back();
     }
 
     /// The most live threads the budgets allow: the lower of the two limits.

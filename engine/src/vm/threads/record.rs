@@ -3,12 +3,13 @@
 //! and the call that runs wasm code on a block.
 
 use super::super::block::{BlockSource, ThreadBlock};
+use super::super::nudge;
 use super::super::traphandlers::{UnwindReason, catch_traps};
 use super::super::vmcontext::{VMContext, VMThreadContext, VMThreadRecord, VMVal};
 use std::ptr::NonNull;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use weft_threads::{HostMutex, Waiter};
+use std::sync::{Arc, Mutex};
+use weft_threads::{HostMutex, NudgeTarget, Waiter};
 
 /// The fuel of a thread that is not metered: more operators than it can run.
 pub(crate) const UNMETERED: i64 = i64::MAX;
@@ -30,8 +31,21 @@ pub(crate) struct ThreadRecord {
     bindings: Mutex<Vec<Binding>>,
     /// Set by [`ThreadRecord::interrupt`] and copied into blocks created afterwards.
     interrupted: AtomicBool,
-    /// The OS thread's parking handle while it runs wasm, so an interrupt also ends a wait.
-    waiter: Mutex<Option<Waiter>>,
+    /// Whether a leased block has thread-local globals, which
+    /// [`restart_blocks`](ThreadRecord::restart_blocks) would set back.
+    leased_thread_locals: AtomicBool,
+    /// The OS thread that runs this record's wasm, so an interrupt also ends its waits and
+    /// stops its loops.
+    runner: Mutex<Option<Runner>>,
+}
+
+/// How an interrupt reaches the OS thread running a record's wasm.
+#[derive(Clone)]
+struct Runner {
+    /// Its parking handle: an interrupt ends a wait.
+    waiter: Waiter,
+    /// Its nudge target (`vm::nudge`): an interrupt stops JIT code that reaches no safepoint.
+    nudge: Option<Arc<NudgeTarget>>,
 }
 
 // SAFETY: the raw pointers in the bindings point at blocks and block sources that outlive the
@@ -50,7 +64,8 @@ impl ThreadRecord {
             },
             bindings: Mutex::new(Vec::new()),
             interrupted: AtomicBool::new(false),
-            waiter: Mutex::new(None),
+            leased_thread_locals: AtomicBool::new(false),
+            runner: Mutex::new(None),
         }
     }
 
@@ -90,7 +105,11 @@ impl ThreadRecord {
         }
         // SAFETY: block sources live as long as their instances, which outlive every thread
         // that runs their code.
-        let block = unsafe { source.as_ref() }.acquire();
+        let source_ref = unsafe { source.as_ref() };
+        let block = source_ref.acquire();
+        if source_ref.has_thread_locals() {
+            self.leased_thread_locals.store(true, Ordering::Relaxed);
+        }
         let context = block.as_ptr();
         self.bind(&mut bindings, context, Some((block, source)));
         context
@@ -119,30 +138,34 @@ impl ThreadRecord {
         });
     }
 
-    /// Records the parking handle of the OS thread now running this record's wasm, and gives
-    /// it this record's interrupt state. An OS thread keeps one parking handle for its whole
-    /// life, while it may run the home calls of many stores one after another: an interrupt
-    /// left on the handle by a store that is gone must not stop the next store's waits, and
-    /// an interrupt pending on this record must stop them. Under the handle's lock, so an
-    /// interrupt or clear racing this (which sets the flag first, then takes the lock to
-    /// reach the handle) is never undone by it.
-    pub fn set_waiter(&self, waiter: Option<Waiter>) {
-        let mut slot = self.waiter.lock().unwrap_or_else(|e| e.into_inner());
-        if waiter.is_some() {
-            // The OS thread that will run this record's wasm from now on.
-            self.head
-                .lock_token
-                .store(HostMutex::thread_token(), Ordering::Relaxed);
+    /// Makes the calling OS thread the one that runs this record's wasm from now on, and gives
+    /// its parking handle this record's interrupt state. An OS thread keeps one parking handle
+    /// for its whole life, while it may run the home calls of many stores one after another:
+    /// an interrupt left on the handle by a store that is gone must not stop the next store's
+    /// waits, and an interrupt pending on this record must stop them. Under the slot's lock,
+    /// so an interrupt or clear racing this (which sets the flag first, then takes the lock to
+    /// reach the runner) is never undone by it.
+    pub fn run_here(&self) {
+        let waiter = Waiter::current();
+        let mut slot = self.runner.lock().unwrap_or_else(|e| e.into_inner());
+        self.head
+            .lock_token
+            .store(HostMutex::thread_token(), Ordering::Relaxed);
+        // No blocking call of this thread is under way here, so no cancellation hook runs.
+        if self.interrupted.load(Ordering::Relaxed) {
+            waiter.interrupt();
+        } else {
+            waiter.clear_interrupt();
         }
-        if let Some(waiter) = &waiter {
-            // No blocking call of this thread is under way here, so no cancellation hook runs.
-            if self.interrupted.load(Ordering::Relaxed) {
-                waiter.interrupt();
-            } else {
-                waiter.clear_interrupt();
-            }
+        let same_thread = slot
+            .as_ref()
+            .is_some_and(|runner| runner.waiter.is(&waiter));
+        if !same_thread {
+            *slot = Some(Runner {
+                waiter,
+                nudge: nudge::current_target(),
+            });
         }
-        *slot = waiter;
     }
 
     /// Whether the thread is interrupted.
@@ -173,17 +196,19 @@ impl ThreadRecord {
         }
         // Cloned out of the lock: an interrupt runs the thread's cancellation hook, which may
         // call back into the engine (even to interrupt this thread again).
-        let waiter = self
-            .waiter
+        let runner = self
+            .runner
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if let Some(waiter) = waiter {
-            if interrupted {
-                waiter.interrupt();
-            } else {
-                waiter.clear_interrupt();
+        let Some(runner) = runner else { return };
+        if interrupted {
+            runner.waiter.interrupt();
+            if let Some(target) = &runner.nudge {
+                nudge::request(target);
             }
+        } else {
+            runner.waiter.clear_interrupt();
         }
     }
 }
@@ -193,12 +218,19 @@ impl ThreadRecord {
     /// spawned thread ends, before it reports that it finished.
     pub fn release_blocks(&self) {
         let bindings = std::mem::take(&mut *self.bindings());
+        self.leased_thread_locals.store(false, Ordering::Relaxed);
         for binding in bindings {
             if let Some((block, source)) = binding.leased {
                 // SAFETY: as in `block_for`: the source outlives the threads using it.
                 unsafe { source.as_ref() }.release(block);
             }
         }
+    }
+
+    /// Whether [`restart_blocks`](Self::restart_blocks) has anything to do: a leased block
+    /// has thread-local globals.
+    pub fn has_thread_locals(&self) -> bool {
+        self.leased_thread_locals.load(Ordering::Relaxed)
     }
 
     /// Restarts the thread-local globals of every block this thread leased, for a new
