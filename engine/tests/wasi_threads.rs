@@ -536,3 +536,44 @@ fn a_store_bound_import_fails_cleanly_on_a_thread_of_one_instance() {
         "the failure names the store-bound call: {error}"
     );
 }
+
+/// The OS threads of finished threads serve the next spawns, each job with a fresh parking
+/// handle; under one instance they also take up the attachment they left idle. Terminate must
+/// still reach the waits of threads that run this way.
+#[test]
+fn terminate_wakes_threads_that_run_on_reused_os_threads() {
+    for model in MODELS {
+        let program = program_with(&Config::new(), PROGRAM);
+        let process = program.process(model).unwrap();
+        let mut store = Store::new(&program.engine, ());
+        let main = process.instantiate(&mut store).unwrap();
+        // A first round that finishes leaves its OS threads idle for the second.
+        let finished: Vec<i32> = (0..4)
+            .map(|arg| run(&mut store, &main, "spawn", arg))
+            .collect();
+        for tid in finished {
+            assert!(matches!(
+                process.join_thread(tid as u32),
+                Some(ThreadOutcome::Finished)
+            ));
+        }
+        let blocked: Vec<i32> = (0..4)
+            .map(|_| run(&mut store, &main, "spawn", 98))
+            .collect();
+        // Once they wait, a terminate must wake every one.
+        while read_u32(&program.memory, 0) < 4 {
+            thread::yield_now();
+        }
+        thread::sleep(Duration::from_millis(20));
+        process.terminate();
+        for tid in blocked {
+            assert!(
+                matches!(
+                    process.join_thread(tid as u32),
+                    Some(ThreadOutcome::Aborted)
+                ),
+                "{model:?}: thread {tid}"
+            );
+        }
+    }
+}

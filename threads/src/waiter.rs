@@ -55,6 +55,14 @@ impl Waiter {
             .unwrap_or_else(|_| Waiter::new())
     }
 
+    /// Whether this is the calling OS thread's waiter now (a thread's waiter changes when it
+    /// [`renew`](Waiter::renew)s it).
+    pub fn is_current(&self) -> bool {
+        CURRENT
+            .try_with(|current| current.borrow().is(self))
+            .unwrap_or(false)
+    }
+
     /// Gives this OS thread a new waiter, for a thread reused for unrelated work (a
     /// [`ThreadCache`](crate::ThreadCache) job): interrupts meant for the work it did before,
     /// from whoever still holds the old waiter, no longer reach it. Call it between two pieces

@@ -58,7 +58,6 @@ pub struct SharedFunc {
 /// interrupts wake that thread's waits.
 pub struct AttachedThread {
     thread: HostThread,
-    shared: SharedInstance,
 }
 
 /// A thread's slots under the thread limits, taken before the thread exists; it attaches
@@ -77,10 +76,7 @@ impl ReservedAttachment {
             .threads
             .attach_with(self.shared.0.instance, self.permits)
             .map_err(refusal_to_error)?;
-        Ok(AttachedThread {
-            thread,
-            shared: self.shared,
-        })
+        Ok(AttachedThread { thread })
     }
 }
 
@@ -131,10 +127,7 @@ impl SharedInstance {
             .threads
             .attach(self.0.instance)
             .map_err(refusal_to_error)?;
-        Ok(AttachedThread {
-            thread,
-            shared: self.clone(),
-        })
+        Ok(AttachedThread { thread })
     }
 
     /// Takes the thread-limit slots of a thread that attaches later (see
@@ -311,11 +304,6 @@ impl AttachedThread {
     /// Blocks this thread holds: one for each instance it has entered.
     pub fn blocks(&self) -> usize {
         self.thread.blocks()
-    }
-
-    /// The instance this thread attached to.
-    pub fn instance(&self) -> &SharedInstance {
-        &self.shared
     }
 }
 

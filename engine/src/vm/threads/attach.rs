@@ -21,6 +21,7 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use weft_threads::Waiter;
 use weft_tls::CallGate;
 
 /// An instance of a store, as any thread may name it: its context, which hands calling threads
@@ -117,7 +118,7 @@ pub(crate) struct Attachment {
 /// or taking the store's lock (attach, call, detach in a loop is a common way to use a
 /// store from a pool of host threads). Detached for good when another replaces it, when its
 /// thread exits, or when the store closes.
-struct IdleAttachment(Option<Held>);
+struct IdleAttachment(Option<Box<Held>>);
 
 impl Drop for IdleAttachment {
     fn drop(&mut self) {
@@ -131,10 +132,15 @@ impl Drop for IdleAttachment {
 type LastBlock = Option<(*mut VMContext, NonNull<VMThreadContext>)>;
 
 /// What an attached thread holds, and parks in its idle slot when it detaches: moved, not
-/// cloned, between the two, so attaching again touches no reference count.
+/// cloned, between the two, so attaching again touches no reference count, and boxed once,
+/// so each move is a pointer's (moving the whole of it through the calls of an attach and a
+/// detach cost more than a third of the attach, in store-forwarding stalls).
 struct Held {
     attachment: Arc<Attachment>,
     attachments: Arc<Attachments>,
+    /// The parking handle the record's interrupts reach, which a thread reused for other
+    /// work (`weft_threads::ThreadCache`) replaces: checked at each attach.
+    waiter: Waiter,
     /// The block of the instance this thread called last, so repeated calls into one
     /// instance skip the record's lock. Blocks stay bound until the thread detaches for good
     /// or the store closes its gate, after which no call gets this far.
@@ -159,7 +165,7 @@ impl Attachment {
 /// and interrupts wake that thread's waits. Detaches when dropped.
 pub(crate) struct HostThread {
     /// Taken out only by `drop`.
-    held: ManuallyDrop<Held>,
+    held: ManuallyDrop<Box<Held>>,
     /// The thread's slots in its store's budgets, which `drop` gives back.
     slots: Option<Slots>,
     _bound_to_thread: PhantomData<*const ()>,
@@ -320,13 +326,22 @@ impl Attachments {
         let idle = self.take_idle();
         let reused = idle.is_some();
         let held = match idle {
-            Some(held) => held,
+            Some(mut held) => {
+                if !held.waiter.is_current() {
+                    // The OS thread has taken up other work since, with a new parking handle,
+                    // which interrupts must reach from now on.
+                    held.attachment.record.run_here();
+                    held.waiter = Waiter::current();
+                }
+                held
+            }
             None => match self.register() {
-                Ok(attachment) => Held {
+                Ok(attachment) => Box::new(Held {
                     attachment,
                     attachments: Arc::clone(self),
+                    waiter: Waiter::current(),
                     last_block: Cell::new(None),
-                },
+                }),
                 Err(refusal) => {
                     self.budgets.give_back(slots);
                     return Err(refusal);
@@ -398,7 +413,7 @@ impl Attachments {
     }
 
     /// The calling thread's idle attachment to this store, if it has one.
-    fn take_idle(self: &Arc<Self>) -> Option<Held> {
+    fn take_idle(self: &Arc<Self>) -> Option<Box<Held>> {
         IDLE.try_with(|slot| {
             let mut slot = slot.borrow_mut();
             let ours = slot
