@@ -1,5 +1,5 @@
 //! Termination, round after round: guest threads block in `memory.atomic.wait32`, block on a
-//! host semaphore, or spin; then either the whole store is terminated (while its own thread
+//! host semaphore, or spin (with a call in the loop, or with none, which only a nudge stops); then either the whole store is terminated (while its own thread
 //! is idle, or while it is itself blocked in a call, sometimes with an attached host thread
 //! blocked too), or a few threads are terminated one by one and the rest released to finish
 //! normally.
@@ -65,6 +65,13 @@ fn body() -> String {
       (call $nothing (local.get $arg))
       (br_if $again (i32.eqz (i32.atomic.load (i32.const {RELEASE})))))
     (call $finish (local.get $arg)))
+  ;; Spins with no call at all: no safepoint, so only a nudge (the interrupt's signal) or the
+  ;; release stops it.
+  (func (export "tight_spinner") (type $entry) (param $arg i32)
+    (call $announce (local.get $arg))
+    (loop $again
+      (br_if $again (i32.eqz (i32.atomic.load (i32.const {RELEASE})))))
+    (call $finish (local.get $arg)))
   ;; The home thread's own blocking call: 7 if released.
   (func (export "home_block") (result i32)
     (call $announce (i32.const 0))
@@ -103,6 +110,7 @@ enum Role {
     Wait,
     Semaphore,
     Spin,
+    TightSpin,
 }
 
 impl Role {
@@ -111,6 +119,7 @@ impl Role {
             Role::Wait => "wait_blocker",
             Role::Semaphore => "semaphore_blocker",
             Role::Spin => "spinner",
+            Role::TightSpin => "tight_spinner",
         }
     }
 }
@@ -289,7 +298,8 @@ impl Setup<'_> {
         let count = 2 + rng.below(self.params.max_threads as u64 - 1) as usize;
         let mut spawned = Vec::with_capacity(count);
         for index in 0..count {
-            let role = [Role::Wait, Role::Semaphore, Role::Spin][rng.below(3) as usize];
+            let role =
+                [Role::Wait, Role::Semaphore, Role::Spin, Role::TightSpin][rng.below(4) as usize];
             let func = self.guest.func(role.export())?;
             let id = self
                 .guest
