@@ -211,7 +211,7 @@ impl WasiCtx {
 
     /// Makes `proc_exit` stop what `terminator` stops (a store's threads, or a wasi-threads
     /// process), so that an exit from any thread ends the whole program: running code traps
-    /// at its next safepoint, and threads blocked in `memory.atomic.wait` or in a WASI call
+    /// at once, and threads blocked in `memory.atomic.wait` or in a WASI call
     /// wake at once. If the program has exited already, it is stopped now.
     pub fn stop_on_exit(&self, terminator: Terminator) {
         self.on_exit(move |_| terminator.terminate());

@@ -295,8 +295,9 @@ impl AttachedThread {
     }
 
     /// A handle that stops this thread's call from any thread: its current call into wasm
-    /// traps with [`Trap::Interrupted`](crate::Trap::Interrupted) at the next safepoint (a
-    /// blocked wait wakes at once); if it is not in a call, its next call does.
+    /// traps with [`Trap::Interrupted`](crate::Trap::Interrupted) at once (at its next
+    /// function entry, or by a signal in a loop without calls; a blocked wait wakes at once);
+    /// if it is not in a call, its next call does.
     pub fn terminator(&self) -> ThreadTerminator {
         ThreadTerminator(Arc::clone(self.thread.attachment()))
     }

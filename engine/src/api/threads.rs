@@ -71,8 +71,8 @@ impl Terminator {
         }
     }
 
-    /// Stops guest thread `id` alone, the same way: its running code traps at the next
-    /// safepoint, a blocked wait wakes at once, and it ends [`ThreadOutcome::Aborted`]. The
+    /// Stops guest thread `id` alone, the same way: its running code traps at once, a
+    /// blocked wait wakes at once, and it ends [`ThreadOutcome::Aborted`]. The
     /// other threads run on, and the store needs no join to spawn again. Returns whether this
     /// call stopped the thread: false if it already finished or was already stopped.
     pub fn terminate_thread(&self, id: ThreadId) -> bool {

@@ -19,7 +19,7 @@
 //!
 //! VMThreadContext (one per instance and thread; 16-byte aligned)
 //!   0  magic: u32
-//!   4  interrupt: u32                           non-zero: trap at the next safepoint
+//!   4  interrupt: u32                           non-zero: interrupted (the runtime reads it)
 //!   8  stack_limit: usize                       lowest address this thread's wasm stack may use
 //!  16  vmctx: *mut VMContext                    the instance this block serves
 //!  24  record: *const ThreadRecord              runtime-private: the thread's other blocks
