@@ -6,8 +6,8 @@
 //! effective address is computed without wrapping, then checked for natural alignment, then
 //! for bounds, explicitly in both bounds-checking modes. The access itself is a Cranelift
 //! atomic instruction on the access width, which is sequentially consistent; narrow results
-//! are zero-extended and narrow operands wrapped. `translate.rs` maps each operator to the
-//! methods here.
+//! are zero-extended and narrow operands wrapped. `atomic_operator` is the proposal's entry
+//! point, to which `translate.rs` routes every operator it does not know.
 //!
 //! The shared-everything-threads proposal adds `global.atomic.*` and `table.atomic.*`.
 //! Globals and tables are VM storage rather than linear memory: globals need no address
@@ -15,14 +15,219 @@
 //! sequentially consistent, which the proposal allows for acquire-release.
 
 use super::abi::value_type;
-use super::translate::Translator;
+use super::translate::{Lowered, Translator};
 use super::traps::trap_code;
 use crate::environ::{TrapKind, WasmError, unsupported};
-use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::types::{I8, I16, I32, I64};
 use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, Type, Value};
-use wasmparser::{MemArg, MemArgOrdering, Ordering};
+use wasmparser::{MemArg, MemArgOrdering, Operator, Ordering};
 
 impl Translator<'_, '_, '_, '_> {
+    /// The entry point of the threads proposal's operators and of the shared-everything
+    /// threads proposal's atomic accesses to globals and tables (those to struct fields and
+    /// array elements are GC operators); every other operator goes back to the caller.
+    pub(super) fn atomic_operator<'a>(
+        &mut self,
+        op: Operator<'a>,
+        offset: u64,
+    ) -> Result<Lowered<'a>, WasmError> {
+        use Operator as O;
+        match op {
+            O::MemoryAtomicNotify { memarg } => self.atomic_notify(&memarg, offset)?,
+            O::MemoryAtomicWait32 { memarg } => self.atomic_wait(&memarg, I32, offset)?,
+            O::MemoryAtomicWait64 { memarg } => self.atomic_wait(&memarg, I64, offset)?,
+            O::AtomicFence { ordering } => self.atomic_fence(ordering, offset)?,
+            O::GlobalAtomicGet { global_index, .. } => {
+                self.global_atomic_get(global_index, offset)?
+            }
+            O::GlobalAtomicSet { global_index, .. } => {
+                self.global_atomic_set(global_index, offset)?
+            }
+            O::GlobalAtomicRmwAdd { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Add, offset)?
+            }
+            O::GlobalAtomicRmwSub { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Sub, offset)?
+            }
+            O::GlobalAtomicRmwAnd { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::And, offset)?
+            }
+            O::GlobalAtomicRmwOr { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Or, offset)?
+            }
+            O::GlobalAtomicRmwXor { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Xor, offset)?
+            }
+            O::GlobalAtomicRmwXchg { global_index, .. } => {
+                self.global_atomic_rmw(global_index, AtomicRmwOp::Xchg, offset)?
+            }
+            O::GlobalAtomicRmwCmpxchg { global_index, .. } => {
+                self.global_atomic_cmpxchg(global_index, offset)?
+            }
+            O::TableAtomicGet { table_index, .. } => self.table_atomic_get(table_index),
+            O::TableAtomicSet { table_index, .. } => self.table_atomic_set(table_index),
+            O::TableAtomicRmwXchg { table_index, .. } => self.table_atomic_xchg(table_index),
+            O::TableAtomicRmwCmpxchg { table_index, .. } => self.table_atomic_cmpxchg(table_index),
+            O::I32AtomicLoad { memarg } => self.atomic_load(&memarg, I32, I32, offset)?,
+            O::I64AtomicLoad { memarg } => self.atomic_load(&memarg, I64, I64, offset)?,
+            O::I32AtomicLoad8U { memarg } => self.atomic_load(&memarg, I32, I8, offset)?,
+            O::I32AtomicLoad16U { memarg } => self.atomic_load(&memarg, I32, I16, offset)?,
+            O::I64AtomicLoad8U { memarg } => self.atomic_load(&memarg, I64, I8, offset)?,
+            O::I64AtomicLoad16U { memarg } => self.atomic_load(&memarg, I64, I16, offset)?,
+            O::I64AtomicLoad32U { memarg } => self.atomic_load(&memarg, I64, I32, offset)?,
+            O::I32AtomicStore { memarg } => self.atomic_store(&memarg, I32, offset)?,
+            O::I64AtomicStore { memarg } => self.atomic_store(&memarg, I64, offset)?,
+            O::I32AtomicStore8 { memarg } | O::I64AtomicStore8 { memarg } => {
+                self.atomic_store(&memarg, I8, offset)?
+            }
+            O::I32AtomicStore16 { memarg } | O::I64AtomicStore16 { memarg } => {
+                self.atomic_store(&memarg, I16, offset)?
+            }
+            O::I64AtomicStore32 { memarg } => self.atomic_store(&memarg, I32, offset)?,
+            O::I32AtomicRmwAdd { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Add, offset)?
+            }
+            O::I64AtomicRmwAdd { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Add, offset)?
+            }
+            O::I32AtomicRmw8AddU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Add, offset)?
+            }
+            O::I32AtomicRmw16AddU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Add, offset)?
+            }
+            O::I64AtomicRmw8AddU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Add, offset)?
+            }
+            O::I64AtomicRmw16AddU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Add, offset)?
+            }
+            O::I64AtomicRmw32AddU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Add, offset)?
+            }
+            O::I32AtomicRmwSub { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Sub, offset)?
+            }
+            O::I64AtomicRmwSub { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Sub, offset)?
+            }
+            O::I32AtomicRmw8SubU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Sub, offset)?
+            }
+            O::I32AtomicRmw16SubU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Sub, offset)?
+            }
+            O::I64AtomicRmw8SubU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Sub, offset)?
+            }
+            O::I64AtomicRmw16SubU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Sub, offset)?
+            }
+            O::I64AtomicRmw32SubU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Sub, offset)?
+            }
+            O::I32AtomicRmwAnd { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::And, offset)?
+            }
+            O::I64AtomicRmwAnd { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::And, offset)?
+            }
+            O::I32AtomicRmw8AndU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::And, offset)?
+            }
+            O::I32AtomicRmw16AndU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::And, offset)?
+            }
+            O::I64AtomicRmw8AndU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::And, offset)?
+            }
+            O::I64AtomicRmw16AndU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::And, offset)?
+            }
+            O::I64AtomicRmw32AndU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::And, offset)?
+            }
+            O::I32AtomicRmwOr { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Or, offset)?
+            }
+            O::I64AtomicRmwOr { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Or, offset)?
+            }
+            O::I32AtomicRmw8OrU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Or, offset)?
+            }
+            O::I32AtomicRmw16OrU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Or, offset)?
+            }
+            O::I64AtomicRmw8OrU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Or, offset)?
+            }
+            O::I64AtomicRmw16OrU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Or, offset)?
+            }
+            O::I64AtomicRmw32OrU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Or, offset)?
+            }
+            O::I32AtomicRmwXor { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Xor, offset)?
+            }
+            O::I64AtomicRmwXor { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Xor, offset)?
+            }
+            O::I32AtomicRmw8XorU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Xor, offset)?
+            }
+            O::I32AtomicRmw16XorU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Xor, offset)?
+            }
+            O::I64AtomicRmw8XorU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Xor, offset)?
+            }
+            O::I64AtomicRmw16XorU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Xor, offset)?
+            }
+            O::I64AtomicRmw32XorU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Xor, offset)?
+            }
+            O::I32AtomicRmwXchg { memarg } => {
+                self.atomic_rmw(&memarg, I32, I32, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I64AtomicRmwXchg { memarg } => {
+                self.atomic_rmw(&memarg, I64, I64, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I32AtomicRmw8XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I8, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I32AtomicRmw16XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I32, I16, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I64AtomicRmw8XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I8, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I64AtomicRmw16XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I16, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I64AtomicRmw32XchgU { memarg } => {
+                self.atomic_rmw(&memarg, I64, I32, AtomicRmwOp::Xchg, offset)?
+            }
+            O::I32AtomicRmwCmpxchg { memarg } => self.atomic_cmpxchg(&memarg, I32, I32, offset)?,
+            O::I64AtomicRmwCmpxchg { memarg } => self.atomic_cmpxchg(&memarg, I64, I64, offset)?,
+            O::I32AtomicRmw8CmpxchgU { memarg } => self.atomic_cmpxchg(&memarg, I32, I8, offset)?,
+            O::I32AtomicRmw16CmpxchgU { memarg } => {
+                self.atomic_cmpxchg(&memarg, I32, I16, offset)?
+            }
+            O::I64AtomicRmw8CmpxchgU { memarg } => self.atomic_cmpxchg(&memarg, I64, I8, offset)?,
+            O::I64AtomicRmw16CmpxchgU { memarg } => {
+                self.atomic_cmpxchg(&memarg, I64, I16, offset)?
+            }
+            O::I64AtomicRmw32CmpxchgU { memarg } => {
+                self.atomic_cmpxchg(&memarg, I64, I32, offset)?
+            }
+            other => return Ok(Lowered::NotMine(other)),
+        }
+        Ok(Lowered::Done)
+    }
+
     /// The memory of an atomic access. Orderings other than sequential consistency belong to
     /// the acquire-release atomics proposal, which weft does not implement.
     fn atomic_memory(memarg: &MemArg, offset: u64) -> Result<u32, WasmError> {

@@ -10,7 +10,7 @@
 //! object's runtime type descriptor (`environ::types`).
 
 use super::abi::{LITTLE_ENDIAN, V128, value_type};
-use super::translate::{Translator, block_args};
+use super::translate::{Lowered, Translator, block_args};
 use super::traps::trap_code;
 use crate::environ::gc::{
     ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, HOST_HANDLE_TAG, OBJECT_RTT_OFFSET, storage_size,
@@ -21,7 +21,23 @@ use crate::environ::{
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64, I64X2};
 use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, MemFlagsData, Type, Value};
-use wasmparser::{AbstractHeapType, CompositeInnerType, FieldType, HeapType, RefType, StorageType};
+use cranelift_frontend::FunctionBuilder;
+use wasmparser::{
+    AbstractHeapType, CompositeInnerType, FieldType, HeapType, Operator, RefType, StorageType,
+};
+
+fn field(ty: u32, field: u32) -> Place {
+    Place::Field { ty, field }
+}
+
+fn element(ty: u32) -> Place {
+    Place::Element { ty }
+}
+
+/// The reference type a cast names; every heap type of valid code forms one.
+fn ref_type(nullable: bool, heap: HeapType) -> RefType {
+    RefType::new(nullable, heap).expect("validated heap types fit a reference type")
+}
 
 /// Accesses to objects and descriptors: objects are never freed while code can reach them
 /// and every field is naturally aligned, so no access can fault.
@@ -44,6 +60,261 @@ pub(super) enum Extension {
 }
 
 impl Translator<'_, '_, '_, '_> {
+    /// The entry point of the GC proposal's operators (i31s, structs, arrays, casts and the
+    /// conversions between hierarchies), including the shared-everything threads proposal's
+    /// atomic accesses to fields and elements; every other operator goes back to the caller.
+    pub(super) fn gc_operator<'a>(
+        &mut self,
+        op: Operator<'a>,
+        offset: u64,
+    ) -> Result<Lowered<'a>, WasmError> {
+        use Extension as Ext;
+        use Operator as O;
+        match op {
+            // i31s are tagged words (`environ::i31`), and every other reference is a pointer
+            // or handle that is never odd, so references are equal exactly when their words are.
+            O::RefI31 | O::RefI31Shared => self.unary(|b, x| {
+                let shifted = b.ins().ishl_imm_u(x, 1);
+                let tagged = b.ins().bor_imm_u(shifted, 1);
+                b.ins().uextend(I64, tagged)
+            }),
+            O::I31GetS => self.i31_get(|b, x| b.ins().sshr_imm_u(x, 1)),
+            O::I31GetU => self.i31_get(|b, x| b.ins().ushr_imm_u(x, 1)),
+            O::RefEq => self.icmp(IntCC::Equal),
+
+            O::StructNew { struct_type_index } => {
+                self.struct_new(struct_type_index, false, offset)?
+            }
+            O::StructNewDefault { struct_type_index } => {
+                self.struct_new(struct_type_index, true, offset)?
+            }
+            O::StructGet {
+                struct_type_index,
+                field_index,
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::None,
+                false,
+                offset,
+            )?,
+            O::StructGetS {
+                struct_type_index,
+                field_index,
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::Signed,
+                false,
+                offset,
+            )?,
+            O::StructGetU {
+                struct_type_index,
+                field_index,
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::Unsigned,
+                false,
+                offset,
+            )?,
+            O::StructSet {
+                struct_type_index,
+                field_index,
+            } => self.set(field(struct_type_index, field_index), false, offset)?,
+            O::StructAtomicGet {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::None,
+                true,
+                offset,
+            )?,
+            O::StructAtomicGetS {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::Signed,
+                true,
+                offset,
+            )?,
+            O::StructAtomicGetU {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.get(
+                field(struct_type_index, field_index),
+                Ext::Unsigned,
+                true,
+                offset,
+            )?,
+            O::StructAtomicSet {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.set(field(struct_type_index, field_index), true, offset)?,
+            O::StructAtomicRmwAdd {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Add),
+            O::StructAtomicRmwSub {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Sub),
+            O::StructAtomicRmwAnd {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::And),
+            O::StructAtomicRmwOr {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Or),
+            O::StructAtomicRmwXor {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Xor),
+            O::StructAtomicRmwXchg {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.atomic_rmw_at(field(struct_type_index, field_index), AtomicRmwOp::Xchg),
+            O::StructAtomicRmwCmpxchg {
+                struct_type_index,
+                field_index,
+                ..
+            } => self.atomic_cmpxchg_at(field(struct_type_index, field_index)),
+            O::ArrayNew { array_type_index } => self.array_new(array_type_index, false),
+            O::ArrayNewDefault { array_type_index } => self.array_new(array_type_index, true),
+            O::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => self.array_new_fixed(array_type_index, array_size, offset)?,
+            O::ArrayNewData {
+                array_type_index,
+                array_data_index,
+            } => self.array_new_segment(
+                array_type_index,
+                array_data_index,
+                BuiltinIndex::array_new_data,
+                TrapKind::MemoryOutOfBounds,
+            ),
+            O::ArrayNewElem {
+                array_type_index,
+                array_elem_index,
+            } => self.array_new_segment(
+                array_type_index,
+                array_elem_index,
+                BuiltinIndex::array_new_elem,
+                TrapKind::TableOutOfBounds,
+            ),
+            O::ArrayGet { array_type_index } => {
+                self.get(element(array_type_index), Ext::None, false, offset)?
+            }
+            O::ArrayGetS { array_type_index } => {
+                self.get(element(array_type_index), Ext::Signed, false, offset)?
+            }
+            O::ArrayGetU { array_type_index } => {
+                self.get(element(array_type_index), Ext::Unsigned, false, offset)?
+            }
+            O::ArraySet { array_type_index } => {
+                self.set(element(array_type_index), false, offset)?
+            }
+            O::ArrayAtomicGet {
+                array_type_index, ..
+            } => self.get(element(array_type_index), Ext::None, true, offset)?,
+            O::ArrayAtomicGetS {
+                array_type_index, ..
+            } => self.get(element(array_type_index), Ext::Signed, true, offset)?,
+            O::ArrayAtomicGetU {
+                array_type_index, ..
+            } => self.get(element(array_type_index), Ext::Unsigned, true, offset)?,
+            O::ArrayAtomicSet {
+                array_type_index, ..
+            } => self.set(element(array_type_index), true, offset)?,
+            O::ArrayAtomicRmwAdd {
+                array_type_index, ..
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Add),
+            O::ArrayAtomicRmwSub {
+                array_type_index, ..
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Sub),
+            O::ArrayAtomicRmwAnd {
+                array_type_index, ..
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::And),
+            O::ArrayAtomicRmwOr {
+                array_type_index, ..
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Or),
+            O::ArrayAtomicRmwXor {
+                array_type_index, ..
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Xor),
+            O::ArrayAtomicRmwXchg {
+                array_type_index, ..
+            } => self.atomic_rmw_at(element(array_type_index), AtomicRmwOp::Xchg),
+            O::ArrayAtomicRmwCmpxchg {
+                array_type_index, ..
+            } => self.atomic_cmpxchg_at(element(array_type_index)),
+            O::ArrayLen => self.array_len(),
+            O::ArrayFill { array_type_index } => self.array_fill(array_type_index),
+            O::ArrayCopy {
+                array_type_index_dst,
+                ..
+            } => self.array_copy(array_type_index_dst),
+            O::ArrayInitData {
+                array_type_index,
+                array_data_index,
+            } => self.array_init(
+                array_type_index,
+                array_data_index,
+                BuiltinIndex::array_init_data,
+                TrapKind::MemoryOutOfBounds,
+            ),
+            O::ArrayInitElem {
+                array_type_index,
+                array_elem_index,
+            } => self.array_init(
+                array_type_index,
+                array_elem_index,
+                BuiltinIndex::array_init_elem,
+                TrapKind::TableOutOfBounds,
+            ),
+            O::RefTestNonNull { hty } => self.ref_test(ref_type(false, hty)),
+            O::RefTestNullable { hty } => self.ref_test(ref_type(true, hty)),
+            O::RefCastNonNull { hty } => self.ref_cast(ref_type(false, hty)),
+            O::RefCastNullable { hty } => self.ref_cast(ref_type(true, hty)),
+            O::BrOnCast {
+                relative_depth,
+                to_ref_type,
+                ..
+            } => self.br_on_cast(relative_depth, to_ref_type, true),
+            O::BrOnCastFail {
+                relative_depth,
+                to_ref_type,
+                ..
+            } => self.br_on_cast(relative_depth, to_ref_type, false),
+            // A reference's word is the same in both hierarchies (`environ::gc`).
+            O::AnyConvertExtern | O::ExternConvertAny => {}
+            other => return Ok(Lowered::NotMine(other)),
+        }
+        Ok(Lowered::Done)
+    }
+
+    /// `i31.get_s`/`i31.get_u`: traps on null, then `shift` drops the tag bit from the low
+    /// 32 bits of the word.
+    fn i31_get(&mut self, shift: impl FnOnce(&mut FunctionBuilder<'_>, Value) -> Value) {
+        let word = self.pop();
+        self.b
+            .ins()
+            .trapz(word, trap_code(TrapKind::NullI31Reference));
+        let low = self.b.ins().ireduce(I32, word);
+        let value = shift(self.b, low);
+        self.stack.push(value);
+    }
+
     // --- helpers ---
 
     /// The Cranelift type a field of `storage` is accessed with.

@@ -16,8 +16,8 @@
 //! loads and stores, with the access's own width.
 
 use super::abi::{LITTLE_ENDIAN, V128};
-use super::translate::Translator;
-use crate::environ::{WasmError, unsupported};
+use super::translate::{Lowered, Translator};
+use crate::environ::WasmError;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, F64X2, I8X16, I16X8, I32, I32X4, I64X2};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
@@ -94,9 +94,13 @@ fn widening_mul(
 }
 
 impl Translator<'_, '_, '_, '_> {
-    /// Lowers one SIMD operator; any other operator that reaches this point is one weft
-    /// does not support.
-    pub(super) fn simd_operator(&mut self, op: Operator<'_>, offset: u64) -> Result<(), WasmError> {
+    /// The entry point of the SIMD proposal's operators; every other operator goes back to
+    /// the caller.
+    pub(super) fn simd_operator<'a>(
+        &mut self,
+        op: Operator<'a>,
+        offset: u64,
+    ) -> Result<Lowered<'a>, WasmError> {
         use Half::{High, Low};
         use Operator as O;
         use Signedness::{Signed, Unsigned};
@@ -420,9 +424,9 @@ impl Translator<'_, '_, '_, '_> {
             O::F32x4DemoteF64x2Zero => self.lanewise_unary(F64X2, |b, x| b.ins().fvdemote(x)),
             O::F64x2PromoteLowF32x4 => self.lanewise_unary(F32X4, |b, x| b.ins().fvpromote_low(x)),
 
-            other => return unsupported(format!("operator {other:?}"), offset),
+            other => return Ok(Lowered::NotMine(other)),
         }
-        Ok(())
+        Ok(Lowered::Done)
     }
 
     // --- operand shapes ---
