@@ -275,7 +275,7 @@ fn misuse_gets_typed_errors() {
         Err(Error::Compile(CompileError::Text { .. }))
     ));
     assert!(matches!(
-        Module::new(&engine, "(module (memory i64 1))"),
+        Module::new(&engine, "(module (func return_call 0))"),
         Err(Error::Compile(CompileError::Unsupported { .. }))
     ));
     let needs_import = Module::new(&engine, r#"(module (import "a" "b" (func)))"#).unwrap();

@@ -22,7 +22,8 @@ pub(crate) enum Spectest {
 }
 
 /// Defines the spec interpreter's `spectest` module in `linker`: no-op `print*` functions,
-/// immutable globals holding 666 / 666.6, a funcref table (10..20), a memory (1..2 pages) and,
+/// immutable globals holding 666 / 666.6, funcref tables (10..20) with 32-bit (`table`) and
+/// 64-bit (`table64`) indices, a memory (1..2 pages) and,
 /// for the threads proposal, a shared memory (1..2 pages).
 pub(crate) fn define<T: 'static>(
     linker: &mut Linker<T>,
@@ -63,6 +64,13 @@ pub(crate) fn define<T: 'static>(
         Val::FuncRef(None),
     )?;
     linker.define(MODULE, "table", table)?;
+    // The same with 64-bit indices, for the memory64 proposal's scripts.
+    let table64 = Table::new(
+        &mut *store,
+        TableType::new64(RefType::FUNCREF, 10, Some(20)),
+        Val::FuncRef(None),
+    )?;
+    linker.define(MODULE, "table64", table64)?;
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(MODULE, "memory", memory)?;

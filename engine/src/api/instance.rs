@@ -49,6 +49,7 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
         }
         (ExternType::Memory(expected), ExternType::Memory(actual)) => {
             expected.is_shared() == actual.is_shared()
+                && expected.is_64() == actual.is_64()
                 && limits_fit(
                     expected.minimum(),
                     expected.maximum(),
@@ -59,6 +60,7 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
         (ExternType::Table(expected), ExternType::Table(actual)) => {
             expected.element() == actual.element()
                 && expected.is_shared() == actual.is_shared()
+                && expected.is_64() == actual.is_64()
                 && limits_fit(
                     expected.minimum(),
                     expected.maximum(),

@@ -215,16 +215,10 @@ fn check_entity_types(info: &ModuleInfo, resolve: &Resolve<'_>) -> Result<(), Co
             .ok_or_else(|| unsupported(format!("global of type {}", global.content_type)))?;
     }
     for table in &info.tables {
-        if table.table64 {
-            return Err(unsupported("64-bit tables (memory64)".into()));
-        }
         TableType::from_wasm(*table, resolve)
             .ok_or_else(|| unsupported(format!("table of {}", table.element_type)))?;
     }
     for memory in &info.memories {
-        if memory.memory64 {
-            return Err(unsupported("64-bit memories (memory64)".into()));
-        }
         if memory.page_size_log2.is_some() {
             return Err(unsupported("custom page sizes".into()));
         }

@@ -657,31 +657,57 @@ impl fmt::Display for GlobalType {
     }
 }
 
-/// A memory's type, in 64 KiB pages.
+/// A memory's type, in 64 KiB pages: 32-bit addresses, or 64-bit ones (memory64). A memory
+/// only satisfies an import of its own address width.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     minimum: u64,
     maximum: Option<u64>,
     shared: bool,
+    is_64: bool,
 }
 
 impl MemoryType {
     /// An unshared 32-bit memory's type, with sizes in pages.
     pub fn new(minimum: u32, maximum: Option<u32>) -> MemoryType {
+        MemoryType::new64(u64::from(minimum), maximum.map(u64::from)).with_32_bit_addresses()
+    }
+
+    /// A shared 32-bit memory's type; shared memories always have a maximum.
+    pub fn shared(minimum: u32, maximum: u32) -> MemoryType {
+        MemoryType::shared64(u64::from(minimum), u64::from(maximum)).with_32_bit_addresses()
+    }
+
+    /// An unshared memory type with 64-bit addresses, `(memory i64 ...)`. weft gives every
+    /// memory at most 65536 pages (4 GiB), whatever its maximum: growing further fails.
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> MemoryType {
         MemoryType {
-            minimum: u64::from(minimum),
-            maximum: maximum.map(u64::from),
+            minimum,
+            maximum,
             shared: false,
+            is_64: true,
         }
     }
 
-    /// A shared memory type; shared memories always have a maximum.
-    pub fn shared(minimum: u32, maximum: u32) -> MemoryType {
+    /// A shared memory type with 64-bit addresses, `(memory i64 ... shared)`.
+    pub fn shared64(minimum: u64, maximum: u64) -> MemoryType {
         MemoryType {
-            minimum: u64::from(minimum),
-            maximum: Some(u64::from(maximum)),
+            maximum: Some(maximum),
             shared: true,
+            ..MemoryType::new64(minimum, None)
         }
+    }
+
+    fn with_32_bit_addresses(self) -> MemoryType {
+        MemoryType {
+            is_64: false,
+            ..self
+        }
+    }
+
+    /// Whether the memory takes 64-bit addresses (memory64).
+    pub fn is_64(&self) -> bool {
+        self.is_64
     }
 
     /// The size in pages a new memory starts with; for a live memory's type, its current
@@ -706,12 +732,13 @@ impl MemoryType {
             minimum: ty.initial,
             maximum: ty.maximum,
             shared: ty.shared,
+            is_64: ty.memory64,
         }
     }
 
     pub(crate) fn to_wasm(self) -> wasmparser::MemoryType {
         wasmparser::MemoryType {
-            memory64: false,
+            memory64: self.is_64,
             shared: self.shared,
             initial: self.minimum,
             maximum: self.maximum,
@@ -722,7 +749,11 @@ impl MemoryType {
 
 impl fmt::Display for MemoryType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(memory {}", self.minimum)?;
+        write!(f, "(memory ")?;
+        if self.is_64 {
+            write!(f, "i64 ")?;
+        }
+        write!(f, "{}", self.minimum)?;
         if let Some(maximum) = self.maximum {
             write!(f, " {maximum}")?;
         }
@@ -733,24 +764,40 @@ impl fmt::Display for MemoryType {
     }
 }
 
-/// A table's type. Shared and unshared tables never satisfy each other's imports.
+/// A table's type, with 32-bit or 64-bit (table64) indices. Shared and unshared tables, and
+/// tables of different index widths, never satisfy each other's imports.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
     element: RefType,
     minimum: u64,
     maximum: Option<u64>,
     shared: bool,
+    is_64: bool,
 }
 
 impl TableType {
     /// An unshared table's type.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> TableType {
         TableType {
-            element,
-            minimum: u64::from(minimum),
-            maximum: maximum.map(u64::from),
-            shared: false,
+            is_64: false,
+            ..TableType::new64(element, u64::from(minimum), maximum.map(u64::from))
         }
+    }
+
+    /// An unshared table type with 64-bit indices, `(table i64 ...)`.
+    pub fn new64(element: RefType, minimum: u64, maximum: Option<u64>) -> TableType {
+        TableType {
+            element,
+            minimum,
+            maximum,
+            shared: false,
+            is_64: true,
+        }
+    }
+
+    /// Whether the table takes 64-bit indices (table64).
+    pub fn is_64(&self) -> bool {
+        self.is_64
     }
 
     /// A shared table's type, `(table shared ...)`; its element type must be shared.
@@ -788,13 +835,14 @@ impl TableType {
             minimum: ty.initial,
             maximum: ty.maximum,
             shared: ty.shared,
+            is_64: ty.table64,
         })
     }
 
     pub(crate) fn to_wasm(&self, engine: &Engine) -> wasmparser::TableType {
         wasmparser::TableType {
             element_type: self.element.to_wasm(engine),
-            table64: false,
+            table64: self.is_64,
             initial: self.minimum,
             maximum: self.maximum,
             shared: self.shared,
@@ -809,6 +857,9 @@ impl fmt::Display for TableType {
         } else {
             "(table "
         })?;
+        if self.is_64 {
+            write!(f, "i64 ")?;
+        }
         write!(f, "{}", self.minimum)?;
         if let Some(maximum) = self.maximum {
             write!(f, " {maximum}")?;

@@ -45,6 +45,34 @@ const ATOMIC_HEAP: MemFlagsData = MemFlagsData::new()
 /// The `user_id` of the linear-memory alias region, the one region weft names.
 const HEAP_REGION_ID: u32 = 0;
 
+/// An address, size or count operand as the 64-bit value that bounds checks and builtins
+/// take: an i32 (of a 32-bit memory or table) zero-extended, an i64 (memory64, table64) as
+/// it is.
+fn widen(b: &mut FunctionBuilder, value: Value) -> Value {
+    if b.func.dfg.value_type(value) == I32 {
+        b.ins().uextend(I64, value)
+    } else {
+        value
+    }
+}
+
+/// A size or old size from a builtin, wrapped to the operator's type: i32 for a 32-bit
+/// memory or table (the builtin's -1 stays -1), i64 for a 64-bit one.
+fn narrow(b: &mut FunctionBuilder, value: Value, is_64: bool) -> Value {
+    if is_64 {
+        value
+    } else {
+        b.ins().ireduce(I32, value)
+    }
+}
+
+/// `x + y`, trapping as an out-of-bounds memory access where the sum wraps, which only a
+/// 64-bit address (memory64) can make it do.
+fn add_in_bounds(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
+    b.ins()
+        .uadd_overflow_trap(x, y, trap_code(TrapKind::MemoryOutOfBounds))
+}
+
 /// What every function of one module shares during compilation.
 pub(crate) struct ModuleEnv<'a> {
     pub(crate) module: &'a ModuleInfo,
@@ -298,12 +326,15 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         offset: u64,
         size: u32,
     ) -> (Value, i32) {
-        let index = b.ins().uextend(I64, index);
-        let end = offset + u64::from(size);
+        let index = widen(b, index);
+        // Only a 64-bit memory's offset can come this close to 2^64; an access that ends past
+        // it is out of bounds however it is rounded.
+        let end = offset.saturating_add(u64::from(size));
         // A 32-bit index plus a static offset within the guard region can only land in the
-        // reservation or the guard pages, where the hardware catches it.
+        // reservation or the guard pages, where the hardware catches it. A 64-bit index can
+        // land anywhere, so a 64-bit memory is always checked.
         let needs_check = match self.env.tunables.bounds_checks {
-            BoundsChecks::GuardPages => end > MEMORY_GUARD_SIZE,
+            BoundsChecks::GuardPages => self.is_memory64(memory) || end > MEMORY_GUARD_SIZE,
             BoundsChecks::Explicit => true,
         };
         let base = self.checked_heap_base(b, memory, index, end, needs_check);
@@ -331,9 +362,8 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         size: u32,
     ) -> (Value, Value) {
         debug_assert!(size.is_power_of_two());
-        let index = b.ins().uextend(I64, index);
-        // Cannot wrap: the index and the offset of a 32-bit memory are both below 2^32.
-        let effective = b.ins().iadd_imm_u(index, offset as i64);
+        let index = widen(b, index);
+        let effective = self.address_plus(b, memory, index, offset);
         if size > 1 {
             let misaligned = b.ins().band_imm_u(effective, i64::from(size - 1));
             b.ins()
@@ -359,13 +389,29 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
             // A plain length read even on a shared memory: a stale, smaller length only makes
             // the check stricter, and memories never shrink.
             let length = Self::memory_length(b, definition);
-            // Cannot wrap: `index` is below 2^33 and `end` at most 2^32 + 8.
-            let access_end = b.ins().iadd_imm_u(index, end as i64);
+            let access_end = self.address_plus(b, memory, index, end);
             let out_of_bounds = b.ins().icmp(IntCC::UnsignedGreaterThan, access_end, length);
             b.ins()
                 .trapnz(out_of_bounds, trap_code(TrapKind::MemoryOutOfBounds));
         }
         base
+    }
+
+    /// `address + bytes` in `memory`: a plain add for a 32-bit memory, where neither can
+    /// reach 2^33, and one that traps as out of bounds where it wraps for a 64-bit memory.
+    fn address_plus(
+        &self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        address: Value,
+        bytes: u64,
+    ) -> Value {
+        if self.is_memory64(memory) {
+            let bytes = b.ins().iconst(I64, bytes as i64);
+            add_in_bounds(b, address, bytes)
+        } else {
+            b.ins().iadd_imm_u(address, bytes as i64)
+        }
     }
 
     /// Flags for the load or store at a [`heap_address`](Self::heap_address).
@@ -376,6 +422,16 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     /// Flags for the atomic instruction at an [`atomic_heap_address`](Self::atomic_heap_address).
     pub(crate) fn atomic_heap_flags(&self) -> MemFlagsData {
         ATOMIC_HEAP.with_alias_region(Some(self.heap_region))
+    }
+
+    /// Whether `memory` takes 64-bit addresses (memory64).
+    pub(crate) fn is_memory64(&self, memory: u32) -> bool {
+        self.env.module.memories[memory as usize].memory64
+    }
+
+    /// Whether `table` takes 64-bit indices (table64).
+    fn is_table64(&self, table: u32) -> bool {
+        self.env.module.tables[table as usize].table64
     }
 
     /// Whether `memory` is shared between threads.
@@ -395,7 +451,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
             Self::memory_length(b, definition)
         };
         let pages = b.ins().ushr_imm_u(length, 16);
-        b.ins().ireduce(I32, pages)
+        narrow(b, pages, self.is_memory64(memory))
     }
 
     pub(crate) fn memory_grow(
@@ -404,9 +460,13 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         memory: u32,
         delta: Value,
     ) -> Value {
+        let is_64 = self.is_memory64(memory);
         let memory = b.ins().iconst(I32, i64::from(memory));
-        self.call_builtin(b, BuiltinIndex::memory_grow, &[memory, delta])
-            .expect("memory_grow returns the old size")
+        let delta = widen(b, delta);
+        let old = self
+            .call_builtin(b, BuiltinIndex::memory_grow, &[memory, delta])
+            .expect("memory_grow returns the old size");
+        narrow(b, old, is_64)
     }
 
     pub(crate) fn memory_fill(
@@ -415,9 +475,9 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         memory: u32,
         [dst, value, len]: [Value; 3],
     ) {
+        let (dst, len) = (widen(b, dst), widen(b, len));
         if !self.is_shared_memory(memory) {
             let (base, length) = self.memory_base_and_length(b, memory);
-            let len = b.ins().uextend(I64, len);
             let dst = Self::checked_range(b, base, length, dst, len);
             let byte = b.ins().ireduce(I8, value);
             b.call_memset(self.env.libc_target, dst, byte, len);
@@ -440,6 +500,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         src_memory: u32,
         [dst, src, len]: [Value; 3],
     ) {
+        let [dst, src, len] = [dst, src, len].map(|value| widen(b, value));
         if dst_memory == src_memory && !self.is_shared_memory(dst_memory) {
             self.memory_copy_within(b, dst_memory, [dst, src, len]);
             return;
@@ -467,7 +528,6 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         [dst, src, len]: [Value; 3],
     ) {
         let (base, length) = self.memory_base_and_length(b, memory);
-        let len = b.ins().uextend(I64, len);
         // Both ranges are checked before any byte moves, as the bulk-memory proposal requires.
         let dst = Self::checked_range(b, base, length, dst, len);
         let src = Self::checked_range(b, base, length, src, len);
@@ -481,8 +541,8 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         (base, Self::memory_length(b, definition))
     }
 
-    /// The native address of the `len` bytes at the 32-bit `index` of the memory at `base`
-    /// whose length is `length`, after trapping if they do not all fit.
+    /// The native address of the `len` bytes at `index` (both 64-bit) of the memory at
+    /// `base` whose length is `length`, after trapping if they do not all fit.
     fn checked_range(
         b: &mut FunctionBuilder,
         base: Value,
@@ -490,9 +550,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         index: Value,
         len: Value,
     ) -> Value {
-        let index = b.ins().uextend(I64, index);
-        // Cannot wrap: both are below 2^32.
-        let end = b.ins().iadd(index, len);
+        let end = add_in_bounds(b, index, len);
         let out_of_bounds = b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
         b.ins()
             .trapnz(out_of_bounds, trap_code(TrapKind::MemoryOutOfBounds));
@@ -508,6 +566,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     ) {
         let memory = b.ins().iconst(I32, i64::from(memory));
         let data = b.ins().iconst(I32, i64::from(data));
+        let dst = widen(b, dst);
         let args = [memory, data, dst, src, len];
         self.call_trapping_builtin(
             b,
@@ -589,7 +648,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     ) -> Value {
         let definition = self.table_definition(b, table);
         let length = Self::table_length(b, definition);
-        let index = b.ins().uextend(I64, index);
+        let index = widen(b, index);
         let out_of_bounds = b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
@@ -631,7 +690,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     pub(crate) fn table_size(&self, b: &mut FunctionBuilder, table: u32) -> Value {
         let definition = self.table_definition(b, table);
         let length = Self::table_length(b, definition);
-        b.ins().ireduce(I32, length)
+        narrow(b, length, self.is_table64(table))
     }
 
     pub(crate) fn table_grow(
@@ -641,9 +700,13 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         init: Value,
         delta: Value,
     ) -> Value {
+        let is_64 = self.is_table64(table);
         let table = b.ins().iconst(I32, i64::from(table));
-        self.call_builtin(b, BuiltinIndex::table_grow, &[table, init, delta])
-            .expect("table_grow returns the old size")
+        let delta = widen(b, delta);
+        let old = self
+            .call_builtin(b, BuiltinIndex::table_grow, &[table, init, delta])
+            .expect("table_grow returns the old size");
+        narrow(b, old, is_64)
     }
 
     pub(crate) fn table_fill(
@@ -653,6 +716,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         [dst, value, len]: [Value; 3],
     ) {
         let table = b.ins().iconst(I32, i64::from(table));
+        let (dst, len) = (widen(b, dst), widen(b, len));
         let args = [table, dst, value, len];
         self.call_trapping_builtin(
             b,
@@ -671,6 +735,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     ) {
         let dst_table = b.ins().iconst(I32, i64::from(dst_table));
         let src_table = b.ins().iconst(I32, i64::from(src_table));
+        let [dst, src, len] = [dst, src, len].map(|value| widen(b, value));
         let args = [dst_table, src_table, dst, src, len];
         self.call_trapping_builtin(
             b,
@@ -689,6 +754,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     ) {
         let table = b.ins().iconst(I32, i64::from(table));
         let elem = b.ins().iconst(I32, i64::from(elem));
+        let dst = widen(b, dst);
         let args = [table, elem, dst, src, len];
         self.call_trapping_builtin(
             b,

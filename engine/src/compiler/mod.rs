@@ -371,20 +371,14 @@ impl Compiler {
 }
 
 /// Rejects memories and tables that the generated code cannot address: their types are
-/// valid, but every access would need 64-bit indices or other unsupported features.
+/// valid, but every access would need unsupported features.
 fn check_entity_types(module: &ModuleInfo) -> Result<(), WasmError> {
     for memory in &module.memories {
-        if memory.memory64 {
-            return unsupported("64-bit memories (memory64)", 0);
-        }
         if memory.page_size_log2.is_some() {
             return unsupported("custom page sizes", 0);
         }
     }
     for table in &module.tables {
-        if table.table64 {
-            return unsupported("64-bit tables (memory64)", 0);
-        }
         if !is_supported_ref(table.element_type) {
             return unsupported(format!("tables of {}", table.element_type), 0);
         }

@@ -761,7 +761,7 @@ fn many_results_and_deep_nesting_compile() {
 
 #[test]
 fn unsupported_features_are_reported() {
-    assert!(unsupported_feature("(module (memory i64 1))").contains("memory64"));
+    assert!(unsupported_feature("(module (memory 1 (pagesize 1)))").contains("page sizes"));
     assert!(unsupported_feature("(module (func return_call 0))").contains("ReturnCall"));
 }
 

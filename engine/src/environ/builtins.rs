@@ -13,24 +13,26 @@
 macro_rules! foreach_builtin_function {
     ($mac:ident) => {
         $mac! {
-            /// `memory.grow`: returns the old size in pages, or -1.
-            memory_grow(vmctx: vmctx, memory: i32, delta: i32) -> i32;
+            /// `memory.grow`: returns the old size in pages, or -1. Addresses, sizes and
+            /// page counts are 64-bit in every builtin: JIT code zero-extends those of a
+            /// 32-bit memory or table, and wraps results back.
+            memory_grow(vmctx: vmctx, memory: i32, delta: i64) -> i64;
             /// `memory.fill`; non-zero result: out of bounds memory access.
-            memory_fill(vmctx: vmctx, memory: i32, dst: i32, value: i32, len: i32) -> i32;
+            memory_fill(vmctx: vmctx, memory: i32, dst: i64, value: i32, len: i64) -> i32;
             /// `memory.copy`; non-zero result: out of bounds memory access.
-            memory_copy(vmctx: vmctx, dst_memory: i32, src_memory: i32, dst: i32, src: i32, len: i32) -> i32;
+            memory_copy(vmctx: vmctx, dst_memory: i32, src_memory: i32, dst: i64, src: i64, len: i64) -> i32;
             /// `memory.init`; non-zero result: out of bounds memory access.
-            memory_init(vmctx: vmctx, memory: i32, data: i32, dst: i32, src: i32, len: i32) -> i32;
+            memory_init(vmctx: vmctx, memory: i32, data: i32, dst: i64, src: i32, len: i32) -> i32;
             /// `data.drop`.
             data_drop(vmctx: vmctx, data: i32) -> ();
             /// `table.grow`: returns the old size, or -1.
-            table_grow(vmctx: vmctx, table: i32, init: pointer, delta: i32) -> i32;
+            table_grow(vmctx: vmctx, table: i32, init: pointer, delta: i64) -> i64;
             /// `table.fill`; non-zero result: out of bounds table access.
-            table_fill(vmctx: vmctx, table: i32, dst: i32, value: pointer, len: i32) -> i32;
+            table_fill(vmctx: vmctx, table: i32, dst: i64, value: pointer, len: i64) -> i32;
             /// `table.copy`; non-zero result: out of bounds table access.
-            table_copy(vmctx: vmctx, dst_table: i32, src_table: i32, dst: i32, src: i32, len: i32) -> i32;
+            table_copy(vmctx: vmctx, dst_table: i32, src_table: i32, dst: i64, src: i64, len: i64) -> i32;
             /// `table.init`; non-zero result: out of bounds table access.
-            table_init(vmctx: vmctx, table: i32, elem: i32, dst: i32, src: i32, len: i32) -> i32;
+            table_init(vmctx: vmctx, table: i32, elem: i32, dst: i64, src: i32, len: i32) -> i32;
             /// `elem.drop`.
             elem_drop(vmctx: vmctx, elem: i32) -> ();
             /// `memory.atomic.notify` on a shared memory, at an address the caller has already
@@ -159,6 +161,9 @@ macro_rules! builtin_param {
 macro_rules! builtin_returns {
     (i32) => {
         Some(BuiltinParam::I32)
+    };
+    (i64) => {
+        Some(BuiltinParam::I64)
     };
     (pointer) => {
         Some(BuiltinParam::Pointer)

@@ -317,7 +317,7 @@ impl Instance {
         for (index, segment) in info.elements.iter().enumerate() {
             match &segment.kind {
                 ElementKind::Active { table, offset } => {
-                    let offset = self.eval_const(offset)? as u32;
+                    let offset = self.eval_const(offset)? as u64;
                     let len = self.elements()[index].len() as u32;
                     self.table_init(*table, index as u32, offset, 0, len)?;
                     self.elem_drop(index as u32);
@@ -328,7 +328,7 @@ impl Instance {
         }
         for (index, segment) in info.data.iter().enumerate() {
             if let DataKind::Active { memory, offset } = &segment.kind {
-                let offset = self.eval_const(offset)? as u32;
+                let offset = self.eval_const(offset)? as u64;
                 let len = segment.range.len() as u32;
                 self.memory_init(*memory, index as u32, offset, 0, len)?;
                 self.data_drop(index as u32);
@@ -337,18 +337,18 @@ impl Instance {
         Ok(())
     }
 
-    pub fn memory_grow(&self, memory: u32, delta: u32) -> u32 {
-        match self.grow_memory(memory, u64::from(delta)) {
-            Ok(Some(old_pages)) => old_pages as u32,
-            Ok(None) | Err(_) => u32::MAX,
+    /// `memory.grow`: the old size in pages, or `u64::MAX` (-1), which JIT code wraps to
+    /// 32 bits for a 32-bit memory.
+    pub fn memory_grow(&self, memory: u32, delta: u64) -> u64 {
+        match self.grow_memory(memory, delta) {
+            Ok(Some(old_pages)) => old_pages,
+            Ok(None) | Err(_) => u64::MAX,
         }
     }
 
-    pub fn memory_fill(&self, memory: u32, dst: u32, value: u8, len: u32) -> Result<(), TrapKind> {
+    pub fn memory_fill(&self, memory: u32, dst: u64, value: u8, len: u64) -> Result<(), TrapKind> {
         let view = self.memory(memory).view();
-        let dst = view
-            .checked(u64::from(dst), u64::from(len))
-            .ok_or(TrapKind::MemoryOutOfBounds)?;
+        let dst = view.checked(dst, len).ok_or(TrapKind::MemoryOutOfBounds)?;
         // SAFETY: `checked` proved `dst..dst + len` is accessible, and memories never shrink.
         unsafe { fill_bytes(dst, value, len as usize, view.is_shared()) };
         Ok(())
@@ -358,17 +358,17 @@ impl Instance {
         &self,
         dst_memory: u32,
         src_memory: u32,
-        dst: u32,
-        src: u32,
-        len: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
     ) -> Result<(), TrapKind> {
         let src_view = self.memory(src_memory).view();
         let dst_view = self.memory(dst_memory).view();
         let src = src_view
-            .checked(u64::from(src), u64::from(len))
+            .checked(src, len)
             .ok_or(TrapKind::MemoryOutOfBounds)?;
         let dst = dst_view
-            .checked(u64::from(dst), u64::from(len))
+            .checked(dst, len)
             .ok_or(TrapKind::MemoryOutOfBounds)?;
         let shared = src_view.is_shared() || dst_view.is_shared();
         // SAFETY: both ranges were bounds-checked; `copy_bytes` allows them to overlap.
@@ -380,7 +380,7 @@ impl Instance {
         &self,
         memory: u32,
         data: u32,
-        dst: u32,
+        dst: u64,
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
@@ -398,7 +398,7 @@ impl Instance {
         let source = &module.bytes[bytes_start..bytes_start + len as usize];
         let view = self.memory(memory).view();
         let dst = view
-            .checked(u64::from(dst), u64::from(len))
+            .checked(dst, u64::from(len))
             .ok_or(TrapKind::MemoryOutOfBounds)?;
         // SAFETY: the destination was bounds-checked and cannot overlap the module's bytes.
         unsafe { copy_bytes(source.as_ptr(), dst, source.len(), view.is_shared()) };
@@ -475,15 +475,15 @@ impl Instance {
         self.dropped_data[data as usize].load(Ordering::Relaxed)
     }
 
-    pub fn table_grow(&self, table: u32, init: usize, delta: u32) -> u32 {
-        self.table(table)
-            .grow(u64::from(delta), init)
-            .map_or(u32::MAX, |old| old as u32)
+    /// `table.grow`: the old size, or `u64::MAX` (-1), which JIT code wraps to 32 bits for
+    /// a 32-bit table.
+    pub fn table_grow(&self, table: u32, init: usize, delta: u64) -> u64 {
+        self.table(table).grow(delta, init).unwrap_or(u64::MAX)
     }
 
-    pub fn table_fill(&self, table: u32, dst: u32, value: usize, len: u32) -> Result<(), TrapKind> {
+    pub fn table_fill(&self, table: u32, dst: u64, value: usize, len: u64) -> Result<(), TrapKind> {
         self.table(table)
-            .fill(u64::from(dst), u64::from(len), value)
+            .fill(dst, len, value)
             .then_some(())
             .ok_or(TrapKind::TableOutOfBounds)
     }
@@ -492,11 +492,10 @@ impl Instance {
         &self,
         dst_table: u32,
         src_table: u32,
-        dst: u32,
-        src: u32,
-        len: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
     ) -> Result<(), TrapKind> {
-        let (dst, src, len) = (u64::from(dst), u64::from(src), u64::from(len));
         self.table(dst_table)
             .copy_from(dst, self.table(src_table), src, len)
             .then_some(())
@@ -507,7 +506,7 @@ impl Instance {
         &self,
         table: u32,
         elem: u32,
-        dst: u32,
+        dst: u64,
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
@@ -518,7 +517,7 @@ impl Instance {
             .map(|end| &items[elem as usize][src as usize..end as usize])
             .ok_or(TrapKind::TableOutOfBounds)?;
         self.table(table)
-            .init(u64::from(dst), source)
+            .init(dst, source)
             .then_some(())
             .ok_or(TrapKind::TableOutOfBounds)
     }

@@ -28,7 +28,7 @@ fn trapped(result: Result<(), TrapKind>) -> u32 {
 mod entry {
     use super::*;
 
-    pub unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u32) -> u32 {
+    pub unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
         // SAFETY: JIT code passes its own live VMContext.
         unsafe { instance(vmctx) }.memory_grow(memory, delta)
     }
@@ -36,9 +36,9 @@ mod entry {
     pub unsafe extern "C" fn memory_fill(
         vmctx: *mut VMContext,
         memory: u32,
-        dst: u32,
+        dst: u64,
         value: u32,
-        len: u32,
+        len: u64,
     ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.memory_fill(memory, dst, value as u8, len))
@@ -48,9 +48,9 @@ mod entry {
         vmctx: *mut VMContext,
         dst_memory: u32,
         src_memory: u32,
-        dst: u32,
-        src: u32,
-        len: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
     ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.memory_copy(dst_memory, src_memory, dst, src, len))
@@ -60,7 +60,7 @@ mod entry {
         vmctx: *mut VMContext,
         memory: u32,
         data: u32,
-        dst: u32,
+        dst: u64,
         src: u32,
         len: u32,
     ) -> u32 {
@@ -77,8 +77,8 @@ mod entry {
         vmctx: *mut VMContext,
         table: u32,
         init: usize,
-        delta: u32,
-    ) -> u32 {
+        delta: u64,
+    ) -> u64 {
         // SAFETY: JIT code passes its own live VMContext.
         unsafe { instance(vmctx) }.table_grow(table, init, delta)
     }
@@ -86,9 +86,9 @@ mod entry {
     pub unsafe extern "C" fn table_fill(
         vmctx: *mut VMContext,
         table: u32,
-        dst: u32,
+        dst: u64,
         value: usize,
-        len: u32,
+        len: u64,
     ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.table_fill(table, dst, value, len))
@@ -98,9 +98,9 @@ mod entry {
         vmctx: *mut VMContext,
         dst_table: u32,
         src_table: u32,
-        dst: u32,
-        src: u32,
-        len: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
     ) -> u32 {
         // SAFETY: JIT code passes its own live VMContext.
         trapped(unsafe { instance(vmctx) }.table_copy(dst_table, src_table, dst, src, len))
@@ -110,7 +110,7 @@ mod entry {
         vmctx: *mut VMContext,
         table: u32,
         elem: u32,
-        dst: u32,
+        dst: u64,
         src: u32,
         len: u32,
     ) -> u32 {
@@ -313,6 +313,9 @@ macro_rules! builtin_rust_type {
 macro_rules! builtin_rust_result {
     (i32) => {
         u32
+    };
+    (i64) => {
+        u64
     };
     (pointer) => {
         usize

@@ -1,4 +1,5 @@
-# Sourced by the build.sh scripts of the committed C programs (here and in benches/programs):
+# Sourced by the build.sh scripts of the committed C programs (here, in benches/programs and
+# in engine/tests/programs):
 # finds the C toolchain for wasm32-wasip1[-threads] and sets `toolchain` (an absolute path)
 # and `clang`. Expects `root`, the repository root.
 #
