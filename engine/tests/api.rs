@@ -275,7 +275,11 @@ fn misuse_gets_typed_errors() {
         Err(Error::Compile(CompileError::Text { .. }))
     ));
     assert!(matches!(
-        Module::new(&engine, "(module (func return_call 0))"),
+        Module::new(
+            &engine,
+            "(module (func (param i64 i64 i64 i64) (result i64 i64)
+               local.get 0 local.get 1 local.get 2 local.get 3 i64.add128))"
+        ),
         Err(Error::Compile(CompileError::Unsupported { .. }))
     ));
     let needs_import = Module::new(&engine, r#"(module (import "a" "b" (func)))"#).unwrap();

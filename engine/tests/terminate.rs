@@ -42,6 +42,10 @@ const WORKERS: &str = r#"
         (call $tree (i32.sub (local.get $depth) (i32.const 1)))
         (call $tree (i32.sub (local.get $depth) (i32.const 1))))))
   (func (export "recurse") (type $entry) (call $tree (local.get 0)))
+  ;; Tail-calls itself forever in constant stack: no loop and no frame left behind, only
+  ;; the function entry, whose stack check an interrupt makes fail.
+  (func $tail_spin (export "tail_spin") (type $entry)
+    (return_call $tail_spin (i32.add (local.get 0) (i32.const 1))))
   ;; Counts to its argument (-1: forever) and returns the count.
   (func $count (export "count") (type $count_t)
     (local $i i32)
@@ -176,6 +180,22 @@ fn terminate_stops_a_thread_that_only_calls() {
         store.join_thread(id),
         Some(ThreadOutcome::Finished)
     ));
+}
+
+#[test]
+fn terminate_stops_threads_in_tail_call_loops() {
+    let (mut store, instance) = instantiate_with(&shared_everything_engine(), WORKERS);
+    let tail_spin = instance.get_func(&mut store, "tail_spin").unwrap();
+    let ids: Vec<_> = (0..4)
+        .map(|index| {
+            store
+                .spawn(&tail_spin, index)
+                .expect("below the thread limit")
+        })
+        .collect();
+    terminate_from_a_watchdog_and_join_aborted(&mut store, ids);
+    store.join_threads().unwrap();
+    spawn_and_terminate_again(&mut store, &tail_spin);
 }
 
 #[test]

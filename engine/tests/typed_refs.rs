@@ -117,10 +117,3 @@ fn typed_references_cross_the_api_with_their_types_checked() {
     );
     assert!(global.get(&mut store).matches_ty(&store, &content));
 }
-
-#[test]
-fn tail_calls_stay_unsupported() {
-    let engine = Engine::default();
-    let error = Module::new(&engine, "(module (func (return_call 0)))").unwrap_err();
-    assert!(error.to_string().contains("unsupported"), "{error}");
-}

@@ -73,6 +73,55 @@ fn add_in_bounds(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
         .uadd_overflow_trap(x, y, trap_code(TrapKind::MemoryOutOfBounds))
 }
 
+/// Whether a call returns to its caller, or replaces the caller's frame and returns
+/// straight to the caller's caller (`return_call*`, with Cranelift's tail calling
+/// convention on both sides).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    Plain,
+    Tail,
+}
+
+/// A call of `func_ref` of the given kind: its results, none for a tail call.
+fn call_direct(
+    b: &mut FunctionBuilder,
+    kind: CallKind,
+    func_ref: FuncRef,
+    args: &[Value],
+) -> Vec<Value> {
+    match kind {
+        CallKind::Plain => {
+            let call = b.ins().call(func_ref, args);
+            b.inst_results(call).to_vec()
+        }
+        CallKind::Tail => {
+            b.ins().return_call(func_ref, args);
+            Vec::new()
+        }
+    }
+}
+
+/// A call of the code at `code`, of signature `sig`, of the given kind: its results, none
+/// for a tail call.
+fn call_code(
+    b: &mut FunctionBuilder,
+    kind: CallKind,
+    sig: SigRef,
+    code: Value,
+    args: &[Value],
+) -> Vec<Value> {
+    match kind {
+        CallKind::Plain => {
+            let call = b.ins().call_indirect(sig, code, args);
+            b.inst_results(call).to_vec()
+        }
+        CallKind::Tail => {
+            b.ins().return_call_indirect(sig, code, args);
+            Vec::new()
+        }
+    }
+}
+
 /// What every function of one module shares during compilation.
 pub(crate) struct ModuleEnv<'a> {
     pub(crate) module: &'a ModuleInfo,
@@ -788,6 +837,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         b: &mut FunctionBuilder,
         function: u32,
         args: &[Value],
+        kind: CallKind,
     ) -> Vec<Value> {
         let module = self.env.module;
         if module.is_defined_function(function) {
@@ -819,11 +869,10 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
                 }
             };
             let call_args = [&[self.vmctx, self.thread][..], args].concat();
-            let call = b.ins().call(func_ref, &call_args);
-            b.inst_results(call).to_vec()
+            call_direct(b, kind, func_ref, &call_args)
         } else {
             let funcref = self.ref_func(b, function);
-            self.call_funcref(b, module.functions[function as usize], funcref, args)
+            self.call_funcref(b, module.functions[function as usize], funcref, args, kind)
         }
     }
 
@@ -834,14 +883,14 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         type_index: u32,
         funcref: Value,
         args: &[Value],
+        kind: CallKind,
     ) -> Vec<Value> {
         let sig = self.signature(b, type_index);
         let code = Self::load_at(b, I64, FUNCREF, funcref, VMOffsets::funcref_wasm_call());
         let callee_vmctx = Self::load_at(b, I64, FUNCREF, funcref, VMOffsets::funcref_vmctx());
         let callee_thread = self.callee_thread(b, callee_vmctx);
         let call_args = [&[callee_vmctx, callee_thread][..], args].concat();
-        let call = b.ins().call_indirect(sig, code, &call_args);
-        b.inst_results(call).to_vec()
+        call_code(b, kind, sig, code, &call_args)
     }
 
     /// The block to pass to a callee with context `callee_vmctx`: ours when the callee is in
@@ -920,10 +969,11 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         type_index: u32,
         funcref: Value,
         args: &[Value],
+        kind: CallKind,
     ) -> Vec<Value> {
         b.ins()
             .trapz(funcref, trap_code(TrapKind::NullFunctionReference));
-        self.call_funcref(b, type_index, funcref, args)
+        self.call_funcref(b, type_index, funcref, args, kind)
     }
 
     pub(crate) fn call_indirect(
@@ -933,6 +983,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         table: u32,
         index: Value,
         args: &[Value],
+        kind: CallKind,
     ) -> Vec<Value> {
         let address = self.table_element_address(b, table, index, TrapKind::UndefinedElement);
         let funcref = b.ins().load(I64, VM_MUTABLE, address, 0);
@@ -965,7 +1016,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
             b.seal_block(call);
             b.switch_to_block(call);
         }
-        self.call_funcref(b, type_index, funcref, args)
+        self.call_funcref(b, type_index, funcref, args, kind)
     }
 
     /// The engine-wide type id of the non-null funcref `funcref`.

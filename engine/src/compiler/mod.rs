@@ -11,6 +11,7 @@ mod code_memory;
 mod func_env;
 mod gc;
 mod simd;
+mod tail_calls;
 mod trampolines;
 mod translate;
 mod traps;
@@ -155,8 +156,11 @@ impl Compiler {
         })
     }
 
+    /// Wasm functions, and the trampolines and fast paths wasm calls, use Cranelift's tail
+    /// calling convention, the one `return_call` needs in caller and callee alike. Only
+    /// array-call trampolines and builtins face Rust, with the native convention.
     fn wasm_call_conv(&self) -> CallConv {
-        self.isa.default_call_conv()
+        CallConv::Tail
     }
 
     fn native_call_conv(&self) -> CallConv {

@@ -762,7 +762,9 @@ fn many_results_and_deep_nesting_compile() {
 #[test]
 fn unsupported_features_are_reported() {
     assert!(unsupported_feature("(module (memory 1 (pagesize 1)))").contains("page sizes"));
-    assert!(unsupported_feature("(module (func return_call 0))").contains("ReturnCall"));
+    let wide = "(module (func (param i64 i64 i64 i64) (result i64 i64)
+        local.get 0 local.get 1 local.get 2 local.get 3 i64.add128))";
+    assert!(unsupported_feature(wide).contains("I64Add128"));
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! skipped until the `else` or `end` that makes code reachable again.
 
 use super::abi::{V128, is_supported_ref, value_type, value_types};
-use super::func_env::{FuncEnv, ModuleEnv, install_stack_limit};
+use super::func_env::{CallKind, FuncEnv, ModuleEnv, install_stack_limit};
 use super::traps::trap_code;
 use crate::environ::{TrapKind, WasmError, unsupported};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -116,8 +116,20 @@ pub(super) fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|&value| BlockArg::Value(value)).collect()
 }
 
-/// What a proposal's entry point (`atomic_operator`, `gc_operator`, `simd_operator`) did
-/// with an operator.
+/// What a call operator calls.
+#[derive(Copy, Clone)]
+pub(super) enum Callee {
+    /// A function of the module, by index (`call`, `return_call`).
+    Function(u32),
+    /// The funcref on top of the stack (`call_ref`, `return_call_ref`).
+    Ref { type_index: u32 },
+    /// The element of `table` whose index is on top of the stack (`call_indirect`,
+    /// `return_call_indirect`).
+    Indirect { type_index: u32, table: u32 },
+}
+
+/// What a proposal's entry point (`atomic_operator`, `gc_operator`, `simd_operator`,
+/// `tail_call_operator`) did with an operator.
 pub(super) enum Lowered<'a> {
     /// It emitted the operator's IR.
     Done,
@@ -208,6 +220,9 @@ fn ends_straight_line(op: &Operator<'_>) -> bool {
             | O::Call { .. }
             | O::CallRef { .. }
             | O::CallIndirect { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallRef { .. }
+            | O::ReturnCallIndirect { .. }
     )
 }
 
@@ -325,35 +340,19 @@ impl Translator<'_, '_, '_, '_> {
                 self.reachable = false;
             }
             O::Call { function_index } => {
-                let arity = self
-                    .env
-                    .module()
-                    .function_type(function_index)
-                    .params()
-                    .len();
-                let args = self.pop_n(arity);
-                let results = self.env.call(self.b, function_index, &args);
-                self.stack.extend(results);
+                self.call(Callee::Function(function_index), CallKind::Plain)
             }
-            O::CallRef { type_index } => {
-                let funcref = self.pop();
-                let arity = self.env.module().func_type(type_index).params().len();
-                let args = self.pop_n(arity);
-                let results = self.env.call_ref(self.b, type_index, funcref, &args);
-                self.stack.extend(results);
-            }
+            O::CallRef { type_index } => self.call(Callee::Ref { type_index }, CallKind::Plain),
             O::CallIndirect {
                 type_index,
                 table_index,
-            } => {
-                let index = self.pop();
-                let arity = self.env.module().func_type(type_index).params().len();
-                let args = self.pop_n(arity);
-                let results = self
-                    .env
-                    .call_indirect(self.b, type_index, table_index, index, &args);
-                self.stack.extend(results);
-            }
+            } => self.call(
+                Callee::Indirect {
+                    type_index,
+                    table: table_index,
+                },
+                CallKind::Plain,
+            ),
 
             // --- parametric ---
             O::Drop => {
@@ -706,6 +705,9 @@ impl Translator<'_, '_, '_, '_> {
     /// One that no entry point takes is reported here, the one place weft names an operator
     /// it does not support.
     fn proposal_operator(&mut self, op: Operator<'_>, offset: u64) -> Result<(), WasmError> {
+        let Lowered::NotMine(op) = self.tail_call_operator(op)? else {
+            return Ok(());
+        };
         let Lowered::NotMine(op) = self.atomic_operator(op, offset)? else {
             return Ok(());
         };
@@ -716,6 +718,40 @@ impl Translator<'_, '_, '_, '_> {
             return Ok(());
         };
         unsupported(format!("operator {op:?}"), offset)
+    }
+
+    /// A call of `callee` with its arguments from the stack. A plain call pushes the
+    /// callee's results; a tail call returns them from this function, and the code after it
+    /// is unreachable.
+    pub(super) fn call(&mut self, callee: Callee, kind: CallKind) {
+        let module = self.env.module();
+        let arity = match callee {
+            Callee::Function(function) => module.function_type(function).params().len(),
+            Callee::Ref { type_index } | Callee::Indirect { type_index, .. } => {
+                module.func_type(type_index).params().len()
+            }
+        };
+        let results = match callee {
+            Callee::Function(function) => {
+                let args = self.pop_n(arity);
+                self.env.call(self.b, function, &args, kind)
+            }
+            Callee::Ref { type_index } => {
+                let funcref = self.pop();
+                let args = self.pop_n(arity);
+                self.env.call_ref(self.b, type_index, funcref, &args, kind)
+            }
+            Callee::Indirect { type_index, table } => {
+                let index = self.pop();
+                let args = self.pop_n(arity);
+                self.env
+                    .call_indirect(self.b, type_index, table, index, &args, kind)
+            }
+        };
+        match kind {
+            CallKind::Plain => self.stack.extend(results),
+            CallKind::Tail => self.reachable = false,
+        }
     }
 
     // --- operand stack ---

@@ -4,14 +4,12 @@
 # Usage: engine/tests/programs/build.sh            (from anywhere)
 #
 # The toolchain is found by wasi/tests/programs/toolchain.sh (clang-19 and wasm-ld-19). These
-# programs are freestanding (no libc), so only its clang resource directory is used:
+# programs are freestanding (no libc), so only its clang resource directory is used. Each
+# source gives its target and flags on a `// Build: ...` line of its header comment, and is
+# built with
 #
-#   clang-19 --target=wasm64-unknown-unknown -resource-dir=$TOOLCHAIN/clang-resource \
-#     -O2 -Wall -Wextra -Werror -nostdlib -mbulk-memory -matomics NAME.c -o NAME.wasm \
-#     -Wl,--no-entry,--import-memory,--shared-memory,--max-memory=16777216
-#
-# The result imports a shared 64-bit `env.memory` of at most 16 MiB (256 pages) and exports
-# the functions its source marks with `export_name`.
+#   clang-19 -resource-dir=$TOOLCHAIN/clang-resource -O2 -Wall -Wextra -Werror -nostdlib \
+#     FLAGS NAME.c -o NAME.wasm
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,9 +19,14 @@ root=$(cd "$here/../../.." && pwd)
 cd "$here"
 for source in *.c; do
     name=${source%.c}
-    "$clang" --target=wasm64-unknown-unknown -resource-dir="$toolchain/clang-resource" \
-        -O2 -Wall -Wextra -Werror -nostdlib -mbulk-memory -matomics "$source" -o "$name.wasm" \
-        -Wl,--no-entry,--import-memory,--shared-memory,--max-memory=16777216
+    flags=$(sed -n 's|^// Build: *||p' "$source" | head -n 1)
+    if [ -z "$flags" ]; then
+        echo "build.sh: $source has no '// Build: FLAGS' line" >&2
+        exit 1
+    fi
+    # shellcheck disable=SC2086
+    "$clang" -resource-dir="$toolchain/clang-resource" -O2 -Wall -Wextra -Werror -nostdlib \
+        $flags "$source" -o "$name.wasm"
     chmod 644 "$name.wasm"
-    echo "built $name.wasm (wasm64-unknown-unknown)"
+    echo "built $name.wasm ($flags)"
 done

@@ -3,7 +3,7 @@
 // i64 address. It imports a shared `env.memory`, so host threads can run its atomic
 // functions side by side on one memory.
 //
-// Target: wasm64-unknown-unknown
+// Build: --target=wasm64-unknown-unknown -mbulk-memory -matomics -Wl,--no-entry,--import-memory,--shared-memory,--max-memory=16777216
 #include <stddef.h>
 #include <stdint.h>
 
