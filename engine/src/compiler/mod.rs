@@ -10,6 +10,7 @@ mod atomics;
 mod code_memory;
 mod func_env;
 mod gc;
+mod relaxed_simd;
 mod simd;
 mod tail_calls;
 mod trampolines;

@@ -58,14 +58,14 @@ fn zero_vector(b: &mut FunctionBuilder<'_>, shape: Type) -> Value {
 
 /// Which half of a vector's lanes a widening operator reads.
 #[derive(Copy, Clone)]
-enum Half {
+pub(super) enum Half {
     Low,
     High,
 }
 
 /// How a widening operator extends its lanes.
 #[derive(Copy, Clone)]
-enum Signedness {
+pub(super) enum Signedness {
     Signed,
     Unsigned,
 }
@@ -81,7 +81,7 @@ fn widen(b: &mut FunctionBuilder<'_>, narrow: Value, half: Half, sign: Signednes
 }
 
 /// The full products of the lanes of `half` of `x` and `y`.
-fn widening_mul(
+pub(super) fn widening_mul(
     b: &mut FunctionBuilder<'_>,
     x: Value,
     y: Value,
@@ -432,13 +432,13 @@ impl Translator<'_, '_, '_, '_> {
     // --- operand shapes ---
 
     /// Pops a v128 and views it as `shape`.
-    fn pop_vector(&mut self, shape: Type) -> Value {
+    pub(super) fn pop_vector(&mut self, shape: Type) -> Value {
         let value = self.pop();
         as_shape(self.b, value, shape)
     }
 
     /// Pushes a vector of any shape as a v128.
-    fn push_vector(&mut self, value: Value) {
+    pub(super) fn push_vector(&mut self, value: Value) {
         let value = as_v128(self.b, value);
         self.stack.push(value);
     }

@@ -3,7 +3,7 @@
 //! from the nearest x86 instruction, run through the embedding API (which owns the signal
 //! handler that out-of-bounds accesses with guard pages need).
 
-use super::tests::{compile_with, unsupported_feature};
+use super::tests::compile_with;
 use crate::environ::{BoundsChecks, TrapKind};
 use crate::{Config, Engine, Instance, Module, Store, WasmParams, WasmResults};
 
@@ -771,7 +771,7 @@ fn every_simd_operator_compiles_in_both_modes() {
 }
 
 #[test]
-fn simd_in_unreachable_code_compiles_and_relaxed_simd_is_unsupported() {
+fn simd_in_unreachable_code_compiles() {
     for mode in BOTH_MODES {
         compile_with(
             mode,
@@ -790,8 +790,193 @@ fn simd_in_unreachable_code_compiles_and_relaxed_simd_is_unsupported() {
         )
         .unwrap_or_else(|e| panic!("{mode:?}: {e:?}"));
     }
-    let relaxed = unsupported_feature(
-        "(module (func (param v128) (result v128) local.get 0 local.get 0 i8x16.relaxed_swizzle))",
+}
+
+// --- relaxed SIMD: the one result weft chooses for each operator ---
+
+/// `op` applied to the v128s `x`, `y` and `z`.
+fn ternary(op: &str, x: u128, y: u128, z: u128) -> u128 {
+    let wat = format!(
+        r#"(module (func (export "f") (param v128 v128 v128) (result v128)
+            local.get 0 local.get 1 local.get 2 {op}))"#
     );
-    assert!(relaxed.contains("RelaxedSwizzle"), "{relaxed}");
+    call(BoundsChecks::GuardPages, &wat, (x, y, z)).expect("no trap")
+}
+
+#[test]
+fn relaxed_operators_give_their_deterministic_counterparts_results() {
+    // Indices of 16 and more select 0, whatever their low bits.
+    let indices = i8x16([0, 16, 0x11, -128, -1, 15, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    let bytes = i8x16(std::array::from_fn(|lane| lane as i8 + 100));
+    assert_eq!(
+        binary("i8x16.relaxed_swizzle", bytes, indices),
+        binary("i8x16.swizzle", bytes, indices)
+    );
+    assert_eq!(
+        binary("i8x16.relaxed_swizzle", bytes, indices) & 0x00ff_ffff_ffff,
+        u128::from_le_bytes([100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    );
+    // Truncation saturates and turns NaN into 0.
+    let floats = f32x4([f32::NAN, 3e9, -3e9, -1.5]);
+    assert_eq!(
+        unary("i32x4.relaxed_trunc_f32x4_s", floats),
+        i32x4([0, i32::MAX, i32::MIN, -1])
+    );
+    assert_eq!(
+        unary("i32x4.relaxed_trunc_f32x4_u", floats),
+        u32x4([0, 3_000_000_000, 0, 0])
+    );
+    let doubles = f64x2([f64::NAN, -1e10]);
+    assert_eq!(
+        unary("i32x4.relaxed_trunc_f64x2_s_zero", doubles),
+        i32x4([0, i32::MIN, 0, 0])
+    );
+    assert_eq!(
+        unary("i32x4.relaxed_trunc_f64x2_u_zero", doubles),
+        i32x4([0, 0, 0, 0])
+    );
+    // Lane select takes each bit from the mask, even in lanes whose top bit is clear.
+    let mask = i32x4([-1, 0x0000_ffff, 0x7fff_0000, 0]);
+    let (ones, zeros) = (u128::MAX, 0);
+    for shape in ["i8x16", "i16x8", "i32x4", "i64x2"] {
+        assert_eq!(
+            ternary(&format!("{shape}.relaxed_laneselect"), ones, zeros, mask),
+            mask,
+            "{shape}"
+        );
+    }
+    // Min and max propagate NaN and order -0 below +0.
+    let (x, y) = (
+        f32x4([f32::NAN, -0.0, 1.0, 0.0]),
+        f32x4([1.0, 0.0, 2.0, -0.0]),
+    );
+    let min = f32_lanes(binary("f32x4.relaxed_min", x, y));
+    let max = f32_lanes(binary("f32x4.relaxed_max", x, y));
+    assert!(min[0].is_nan() && max[0].is_nan());
+    assert_eq!(
+        min.map(f32::to_bits)[1..],
+        [(-0.0f32).to_bits(), 1f32.to_bits(), (-0.0f32).to_bits()]
+    );
+    assert_eq!(
+        max.map(f32::to_bits)[1..],
+        [0f32.to_bits(), 2f32.to_bits(), 0f32.to_bits()]
+    );
+    let (x, y) = (f64x2([-0.0, f64::NAN]), f64x2([0.0, 1.0]));
+    assert_eq!(
+        f64_lanes(binary("f64x2.relaxed_min", x, y))[0].to_bits(),
+        (-0.0f64).to_bits()
+    );
+    assert!(f64_lanes(binary("f64x2.relaxed_max", x, y))[1].is_nan());
+    // Q15 multiplication saturates.
+    let min_q15 = i16x8([i16::MIN; 8]);
+    assert_eq!(
+        binary("i16x8.relaxed_q15mulr_s", min_q15, min_q15),
+        i16x8([i16::MAX; 8])
+    );
+}
+
+#[test]
+fn every_relaxed_operator_compiles_in_both_modes() {
+    let unary = "i32x4.relaxed_trunc_f32x4_s i32x4.relaxed_trunc_f32x4_u
+        i32x4.relaxed_trunc_f64x2_s_zero i32x4.relaxed_trunc_f64x2_u_zero";
+    let binary = "i8x16.relaxed_swizzle f32x4.relaxed_min f32x4.relaxed_max f64x2.relaxed_min
+        f64x2.relaxed_max i16x8.relaxed_q15mulr_s i16x8.relaxed_dot_i8x16_i7x16_s";
+    let ternary = "f32x4.relaxed_madd f32x4.relaxed_nmadd f64x2.relaxed_madd
+        f64x2.relaxed_nmadd i8x16.relaxed_laneselect i16x8.relaxed_laneselect
+        i32x4.relaxed_laneselect i64x2.relaxed_laneselect i32x4.relaxed_dot_i8x16_i7x16_add_s";
+    let mut functions = String::new();
+    let mut count = 0;
+    for (operands, names) in [(1, unary), (2, binary), (3, ternary)] {
+        for name in names.split_whitespace() {
+            let gets = "local.get 0 ".repeat(operands);
+            functions += &format!("(func (param v128) (result v128) {gets} {name})\n");
+            count += 1;
+        }
+    }
+    assert_eq!(count, 20, "the relaxed SIMD proposal's operators");
+    let wat = format!("(module {functions})");
+    for mode in BOTH_MODES {
+        let (module, _) = compile_with(mode, &wat).unwrap_or_else(|e| panic!("{mode:?}: {e:?}"));
+        assert_eq!(module.functions().len(), count);
+    }
+}
+
+#[test]
+fn relaxed_multiply_add_rounds_the_product_first() {
+    // (1 + 2^-23)^2 = 1 + 2^-22 + 2^-46: rounding the product drops the 2^-46 that a fused
+    // multiply-add keeps, so subtracting 1 + 2^-22 leaves 0 here and 2^-46 fused.
+    let a = 1.0 + f32::EPSILON;
+    let c = -(1.0 + 2.0 * f32::EPSILON);
+    let madd = f32_lanes(ternary(
+        "f32x4.relaxed_madd",
+        f32x4([a; 4]),
+        f32x4([a; 4]),
+        f32x4([c; 4]),
+    ));
+    assert_eq!(madd, [0.0; 4]);
+    let nmadd = f32_lanes(ternary(
+        "f32x4.relaxed_nmadd",
+        f32x4([a; 4]),
+        f32x4([-a; 4]),
+        f32x4([c; 4]),
+    ));
+    assert_eq!(nmadd, [0.0; 4]);
+    let a = 1.0 + f64::EPSILON;
+    let c = -(1.0 + 2.0 * f64::EPSILON);
+    let madd = f64_lanes(ternary(
+        "f64x2.relaxed_madd",
+        f64x2([a; 2]),
+        f64x2([a; 2]),
+        f64x2([c; 2]),
+    ));
+    assert_eq!(madd, [0.0; 2]);
+    let nmadd = f64_lanes(ternary(
+        "f64x2.relaxed_nmadd",
+        f64x2([-a; 2]),
+        f64x2([a; 2]),
+        f64x2([c; 2]),
+    ));
+    assert_eq!(nmadd, [0.0; 2]);
+    // Plain values are what they are.
+    assert_eq!(
+        f32_lanes(ternary(
+            "f32x4.relaxed_madd",
+            f32x4([2.0; 4]),
+            f32x4([3.0; 4]),
+            f32x4([1.0; 4])
+        )),
+        [7.0; 4]
+    );
+}
+
+#[test]
+fn relaxed_dot_products_read_both_operands_as_signed() {
+    // -128 * -127 read as signed, where pmaddubsw would read the second byte as 129.
+    let x = i8x16([
+        -128, -128, 100, -100, 1, 2, 3, 4, -1, -2, -3, -4, 127, 127, 0, 5,
+    ]);
+    let y = i8x16([
+        -127, -127, 100, 100, 5, 6, 7, 8, -128, 127, 1, -1, 127, 127, 9, 9,
+    ]);
+    let products: Vec<i32> = (0..16)
+        .map(|lane| {
+            i32::from((x >> (8 * lane)) as u8 as i8) * i32::from((y >> (8 * lane)) as u8 as i8)
+        })
+        .collect();
+    let pairs: [i16; 8] = std::array::from_fn(|i| (products[2 * i] + products[2 * i + 1]) as i16);
+    assert_eq!(
+        binary("i16x8.relaxed_dot_i8x16_i7x16_s", x, y),
+        i16x8(pairs)
+    );
+    let addend = i32x4([1, -2, i32::MAX, 4]);
+    let quads: [i32; 4] = std::array::from_fn(|i| {
+        products[4 * i..4 * i + 4]
+            .iter()
+            .sum::<i32>()
+            .wrapping_add([1, -2, i32::MAX, 4][i])
+    });
+    assert_eq!(
+        ternary("i32x4.relaxed_dot_i8x16_i7x16_add_s", x, y, addend),
+        i32x4(quads)
+    );
 }

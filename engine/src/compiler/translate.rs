@@ -128,8 +128,8 @@ pub(super) enum Callee {
     Indirect { type_index: u32, table: u32 },
 }
 
-/// What a proposal's entry point (`atomic_operator`, `gc_operator`, `simd_operator`,
-/// `tail_call_operator`) did with an operator.
+/// What a proposal's entry point (`tail_call_operator`, `atomic_operator`, `gc_operator`,
+/// `simd_operator`, `relaxed_simd_operator`) did with an operator.
 pub(super) enum Lowered<'a> {
     /// It emitted the operator's IR.
     Done,
@@ -715,6 +715,9 @@ impl Translator<'_, '_, '_, '_> {
             return Ok(());
         };
         let Lowered::NotMine(op) = self.simd_operator(op, offset)? else {
+            return Ok(());
+        };
+        let Lowered::NotMine(op) = self.relaxed_simd_operator(op, offset)? else {
             return Ok(());
         };
         unsupported(format!("operator {op:?}"), offset)
