@@ -19,6 +19,16 @@ pub(crate) fn expect_trap(result: Result<Vec<Val>, Error>, expected: &str) -> Re
     Ok(())
 }
 
+/// Checks that an `assert_exception` action ended with an exception that no wasm frame
+/// caught.
+pub(crate) fn expect_exception(result: Result<Vec<Val>, Error>) -> Result<()> {
+    match result {
+        Ok(_) => bail!("expected an uncaught exception, but it returned normally"),
+        Err(Error::Exception(_)) => Ok(()),
+        Err(err) => bail!("expected an uncaught exception, got: {err}"),
+    }
+}
+
 /// Whether weft's error message says what the spec's trap message says: it contains the spec
 /// text, compared case-insensitively. A trailing number is dropped from the spec text first:
 /// the reference interpreter names the culprit (`uninitialized element 2`) where weft does not.

@@ -1,7 +1,7 @@
 //! One thread of a script: its store, its registry of named modules, and the directives it
 //! runs, including the `(thread ...)`s it starts and `(wait ...)`s for.
 
-use crate::checks::{expect_rejected, expect_trap};
+use crate::checks::{expect_exception, expect_rejected, expect_trap};
 use crate::report::Outcome;
 use crate::shared_module::SharedModule;
 use crate::spectest::{self, Spectest};
@@ -225,8 +225,8 @@ impl<'scope, 'env> Session<'scope, 'env> {
             | WastDirective::AssertMalformedCustom { .. } => {
                 bail!("custom-section annotation assertions are not implemented")
             }
-            WastDirective::AssertException { .. } => {
-                bail!("exception handling is not implemented")
+            WastDirective::AssertException { exec, .. } => {
+                expect_exception(self.execute(exec)?)?;
             }
             WastDirective::AssertSuspension { .. } => bail!("stack switching is not implemented"),
             WastDirective::Thread(thread) => self.start_thread(thread, index + 1)?,

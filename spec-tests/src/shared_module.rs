@@ -32,6 +32,7 @@ impl SharedModule {
                     Extern::Global(_) => Export::StoreBound("global"),
                     Extern::Memory(_) => Export::StoreBound("unshared memory"),
                     Extern::Table(_) => Export::StoreBound("table"),
+                    Extern::Tag(_) => Export::StoreBound("tag"),
                 };
                 (export, export_kind)
             })

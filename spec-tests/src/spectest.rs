@@ -4,7 +4,7 @@ use anyhow::Result;
 use weft::{
     AbstractHeapType, AnyRef, ConcreteKind, ConcreteType, Engine, Error, Extern, ExternRef,
     ExternType, Func, FuncType, Global, GlobalType, HeapType, I31, Linker, Memory, MemoryType,
-    Module, Mutability, RefType, SharedMemory, Store, Table, TableType, Val, ValType,
+    Module, Mutability, RefType, SharedMemory, Store, Table, TableType, Tag, Val, ValType,
 };
 
 const MODULE: &str = "spectest";
@@ -120,6 +120,7 @@ pub(crate) fn provide_imports<T: 'static>(
                 Table::new(&mut *store, ty.clone(), init)?.into()
             }
             ExternType::Func(ty) => host_func(store, ty.clone())?.into(),
+            ExternType::Tag(ty) => Tag::new(&mut *store, ty).into(),
             ExternType::Memory(_) => continue,
         };
         linker.define(MODULE, import.name(), item)?;

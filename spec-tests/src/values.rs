@@ -26,7 +26,7 @@ pub fn display_val(store: &impl AsContext, val: &Val) -> String {
         Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => {
             "null".to_string()
         }
-        Val::ExnRef(Some(never)) => match *never {},
+        Val::ExnRef(Some(_)) => "ref.exn".to_string(),
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
         Val::ExternRef(Some(extern_ref)) => match extern_number(store, extern_ref) {
             Some(n) => format!("ref.extern {n}"),

@@ -32,6 +32,10 @@ pub enum Error {
         /// weft cannot tell; see [`WasmBacktrace`]).
         backtrace: WasmBacktrace,
     },
+    /// Wasm code threw an exception that no wasm frame caught; the call ended as a trap
+    /// would. [`UncaughtException::exnref`] gives the exception itself.
+    #[error("uncaught wasm exception")]
+    Exception(UncaughtException),
     /// An error raised by host code: a host function's error that is not a `weft::Error`,
     /// kept whole so that the embedder can downcast it.
     #[error("{0}")]
@@ -51,6 +55,23 @@ pub enum Error {
         /// What the operating system said.
         error: std::io::Error,
     },
+}
+
+/// An exception that left wasm code uncaught ([`Error::Exception`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct UncaughtException {
+    pub(crate) word: u64,
+}
+
+impl UncaughtException {
+    /// The exception, as a reference into `store`, the store whose code threw it (exceptions
+    /// live in their store's GC heap until the store is dropped).
+    pub fn exnref(&self, store: impl super::store::AsContext) -> super::values::ExnRef {
+        super::values::ExnRef {
+            store: super::store::StoreId::of(store.as_context().opaque()),
+            address: self.word,
+        }
+    }
 }
 
 impl Error {

@@ -5,7 +5,9 @@ use super::error::Trap;
 use super::error::{Error, InstantiationError, UsageError};
 use super::func::Func;
 use super::store::{AsContext, AsContextMut, StoreId};
-use super::types::{ExternType, GlobalType, HeapType, MemoryType, Mutability, TableType, ValType};
+use super::types::{
+    ExternType, GlobalType, HeapType, MemoryType, Mutability, TableType, TagType, ValType,
+};
 use super::values::Val;
 use crate::vm::WaitOutcome;
 use crate::vm::{
@@ -27,6 +29,8 @@ pub enum Extern {
     SharedMemory(SharedMemory),
     /// A table, shared or not.
     Table(Table),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl Extern {
@@ -70,6 +74,14 @@ impl Extern {
         }
     }
 
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        match self {
+            Extern::Tag(tag) => Some(tag),
+            _ => None,
+        }
+    }
+
     /// The current type: for memories and tables the minimum is the current size, which is
     /// what import matching compares.
     ///
@@ -84,6 +96,7 @@ impl Extern {
             Extern::Memory(memory) => ExternType::Memory(memory.ty(store)),
             Extern::SharedMemory(memory) => ExternType::Memory(memory.ty()),
             Extern::Table(table) => ExternType::Table(table.ty(store)),
+            Extern::Tag(tag) => ExternType::Tag(tag.ty(store)),
         }
     }
 
@@ -95,6 +108,7 @@ impl Extern {
             Extern::Memory(memory) => Some(memory.store),
             Extern::SharedMemory(_) => None,
             Extern::Table(table) => Some(table.store),
+            Extern::Tag(tag) => Some(tag.store),
         }
     }
 
@@ -108,6 +122,7 @@ impl Extern {
                 ExternIndex::Memory(store.import_shared_memory(&memory.0))
             }
             Extern::Table(table) => ExternIndex::Table(table.index),
+            Extern::Tag(tag) => ExternIndex::Tag(tag.index),
         }
     }
 
@@ -121,6 +136,7 @@ impl Extern {
                 None => Extern::Memory(Memory { store: id, index }),
             },
             ExternIndex::Table(index) => Extern::Table(Table { store: id, index }),
+            ExternIndex::Tag(index) => Extern::Tag(Tag { store: id, index }),
         }
     }
 }
@@ -134,7 +150,39 @@ macro_rules! extern_from {
         }
     )*};
 }
-extern_from!(Func, Global, Memory, SharedMemory, Table);
+extern_from!(Func, Global, Memory, SharedMemory, Table, Tag);
+
+/// An exception tag: a handle into its store, cheap to copy. Every tag is distinct from
+/// every other, even of the same type; importing a tag shares it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Tag {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+impl Tag {
+    /// A new tag of type `ty` in `store`.
+    pub fn new(mut store: impl AsContextMut, ty: &TagType) -> Tag {
+        let mut cx = store.as_context_mut();
+        let type_id = cx.engine.register_type(ty.ty());
+        let index = cx.opaque().push_tag(type_id);
+        Tag {
+            store: StoreId::of(cx.opaque()),
+            index,
+        }
+    }
+
+    /// The tag's type.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this handle belongs to.
+    pub fn ty(&self, store: impl AsContext) -> TagType {
+        let cx = store.as_context();
+        self.store.assert_owns(cx.opaque());
+        TagType::of_module(cx.engine.func_type(cx.opaque().tag_type_id(self.index)))
+    }
+}
 
 /// A linear memory owned by a store (unshared). A handle, cheap to copy; shared memories
 /// are [`SharedMemory`].

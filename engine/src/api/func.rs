@@ -2,7 +2,7 @@
 
 use super::backtrace::WasmBacktrace;
 use super::engine::Engine;
-use super::error::{Error, LinkError, UsageError};
+use super::error::{Error, LinkError, UncaughtException, UsageError};
 use super::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId};
 use super::typed::{TypedFunc, WasmParams, WasmResults, shared_payload};
 use super::types::{FuncType, HeapType, RefType, ValType};
@@ -265,6 +265,7 @@ fn unwind_with(
             backtrace: WasmBacktrace::new(symbolize(&pcs)),
         },
         UnwindReason::Host(payload) => host_payload_to_error(payload),
+        UnwindReason::Exception(word) => Error::Exception(UncaughtException { word }),
     }
 }
 

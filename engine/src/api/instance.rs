@@ -1,7 +1,7 @@
 //! `Instance`: a module linked to its imports and initialized in a store.
 
 use super::error::{Error, InstantiationError, LinkError, UsageError};
-use super::externals::{Extern, Global, Memory, SharedMemory, Table};
+use super::externals::{Extern, Global, Memory, SharedMemory, Table, Tag};
 use super::func::{Func, unwind_in_store};
 use super::module::Module;
 use super::store::{AsContext, AsContextMut, StoreId};
@@ -57,6 +57,7 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
                     actual.maximum(),
                 )
         }
+        (ExternType::Tag(expected), ExternType::Tag(actual)) => expected == actual,
         (ExternType::Table(expected), ExternType::Table(actual)) => {
             expected.element() == actual.element()
                 && expected.is_shared() == actual.is_shared()
@@ -112,6 +113,13 @@ impl Instance {
                     let expected_id = runtime.types.ids[type_index as usize];
                     let actual_id = cx.opaque().func_type_id(func.index);
                     cx.engine.types().is_subtype(actual_id, expected_id)
+                }
+                // A tag's type must be the very same type: in a recursion group, its
+                // position counts, which only the engine's ids capture.
+                (EntityIndex::Tag(index), Extern::Tag(tag)) => {
+                    let runtime = module.runtime();
+                    let type_index = runtime.info.tags[index as usize];
+                    runtime.types.ids[type_index as usize] == cx.opaque().tag_type_id(tag.index)
                 }
                 _ => import_matches(&expected, &actual),
             };
@@ -241,6 +249,11 @@ impl Instance {
     /// The exported table `name`; `None` if there is no such export or it is not a table.
     pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
+    }
+
+    /// The exported tag `name`; `None` if there is no such export or it is not a tag.
+    pub fn get_tag(&self, store: impl AsContextMut, name: &str) -> Option<Tag> {
+        self.get_export(store, name)?.into_tag()
     }
 
     /// The exported function `name`, checked against `Params` and `Results`.

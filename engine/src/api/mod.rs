@@ -26,9 +26,10 @@ pub use attach::{AttachedThread, SharedFunc, SharedInstance, SharedTypedFunc, Th
 pub use backtrace::{FrameInfo, WasmBacktrace};
 pub use engine::{Config, Engine};
 pub use error::{
-    CompileError, Error, InstantiationError, LinkError, ThreadError, Trap, UsageError,
+    CompileError, Error, InstantiationError, LinkError, ThreadError, Trap, UncaughtException,
+    UsageError,
 };
-pub use externals::{Extern, Global, Memory, SharedMemory, Table, WaitResult};
+pub use externals::{Extern, Global, Memory, SharedMemory, Table, Tag, WaitResult};
 pub use func::{Caller, Func, HostFuncDef};
 pub use instance::Instance;
 pub use linker::Linker;
@@ -40,7 +41,7 @@ pub use threads::{Terminator, ThreadId, ThreadOutcome};
 pub use typed::{HostResult, IntoFunc, IntoSharedFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{
     AbstractHeapType, ConcreteKind, ConcreteType, ExportType, ExternType, FuncType, GlobalType,
-    HeapType, ImportType, MemoryType, Mutability, RefType, TableType, ValType,
+    HeapType, ImportType, MemoryType, Mutability, RefType, TableType, TagType, ValType,
 };
 pub use values::{AnyRef, ExnRef, ExternRef, GcRef, I31, Val};
 pub use wasi_threads::{

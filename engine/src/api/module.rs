@@ -5,6 +5,7 @@ use super::error::{CompileError, Error};
 use super::profiling::{ProfilingStrategy, register_module};
 use super::types::{
     ExportType, ExternType, GlobalType, HeapType, ImportType, MemoryType, Resolve, TableType,
+    TagType,
 };
 use crate::environ::{EntityIndex, ModuleInfo, ModuleTypes};
 use crate::vm::ModuleRuntime;
@@ -161,6 +162,10 @@ impl Module {
             EntityIndex::Table(table) => ExternType::Table(
                 TableType::from_wasm(info.tables[table as usize], &resolve).expect(unsupported),
             ),
+            EntityIndex::Tag(tag) => {
+                let id = self.runtime.types.ids[info.tags[tag as usize] as usize];
+                ExternType::Tag(TagType::of_module(self.engine.func_type(id)))
+            }
         }
     }
 

@@ -868,6 +868,49 @@ impl fmt::Display for TableType {
     }
 }
 
+/// An exception tag's type: the function type whose parameters are the values an exception
+/// of the tag carries (its results are always empty). A tag only satisfies an import of
+/// exactly its type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagType {
+    ty: FuncType,
+}
+
+impl TagType {
+    /// The type of tags whose exceptions carry the parameters of `ty`. Fails with a
+    /// [`UsageError`](super::UsageError) when `ty` has results, which the exception-handling
+    /// proposal does not allow.
+    pub fn new(ty: FuncType) -> Result<TagType, super::Error> {
+        if !ty.results().is_empty() {
+            return Err(super::UsageError::UnsupportedType(format!(
+                "{ty}: a tag's function type has no results"
+            ))
+            .into());
+        }
+        Ok(TagType { ty })
+    }
+
+    /// The function type whose parameters an exception of the tag carries.
+    pub fn ty(&self) -> &FuncType {
+        &self.ty
+    }
+
+    /// A module's tag, whose type validation already checked.
+    pub(crate) fn of_module(ty: FuncType) -> TagType {
+        TagType { ty }
+    }
+}
+
+impl fmt::Display for TagType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(tag")?;
+        for param in self.ty.params() {
+            write!(f, " (param {param})")?;
+        }
+        write!(f, ")")
+    }
+}
+
 /// The type of an import or export.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExternType {
@@ -879,6 +922,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A table's type.
     Table(TableType),
+    /// An exception tag's type.
+    Tag(TagType),
 }
 
 impl fmt::Display for ExternType {
@@ -888,6 +933,7 @@ impl fmt::Display for ExternType {
             ExternType::Global(ty) => ty.fmt(f),
             ExternType::Memory(ty) => ty.fmt(f),
             ExternType::Table(ty) => ty.fmt(f),
+            ExternType::Tag(ty) => ty.fmt(f),
         }
     }
 }

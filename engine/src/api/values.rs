@@ -265,7 +265,10 @@ impl Val {
                 unreachable!("numbers were handled above")
             }
             Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => 0,
-            Val::ExnRef(Some(never)) => match *never {},
+            Val::ExnRef(Some(exn)) => {
+                exn.store.check(store)?;
+                exn.address
+            }
             Val::FuncRef(Some(func)) => {
                 func.store.check(store)?;
                 let raw = store.func_to_raw(func.index) as u64;
@@ -312,8 +315,10 @@ impl Val {
                     AnyRef::Extern(ExternRef { store: id, raw })
                 }
             })),
-            // Only null: weft has no exceptions.
-            AbstractHeapType::Exn => Val::ExnRef(None),
+            AbstractHeapType::Exn => Val::ExnRef((raw != 0).then(|| ExnRef {
+                store: StoreId::of(store),
+                address: raw,
+            })),
             _ => Val::FuncRef((raw != 0).then(|| Func {
                 store: StoreId::of(store),
                 index: store.func_from_raw(raw as usize),
@@ -415,10 +420,13 @@ pub struct GcRef {
     pub(super) address: u64,
 }
 
-/// An exception reference. weft implements no exceptions, so this type has no values and
-/// an exnref is always null.
+/// A reference to an exception: what `throw` creates and `catch_ref` hands over. It lives
+/// until its store is dropped; two `ExnRef`s are equal when they are the same exception.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ExnRef {}
+pub struct ExnRef {
+    pub(super) store: StoreId,
+    pub(super) address: u64,
+}
 
 /// A 31-bit integer, the payload of an `i31ref`. It carries no sharedness: the same value
 /// fits `(ref i31)` and `(ref (shared i31))`, as `ref.i31` and `ref.i31_shared` build the

@@ -2,15 +2,17 @@
 //! function reaches globals, memories, tables, other functions and the builtins from its
 //! vmctx. The operator translator stays ignorant of offsets and calls in here instead.
 
-use super::abi::func_signature;
+use super::abi::{func_signature, value_types};
 use super::traps::trap_code;
+use crate::environ::gc::{EXCEPTION_PAYLOAD_OFFSET, EXCEPTION_SLOT_SIZE, EXCEPTION_TAG_OFFSET};
 use crate::environ::{
     BoundsChecks, BuiltinIndex, BuiltinParam, HOST_FUNC_MAGIC, MEMORY_GUARD_SIZE, ModuleInfo,
     ModuleTypes, RTT_DEPTH, TrapKind, Tunables, VMOffsets,
 };
 use cranelift_codegen::ir::{
-    self, AbiParam, Endianness, FuncRef, GlobalValueData, InstBuilder, MemFlagsData, SigRef,
-    Signature, TrapCode, Type, Value, condcodes::IntCC, types::I8, types::I32, types::I64,
+    self, AbiParam, Block, BlockArg, Endianness, ExceptionTableData, ExceptionTableItem, FuncRef,
+    GlobalValueData, InstBuilder, MemFlagsData, SigRef, Signature, TrapCode, Type, Value,
+    condcodes::IntCC, types::I8, types::I32, types::I64,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::FunctionBuilder;
@@ -41,6 +43,9 @@ const ATOMIC_HEAP: MemFlagsData = MemFlagsData::new()
     .with_endianness(Endianness::Little)
     .with_aligned()
     .with_notrap();
+
+/// Exception objects: allocated before they are thrown, filled once, then only read.
+const EXCEPTION: MemFlagsData = MemFlagsData::trusted();
 
 /// The `user_id` of the linear-memory alias region, the one region weft names.
 const HEAP_REGION_ID: u32 = 0;
@@ -78,44 +83,79 @@ fn add_in_bounds(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
 /// convention on both sides).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum CallKind {
-    Plain,
+    /// A call that returns. Inside a `try_table` it is a `try_call`: an exception thrown out
+    /// of the callee lands at `handler`, whose one parameter is the exnref.
+    Plain {
+        handler: Option<Block>,
+    },
     Tail,
 }
 
-/// A call of `func_ref` of the given kind: its results, none for a tail call.
-fn call_direct(
+/// What a call calls: a function of this code by reference, or code at an address.
+#[derive(Copy, Clone)]
+enum CallTarget {
+    Direct(FuncRef),
+    Indirect(SigRef, Value),
+}
+
+/// A call of `target` of the given kind: its results, none for a tail call.
+fn emit_call(
     b: &mut FunctionBuilder,
     kind: CallKind,
-    func_ref: FuncRef,
+    target: CallTarget,
     args: &[Value],
 ) -> Vec<Value> {
-    match kind {
-        CallKind::Plain => {
+    match (kind, target) {
+        (CallKind::Plain { handler: None }, CallTarget::Direct(func_ref)) => {
             let call = b.ins().call(func_ref, args);
             b.inst_results(call).to_vec()
         }
-        CallKind::Tail => {
-            b.ins().return_call(func_ref, args);
-            Vec::new()
-        }
-    }
-}
-
-/// A call of the code at `code`, of signature `sig`, of the given kind: its results, none
-/// for a tail call.
-fn call_code(
-    b: &mut FunctionBuilder,
-    kind: CallKind,
-    sig: SigRef,
-    code: Value,
-    args: &[Value],
-) -> Vec<Value> {
-    match kind {
-        CallKind::Plain => {
+        (CallKind::Plain { handler: None }, CallTarget::Indirect(sig, code)) => {
             let call = b.ins().call_indirect(sig, code, args);
             b.inst_results(call).to_vec()
         }
-        CallKind::Tail => {
+        (
+            CallKind::Plain {
+                handler: Some(handler),
+            },
+            target,
+        ) => {
+            let sig = match target {
+                CallTarget::Direct(func_ref) => b.func.dfg.ext_funcs[func_ref].signature,
+                CallTarget::Indirect(sig, _) => sig,
+            };
+            let returns: Vec<Type> = b.func.dfg.signatures[sig]
+                .returns
+                .iter()
+                .map(|param| param.value_type)
+                .collect();
+            let returned = b.create_block();
+            for &ty in &returns {
+                b.append_block_param(returned, ty);
+            }
+            let results: Vec<BlockArg> = (0..returns.len() as u32)
+                .map(BlockArg::TryCallRet)
+                .collect();
+            let normal = b.func.dfg.block_call(returned, &results);
+            let caught = b.func.dfg.block_call(handler, &[BlockArg::TryCallExn(0)]);
+            let table = b.func.dfg.exception_tables.push(ExceptionTableData::new(
+                sig,
+                normal,
+                [ExceptionTableItem::Default(caught)],
+            ));
+            match target {
+                CallTarget::Direct(func_ref) => b.ins().try_call(func_ref, args, table),
+                CallTarget::Indirect(_, code) => b.ins().try_call_indirect(code, args, table),
+            };
+            b.seal_block(returned);
+            b.switch_to_block(returned);
+            b.block_params(returned).to_vec()
+        }
+        (CallKind::Tail, CallTarget::Direct(func_ref)) => {
+            b.ins().return_call(func_ref, args);
+            Vec::new()
+        }
+        (CallKind::Tail, CallTarget::Indirect(sig, code)) => {
             b.ins().return_call_indirect(sig, code, args);
             Vec::new()
         }
@@ -818,6 +858,76 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         self.call_builtin(b, BuiltinIndex::elem_drop, &[elem]);
     }
 
+    // --- exceptions ---
+
+    /// The identity of tag `tag`: the address of its definition, shared by every module that
+    /// imports it.
+    pub(crate) fn tag_identity(&self, b: &mut FunctionBuilder, tag: u32) -> Value {
+        let offset = self.env.offsets.vmctx_tag_pointer(tag);
+        Self::load_at(b, I64, VM_CONSTANT, self.vmctx, offset)
+    }
+
+    /// The Cranelift types of the values an exception of tag `tag` carries.
+    pub(crate) fn tag_payload_types(&self, tag: u32) -> Vec<Type> {
+        let module = self.env.module;
+        let ty = module.func_type(module.tags[tag as usize]);
+        value_types(ty.params(), 0).expect("tags of supported types were checked at compile time")
+    }
+
+    /// The offset of an exception's payload slot `index`.
+    fn payload_offset(index: usize) -> i32 {
+        (EXCEPTION_PAYLOAD_OFFSET + index as u32 * EXCEPTION_SLOT_SIZE) as i32
+    }
+
+    /// A new exception of tag `tag` carrying `values`.
+    pub(crate) fn new_exception(
+        &mut self,
+        b: &mut FunctionBuilder,
+        tag: u32,
+        values: &[Value],
+    ) -> Value {
+        let tag_index = b.ins().iconst(I32, i64::from(tag));
+        let exn = self
+            .call_builtin(b, BuiltinIndex::exception_new, &[tag_index])
+            .expect("exception_new returns the exception");
+        b.ins().trapz(exn, trap_code(TrapKind::AllocationTooLarge));
+        for (index, &value) in values.iter().enumerate() {
+            b.ins()
+                .store(EXCEPTION, value, exn, Self::payload_offset(index));
+        }
+        exn
+    }
+
+    /// The tag identity of the exception `exn`.
+    pub(crate) fn exception_tag(b: &mut FunctionBuilder, exn: Value) -> Value {
+        Self::load_at(b, I64, EXCEPTION, exn, EXCEPTION_TAG_OFFSET)
+    }
+
+    /// The values the exception `exn`, of tag `tag`, carries.
+    pub(crate) fn exception_payload(
+        &self,
+        b: &mut FunctionBuilder,
+        tag: u32,
+        exn: Value,
+    ) -> Vec<Value> {
+        self.tag_payload_types(tag)
+            .into_iter()
+            .enumerate()
+            .map(|(index, ty)| {
+                b.ins()
+                    .load(ty, EXCEPTION, exn, Self::payload_offset(index))
+            })
+            .collect()
+    }
+
+    /// Throws the exception `exn`, for which this function has no handler, to its callers;
+    /// the code after it is unreachable.
+    pub(crate) fn throw_to_caller(&mut self, b: &mut FunctionBuilder, exn: Value) {
+        let fp = b.ins().get_frame_pointer(I64);
+        self.call_builtin(b, BuiltinIndex::throw_ref, &[exn, fp]);
+        b.ins().trap(trap_code(TrapKind::Unreachable));
+    }
+
     // --- functions and calls ---
 
     /// `ref.func`: every function's `VMFuncRef` lives inside the vmctx.
@@ -869,7 +979,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
                 }
             };
             let call_args = [&[self.vmctx, self.thread][..], args].concat();
-            call_direct(b, kind, func_ref, &call_args)
+            emit_call(b, kind, CallTarget::Direct(func_ref), &call_args)
         } else {
             let funcref = self.ref_func(b, function);
             self.call_funcref(b, module.functions[function as usize], funcref, args, kind)
@@ -890,7 +1000,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         let callee_vmctx = Self::load_at(b, I64, FUNCREF, funcref, VMOffsets::funcref_vmctx());
         let callee_thread = self.callee_thread(b, callee_vmctx);
         let call_args = [&[callee_vmctx, callee_thread][..], args].concat();
-        call_code(b, kind, sig, code, &call_args)
+        emit_call(b, kind, CallTarget::Indirect(sig, code), &call_args)
     }
 
     /// The block to pass to a callee with context `callee_vmctx`: ours when the callee is in

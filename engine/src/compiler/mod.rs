@@ -8,6 +8,7 @@
 mod abi;
 mod atomics;
 mod code_memory;
+mod exceptions;
 mod func_env;
 mod gc;
 mod relaxed_simd;
@@ -33,14 +34,14 @@ use self::trampolines::{
 use self::translate::translate_function;
 use self::traps::trap_kind;
 use crate::environ::{
-    CodeRange, ModuleInfo, ModuleTypes, MutexFastPath, SourceSite, TrapSite, Tunables, VMOffsets,
-    WasmError, unsupported,
+    CodeRange, HandlerSite, ModuleInfo, ModuleTypes, MutexFastPath, SourceSite, TrapSite, Tunables,
+    VMOffsets, WasmError, unsupported,
 };
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Signature;
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{CodegenError, Context};
+use cranelift_codegen::{CodegenError, Context, FinalizedMachExceptionHandler};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError, ModuleReloc};
@@ -64,6 +65,7 @@ impl CodeRange {
         len: 0,
         traps: Vec::new(),
         sources: Vec::new(),
+        handlers: Vec::new(),
     };
 }
 
@@ -397,6 +399,7 @@ struct PendingFunction {
     len: usize,
     traps: Vec<TrapSite>,
     sources: Vec<SourceSite>,
+    handlers: Vec<HandlerSite>,
 }
 
 /// A function compiled to machine code on any thread, not yet placed in the JIT's memory.
@@ -407,6 +410,7 @@ struct CompiledBody {
     relocs: Vec<ModuleReloc>,
     traps: Vec<TrapSite>,
     sources: Vec<SourceSite>,
+    handlers: Vec<HandlerSite>,
 }
 
 /// The reusable state of compiling one function after another, one per worker thread.
@@ -471,6 +475,32 @@ impl Scratch {
                 wasm_offset: site.loc.bits(),
             })
             .collect();
+        // Every `try_call` the translator emits has one catch-all handler (the function
+        // matches tags itself, in its landing pad).
+        let handlers = compiled
+            .buffer
+            .call_sites()
+            .filter_map(|site| {
+                let handler = site
+                    .exception_handlers
+                    .iter()
+                    .find_map(|handler| match handler {
+                        FinalizedMachExceptionHandler::Default(offset) => Some(*offset),
+                        _ => None,
+                    })?;
+                Some((site.ret_addr, handler, site.frame_offset))
+            })
+            .map(|(return_offset, handler_offset, frame_offset)| {
+                let frame_offset = frame_offset.ok_or_else(|| {
+                    codegen_error("a call with an exception handler has no frame offset")
+                })?;
+                Ok(HandlerSite {
+                    return_offset,
+                    handler_offset,
+                    frame_offset,
+                })
+            })
+            .collect::<Result<Vec<_>, WasmError>>()?;
         let relocs = compiled
             .buffer
             .relocs()
@@ -492,6 +522,7 @@ impl Scratch {
             relocs,
             traps,
             sources,
+            handlers,
         })
     }
 }
@@ -553,6 +584,7 @@ impl CodeBuilder {
             len: body.code.len(),
             traps: body.traps,
             sources: body.sources,
+            handlers: body.handlers,
         })
     }
 
@@ -580,6 +612,7 @@ impl FinishedCode {
             len: function.len,
             traps: function.traps,
             sources: function.sources,
+            handlers: function.handlers,
         }
     }
 

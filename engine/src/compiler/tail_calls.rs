@@ -9,7 +9,6 @@
 //! A loop of tail calls therefore runs in constant stack, and each callee's prologue still
 //! checks the stack limit, which is also how an interrupt stops such a loop.
 
-use super::func_env::CallKind;
 use super::translate::{Callee, Lowered, Translator};
 use crate::environ::WasmError;
 use wasmparser::Operator;
@@ -33,7 +32,7 @@ impl Translator<'_, '_, '_, '_> {
             },
             other => return Ok(Lowered::NotMine(other)),
         };
-        self.call(callee, CallKind::Tail);
+        self.return_call(callee);
         Ok(Lowered::Done)
     }
 }

@@ -104,7 +104,7 @@ pub(super) fn v128_const(b: &mut FunctionBuilder<'_>, bits: u128) -> Value {
     b.ins().vconst(V128, constant)
 }
 
-fn block_with_params(b: &mut FunctionBuilder<'_>, types: &[Type]) -> Block {
+pub(super) fn block_with_params(b: &mut FunctionBuilder<'_>, types: &[Type]) -> Block {
     let block = b.create_block();
     for &ty in types {
         b.append_block_param(block, ty);
@@ -128,8 +128,9 @@ pub(super) enum Callee {
     Indirect { type_index: u32, table: u32 },
 }
 
-/// What a proposal's entry point (`tail_call_operator`, `atomic_operator`, `gc_operator`,
-/// `simd_operator`, `relaxed_simd_operator`) did with an operator.
+/// What a proposal's entry point (`tail_call_operator`, `exception_operator`,
+/// `atomic_operator`, `gc_operator`, `simd_operator`, `relaxed_simd_operator`) did with an
+/// operator.
 pub(super) enum Lowered<'a> {
     /// It emitted the operator's IR.
     Done,
@@ -150,7 +151,7 @@ struct Frame {
     next_reachable: bool,
 }
 
-enum FrameKind {
+pub(super) enum FrameKind {
     Block,
     Loop {
         /// Branch target of the loop; its parameters are the loop's parameters.
@@ -163,6 +164,26 @@ enum FrameKind {
         params: Vec<Value>,
         else_seen: bool,
     },
+    /// A `try_table`: a block whose exceptions `dispatch` handles.
+    TryTable(TryTable),
+}
+
+/// What an open `try_table` does with an exception thrown inside it.
+pub(super) struct TryTable {
+    /// Where calls inside it land when their callee throws, and throws inside it jump; its
+    /// one parameter is the exnref. Filled when the `try_table` ends.
+    pub(super) dispatch: Block,
+    /// The catch clauses in order, with the block each branches to.
+    pub(super) clauses: Vec<(CatchClause, Block)>,
+}
+
+/// One catch clause of a `try_table`, after its label is resolved.
+#[derive(Copy, Clone)]
+pub(super) enum CatchClause {
+    /// `catch`/`catch_ref` of one tag: its payload, then, with `with_ref`, the exnref.
+    Tag { tag: u32, with_ref: bool },
+    /// `catch_all`/`catch_all_ref`: nothing, or the exnref.
+    All { with_ref: bool },
 }
 
 /// The translation state of one function body. Operators of the threads proposal are
@@ -230,9 +251,10 @@ impl Translator<'_, '_, '_, '_> {
     fn operator(&mut self, op: Operator<'_>, offset: u64) -> Result<(), WasmError> {
         if !self.reachable {
             match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
-                    self.dead_depth += 1
-                }
+                Operator::Block { .. }
+                | Operator::Loop { .. }
+                | Operator::If { .. }
+                | Operator::TryTable { .. } => self.dead_depth += 1,
                 Operator::Else if self.dead_depth == 0 => self.else_(),
                 Operator::End if self.dead_depth == 0 => self.end(),
                 Operator::End => self.dead_depth -= 1,
@@ -339,20 +361,15 @@ impl Translator<'_, '_, '_, '_> {
                 self.b.ins().return_(&values);
                 self.reachable = false;
             }
-            O::Call { function_index } => {
-                self.call(Callee::Function(function_index), CallKind::Plain)
-            }
-            O::CallRef { type_index } => self.call(Callee::Ref { type_index }, CallKind::Plain),
+            O::Call { function_index } => self.call(Callee::Function(function_index)),
+            O::CallRef { type_index } => self.call(Callee::Ref { type_index }),
             O::CallIndirect {
                 type_index,
                 table_index,
-            } => self.call(
-                Callee::Indirect {
-                    type_index,
-                    table: table_index,
-                },
-                CallKind::Plain,
-            ),
+            } => self.call(Callee::Indirect {
+                type_index,
+                table: table_index,
+            }),
 
             // --- parametric ---
             O::Drop => {
@@ -708,6 +725,9 @@ impl Translator<'_, '_, '_, '_> {
         let Lowered::NotMine(op) = self.tail_call_operator(op)? else {
             return Ok(());
         };
+        let Lowered::NotMine(op) = self.exception_operator(op, offset)? else {
+            return Ok(());
+        };
         let Lowered::NotMine(op) = self.atomic_operator(op, offset)? else {
             return Ok(());
         };
@@ -723,10 +743,21 @@ impl Translator<'_, '_, '_, '_> {
         unsupported(format!("operator {op:?}"), offset)
     }
 
-    /// A call of `callee` with its arguments from the stack. A plain call pushes the
-    /// callee's results; a tail call returns them from this function, and the code after it
-    /// is unreachable.
-    pub(super) fn call(&mut self, callee: Callee, kind: CallKind) {
+    /// A call of `callee` with its arguments from the stack, pushing its results. Inside a
+    /// `try_table`, an exception thrown out of the callee lands at the innermost one's
+    /// handler.
+    fn call(&mut self, callee: Callee) {
+        let handler = self.innermost_handler();
+        self.emit_call(callee, CallKind::Plain { handler });
+    }
+
+    /// A tail call of `callee` with its arguments from the stack: it returns its results
+    /// from this function, whose frame it replaces, and the code after it is unreachable.
+    pub(super) fn return_call(&mut self, callee: Callee) {
+        self.emit_call(callee, CallKind::Tail);
+    }
+
+    fn emit_call(&mut self, callee: Callee, kind: CallKind) {
         let module = self.env.module();
         let arity = match callee {
             Callee::Function(function) => module.function_type(function).params().len(),
@@ -752,7 +783,7 @@ impl Translator<'_, '_, '_, '_> {
             }
         };
         match kind {
-            CallKind::Plain => self.stack.extend(results),
+            CallKind::Plain { .. } => self.stack.extend(results),
             CallKind::Tail => self.reachable = false,
         }
     }
@@ -863,7 +894,7 @@ impl Translator<'_, '_, '_, '_> {
 
     // --- control ---
 
-    fn block_type(
+    pub(super) fn block_type(
         &self,
         blockty: BlockType,
         offset: u64,
@@ -881,7 +912,13 @@ impl Translator<'_, '_, '_, '_> {
         }
     }
 
-    fn push_frame(&mut self, kind: FrameKind, next: Block, params: usize, results: usize) {
+    pub(super) fn push_frame(
+        &mut self,
+        kind: FrameKind,
+        next: Block,
+        params: usize,
+        results: usize,
+    ) {
         self.control.push(Frame {
             kind,
             next,
@@ -898,11 +935,23 @@ impl Translator<'_, '_, '_, '_> {
         let frame = &mut self.control[position];
         match frame.kind {
             FrameKind::Loop { header } => (header, frame.params),
-            FrameKind::Block | FrameKind::If { .. } => {
+            FrameKind::Block | FrameKind::If { .. } | FrameKind::TryTable(_) => {
                 frame.next_reachable = true;
                 (frame.next, frame.results)
             }
         }
+    }
+
+    /// Where an exception thrown here goes first: the dispatch block of the innermost open
+    /// `try_table` of this function, if any.
+    pub(super) fn innermost_handler(&self) -> Option<Block> {
+        self.control
+            .iter()
+            .rev()
+            .find_map(|frame| match &frame.kind {
+                FrameKind::TryTable(try_table) => Some(try_table.dispatch),
+                _ => None,
+            })
     }
 
     /// Jumps from the end of a reachable arm to the construct's continuation.
@@ -954,6 +1003,7 @@ impl Translator<'_, '_, '_, '_> {
                 frame.next_reachable = true;
             }
             FrameKind::If { .. } => {}
+            FrameKind::TryTable(try_table) => self.dispatch(try_table),
         }
         self.stack.truncate(frame.height);
         self.b.switch_to_block(frame.next);

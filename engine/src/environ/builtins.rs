@@ -44,6 +44,13 @@ macro_rules! foreach_builtin_function {
             memory_atomic_wait32(vmctx: vmctx, memory: i32, addr: i64, expected: i32, timeout: i64) -> i32;
             /// `memory.atomic.wait64`, as `memory_atomic_wait32` with a 64-bit expected value.
             memory_atomic_wait64(vmctx: vmctx, memory: i32, addr: i64, expected: i64, timeout: i64) -> i32;
+            /// `throw`: a new exception of the module's tag `tag`, its payload slots zeroed for
+            /// the caller to fill; 0 when the GC heap has no room for it.
+            exception_new(vmctx: vmctx, tag: i32) -> pointer;
+            /// Throws the non-null exception `exn` out of the wasm frame whose frame pointer
+            /// is `fp`, which has no handler for it: resumes at the nearest handler of a
+            /// calling wasm frame, or ends the call from the host. Never returns.
+            throw_ref(vmctx: vmctx, exn: pointer, fp: pointer) -> ();
             /// A call through a funcref whose context is another instance's: returns the
             /// running thread's block for that instance (creating it on the thread's first
             /// call there), or the caller's own block when the callee is a host function.

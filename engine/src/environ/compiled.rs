@@ -15,6 +15,19 @@ pub struct CodeRange {
     /// Where the code of each wasm instruction starts, in code order: for backtraces.
     /// Empty for trampolines, which have no wasm source.
     pub sources: Vec<SourceSite>,
+    /// The calls inside a `try_table`, where an exception thrown out of the callee lands.
+    pub handlers: Vec<HandlerSite>,
+}
+
+/// A call inside a `try_table`: an exception thrown out of its callee resumes the function
+/// at `handler_offset`, with the stack pointer `frame_offset` bytes below the function's frame
+/// pointer and the exception in the first payload register.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct HandlerSite {
+    /// Offset of the call's return address in the function's code.
+    pub return_offset: u32,
+    pub handler_offset: u32,
+    pub frame_offset: u32,
 }
 
 /// The machine code of one wasm instruction starts at `code_offset` of its function's code;

@@ -23,6 +23,15 @@ pub const ARRAY_ELEMENTS_OFFSET: u32 = 16;
 /// Alignment of every object.
 pub const OBJECT_ALIGN: usize = 16;
 
+/// Offset of an exception object's tag: the address of its `VMTagDefinition`. Exceptions
+/// are allocated in the GC heap like structs, but only exnrefs point at them, so nothing
+/// reads this word as a type descriptor.
+pub const EXCEPTION_TAG_OFFSET: u32 = 0;
+/// Offset of an exception's first payload value; each takes a 16-byte slot.
+pub const EXCEPTION_PAYLOAD_OFFSET: u32 = 16;
+/// Size of one payload slot of an exception.
+pub const EXCEPTION_SLOT_SIZE: u32 = 16;
+
 /// The low bits that mark a host-value handle in a reference word.
 pub const HOST_HANDLE_TAG: u64 = 0b10;
 

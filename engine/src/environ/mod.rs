@@ -21,7 +21,8 @@ pub(crate) use builtins::foreach_builtin_function;
 pub use builtins::{BuiltinIndex, BuiltinParam};
 pub use canonical::{canonical_global, canonical_table};
 pub use compiled::{
-    CodeRange, CompiledCode, HostTrampolineCode, MutexFastPath, MutexFastPathCode, SourceSite,
+    CodeRange, CompiledCode, HandlerSite, HostTrampolineCode, MutexFastPath, MutexFastPathCode,
+    SourceSite,
 };
 pub(crate) use module::unsupported;
 pub use module::{

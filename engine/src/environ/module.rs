@@ -47,6 +47,8 @@ pub enum EntityIndex {
     Table(u32),
     Memory(u32),
     Global(u32),
+    /// An exception tag (exception handling).
+    Tag(u32),
 }
 
 /// One import, in declaration order.
@@ -202,6 +204,9 @@ pub struct ModuleInfo {
     pub num_imported_tables: u32,
     pub num_imported_memories: u32,
     pub num_imported_globals: u32,
+    /// The function type index of every exception tag, imported ones first.
+    pub tags: Vec<u32>,
+    pub num_imported_tags: u32,
     pub imports: Vec<Import>,
     /// Exports in declaration order.
     pub exports: Vec<(String, EntityIndex)>,
@@ -435,7 +440,11 @@ impl ModuleInfo {
                             self.num_imported_globals += 1;
                             EntityIndex::Global(self.globals.len() as u32 - 1)
                         }
-                        TypeRef::Tag(_) => return unsupported("exception-handling tags", offset),
+                        TypeRef::Tag(tag) => {
+                            self.tags.push(tag.func_type_idx);
+                            self.num_imported_tags += 1;
+                            EntityIndex::Tag(self.tags.len() as u32 - 1)
+                        }
                         TypeRef::FuncExact(_) => {
                             return unsupported("exact function imports", offset);
                         }
@@ -468,7 +477,9 @@ impl ModuleInfo {
                 }
             }
             Payload::TagSection(reader) => {
-                return unsupported("exception-handling tags", reader.range().start);
+                for tag in reader {
+                    self.tags.push(tag?.func_type_idx);
+                }
             }
             Payload::GlobalSection(reader) => {
                 for global in reader {
@@ -485,8 +496,8 @@ impl ModuleInfo {
                 }
             }
             Payload::ExportSection(reader) => {
-                for export in reader.into_iter_with_offsets() {
-                    let (offset, export) = export?;
+                for export in reader {
+                    let export = export?;
                     let index = match export.kind {
                         ExternalKind::Func | ExternalKind::FuncExact => {
                             EntityIndex::Function(export.index)
@@ -494,7 +505,7 @@ impl ModuleInfo {
                         ExternalKind::Table => EntityIndex::Table(export.index),
                         ExternalKind::Memory => EntityIndex::Memory(export.index),
                         ExternalKind::Global => EntityIndex::Global(export.index),
-                        ExternalKind::Tag => return unsupported("exception-handling tags", offset),
+                        ExternalKind::Tag => EntityIndex::Tag(export.index),
                     };
                     self.exports.push((export.name.to_string(), index));
                 }

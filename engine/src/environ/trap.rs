@@ -57,11 +57,13 @@ pub enum TrapKind {
     AllocationTooLarge,
     /// The store's thread used up the fuel the embedder gave it (`Config::consume_fuel`).
     OutOfFuel,
+    /// `throw_ref` of a null exception reference.
+    NullExceptionReference,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub(crate) const ALL: [TrapKind; 24] = [
+    pub(crate) const ALL: [TrapKind; 25] = [
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -86,6 +88,7 @@ impl TrapKind {
         TrapKind::CastFailure,
         TrapKind::AllocationTooLarge,
         TrapKind::OutOfFuel,
+        TrapKind::NullExceptionReference,
     ];
 
     /// The compact code that libcalls return and that trap tables store.
@@ -125,6 +128,7 @@ impl TrapKind {
             TrapKind::CastFailure => "cast failure",
             TrapKind::AllocationTooLarge => "allocation too large for the GC heap",
             TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
+            TrapKind::NullExceptionReference => "null exception reference",
         }
     }
 }

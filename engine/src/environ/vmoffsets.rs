@@ -15,6 +15,7 @@
 //!  24  memories: [*mut VMMemoryDefinition; M]   imported and defined alike
 //!      tables:   [*mut VMTableDefinition; T]
 //!      globals:  [*mut VMGlobalDefinition; G]
+//!      tags:     [*const VMTagDefinition; E]    a tag's identity is its definition's address
 //!      funcrefs: [VMFuncRef; F]                 one per function index, imports first
 //!
 //! VMThreadContext (one per instance and thread; 16-byte aligned)
@@ -58,6 +59,7 @@ pub struct VMOffsets {
     num_memories: u32,
     num_tables: u32,
     num_globals: u32,
+    num_tags: u32,
     num_funcs: u32,
     num_thread_locals: u32,
 }
@@ -70,6 +72,7 @@ impl VMOffsets {
             num_memories: count(module.memories.len()),
             num_tables: count(module.tables.len()),
             num_globals: count(module.globals.len()),
+            num_tags: count(module.tags.len()),
             num_funcs: count(module.functions.len()),
             num_thread_locals: count(module.thread_locals.len()),
         }
@@ -125,8 +128,18 @@ impl VMOffsets {
         self.vmctx_globals_begin() + index * POINTER_SIZE
     }
 
-    fn vmctx_funcrefs_begin(&self) -> u32 {
+    fn vmctx_tags_begin(&self) -> u32 {
         self.vmctx_globals_begin() + self.num_globals * POINTER_SIZE
+    }
+
+    /// Offset of the pointer to tag `index`'s definition.
+    pub fn vmctx_tag_pointer(&self, index: u32) -> u32 {
+        assert!(index < self.num_tags);
+        self.vmctx_tags_begin() + index * POINTER_SIZE
+    }
+
+    fn vmctx_funcrefs_begin(&self) -> u32 {
+        self.vmctx_tags_begin() + self.num_tags * POINTER_SIZE
     }
 
     /// Offset of the `VMFuncRef` of function `index`.

@@ -7,8 +7,10 @@
 //! an allocation past it traps. A tracing collector can replace this module without
 //! changing the object layout (`environ::gc`).
 
+use super::vmcontext::VMTagDefinition;
 use crate::environ::gc::{
-    ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, OBJECT_ALIGN, OBJECT_RTT_OFFSET, array_size,
+    ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, EXCEPTION_PAYLOAD_OFFSET, EXCEPTION_SLOT_SIZE,
+    EXCEPTION_TAG_OFFSET, OBJECT_ALIGN, OBJECT_RTT_OFFSET, array_size,
 };
 use crate::environ::{RTT_ANCESTORS, RTT_DEPTH};
 use std::alloc::Layout;
@@ -79,6 +81,27 @@ impl GcHeap {
         state.cursor = Some(unsafe { object.add(size) });
         state.remaining -= size;
         state.allocated = allocated;
+        Some(object)
+    }
+
+    /// A new exception of tag `tag` with `slots` zeroed payload slots, or `None` past the
+    /// heap's limit.
+    pub fn alloc_exception(
+        &self,
+        tag: *const VMTagDefinition,
+        slots: usize,
+    ) -> Option<NonNull<u8>> {
+        let size = EXCEPTION_PAYLOAD_OFFSET as usize + slots * EXCEPTION_SLOT_SIZE as usize;
+        let object = self.alloc_zeroed(size)?;
+        // SAFETY: the object is at least as large as its tag word, aligned, and not yet
+        // shared with any other thread.
+        unsafe {
+            object
+                .as_ptr()
+                .add(EXCEPTION_TAG_OFFSET as usize)
+                .cast::<*const VMTagDefinition>()
+                .write(tag);
+        }
         Some(object)
     }
 

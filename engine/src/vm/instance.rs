@@ -10,7 +10,7 @@ use super::gc::GcHeap;
 use super::memory::{StoreMemory, WaitValue, copy_bytes, fill_bytes, wasm_timeout};
 use super::module::ModuleRuntime;
 use super::table::Table;
-use super::vmcontext::{VMBuiltinTable, VMContext, VMFuncRef, VMGlobalDefinition};
+use super::vmcontext::{VMBuiltinTable, VMContext, VMFuncRef, VMGlobalDefinition, VMTagDefinition};
 use crate::environ::{
     ConstExpr, ConstOp, DataKind, ElementKind, TrapKind, VM_CONTEXT_MAGIC, VMOffsets, i31,
 };
@@ -27,6 +27,7 @@ pub(crate) struct InstanceEntities {
     pub memories: Vec<NonNull<StoreMemory>>,
     pub tables: Vec<NonNull<Table>>,
     pub globals: Vec<NonNull<VMGlobalDefinition>>,
+    pub tags: Vec<NonNull<VMTagDefinition>>,
     /// The store's GC heap, where the instance allocates structs and arrays.
     pub gc_heap: Arc<GcHeap>,
     /// The libcalls JIT code reaches through the context.
@@ -48,6 +49,7 @@ pub(crate) struct Instance {
     memories: Vec<NonNull<StoreMemory>>,
     tables: Vec<NonNull<Table>>,
     globals: Vec<NonNull<VMGlobalDefinition>>,
+    tags: Vec<NonNull<VMTagDefinition>>,
     /// Evaluated items of each element segment; emptied by `elem.drop` and after use by
     /// active and declarative segments.
     elements: RwLock<Vec<Box<[usize]>>>,
@@ -87,6 +89,7 @@ impl Instance {
             memories: entities.memories,
             tables: entities.tables,
             globals: entities.globals,
+            tags: entities.tags,
             gc_heap: entities.gc_heap,
         });
         let instance_ptr: *mut Instance = &mut *instance;
@@ -118,6 +121,11 @@ impl Instance {
             }
             let global = instance.globals[index].as_ptr();
             instance.write(instance.offsets.vmctx_global_pointer(index as u32), global);
+        }
+        for index in 0..instance.tags.len() {
+            // The store keeps every tag alive while instances use it.
+            let tag: *const VMTagDefinition = instance.tags[index].as_ptr();
+            instance.write(instance.offsets.vmctx_tag_pointer(index as u32), tag);
         }
         let info = Arc::clone(&instance.module.info);
         for (index, imported) in entities.imported_funcs.iter().enumerate() {
@@ -464,6 +472,15 @@ impl Instance {
             .get(u64::from(index))
             .map(|raw| raw as *const VMFuncRef)
             .ok_or(TrapKind::UndefinedElement)
+    }
+
+    /// `throw`'s new exception of tag `tag`, its payload zeroed; 0 when the GC heap is full.
+    pub fn exception_new_raw(&self, tag: u32) -> usize {
+        let info = &self.module.info;
+        let slots = info.func_type(info.tags[tag as usize]).params().len();
+        self.gc_heap
+            .alloc_exception(self.tags[tag as usize].as_ptr(), slots)
+            .map_or(0, |exception| exception.as_ptr() as usize)
     }
 
     pub fn data_drop(&self, data: u32) {

@@ -8,6 +8,7 @@
 use super::instance::Instance;
 use super::memory::WaitValue;
 use super::threads::ThreadRecord;
+use super::traphandlers::throw;
 use super::vmcontext::{VMBuiltinTable, VMContext, VMGlobalDefinition, VMThreadContext};
 use crate::environ::{HOST_FUNC_MAGIC, TrapKind, foreach_builtin_function};
 
@@ -188,6 +189,17 @@ mod entry {
             );
             block.as_ptr() as usize
         }
+    }
+
+    pub unsafe extern "C" fn exception_new(vmctx: *mut VMContext, tag: u32) -> usize {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.exception_new_raw(tag)
+    }
+
+    pub unsafe extern "C" fn throw_ref(_vmctx: *mut VMContext, exn: usize, fp: usize) {
+        // SAFETY: JIT code passes a non-null exception and its own frame pointer, and this
+        // frame owns nothing that skipping it would leak.
+        unsafe { throw(exn, fp) }
     }
 
     pub unsafe extern "C" fn gc_alloc(vmctx: *mut VMContext, ty: u32, length: u32) -> usize {

@@ -183,7 +183,12 @@ pub(crate) fn register_all<'a>(
                 .iter()
                 .map(|site| (site.code_offset, site.kind))
                 .collect();
-            register_code(range.start, range.start + range.len, traps)
+            register_code(
+                range.start,
+                range.start + range.len,
+                traps,
+                range.handlers.clone(),
+            )
         })
         .collect()
 }

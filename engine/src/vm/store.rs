@@ -15,7 +15,7 @@ use super::threads::{GuestThreads, SpawnError};
 use super::threads::{InstanceRef, SharedEntry};
 use super::threads::{ThreadRecord, call_on_block};
 use super::traphandlers::UnwindReason;
-use super::vmcontext::{VMFuncRef, VMGlobalDefinition, VMThreadContext, VMVal};
+use super::vmcontext::{VMFuncRef, VMGlobalDefinition, VMTagDefinition, VMThreadContext, VMVal};
 use crate::environ::{
     BoundsChecks, EntityIndex, ModuleInfo, RTT_KIND, TrapKind, TypeKind, VMOffsets,
     canonical_global, canonical_table, gc,
@@ -35,6 +35,7 @@ pub(crate) enum ExternIndex {
     Memory(usize),
     Table(usize),
     Global(usize),
+    Tag(usize),
 }
 
 /// Why instantiation stopped.
@@ -57,6 +58,7 @@ struct InstanceRecord {
     memories: Vec<usize>,
     tables: Vec<usize>,
     globals: Vec<usize>,
+    tags: Vec<usize>,
 }
 
 /// The untyped part of a store.
@@ -88,6 +90,8 @@ pub(crate) struct StoreOpaque {
     /// home thread's copy in its instance's home block.
     global_ptrs: Vec<NonNull<VMGlobalDefinition>>,
     global_types: Vec<GlobalType>,
+    /// Boxed: VMContexts point at them, and their addresses are their identities.
+    tags: Vec<Box<VMTagDefinition>>,
     funcs: Vec<FuncData>,
     funcs_by_ref: HashMap<usize, usize>,
     /// Func index of each host function, by the address of its context (the `vmctx` of its
@@ -170,6 +174,7 @@ impl<T: 'static> StoreBox<T> {
                 globals: Vec::new(),
                 global_ptrs: Vec::new(),
                 global_types: Vec::new(),
+                tags: Vec::new(),
                 funcs: Vec::new(),
                 funcs_by_ref: HashMap::new(),
                 host_funcs_by_context: HashMap::new(),
@@ -435,13 +440,18 @@ impl StoreOpaque {
         let info = Arc::clone(&module.info);
         let mut imported_funcs = Vec::new();
         let (mut memories, mut tables, mut globals) = (Vec::new(), Vec::new(), Vec::new());
+        let mut tags = Vec::new();
         for import in imports {
             match *import {
                 ExternIndex::Func(func) => imported_funcs.push(*self.funcref(func)),
                 ExternIndex::Memory(memory) => memories.push(memory),
                 ExternIndex::Table(table) => tables.push(table),
                 ExternIndex::Global(global) => globals.push(global),
+                ExternIndex::Tag(tag) => tags.push(tag),
             }
+        }
+        for &ty in &info.tags[info.num_imported_tags as usize..] {
+            tags.push(self.push_tag(module.types.ids[ty as usize]));
         }
         for ty in &info.memories[info.num_imported_memories as usize..] {
             let memory = StoreMemory::new(*ty, self.bounds_checks)
@@ -473,6 +483,10 @@ impl StoreOpaque {
                 .map(|&t| NonNull::from(&mut *self.tables[t]))
                 .collect(),
             globals: globals.iter().map(|&g| self.global_ptrs[g]).collect(),
+            tags: tags
+                .iter()
+                .map(|&t| NonNull::from(&*self.tags[t]))
+                .collect(),
             gc_heap: Arc::clone(&self.gc_heap),
             builtins: builtin_table(),
         };
@@ -490,6 +504,7 @@ impl StoreOpaque {
             memories,
             tables,
             globals,
+            tags,
         });
         init.map_err(|kind| {
             InstantiationFailure::Unwind(UnwindReason::Trap {
@@ -518,6 +533,7 @@ impl StoreOpaque {
             EntityIndex::Memory(memory) => ExternIndex::Memory(record.memories[memory as usize]),
             EntityIndex::Table(table) => ExternIndex::Table(record.tables[table as usize]),
             EntityIndex::Global(global) => ExternIndex::Global(record.globals[global as usize]),
+            EntityIndex::Tag(tag) => ExternIndex::Tag(record.tags[tag as usize]),
         }
     }
 
@@ -586,6 +602,19 @@ impl StoreOpaque {
 
     pub fn table(&self, table: usize) -> &Table {
         &self.tables[table]
+    }
+
+    // --- tags ---
+
+    /// A new tag, distinct from every other, whose payload has function type `type_id`.
+    pub fn push_tag(&mut self, type_id: u32) -> usize {
+        self.tags.push(Box::new(VMTagDefinition { type_id }));
+        self.tags.len() - 1
+    }
+
+    /// The engine-wide id of `tag`'s function type.
+    pub fn tag_type_id(&self, tag: usize) -> u32 {
+        self.tags[tag].type_id
     }
 
     // --- globals ---

@@ -29,7 +29,7 @@ use std::sync::{Once, OnceLock, RwLock, RwLockReadGuard, TryLockError};
 
 use super::mmap::{Mmap, page_size};
 use super::vmcontext::VMThreadContext;
-use crate::environ::TrapKind;
+use crate::environ::{HandlerSite, TrapKind};
 
 #[cfg(not(all(
     any(target_os = "linux", target_os = "android"),
@@ -71,6 +71,8 @@ struct Entry {
     /// Sorted by offset, no duplicate offsets, so the handler can binary-search without
     /// allocating.
     traps: Box<[(u32, TrapKind)]>,
+    /// The calls inside `try_table`s, sorted by return-address offset.
+    handlers: Box<[HandlerSite]>,
 }
 
 /// Keyed by start address. The signal handler only ever uses `try_read`: blocking inside a
@@ -135,6 +137,7 @@ pub(crate) fn register_code(
     start: usize,
     end: usize,
     mut traps: Vec<(u32, TrapKind)>,
+    mut handlers: Vec<HandlerSite>,
 ) -> CodeRegistration {
     assert!(start <= end, "code range {start:#x}..{end:#x} is inverted");
     assert!(
@@ -146,9 +149,11 @@ pub(crate) fn register_code(
     }
     traps.sort_unstable_by_key(|&(off, _)| off);
     traps.dedup_by_key(|&mut (off, _)| off);
+    handlers.sort_unstable_by_key(|site| site.return_offset);
     let entry = Entry {
         end,
         traps: traps.into_boxed_slice(),
+        handlers: handlers.into_boxed_slice(),
     };
 
     let overlap = {
@@ -194,6 +199,43 @@ fn lookup_pc(pc: usize) -> Option<Option<TrapKind>> {
     Some(site)
 }
 
+/// What registered code says of a return address.
+enum ReturnSite {
+    /// Not in registered code: the caller is Rust (the frame above is an entry trampoline).
+    Host,
+    /// In JIT code, at a call with no exception handler.
+    Unhandled,
+    /// In JIT code, at a call inside a `try_table`: its landing pad, and how far below the
+    /// caller's frame pointer the stack pointer is at the call.
+    Handler { pc: usize, frame_offset: usize },
+}
+
+/// The exception-handling view of `return_address`.
+fn return_site(return_address: usize) -> ReturnSite {
+    let _busy = BusyFlag::set();
+    let map = read_registry_nonblocking();
+    // A return address points after its call, maybe at the very end of the function.
+    let Some((&start, entry)) = map.range(..return_address).next_back() else {
+        return ReturnSite::Host;
+    };
+    if return_address > entry.end {
+        return ReturnSite::Host;
+    }
+    let Ok(offset) = u32::try_from(return_address - start) else {
+        return ReturnSite::Host;
+    };
+    match entry
+        .handlers
+        .binary_search_by_key(&offset, |site| site.return_offset)
+    {
+        Ok(index) => ReturnSite::Handler {
+            pc: start + entry.handlers[index].handler_offset as usize,
+            frame_offset: entry.handlers[index].frame_offset as usize,
+        },
+        Err(_) => ReturnSite::Unhandled,
+    }
+}
+
 /// Acquires the registry for reading without ever parking the thread.
 ///
 /// Giving up on contention would turn a genuine trap into a process crash whenever another
@@ -236,6 +278,9 @@ struct Activation {
     stack_limit: usize,
     /// Written by the signal handler just before it unwinds.
     trap: Cell<Option<(TrapKind, usize)>>,
+    /// An exception no wasm frame of this activation caught (its exnref word), written by
+    /// [`throw`] just before it unwinds.
+    exception: Cell<Option<u64>>,
     /// The code addresses of the wasm frames the trap unwound, innermost first (the trapping
     /// instruction, then each caller's return address); written with `trap`.
     frames: Cell<Frames>,
@@ -269,6 +314,8 @@ pub(crate) enum UnwindReason {
     Trap { kind: TrapKind, pcs: Vec<usize> },
     /// A host function failed; the payload is what was passed to [`set_pending_host_error`].
     Host(Box<dyn Any + Send>),
+    /// An exception left the wasm code uncaught; the exnref's word.
+    Exception(u64),
 }
 
 /// Records a host function's error (or caught panic payload) in the innermost activation,
@@ -379,6 +426,7 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
         block,
         stack_limit: limit,
         trap: Cell::new(None),
+        exception: Cell::new(None),
         frames: Cell::new(Frames {
             pcs: [0; MAX_BACKTRACE_FRAMES],
             len: 0,
@@ -419,6 +467,9 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
     }
     if finished {
         return Ok(());
+    }
+    if let Some(exception) = activation.exception.take() {
+        return Err(UnwindReason::Exception(exception));
     }
     let (mut kind, _pc) = activation
         .trap
@@ -601,6 +652,75 @@ pub(crate) unsafe fn claim_interrupt(context: *mut c_void) -> Nudged {
     // SAFETY: guaranteed by the caller; the thread is at JIT code of this activation.
     act.frames.set(unsafe { walk_frames(pc, context, act) });
     Nudged::Unwind(jmp_buf)
+}
+
+/// Throws exception `exn` out of the wasm frame whose frame pointer is `fp`: follows the
+/// chain of frame records outwards from that frame's caller to the first call inside a
+/// `try_table` and resumes the calling function at the call's landing pad, with the stack
+/// pointer the call had and `exn` in the first payload register. The landing pad matches the
+/// exception's tag itself and throws it on when no clause takes it. When the chain leaves JIT
+/// code first (the frame above is the entry trampoline, called from Rust), the exception is
+/// uncaught: the innermost activation unwinds with it, as for a trap.
+///
+/// # Safety
+///
+/// `fp` must be the frame pointer of JIT code compiled with frame pointers, running under
+/// this thread's innermost activation, whose callers up to the activation are JIT code too;
+/// `exn` must be a live exception. The frames between this call and the landing pad (this
+/// function's, the builtin's) are skipped without running destructors, so they must own
+/// nothing.
+pub(crate) unsafe fn throw(exn: usize, fp: usize) -> ! {
+    let act = ACTIVATION.get();
+    assert!(!act.is_null(), "an exception thrown outside of catch_traps");
+    // SAFETY: a non-null ACTIVATION is a live activation (see `set_pending_host_error`).
+    let act = unsafe { &*act };
+    // Every wasm frame of this activation lies between here and the activation.
+    let marker = 0u8;
+    let stack = (&raw const marker) as usize..(act as *const Activation as usize);
+    let mut fp = fp;
+    while stack.contains(&fp) && fp.is_multiple_of(size_of::<usize>()) {
+        // SAFETY: `fp` is within this thread's live stack below the activation, so the two
+        // words of its frame record are mapped.
+        let (caller_fp, return_address) = unsafe {
+            let record = fp as *const usize;
+            (record.read(), record.add(1).read())
+        };
+        match return_site(return_address) {
+            ReturnSite::Host => break,
+            ReturnSite::Unhandled => fp = caller_fp,
+            ReturnSite::Handler { pc, frame_offset } => {
+                // SAFETY: `pc` is the landing pad of the call that `return_address` returns
+                // from, in the frame whose frame pointer is `caller_fp`; Cranelift expects
+                // the stack pointer at `frame_offset` below it and the payload in the first
+                // register, and treats every other register as clobbered.
+                unsafe { weft_resume(pc, caller_fp - frame_offset, caller_fp, exn) }
+            }
+        }
+    }
+    act.exception.set(Some(exn as u64));
+    // SAFETY: the activation's jump buffer is published before any JIT code runs under it;
+    // the frames skipped are JIT code and this thread's Rust frames that own nothing.
+    unsafe { weft_unwind(act.jmp_buf.get()) }
+}
+
+/// Continues JIT code at `pc` with the given stack and frame pointers and `payload` in the
+/// first exception payload register (`rax`, `x0`).
+///
+/// # Safety
+///
+/// `pc`, `sp` and `fp` must together be a landing pad and the frame it expects.
+#[unsafe(naked)]
+unsafe extern "C" fn weft_resume(pc: usize, sp: usize, fp: usize, payload: usize) -> ! {
+    #[cfg(target_arch = "x86_64")]
+    core::arch::naked_asm!("mov rsp, rsi", "mov rbp, rdx", "mov rax, rcx", "jmp rdi");
+    #[cfg(target_arch = "aarch64")]
+    core::arch::naked_asm!(
+        "mov x16, x0",
+        "mov sp, x1",
+        "mov x29, x2",
+        "mov x0, x3",
+        "br x16"
+    );
 }
 
 /// Unwinds to the jump buffer [`claim_interrupt`] returned.
@@ -859,7 +979,7 @@ mod tests {
             };
             assert_eq!(rc, 0);
             let start = mem.as_ptr() as usize;
-            let registration = register_code(start, start + code.len(), traps);
+            let registration = register_code(start, start + code.len(), traps, Vec::new());
             Stub {
                 mem,
                 _registration: registration,
@@ -914,6 +1034,7 @@ mod tests {
                 (0x40, TrapKind::TableOutOfBounds),
                 (0x10, TrapKind::Unreachable),
             ],
+            Vec::new(),
         );
         assert_eq!(lookup_pc(base - 1), None);
         assert_eq!(lookup_pc(base), Some(None));
@@ -925,8 +1046,8 @@ mod tests {
         assert_eq!(lookup_pc(base + 0xff), Some(None));
         assert_eq!(lookup_pc(base + 0x100), None);
         // Adjacent ranges are fine; empty ones are ignored.
-        let next = register_code(base + 0x100, base + 0x200, vec![]);
-        let empty = register_code(base + 0x180, base + 0x180, vec![]);
+        let next = register_code(base + 0x100, base + 0x200, vec![], vec![]);
+        let empty = register_code(base + 0x180, base + 0x180, vec![], vec![]);
         assert_eq!(lookup_pc(base + 0x100), Some(None));
         drop((reg, next, empty));
         assert_eq!(lookup_pc(base + 0x10), None);
@@ -937,8 +1058,8 @@ mod tests {
     #[should_panic(expected = "overlaps")]
     fn overlapping_registration_panics() {
         let base = 0x1100_0000_0000usize;
-        let _a = register_code(base, base + 0x100, vec![]);
-        let _b = register_code(base + 0xff, base + 0x200, vec![]);
+        let _a = register_code(base, base + 0x100, vec![], vec![]);
+        let _b = register_code(base + 0xff, base + 0x200, vec![], vec![]);
     }
 
     #[test]
@@ -1200,6 +1321,7 @@ mod tests {
                             start,
                             start + 0x100,
                             vec![(0, TrapKind::Unreachable)],
+                            Vec::new(),
                         ));
                     }
                 });

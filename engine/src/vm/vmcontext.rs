@@ -123,6 +123,15 @@ pub struct VMTableDefinition {
     pub current_elements: std::sync::atomic::AtomicUsize,
 }
 
+/// An exception tag. A tag is its definition: two tags are the same exactly when their
+/// definitions are at the same address, so an imported tag is a pointer to its exporter's.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTagDefinition {
+    /// Engine-wide id of the tag's function type (the exception's payload).
+    pub type_id: u32,
+}
+
 /// Storage of one global: big enough and aligned for any value type, including v128.
 #[repr(C, align(16))]
 #[derive(Debug, Default, Clone, Copy)]

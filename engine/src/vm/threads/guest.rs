@@ -30,6 +30,9 @@ pub(crate) enum ThreadFailure {
     Trap(TrapKind),
     /// A host function failed on the thread; its error, as text.
     Host(String),
+    /// An exception left the thread's function uncaught (the exnref's word): the thread
+    /// ends as a trap would end it.
+    Exception(u64),
 }
 
 impl ThreadFailure {
@@ -50,6 +53,7 @@ impl ThreadFailure {
                     .unwrap_or_else(|| "a host function failed".to_string());
                 ThreadFailure::Host(message)
             }
+            UnwindReason::Exception(word) => ThreadFailure::Exception(word),
         }
     }
 }
@@ -63,6 +67,7 @@ impl ThreadFailure {
                 pcs: Vec::new(),
             },
             ThreadFailure::Host(message) => UnwindReason::Host(Box::new(message)),
+            ThreadFailure::Exception(word) => UnwindReason::Exception(word),
         }
     }
 }
