@@ -2,7 +2,8 @@
 //!
 //! Every failure ends as one `error: ...` line on stderr (a trap's is followed by its wasm
 //! backtrace, one frame per line) and a non-zero exit status: 2 for
-//! wrong options (as clap uses), 134 for a trap (as Wasmtime), 1 for everything else. A
+//! wrong options (as clap uses), 134 for a trap or an uncaught exception (as Wasmtime), 1
+//! for everything else. A
 //! program that runs to its end exits with its own status.
 
 mod args;
@@ -69,12 +70,13 @@ fn wasm_backtrace(err: &anyhow::Error) -> Option<&weft::WasmBacktrace> {
         .find_map(|cause| cause.downcast_ref::<weft::Error>()?.backtrace())
 }
 
-/// Whether the error is wasm code trapping (in any thread), not weft failing to run it.
+/// Whether the error is wasm code trapping (in any thread) or throwing an exception it
+/// does not catch, which ends the program the same way; not weft failing to run it.
 fn is_trap(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<weft::Error>(),
-            Some(weft::Error::Trap { .. })
+            Some(weft::Error::Trap { .. } | weft::Error::Exception(_))
         )
     })
 }

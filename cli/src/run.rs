@@ -31,8 +31,9 @@ const ENTRY_POINTS: [&str; 2] = ["_start", "main"];
 /// (`--wasi-threads=shared`). The program ends when its entry point returns or any thread
 /// calls `proc_exit`; then every other thread is stopped.
 ///
-/// Exit status: the program's own; 134 when it traps (as Wasmtime does, the status of a
-/// process aborted by a signal), with one `error:` line; 1 when it cannot run (a missing or
+/// Exit status: the program's own; 134 when it traps or throws an exception it does not catch
+/// (as Wasmtime does, the status of a process aborted by a signal), with one `error:` line;
+/// 1 when it cannot run (a missing or
 /// invalid module, an unknown import or export); 2 for wrong options.
 #[derive(clap::Args)]
 pub(crate) struct RunArgs {

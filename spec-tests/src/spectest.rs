@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 use weft::{
-    AbstractHeapType, AnyRef, ConcreteKind, ConcreteType, Engine, Error, Extern, ExternRef,
+    AbstractHeapType, AnyRef, ConcreteKind, ConcreteType, Engine, Error, ExnRef, Extern, ExternRef,
     ExternType, Func, FuncType, Global, GlobalType, HeapType, I31, Linker, Memory, MemoryType,
-    Module, Mutability, RefType, SharedMemory, Store, Table, TableType, Tag, Val, ValType,
+    Module, Mutability, RefType, SharedMemory, Store, Table, TableType, Tag, TagType, Val, ValType,
 };
 
 const MODULE: &str = "spectest";
@@ -151,6 +151,11 @@ fn host_value<T: 'static>(store: &mut Store<T>, ty: &ValType) -> Result<Option<V
                     Val::AnyRef(Some(AnyRef::I31(I31::wrapping_u32(0))))
                 }
                 AbstractHeapType::Extern => Val::ExternRef(Some(ExternRef::new(&mut *store, 0u32))),
+                // An exception of a fresh tag that carries nothing.
+                AbstractHeapType::Exn => {
+                    let tag = Tag::new(&mut *store, &TagType::new(FuncType::new([], []))?);
+                    Val::ExnRef(Some(ExnRef::new(&mut *store, &tag, &[])?))
+                }
                 AbstractHeapType::Struct | AbstractHeapType::Array => {
                     let object_type = plain_object_type(store.engine(), *shared, *ty)?;
                     return host_object(store, &object_type);

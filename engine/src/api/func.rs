@@ -10,7 +10,7 @@ use super::values::Val;
 use crate::environ::{MutexFastPath, TrapKind};
 use crate::vm::{
     FastPathEntry, FrameSymbol, HostBody, HostCode, HostError, HostFunc, HostPanic, Intrinsic,
-    StoreInner, StoreOpaque, UnwindReason, VMVal,
+    StoreInner, StoreOpaque, ThrownException, UnwindReason, VMVal,
 };
 use std::any::Any;
 use std::sync::Arc;
@@ -239,9 +239,13 @@ impl<T: 'static> HostFuncDef<T> {
     }
 }
 
-/// Boxes a host error for the trip through the trap handler.
+/// Boxes a host error for the trip through the trap handler; an exception goes as
+/// [`ThrownException`], which the trampoline throws on into wasm.
 pub(crate) fn into_payload(error: Error) -> Box<dyn Any + Send> {
-    Box::new(error)
+    match error {
+        Error::Exception(exception) => Box::new(ThrownException(exception.word)),
+        error => Box::new(error),
+    }
 }
 
 /// Turns the reason a call unwound into the error the embedder sees; re-raises host panics.

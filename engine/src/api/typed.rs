@@ -9,7 +9,7 @@ use super::shared_caller::SharedCaller;
 use super::store::AsContextMut;
 use super::types::{FuncType, ValType};
 use crate::vm::HostBody;
-use crate::vm::{HostError, HostFunc, SharedHostFunc, StoreInner, VMVal};
+use crate::vm::{HostError, HostFunc, SharedHostFunc, StoreInner, ThrownException, VMVal};
 use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -287,6 +287,7 @@ pub trait IntoSharedFunc<Params, Results>: Send + Sync + 'static {
 pub(crate) fn shared_payload(error: Error) -> Box<dyn Any + Send> {
     match error {
         Error::Trap { trap, .. } => Box::new(trap),
+        Error::Exception(exception) => Box::new(ThrownException(exception.word)),
         other => Box::new(HostError::from(other)),
     }
 }

@@ -1,7 +1,8 @@
 //! Runtime values and their conversion to the raw slots JIT code uses.
 
 use super::engine::Engine;
-use super::error::{Error, UsageError};
+use super::error::{Error, UncaughtException, UsageError};
+use super::externals::Tag;
 use super::func::Func;
 use super::store::{AsContext, AsContextMut, StoreId};
 use super::types::{AbstractHeapType, HeapType, RefType, ValType};
@@ -59,7 +60,9 @@ impl Val {
                 };
                 RefType::new(false, HeapType::unshared(ty)).into()
             }
-            Val::ExnRef(_) => RefType::new(true, HeapType::unshared(AbstractHeapType::Exn)).into(),
+            Val::ExnRef(exn) => {
+                RefType::new(exn.is_none(), HeapType::unshared(AbstractHeapType::Exn)).into()
+            }
         }
     }
 
@@ -67,7 +70,7 @@ impl Val {
     /// its hierarchy, and a function passed as a typed reference needs exactly that
     /// signature, and a struct or array the type it was allocated with or one of its
     /// supertypes. Host values are thread-safe, so externrefs and i31s fit shared types as
-    /// well.
+    /// well, and so do exceptions, which live in the store's heap that every thread reads.
     pub fn matches_ty(&self, store: impl AsContext, ty: &ValType) -> bool {
         let cx = store.as_context();
         self.matches(cx.opaque(), cx.engine, ty)
@@ -93,6 +96,7 @@ impl Val {
             (Val::AnyRef(Some(AnyRef::Extern(_))), HeapType::Abstract { ty, .. }) => {
                 *ty == AbstractHeapType::Any
             }
+            (Val::ExnRef(Some(_)), HeapType::Abstract { ty, .. }) => *ty == AbstractHeapType::Exn,
             (Val::AnyRef(Some(AnyRef::Struct(object) | AnyRef::Array(object))), _) => {
                 object.store.check(store).is_err() || {
                     let actual = engine.heap_type(store.object_type_id(object.address));
@@ -426,6 +430,70 @@ pub struct GcRef {
 pub struct ExnRef {
     pub(super) store: StoreId,
     pub(super) address: u64,
+}
+
+impl ExnRef {
+    /// A new exception of `tag` carrying `fields`, one value of each of the tag's parameter
+    /// types, in `store`'s GC heap. Fails with a [`UsageError`] when the values do not fit
+    /// the tag, and with [`Trap::AllocationTooLarge`](crate::Trap) when the heap is full.
+    pub fn new(mut store: impl AsContextMut, tag: &Tag, fields: &[Val]) -> Result<ExnRef, Error> {
+        let ty = tag.ty(&store);
+        let mut cx = store.as_context_mut();
+        let params = ty.ty().params();
+        if params.len() != fields.len() {
+            return Err(UsageError::ArgumentCount {
+                expected: params.len(),
+                given: fields.len(),
+            }
+            .into());
+        }
+        let mut payload = Vec::with_capacity(fields.len());
+        for (index, (field, param)) in fields.iter().zip(params).enumerate() {
+            field.check(&cx.inner.opaque, cx.engine, param, index)?;
+            payload.push(field.to_raw(cx.opaque())?);
+        }
+        let address = cx
+            .opaque()
+            .new_exception(tag.index, &payload)
+            .ok_or(Error::from(crate::Trap::AllocationTooLarge))?;
+        Ok(ExnRef {
+            store: StoreId::of(cx.opaque()),
+            address,
+        })
+    }
+
+    /// The exception's tag.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this exception belongs to.
+    pub fn tag(&self, store: impl AsContext) -> Tag {
+        let cx = store.as_context();
+        self.store.assert_owns(cx.opaque());
+        Tag {
+            store: self.store,
+            index: cx.opaque().exception_tag(self.address),
+        }
+    }
+
+    /// Value `index` of those the exception carries; `None` past the last.
+    ///
+    /// # Panics
+    ///
+    /// If `store` is not the store this exception belongs to.
+    pub fn field(&self, mut store: impl AsContextMut, index: usize) -> Option<Val> {
+        let ty = self.tag(&store).ty(&store);
+        let param = ty.ty().params().get(index)?.clone();
+        let mut cx = store.as_context_mut();
+        let raw = cx.opaque().exception_value(self.address, index);
+        Some(Val::from_raw(cx.opaque(), raw, &param))
+    }
+
+    /// The error that throws this exception: a host function called from wasm that returns
+    /// it throws the exception into its wasm caller, where a `try_table` may catch it.
+    pub fn throw(&self) -> Error {
+        Error::Exception(UncaughtException { word: self.address })
+    }
 }
 
 /// A 31-bit integer, the payload of an `i31ref`. It carries no sharedness: the same value

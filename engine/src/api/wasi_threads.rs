@@ -62,6 +62,7 @@ const SPAWN_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100
 fn failure_of(error: Error) -> ThreadFailure {
     match error {
         Error::Trap { trap, .. } => ThreadFailure::Trap(trap),
+        Error::Exception(exception) => ThreadFailure::Exception(exception.word),
         error => ThreadFailure::Host(format!("a wasi thread failed: {error}")),
     }
 }

@@ -25,7 +25,8 @@ pub(crate) fn array_call_signature(native: CallConv) -> Signature {
 }
 
 /// `extern "C" fn(host_ctx, caller_thread, values, len) -> i32`, the entry point of a host
-/// function; a non-zero result means the host function failed.
+/// function: 0 when it returned its results in `values`, 1 when it failed and
+/// [`HOST_THREW`] when it threw an exception, whose exnref is then in `values[0]`.
 fn host_entry_signature(native: CallConv) -> Signature {
     let mut sig = Signature::new(native);
     sig.params.extend([AbiParam::new(I64); 3]);
@@ -100,11 +101,35 @@ pub(crate) fn build_host_call(b: &mut FunctionBuilder<'_>, wasm: &Signature, nat
         .ins()
         .call_indirect(sig, host_entry, &[host_ctx, caller_thread, values, len]);
     let status = b.inst_results(call)[0];
-    b.ins().trapnz(status, trap_code(TrapKind::HostError));
+    let threw = b.ins().icmp_imm_u(IntCC::Equal, status, HOST_THREW);
+    let throw = b.create_block();
+    let returned = b.create_block();
+    b.ins().brif(threw, throw, &[], returned, &[]);
+    b.set_cold_block(throw);
+    b.seal_block(throw);
+    b.seal_block(returned);
 
+    // The exception goes on to this trampoline's callers, as if the host function were wasm.
+    b.switch_to_block(throw);
+    let exn = b.ins().load(I64, VALUES, values, 0);
+    let fp = b.ins().get_frame_pointer(I64);
+    let thrower = b
+        .ins()
+        .load(I64, flags, host_ctx, offset(VMOffsets::host_func_throw()));
+    let mut throw_sig = Signature::new(native);
+    throw_sig.params.extend([AbiParam::new(I64); 2]);
+    let throw_sig = b.import_signature(throw_sig);
+    b.ins().call_indirect(throw_sig, thrower, &[exn, fp]);
+    b.ins().trap(trap_code(TrapKind::Unreachable));
+
+    b.switch_to_block(returned);
+    b.ins().trapnz(status, trap_code(TrapKind::HostError));
     let results = load_values(b, &wasm.returns, values);
     b.ins().return_(&results);
 }
+
+/// [`host_entry_signature`]'s status for a host function that threw an exception.
+const HOST_THREW: i64 = 2;
 
 /// Emits `path` for a host mutex, with signature `wasm` (that of the host function it stands
 /// in for): one compare-exchange on the lock word the host function's context names, with

@@ -294,4 +294,10 @@ impl VMOffsets {
     pub const fn host_func_slow_call() -> u32 {
         48
     }
+
+    /// `VMHostFuncContext::throw`: where a host-call trampoline sends the exception its host
+    /// function threw.
+    pub const fn host_func_throw() -> u32 {
+        56
+    }
 }

@@ -4,7 +4,7 @@ use super::instance::Instance;
 use super::memory::StoreMemory;
 use super::module::FastPathCode;
 use super::threads::ThreadRecord;
-use super::traphandlers::set_pending_host_error;
+use super::traphandlers::{set_pending_host_error, throw};
 use super::vmcontext::{VMFuncRef, VMHostFuncContext, VMThreadContext, VMVal};
 use crate::environ::{EntityIndex, HOST_FUNC_MAGIC, MutexFastPath};
 use std::any::Any;
@@ -166,6 +166,7 @@ impl<S: HostStore> HostFuncContext<S> {
                 },
                 fast_word,
                 slow_call,
+                throw: throw_from_host,
             },
             store,
             home,
@@ -183,7 +184,24 @@ impl<S: HostStore> HostFuncContext<S> {
     }
 }
 
-/// Entry point every host-call trampoline of a store `S` calls.
+/// A host function's error that is an exception (the exnref's word): the host-call
+/// trampoline throws it on into wasm instead of trapping.
+pub(crate) struct ThrownException(pub u64);
+
+/// [`VMHostFuncContext::throw`].
+///
+/// # Safety
+///
+/// As for [`throw`]: `fp` is the frame pointer of the host-call trampoline that called the
+/// host function, and `exn` a live exception.
+unsafe extern "C" fn throw_from_host(exn: usize, fp: usize) {
+    // SAFETY: guaranteed by the caller; the trampoline's frame and this one own nothing.
+    unsafe { throw(exn, fp) }
+}
+
+/// Entry point every host-call trampoline of a store `S` calls: 0 when the host function
+/// returned its results (in `values`), 1 when it failed (the error is pending in the
+/// activation) and 2 when it threw an exception (its exnref word in `values[0]`).
 ///
 /// # Safety
 ///
@@ -225,10 +243,16 @@ unsafe extern "C" fn host_entry<S: HostStore>(
     }));
     match outcome {
         Ok(Ok(())) => 0,
-        Ok(Err(error)) => {
-            set_pending_host_error(error);
-            1
-        }
+        Ok(Err(error)) => match error.downcast::<ThrownException>() {
+            Ok(thrown) => {
+                values[0] = VMVal::from_u64(thrown.0);
+                2
+            }
+            Err(error) => {
+                set_pending_host_error(error);
+                1
+            }
+        },
         Err(panic) => {
             set_pending_host_error(Box::new(HostPanic(panic)));
             1

@@ -19,7 +19,7 @@ mod threads;
 mod traphandlers;
 mod vmcontext;
 
-pub(crate) use host::{CallerBlock, FastPathEntry, HostPanic, SharedHostFunc};
+pub(crate) use host::{CallerBlock, FastPathEntry, HostPanic, SharedHostFunc, ThrownException};
 pub(crate) use intrinsics::Intrinsic;
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
 pub(crate) use module::{FastPathCode, FrameSymbol, HostCode, ModuleRuntime};

@@ -16,6 +16,7 @@ use super::threads::{InstanceRef, SharedEntry};
 use super::threads::{ThreadRecord, call_on_block};
 use super::traphandlers::UnwindReason;
 use super::vmcontext::{VMFuncRef, VMGlobalDefinition, VMTagDefinition, VMThreadContext, VMVal};
+use crate::environ::gc::{EXCEPTION_PAYLOAD_OFFSET, EXCEPTION_SLOT_SIZE, EXCEPTION_TAG_OFFSET};
 use crate::environ::{
     BoundsChecks, EntityIndex, ModuleInfo, RTT_KIND, TrapKind, TypeKind, VMOffsets,
     canonical_global, canonical_table, gc,
@@ -59,6 +60,12 @@ struct InstanceRecord {
     tables: Vec<usize>,
     globals: Vec<usize>,
     tags: Vec<usize>,
+}
+
+/// Payload slot `index` of the exception whose exnref word is `exn`.
+fn exception_slot(exn: u64, index: usize) -> *mut [u8; 16] {
+    let offset = EXCEPTION_PAYLOAD_OFFSET as usize + index * EXCEPTION_SLOT_SIZE as usize;
+    (exn as usize + offset) as *mut [u8; 16]
 }
 
 /// The untyped part of a store.
@@ -615,6 +622,44 @@ impl StoreOpaque {
     /// The engine-wide id of `tag`'s function type.
     pub fn tag_type_id(&self, tag: usize) -> u32 {
         self.tags[tag].type_id
+    }
+
+    /// A new exception of `tag` carrying the raw values `payload`, or `None` when the GC
+    /// heap has no room for it: its exnref word.
+    pub fn new_exception(&self, tag: usize, payload: &[u128]) -> Option<u64> {
+        let exception = self
+            .gc_heap
+            .alloc_exception(&*self.tags[tag], payload.len())?;
+        for (index, &raw) in payload.iter().enumerate() {
+            // SAFETY: the exception was just allocated with a slot for every value, and no
+            // other thread can reach it yet.
+            unsafe { exception_slot(exception.as_ptr() as u64, index).write(raw.to_le_bytes()) };
+        }
+        Some(exception.as_ptr() as u64)
+    }
+
+    /// The tag of the exception `exn`, as one of this store's tags.
+    pub fn exception_tag(&self, exn: u64) -> usize {
+        // SAFETY: the API only hands out exnref words of this store's exceptions, which live
+        // until the store is dropped and whose tag word never changes after allocation.
+        let tag = unsafe {
+            (exn as *const u8)
+                .add(EXCEPTION_TAG_OFFSET as usize)
+                .cast::<*const VMTagDefinition>()
+                .read()
+        };
+        self.tags
+            .iter()
+            .position(|definition| std::ptr::eq(&**definition, tag))
+            .expect("every exception's tag is one of its store's")
+    }
+
+    /// The raw payload value `index` of the exception `exn`, which carries more than
+    /// `index` values.
+    pub fn exception_value(&self, exn: u64, index: usize) -> u128 {
+        // SAFETY: as in `exception_tag`; payload slots are written before the exception is
+        // thrown or handed out, and never after.
+        u128::from_le_bytes(unsafe { exception_slot(exn, index).read() })
     }
 
     // --- globals ---

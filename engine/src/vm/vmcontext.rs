@@ -228,6 +228,9 @@ pub struct VMHostFuncContext {
     pub fast_word: *const u64,
     /// For a fast path: the host-call trampoline it calls when it cannot finish alone.
     pub slow_call: *const u8,
+    /// Throws an exception the host function threw on to the wasm callers of the
+    /// trampoline whose frame pointer it is given (see `traphandlers::throw`).
+    pub throw: unsafe extern "C" fn(exn: usize, fp: usize),
 }
 
 #[cfg(test)]
@@ -262,6 +265,10 @@ mod tests {
             (
                 offset_of!(VMHostFuncContext, slow_call),
                 VMOffsets::host_func_slow_call(),
+            ),
+            (
+                offset_of!(VMHostFuncContext, throw),
+                VMOffsets::host_func_throw(),
             ),
         ];
         for (actual, expected) in fields {
