@@ -244,6 +244,9 @@ fn ends_straight_line(op: &Operator<'_>) -> bool {
             | O::ReturnCall { .. }
             | O::ReturnCallRef { .. }
             | O::ReturnCallIndirect { .. }
+            | O::TryTable { .. }
+            | O::Throw { .. }
+            | O::ThrowRef
     )
 }
 
