@@ -1,10 +1,11 @@
 //! `Instance`: a module linked to its imports and initialized in a store.
 
 use super::error::{Error, InstantiationError, LinkError, UsageError};
-use super::externals::{Extern, Global, Memory, SharedMemory, Table, Tag};
+use super::externals::{Extern, Global, Memory, SharedMemory, Table};
 use super::func::{Func, unwind_in_store};
 use super::module::Module;
 use super::store::{AsContext, AsContextMut, StoreId};
+use super::tags::Tag;
 use super::typed::{TypedFunc, WasmParams, WasmResults};
 use super::types::{ExternType, Mutability};
 use crate::environ::EntityIndex;

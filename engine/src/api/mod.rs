@@ -16,6 +16,7 @@ mod objects;
 mod profiling;
 mod shared_caller;
 mod store;
+mod tags;
 mod threads;
 mod typed;
 mod types;
@@ -29,7 +30,7 @@ pub use error::{
     CompileError, Error, InstantiationError, LinkError, ThreadError, Trap, UncaughtException,
     UsageError,
 };
-pub use externals::{Extern, Global, Memory, SharedMemory, Table, Tag, WaitResult};
+pub use externals::{Extern, Global, Memory, SharedMemory, Table, WaitResult};
 pub use func::{Caller, Func, HostFuncDef};
 pub use instance::Instance;
 pub use linker::Linker;
@@ -37,6 +38,7 @@ pub use module::Module;
 pub use profiling::{ProfilingStrategy, perf_map_path};
 pub use shared_caller::{CallerMemory, SharedCaller};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use tags::Tag;
 pub use threads::{Terminator, ThreadId, ThreadOutcome};
 pub use typed::{HostResult, IntoFunc, IntoSharedFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{

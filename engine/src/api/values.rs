@@ -2,9 +2,9 @@
 
 use super::engine::Engine;
 use super::error::{Error, UncaughtException, UsageError};
-use super::externals::Tag;
 use super::func::Func;
 use super::store::{AsContext, AsContextMut, StoreId};
+use super::tags::Tag;
 use super::types::{AbstractHeapType, HeapType, RefType, ValType};
 use crate::environ::TypeKind;
 use crate::environ::{gc, i31};
