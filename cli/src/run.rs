@@ -61,6 +61,12 @@ pub(crate) struct RunArgs {
     wasi_threads: ThreadModelArg,
     #[command(flatten)]
     profile: ProfileArg,
+    /// Look for data races between the program's threads: plain loads and stores of a shared
+    /// memory that no atomic, wait/notify, spawn or join orders. Each racing pair of
+    /// accesses is printed once after the run, and a run that found any exits with 66 (as
+    /// ThreadSanitizer's) unless it failed otherwise.
+    #[arg(long)]
+    race: bool,
     /// The module, then the program's arguments. Everything after FILE goes to the program.
     #[arg(
         value_name = "FILE [ARGS]",
@@ -151,6 +157,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
     config
         .wasm_features(options.features(all_implemented()))
         .consume_fuel(options.fuel.is_some())
+        .detect_races(args.race)
         .profiler(args.profile.strategy());
     let engine = Engine::new(&config)?;
     let model = args.wasi_threads.model();
@@ -194,6 +201,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
         None => ctx.exit_status(ran),
     };
     let timed_out = watchdog.is_some_and(Watchdog::disarm);
+    let status = report_races(&engine, status);
     match (status, options.timeout) {
         (Err(error), Some(timeout)) if timed_out => {
             Err(anyhow::Error::new(error).context(format!(
@@ -202,6 +210,28 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
             )))
         }
         (status, _) => Ok(status?),
+    }
+}
+
+/// Exit status of a run that found data races and otherwise succeeded.
+const RACES_FOUND: i32 = 66;
+
+/// Prints the data races the run found, one per line on stderr, and turns a successful
+/// status into [`RACES_FOUND`] if there were any.
+fn report_races(
+    engine: &Engine,
+    status: Result<ExitStatus, weft::Error>,
+) -> Result<ExitStatus, weft::Error> {
+    let races = engine.data_races();
+    for race in &races {
+        eprintln!("weft: {race}");
+    }
+    match status {
+        Ok(ExitStatus(0)) if !races.is_empty() => {
+            eprintln!("weft: {} data races found", races.len());
+            Ok(ExitStatus(RACES_FOUND))
+        }
+        status => status,
     }
 }
 

@@ -47,6 +47,13 @@ pub(crate) struct WastArgs {
     /// exits.
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT.as_secs())]
     timeout: u64,
+    /// Look for data races between each script's threads: plain loads and stores of a shared
+    /// memory that no atomic, wait/notify, spawn or join orders. Each script runs on an
+    /// engine of its own (the detector knows memory by native address, which a later
+    /// script's memory may reuse); its races are printed after its summary line as
+    /// `FILE: data race: ...`, and races make the exit status 1 as failures do.
+    #[arg(long)]
+    race: bool,
 }
 
 pub(crate) fn run(args: &WastArgs) -> Result<()> {
@@ -64,6 +71,7 @@ pub(crate) fn run(args: &WastArgs) -> Result<()> {
     let timeout = Duration::from_secs(args.timeout);
     // One engine per feature set the scripts need.
     let mut engines: HashMap<WasmFeatures, RunOptions> = HashMap::new();
+    let mut races_found = 0;
     let mut total = FileReport::default();
     let mut out = stdout().lock();
     for file in &files {
@@ -72,11 +80,18 @@ pub(crate) fn run(args: &WastArgs) -> Result<()> {
                 .or_else(|| suite_features(file))
                 .unwrap_or_default(),
         );
+        if args.race {
+            engines.clear();
+        }
         let options = match engines.entry(features) {
             Entry::Occupied(known) => known.into_mut(),
             Entry::Vacant(new) => {
-                let engine = Engine::new(Config::new().wasm_features(features))
-                    .context("cannot configure the engine")?;
+                let engine = Engine::new(
+                    Config::new()
+                        .wasm_features(features)
+                        .detect_races(args.race),
+                )
+                .context("cannot configure the engine")?;
                 let mut options = RunOptions::new(engine);
                 options.timeout = timeout;
                 new.insert(options)
@@ -94,12 +109,20 @@ pub(crate) fn run(args: &WastArgs) -> Result<()> {
             writeln!(out, "{file}:{line}: skipped: {reason}")?;
         }
         writeln!(out, "{file}: {}", report.summary())?;
+        let races = options.engine.data_races();
+        for race in &races {
+            writeln!(out, "{file}: {race}")?;
+        }
+        races_found += races.len();
         total.add_counts(&report);
     }
     writeln!(out, "{}", total.summary())?;
     // The report is printed; the status says whether anything failed.
     if total.failed > 0 {
         bail!("{} directives failed", total.failed);
+    }
+    if races_found > 0 {
+        bail!("{races_found} data races found");
     }
     Ok(())
 }

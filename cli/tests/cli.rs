@@ -1,7 +1,7 @@
 //! The `weft` binary end to end: output, exit status, and one-line errors.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const MODULE: &str = r#"
@@ -663,4 +663,28 @@ fn profile_perfmap_names_each_wasm_function_for_perf() {
             .any(|name| name.starts_with("array-call trampoline")),
         "{text}"
     );
+}
+
+#[test]
+fn wast_race_reports_the_litmus_tests_without_atomics_only() {
+    let litmus = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!(
+                "../../shared/testsuite/threads/upstream/{name}.wast"
+            ))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    for racy in ["MP", "SB", "LB"] {
+        let output = weft(&["wast", "--race", &litmus(racy)]);
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        assert!(stdout(&output).contains(": data race: "), "{output:?}");
+    }
+    let clean = ["MP_atomic", "SB_atomic", "LB_atomic"].map(litmus);
+    let mut args = vec!["wast", "--race"];
+    args.extend(clean.iter().map(String::as_str));
+    let output = weft(&args);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(!stdout(&output).contains("data race"), "{output:?}");
 }

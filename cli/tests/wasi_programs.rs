@@ -383,3 +383,30 @@ fn trap_in_a_worker_ends_the_program_as_a_trap() {
         assert!(run.elapsed < PROMPTLY, "{run}");
     }
 }
+
+#[test]
+fn race_detection_reports_a_racy_counter_with_its_function() {
+    for model in MODELS {
+        let run = weft(&["run", "--race", model, &program("data_race")]);
+        assert_eq!(run.status.code(), Some(66), "{run}");
+        assert!(run.stdout.starts_with("counter = "), "{run}");
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        let (summary, races) = lines.split_last().expect("races and a summary");
+        assert!(
+            races
+                .iter()
+                .all(|race| race.starts_with("weft: data race: ")),
+            "{run}"
+        );
+        // The counter's load and store in `bump`, named from the name section, race with
+        // each other. (Other reports may come with them: wasi-libc's join waits with plain
+        // loads of words other threads store between fences, which orders nothing for the
+        // detector, so main's reads after a join can be reported; see the README.)
+        let in_bump = races
+            .iter()
+            .filter(|race| race.matches("data_race.wasm!bump").count() == 2)
+            .count();
+        assert!(in_bump >= 2, "{run}");
+        assert_eq!(*summary, format!("weft: {} data races found", races.len()));
+    }
+}

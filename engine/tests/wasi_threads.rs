@@ -446,9 +446,12 @@ fn one_instances_threads_lease_blocks_of_the_main_instance() {
         process.join().unwrap();
     }
     // Twelve threads in batches of at most four ran on blocks the instance handed out and
-    // took back: no new instance, and blocks reused across batches.
+    // took back: no new instance, and blocks reused across batches. A block stays with the
+    // OS thread that ran it (an idle attachment), so it is reused by whichever thread that OS
+    // thread runs next; on a busy machine the thread cache may start a fifth worker or more
+    // before one of the first four is back, and each new worker takes a block of its own.
     let blocks = main.thread_blocks_created(&store);
-    assert!((1..=4).contains(&blocks), "{blocks} blocks for 12 threads");
+    assert!((1..12).contains(&blocks), "{blocks} blocks for 12 threads");
     // The program has its one instance.
     assert!(matches!(
         process.instantiate(&mut store),

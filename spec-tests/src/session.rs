@@ -15,7 +15,7 @@ use std::slice;
 use std::thread::{self, Scope, ScopedJoinHandle};
 use wast::token::Id;
 use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastThread, Wat};
-use weft::{Engine, Error, Extern, Instance, Linker, Module, Store, Val};
+use weft::{Engine, Error, Extern, Instance, Linker, Module, RaceHandoff, Store, Val};
 
 /// Stack for every thread that runs directives. `assert_exhaustion` recurses until weft's stack
 /// limit, and weft code runs on the calling thread's stack; 64 MiB leaves ample room above any
@@ -58,7 +58,7 @@ pub(crate) fn run_thread(
         if let Ok(session) = session {
             // A thread that panicked outside its directives leaves them without an outcome,
             // which the report counts as failed; there is nothing to add here.
-            for (_, thread) in session.threads {
+            for (_, (thread, _)) in session.threads {
                 let _ = thread.join();
             }
         }
@@ -85,7 +85,8 @@ struct Session<'scope, 'env> {
     /// The latest instance, which actions without a module name act on.
     current: Option<Instance>,
     /// Threads started and not waited for yet, by `$id`.
-    threads: HashMap<String, ScopedJoinHandle<'scope, ()>>,
+    /// Each running thread, with what the race detector needs to order it with `wait`.
+    threads: HashMap<String, (ScopedJoinHandle<'scope, ()>, Option<RaceHandoff>)>,
 }
 
 /// A module the session can name.
@@ -266,15 +267,18 @@ impl<'scope, 'env> Session<'scope, 'env> {
             None => None,
         };
         let (engine, spectest, tally) = (self.engine.clone(), self.spectest, self.tally);
+        let race = self.engine.race_fork();
+        let handoff = race.clone();
         let handle = thread::Builder::new()
             .name(format!("wast-thread-{name}"))
             .stack_size(STACK_SIZE)
             .spawn_scoped(self.scope, move || {
+                let _race = handoff.as_ref().map(RaceHandoff::enter);
                 run_thread(&engine, spectest, tally, shared, directives, first);
             })
             .context("cannot start an OS thread")?;
         // A second thread of the same name takes over the name; the scope still joins the first.
-        self.threads.insert(name.to_string(), handle);
+        self.threads.insert(name.to_string(), (handle, race));
         Ok(())
     }
 
@@ -289,12 +293,16 @@ impl<'scope, 'env> Session<'scope, 'env> {
     /// Joins the thread `$id`. Its directives record their own outcomes.
     fn wait(&mut self, id: Id<'_>) -> Result<()> {
         let name = id.name();
-        let thread = self.threads.remove(name).with_context(|| {
+        let (thread, race) = self.threads.remove(name).with_context(|| {
             format!("no thread ${name} to wait for (it was never started, or was waited for)")
         })?;
         thread
             .join()
-            .map_err(|payload| anyhow!("thread ${name} panicked: {}", panic_message(&*payload)))
+            .map_err(|payload| anyhow!("thread ${name} panicked: {}", panic_message(&*payload)))?;
+        if let Some(race) = race {
+            race.join();
+        }
+        Ok(())
     }
 
     /// Compiles an encoded module. The encoding is passed in (rather than the script's module)

@@ -22,6 +22,7 @@ mod mutex;
 mod nudge;
 mod parking;
 mod parking_list;
+mod race;
 mod semaphore;
 mod sync;
 mod thread_cache;
@@ -62,6 +63,8 @@ mod mutex_tests;
 #[cfg(all(test, not(loom)))]
 mod nudge_tests;
 #[cfg(all(test, not(loom)))]
+mod race_tests;
+#[cfg(all(test, not(loom)))]
 mod semaphore_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
@@ -76,6 +79,7 @@ pub use condvar::{CondvarWait, HostCondvar};
 pub use latch::Latch;
 pub use mutex::{AlreadyHeld, HostMutex, UnlockError};
 pub use nudge::{Courier, NudgeTarget};
+pub use race::{Access, Race, RaceDetector, RaceThread, Site};
 pub use semaphore::{Acquire, PermitOverflow, Semaphore};
 pub use thread_cache::{Job, ThreadCache, Worker};
 pub use thread_group::{Interrupt, Outcome, ThreadGroup, ThreadId};

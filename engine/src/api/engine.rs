@@ -2,10 +2,11 @@
 
 use super::error::{CompileError, Error};
 use super::profiling::{ProfilingStrategy, open_perf_map};
+use super::races::{DataRace, RaceHandoff};
 use super::types::{ConcreteKind, ConcreteType, FuncType, HeapType};
 use crate::compiler::Compiler;
 use crate::environ::{BoundsChecks, Tunables, TypeKind, TypeRegistry};
-use crate::vm::{FastPathCode, HostCode, start_nudge_courier};
+use crate::vm::{FastPathCode, HostCode, RaceTracker, start_nudge_courier};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use wasmparser::WasmFeatures;
@@ -109,6 +110,15 @@ impl Config {
         self
     }
 
+    /// Whether to look for data races in guest code ([`Engine::data_races`]): compiled code
+    /// reports every plain load and store of a shared memory and every atomic access, wait
+    /// and notify to a happens-before detector, and spawn and join order threads. Off by
+    /// default, when it costs nothing; on, each reported access is a runtime call.
+    pub fn detect_races(&mut self, enabled: bool) -> &mut Self {
+        self.tunables.detect_races = enabled;
+        self
+    }
+
     /// Bytes of native stack wasm code may use before trapping with "call stack exhausted".
     /// The thread calling into wasm must have this much stack left, plus room for host code.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
@@ -143,6 +153,8 @@ struct EngineInner {
     mutex_fast_paths: Mutex<Option<Arc<FastPathCode>>>,
     /// Live threads of all stores, against [`Config::max_total_threads`].
     threads: Arc<ThreadBudget>,
+    /// With [`Config::detect_races`], the detector every store's threads report to.
+    race: Option<Arc<RaceTracker>>,
 }
 
 /// Compiles modules and owns what they share: the Cranelift backend, the type registry
@@ -185,7 +197,39 @@ impl Engine {
             host_trampolines: Mutex::default(),
             mutex_fast_paths: Mutex::default(),
             threads: Arc::new(ThreadBudget::new(config.max_total_threads)),
+            race: config
+                .tunables
+                .detect_races
+                .then(|| Arc::new(RaceTracker::default())),
         })))
+    }
+
+    /// The race detector, with [`Config::detect_races`] on.
+    pub(crate) fn race_tracker(&self) -> Option<&Arc<RaceTracker>> {
+        self.0.race.as_ref()
+    }
+
+    /// With [`Config::detect_races`], the hand-off for a thread the calling thread is about
+    /// to start to run wasm of this engine (see [`RaceHandoff`]); `None` without it.
+    pub fn race_fork(&self) -> Option<RaceHandoff> {
+        self.race_tracker().map(|tracker| RaceHandoff {
+            tracker: Arc::clone(tracker),
+            thread: tracker.fork(),
+        })
+    }
+
+    /// The data races the engine's code has run into so far, each pair of accesses once, in
+    /// the order they were found; always empty unless [`Config::detect_races`] is on.
+    pub fn data_races(&self) -> Vec<DataRace> {
+        self.race_tracker()
+            .map(|tracker| {
+                tracker
+                    .races()
+                    .into_iter()
+                    .map(DataRace::from_sited)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The count of live threads across the engine's stores.

@@ -34,6 +34,7 @@ impl<T: 'static> Store<T> {
             Arc::clone(engine.thread_budget()),
             config.max_gc_heap,
             config.tunables.bounds_checks,
+            engine.race_tracker().cloned(),
         );
         if config.tunables.consume_fuel {
             // As in Wasmtime, a store starts with no fuel.

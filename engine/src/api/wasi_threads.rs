@@ -347,7 +347,17 @@ impl<T: Clone + Send + 'static> Process<T> {
         let tid = self.reserve_tid()?;
         let seat = self.seat(data).inspect_err(|_| self.group.cancel(tid))?;
         let process = Arc::clone(self);
-        let started = self.os_threads.start(move || process.run(tid, arg, seat));
+        // With race detection, the new thread sees what its spawner did so far.
+        let race = self
+            .engine
+            .race_tracker()
+            .map(|tracker| (Arc::clone(tracker), tracker.fork()));
+        let started = self.os_threads.start(move || {
+            let _race = race
+                .as_ref()
+                .map(|(tracker, thread)| tracker.enter(*thread));
+            process.run(tid, arg, seat)
+        });
         match started {
             Ok(()) => Ok(tid),
             Err(error) => {

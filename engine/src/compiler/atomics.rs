@@ -252,7 +252,18 @@ impl Translator<'_, '_, '_, '_> {
         let (address, effective) =
             self.env
                 .atomic_heap_address(self.b, memory, index, memarg.offset, access.bytes());
+        if self.env.detects_races(memory) {
+            self.env.race_release(self.b, address);
+        }
         Ok((memory, address, effective))
+    }
+
+    /// With race detection, tells the detector an atomic access at `address` is done (the
+    /// release before it is in [`pop_atomic_address`](Self::pop_atomic_address)).
+    fn after_atomic(&mut self, memory: u32, address: Value) {
+        if self.env.detects_races(memory) {
+            self.env.race_acquire(self.b, address);
+        }
     }
 
     /// Wraps `value` to the access type `access`.
@@ -281,9 +292,10 @@ impl Translator<'_, '_, '_, '_> {
         access: Type,
         offset: u64,
     ) -> Result<(), WasmError> {
-        let (_, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, _) = self.pop_atomic_address(memarg, access, offset)?;
         let flags = self.env.atomic_heap_flags();
         let loaded = self.b.ins().atomic_load(access, flags, address);
+        self.after_atomic(memory, address);
         let value = self.zero_extend(loaded, ty);
         self.stack.push(value);
         Ok(())
@@ -297,10 +309,11 @@ impl Translator<'_, '_, '_, '_> {
         offset: u64,
     ) -> Result<(), WasmError> {
         let value = self.pop();
-        let (_, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, _) = self.pop_atomic_address(memarg, access, offset)?;
         let value = self.wrap(value, access);
         let flags = self.env.atomic_heap_flags();
         self.b.ins().atomic_store(flags, value, address);
+        self.after_atomic(memory, address);
         Ok(())
     }
 
@@ -315,10 +328,11 @@ impl Translator<'_, '_, '_, '_> {
         offset: u64,
     ) -> Result<(), WasmError> {
         let operand = self.pop();
-        let (_, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, _) = self.pop_atomic_address(memarg, access, offset)?;
         let operand = self.wrap(operand, access);
         let flags = self.env.atomic_heap_flags();
         let old = self.b.ins().atomic_rmw(access, flags, op, address, operand);
+        self.after_atomic(memory, address);
         let value = self.zero_extend(old, ty);
         self.stack.push(value);
         Ok(())
@@ -335,7 +349,7 @@ impl Translator<'_, '_, '_, '_> {
     ) -> Result<(), WasmError> {
         let replacement = self.pop();
         let expected = self.pop();
-        let (_, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, _) = self.pop_atomic_address(memarg, access, offset)?;
         let expected = self.wrap(expected, access);
         let replacement = self.wrap(replacement, access);
         let flags = self.env.atomic_heap_flags();
@@ -343,6 +357,7 @@ impl Translator<'_, '_, '_, '_> {
             .b
             .ins()
             .atomic_cas(flags, address, expected, replacement);
+        self.after_atomic(memory, address);
         let value = self.zero_extend(loaded, ty);
         self.stack.push(value);
         Ok(())
@@ -373,11 +388,13 @@ impl Translator<'_, '_, '_, '_> {
     ) -> Result<(), WasmError> {
         let timeout = self.pop();
         let expected = self.pop();
-        let (memory, _, effective) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, effective) = self.pop_atomic_address(memarg, access, offset)?;
         if self.env.is_shared_memory(memory) {
             let outcome = self
                 .env
                 .memory_atomic_wait(self.b, memory, effective, expected, timeout);
+            // A woken wait acquires what the `notify` that woke it released.
+            self.after_atomic(memory, address);
             self.stack.push(outcome);
         } else {
             self.b.ins().trap(trap_code(TrapKind::ExpectedSharedMemory));
@@ -395,6 +412,9 @@ impl Translator<'_, '_, '_, '_> {
         match ordering {
             Ordering::SeqCst => {
                 self.b.ins().fence();
+                if self.env.detects_vm_races() {
+                    self.env.race_fence(self.b);
+                }
                 Ok(())
             }
             Ordering::AcqRel => unsupported("acquire-release atomics", offset),
@@ -408,7 +428,23 @@ impl Translator<'_, '_, '_, '_> {
         let content = self.env.module().globals[global as usize].content_type;
         let ty = value_type(content, offset)?;
         let address = self.env.global_address(self.b, global);
+        self.before_vm_atomic(address);
         Ok((ty, address))
+    }
+
+    /// With race detection, an atomic access to a global or table element at `address`
+    /// orders threads as one to memory does: a release before it...
+    fn before_vm_atomic(&mut self, address: Value) {
+        if self.env.detects_vm_races() {
+            self.env.race_release(self.b, address);
+        }
+    }
+
+    /// ...and an acquire after it.
+    fn after_vm_atomic(&mut self, address: Value) {
+        if self.env.detects_vm_races() {
+            self.env.race_acquire(self.b, address);
+        }
     }
 
     /// `global.atomic.get`.
@@ -416,6 +452,7 @@ impl Translator<'_, '_, '_, '_> {
         let (ty, address) = self.global_slot(global, offset)?;
         let flags = self.env.atomic_vm_flags();
         let value = self.b.ins().atomic_load(ty, flags, address);
+        self.after_vm_atomic(address);
         self.stack.push(value);
         Ok(())
     }
@@ -426,6 +463,7 @@ impl Translator<'_, '_, '_, '_> {
         let (_, address) = self.global_slot(global, offset)?;
         let flags = self.env.atomic_vm_flags();
         self.b.ins().atomic_store(flags, value, address);
+        self.after_vm_atomic(address);
         Ok(())
     }
 
@@ -440,6 +478,7 @@ impl Translator<'_, '_, '_, '_> {
         let (ty, address) = self.global_slot(global, offset)?;
         let flags = self.env.atomic_vm_flags();
         let old = self.b.ins().atomic_rmw(ty, flags, op, address, operand);
+        self.after_vm_atomic(address);
         self.stack.push(old);
         Ok(())
     }
@@ -458,6 +497,7 @@ impl Translator<'_, '_, '_, '_> {
             .b
             .ins()
             .atomic_cas(flags, address, expected, replacement);
+        self.after_vm_atomic(address);
         self.stack.push(found);
         Ok(())
     }
@@ -467,7 +507,9 @@ impl Translator<'_, '_, '_, '_> {
     /// Pops an element index of `table` and returns the element's checked address.
     fn pop_table_slot(&mut self, table: u32) -> Value {
         let index = self.pop();
-        self.env.table_atomic_address(self.b, table, index)
+        let address = self.env.table_atomic_address(self.b, table, index);
+        self.before_vm_atomic(address);
+        address
     }
 
     /// `table.atomic.get`.
@@ -475,6 +517,7 @@ impl Translator<'_, '_, '_, '_> {
         let address = self.pop_table_slot(table);
         let flags = self.env.atomic_vm_flags();
         let value = self.b.ins().atomic_load(I64, flags, address);
+        self.after_vm_atomic(address);
         self.stack.push(value);
     }
 
@@ -484,6 +527,7 @@ impl Translator<'_, '_, '_, '_> {
         let address = self.pop_table_slot(table);
         let flags = self.env.atomic_vm_flags();
         self.b.ins().atomic_store(flags, value, address);
+        self.after_vm_atomic(address);
     }
 
     /// `table.atomic.rmw.xchg`: pushes the old element.
@@ -495,6 +539,7 @@ impl Translator<'_, '_, '_, '_> {
             .b
             .ins()
             .atomic_rmw(I64, flags, AtomicRmwOp::Xchg, address, value);
+        self.after_vm_atomic(address);
         self.stack.push(old);
     }
 
@@ -509,6 +554,7 @@ impl Translator<'_, '_, '_, '_> {
             .b
             .ins()
             .atomic_cas(flags, address, expected, replacement);
+        self.after_vm_atomic(address);
         self.stack.push(found);
     }
 }

@@ -858,6 +858,53 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         self.call_builtin(b, BuiltinIndex::elem_drop, &[elem]);
     }
 
+    // --- race detection ---
+
+    /// Whether accesses to `memory` are reported to the race detector.
+    pub(crate) fn detects_races(&self, memory: u32) -> bool {
+        self.env.tunables.detect_races && self.is_shared_memory(memory)
+    }
+
+    /// Whether atomic accesses to globals and tables synchronize for the race detector.
+    pub(crate) fn detects_vm_races(&self) -> bool {
+        self.env.tunables.detect_races
+    }
+
+    /// Reports a plain access of `size` bytes at `address + imm` by the code at `location`.
+    pub(crate) fn race_access(
+        &mut self,
+        b: &mut FunctionBuilder,
+        (address, imm): (Value, i32),
+        size: u32,
+        write: bool,
+        location: u64,
+    ) {
+        let address = b.ins().iadd_imm_u(address, i64::from(imm));
+        let size = b.ins().iconst(I32, i64::from(size));
+        let location = b.ins().iconst(I64, location as i64);
+        let write = b.ins().iconst(I32, i64::from(write));
+        self.call_builtin(
+            b,
+            BuiltinIndex::race_access,
+            &[address, size, location, write],
+        );
+    }
+
+    /// Reports that an atomic access, `wait` or `notify` at `address` comes next.
+    pub(crate) fn race_release(&mut self, b: &mut FunctionBuilder, address: Value) {
+        self.call_builtin(b, BuiltinIndex::race_release, &[address]);
+    }
+
+    /// Reports an `atomic.fence`.
+    pub(crate) fn race_fence(&mut self, b: &mut FunctionBuilder) {
+        self.call_builtin(b, BuiltinIndex::race_fence, &[]);
+    }
+
+    /// Reports that an atomic access, `wait` or `notify` at `address` is done.
+    pub(crate) fn race_acquire(&mut self, b: &mut FunctionBuilder, address: Value) {
+        self.call_builtin(b, BuiltinIndex::race_acquire, &[address]);
+    }
+
     // --- exceptions ---
 
     /// The identity of tag `tag`: the address of its definition, shared by every module that

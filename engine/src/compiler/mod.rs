@@ -242,13 +242,15 @@ impl Compiler {
             .par_iter()
             .zip(&env.func_ids)
             .zip(defined_types)
-            .map_init(Scratch::new, |scratch, ((range, &id), &ty)| {
+            .enumerate()
+            .map_init(Scratch::new, |scratch, (defined, ((range, &id), &ty))| {
+                let index = module.num_imported_functions + defined as u32;
                 let reader = BinaryReader::new(&bytes[range.clone()], range.start as u64);
                 let body = FunctionBody::new(reader);
                 let func_type = module.func_type(ty);
                 let signature = func_signature(&env.signatures, ty);
                 scratch.compile(&*self.isa, id, signature, |b| {
-                    translate_function(&env, b, &body, func_type)
+                    translate_function(&env, b, &body, index, func_type)
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;

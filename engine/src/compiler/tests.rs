@@ -14,6 +14,7 @@ pub(super) fn compiler(bounds_checks: BoundsChecks) -> Compiler {
         verify_ir: true,
         consume_fuel: false,
         name_functions: false,
+        detect_races: false,
     })
     .expect("the host is supported")
 }

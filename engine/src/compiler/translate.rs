@@ -19,11 +19,12 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, Variable};
 use wasmparser::{BlockType, FuncType, FunctionBody, MemArg, MemArgTarget, Operator, RefType};
 
-/// Emits the IR of `body`, a function of type `ty`, into `b`.
+/// Emits the IR of `body`, function `function` (imports included) of type `ty`, into `b`.
 pub(crate) fn translate_function(
     env: &ModuleEnv<'_>,
     b: &mut FunctionBuilder<'_>,
     body: &FunctionBody<'_>,
+    function: u32,
     ty: &FuncType,
 ) -> Result<(), WasmError> {
     install_stack_limit(b.func);
@@ -77,6 +78,7 @@ pub(crate) fn translate_function(
         reachable: true,
         dead_depth: 0,
         unflushed_fuel: 0,
+        function,
     };
     // No interrupt check here: an interrupt sets the thread's stack limit above every stack, so the prologue's stack check traps (see `install_stack_limit`).
     if translator.env.consumes_fuel() {
@@ -201,6 +203,8 @@ pub(super) struct Translator<'a, 'm, 'b, 'f> {
     /// Fuel the operators translated since the last subtraction cost (with
     /// `Tunables::consume_fuel`): subtracted in one go where straight-line code ends.
     unflushed_fuel: u64,
+    /// This function's index, imports included.
+    function: u32,
 }
 
 /// What an operator costs in fuel: as in Wasmtime, nothing for those that do no work of their
@@ -873,6 +877,11 @@ impl Translator<'_, '_, '_, '_> {
         let (address, imm) = self
             .env
             .heap_address(self.b, memory, index, memarg.offset, size);
+        if self.env.detects_races(memory) {
+            let location = self.location(offset);
+            self.env
+                .race_access(self.b, (address, imm), size, false, location);
+        }
         let value = emit(self.b, self.env.heap_flags(), address, imm);
         self.stack.push(value);
         Ok(())
@@ -891,8 +900,19 @@ impl Translator<'_, '_, '_, '_> {
         let (address, imm) = self
             .env
             .heap_address(self.b, memory, index, memarg.offset, size);
+        if self.env.detects_races(memory) {
+            let location = self.location(offset);
+            self.env
+                .race_access(self.b, (address, imm), size, true, location);
+        }
         emit(self.b, self.env.heap_flags(), value, address, imm);
         Ok(())
+    }
+
+    /// Where the instruction at binary offset `offset` of this function is, as the race
+    /// detector reports it: the function index in the high half, the offset in the low.
+    fn location(&self, offset: u64) -> u64 {
+        (u64::from(self.function) << 32) | (offset & 0xffff_ffff)
     }
 
     // --- control ---

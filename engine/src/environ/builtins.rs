@@ -51,6 +51,17 @@ macro_rules! foreach_builtin_function {
             /// is `fp`, which has no handler for it: resumes at the nearest handler of a
             /// calling wasm frame, or ends the call from the host. Never returns.
             throw_ref(vmctx: vmctx, exn: pointer, fp: pointer) -> ();
+            /// With race detection: a plain access of `size` bytes at native `address` of a
+            /// shared memory, by the code at `location` (function index in the high half,
+            /// wasm offset in the low half); `write` is 0 or 1.
+            race_access(vmctx: vmctx, address: i64, size: i32, location: i64, write: i32) -> ();
+            /// With race detection: just before an atomic access, `wait` or `notify` at
+            /// native `address`.
+            race_release(vmctx: vmctx, address: i64) -> ();
+            /// With race detection: just after an atomic access, `wait` or `notify`.
+            race_acquire(vmctx: vmctx, address: i64) -> ();
+            /// With race detection: an `atomic.fence`.
+            race_fence(vmctx: vmctx) -> ();
             /// A call through a funcref whose context is another instance's: returns the
             /// running thread's block for that instance (creating it on the thread's first
             /// call there), or the caller's own block when the callee is a host function.

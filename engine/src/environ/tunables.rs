@@ -31,6 +31,9 @@ pub struct Tunables {
     /// Give every compiled function its label (`Names::function_label`) as its symbol, so
     /// that profilers reading Cranelift's own perf map entries see wasm names.
     pub name_functions: bool,
+    /// Instrument plain accesses to shared memories and every atomic for the data-race
+    /// detector (`vm::race`).
+    pub detect_races: bool,
 }
 
 #[allow(
@@ -44,6 +47,7 @@ impl Default for Tunables {
             verify_ir: cfg!(debug_assertions),
             consume_fuel: false,
             name_functions: false,
+            detect_races: false,
         }
     }
 }

@@ -9,6 +9,7 @@ use super::block::{BlockSource, ThreadBlock};
 use super::gc::GcHeap;
 use super::memory::{StoreMemory, WaitValue, copy_bytes, fill_bytes, wasm_timeout};
 use super::module::ModuleRuntime;
+use super::race::RaceTracker;
 use super::table::Table;
 use super::vmcontext::{VMBuiltinTable, VMContext, VMFuncRef, VMGlobalDefinition, VMTagDefinition};
 use crate::environ::{
@@ -28,6 +29,8 @@ pub(crate) struct InstanceEntities {
     pub tables: Vec<NonNull<Table>>,
     pub globals: Vec<NonNull<VMGlobalDefinition>>,
     pub tags: Vec<NonNull<VMTagDefinition>>,
+    /// The engine's race detector, when its code reports accesses to it.
+    pub race: Option<Arc<RaceTracker>>,
     /// The store's GC heap, where the instance allocates structs and arrays.
     pub gc_heap: Arc<GcHeap>,
     /// The libcalls JIT code reaches through the context.
@@ -50,6 +53,7 @@ pub(crate) struct Instance {
     tables: Vec<NonNull<Table>>,
     globals: Vec<NonNull<VMGlobalDefinition>>,
     tags: Vec<NonNull<VMTagDefinition>>,
+    race: Option<Arc<RaceTracker>>,
     /// Evaluated items of each element segment; emptied by `elem.drop` and after use by
     /// active and declarative segments.
     elements: RwLock<Vec<Box<[usize]>>>,
@@ -90,6 +94,7 @@ impl Instance {
             tables: entities.tables,
             globals: entities.globals,
             tags: entities.tags,
+            race: entities.race,
             gc_heap: entities.gc_heap,
         });
         let instance_ptr: *mut Instance = &mut *instance;
@@ -178,6 +183,40 @@ impl Instance {
 
     pub fn module(&self) -> &Arc<ModuleRuntime> {
         &self.module
+    }
+
+    /// The race detector this instance's code reports to, if any.
+    pub fn race_tracker(&self) -> Option<&Arc<RaceTracker>> {
+        self.race.as_ref()
+    }
+
+    /// `race_access`: a plain access by this instance's code to a shared memory.
+    pub fn race_access(&self, address: u64, size: u32, location: u64, write: bool) {
+        if let Some(race) = &self.race {
+            race.access(&self.module, address, size, write, location);
+        }
+    }
+
+    /// `race_release`: just before an atomic access, `wait` or `notify` by this instance's
+    /// code.
+    pub fn race_release(&self, address: u64) {
+        if let Some(race) = &self.race {
+            race.release(address);
+        }
+    }
+
+    /// `race_fence`: an `atomic.fence` by this instance's code.
+    pub fn race_fence(&self) {
+        if let Some(race) = &self.race {
+            race.fence();
+        }
+    }
+
+    /// `race_acquire`: just after an atomic access, `wait` or `notify`.
+    pub fn race_acquire(&self, address: u64) {
+        if let Some(race) = &self.race {
+            race.acquire(address);
+        }
     }
 
     pub fn vmctx(&self) -> *mut VMContext {

@@ -202,6 +202,32 @@ mod entry {
         unsafe { throw(exn, fp) }
     }
 
+    pub unsafe extern "C" fn race_access(
+        vmctx: *mut VMContext,
+        address: u64,
+        size: u32,
+        location: u64,
+        write: u32,
+    ) {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.race_access(address, size, location, write != 0)
+    }
+
+    pub unsafe extern "C" fn race_release(vmctx: *mut VMContext, address: u64) {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.race_release(address)
+    }
+
+    pub unsafe extern "C" fn race_fence(vmctx: *mut VMContext) {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.race_fence()
+    }
+
+    pub unsafe extern "C" fn race_acquire(vmctx: *mut VMContext, address: u64) {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.race_acquire(address)
+    }
+
     pub unsafe extern "C" fn gc_alloc(vmctx: *mut VMContext, ty: u32, length: u32) -> usize {
         // SAFETY: JIT code passes its own live VMContext.
         unsafe { instance(vmctx) }.gc_alloc_raw(ty, length)

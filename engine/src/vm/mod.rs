@@ -13,6 +13,7 @@ mod memory;
 mod mmap;
 mod module;
 mod nudge;
+mod race;
 mod store;
 mod table;
 mod threads;
@@ -24,6 +25,7 @@ pub(crate) use intrinsics::Intrinsic;
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
 pub(crate) use module::{FastPathCode, FrameSymbol, HostCode, ModuleRuntime};
 pub(crate) use nudge::start_courier as start_nudge_courier;
+pub(crate) use race::{RaceScope, RaceTracker, SitedRace};
 pub(crate) use store::{
     ExternIndex, HostBody, HostFunc, InstantiationFailure, StoreBox, StoreInner, StoreOpaque,
 };

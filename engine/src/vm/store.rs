@@ -10,6 +10,7 @@ use super::instance::{Instance, InstanceEntities};
 use super::libcalls::builtin_table;
 use super::memory::{SharedMemory, StoreMemory};
 use super::module::{FastPathCode, FrameSymbol, HostCode, ModuleRuntime};
+use super::race::RaceTracker;
 use super::table::Table;
 use super::threads::{GuestThreads, SpawnError};
 use super::threads::{InstanceRef, SharedEntry};
@@ -99,6 +100,8 @@ pub(crate) struct StoreOpaque {
     global_types: Vec<GlobalType>,
     /// Boxed: VMContexts point at them, and their addresses are their identities.
     tags: Vec<Box<VMTagDefinition>>,
+    /// The engine's race detector, with race detection on.
+    race: Option<Arc<RaceTracker>>,
     funcs: Vec<FuncData>,
     funcs_by_ref: HashMap<usize, usize>,
     /// Func index of each host function, by the address of its context (the `vmctx` of its
@@ -152,6 +155,7 @@ impl<T: 'static> StoreBox<T> {
         engine_threads: Arc<ThreadBudget>,
         max_gc_heap: usize,
         bounds_checks: BoundsChecks,
+        race: Option<Arc<RaceTracker>>,
     ) -> Self {
         let id = NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed);
         let home = Box::new(ThreadRecord::new());
@@ -182,6 +186,7 @@ impl<T: 'static> StoreBox<T> {
                 global_ptrs: Vec::new(),
                 global_types: Vec::new(),
                 tags: Vec::new(),
+                race,
                 funcs: Vec::new(),
                 funcs_by_ref: HashMap::new(),
                 host_funcs_by_context: HashMap::new(),
@@ -494,6 +499,7 @@ impl StoreOpaque {
                 .iter()
                 .map(|&t| NonNull::from(&*self.tags[t]))
                 .collect(),
+            race: self.race.clone(),
             gc_heap: Arc::clone(&self.gc_heap),
             builtins: builtin_table(),
         };

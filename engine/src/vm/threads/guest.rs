@@ -12,6 +12,7 @@
 
 use super::super::block::BlockSource;
 use super::super::instance::Instance;
+use super::super::race::RaceTracker;
 use super::super::traphandlers::{HostError, UnwindReason};
 use super::super::vmcontext::{VMContext, VMFuncRef, VMThreadContext, VMVal};
 use super::attach::{Attachments, HostThread, InstanceRef};
@@ -20,9 +21,10 @@ use super::permits::{Refusal, ThreadBudgets, ThreadPermits};
 use super::record::{ThreadRecord, call_on_block};
 use crate::environ::HOST_FUNC_MAGIC;
 use crate::environ::TrapKind;
+use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
-use weft_threads::{Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId};
+use weft_threads::{Interrupt, Outcome, RaceThread, ThreadBudget, ThreadGroup, ThreadId};
 
 /// Why a guest thread failed, in a form every joiner can have a copy of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,6 +102,8 @@ pub(crate) struct GuestThreads {
     home_alive: Mutex<bool>,
     /// Host threads attached to the store's instances: stopped with the guest threads.
     attachments: Arc<Attachments>,
+    /// With race detection, the detector thread of each thread not joined yet.
+    race_threads: Mutex<HashMap<ThreadId, (Arc<RaceTracker>, RaceThread)>>,
 }
 
 // SAFETY: `home` points at the store's boxed home record, which outlives every guest thread
@@ -115,6 +119,8 @@ struct Job {
     trampoline: *const u8,
     source: NonNull<BlockSource>,
     arg: u32,
+    /// With race detection, the detector thread the new thread runs as.
+    race: Option<(Arc<RaceTracker>, RaceThread)>,
 }
 
 // SAFETY: the pointers are to code and instance state the store keeps alive until it has
@@ -151,6 +157,7 @@ impl GuestThreads {
             max_wasm_stack,
             home,
             home_alive: Mutex::new(true),
+            race_threads: Mutex::new(HashMap::new()),
         }
     }
 
@@ -237,12 +244,21 @@ impl GuestThreads {
             trampoline: module.code.array_trampoline(ty).start as *const u8,
             source: instance.block_source(),
             arg,
+            race: instance
+                .race_tracker()
+                .map(|tracker| (Arc::clone(tracker), tracker.fork())),
         };
         let permits = self.budgets.permits().map_err(SpawnError::Refused)?;
         let group = self.group();
         let Some(id) = group.reserve() else {
             return Err(SpawnError::Refused(Refusal::Stopped));
         };
+        if let Some(race) = &job.race {
+            self.race_threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, race.clone());
+        }
         let threads = Arc::clone(self);
         let thread_group = Arc::clone(&group);
         let spawned = self
@@ -264,6 +280,10 @@ impl GuestThreads {
         job: Job,
         permits: ThreadPermits,
     ) {
+        let _race = job
+            .race
+            .as_ref()
+            .map(|(tracker, thread)| tracker.enter(*thread));
         let record = Arc::new(ThreadRecord::new());
         record.run_here();
         let interrupter = Arc::new(RecordInterrupter(Arc::clone(&record)));
@@ -313,13 +333,27 @@ impl GuestThreads {
 
     /// Waits for thread `id`; `None` for an unknown or already joined id.
     pub fn join(&self, id: ThreadId) -> Option<ThreadOutcome> {
-        self.group().join(id)
+        let outcome = self.group().join(id);
+        self.joined_race_threads(|joined| *joined == id);
+        outcome
+    }
+
+    /// Tells the race detector that the calling thread joined the threads `joined` picks.
+    fn joined_race_threads(&self, joined: impl Fn(&ThreadId) -> bool) {
+        let mut threads = self.race_threads.lock().unwrap_or_else(|e| e.into_inner());
+        let finished: Vec<ThreadId> = threads.keys().copied().filter(|id| joined(id)).collect();
+        for id in finished {
+            if let Some((tracker, thread)) = threads.remove(&id) {
+                tracker.join(thread);
+            }
+        }
     }
 
     /// Waits for every guest thread and returns the first failure, if any. Afterwards the
     /// store can spawn again, even after a trap aborted the threads.
     pub fn join_all(&self) -> Result<(), ThreadFailure> {
         let result = self.group().join_all();
+        self.joined_race_threads(|_| true);
         self.os_threads.wait_idle();
         let mut group = self.group.lock().unwrap_or_else(|e| e.into_inner());
         if group.is_aborted() {
