@@ -221,6 +221,11 @@ impl RaceDetector {
     }
 
     /// A plain access by `thread` to the `size` bytes at `address`.
+    ///
+    /// A plain load of an address that atomic accesses use acquires what they released
+    /// there, as if it were an atomic load: C libraries poll their synchronization words
+    /// with volatile loads (musl's `pthread_join` reads the exiting thread's atomically
+    /// stored state that way), and the hardware orders them as atomics.
     pub fn access(&self, thread: RaceThread, address: u64, size: u32, write: bool, site: Site) {
         let mut state = self.state.lock();
         let access = Access {
@@ -228,6 +233,10 @@ impl RaceDetector {
             site,
             write,
         };
+        if !write && let Some(location) = state.locations.get(&address) {
+            let location = location.clone();
+            state.clock(thread).join(&location);
+        }
         let clock = state.clock(thread).clone();
         let now = Epoch {
             time: clock.get(thread),

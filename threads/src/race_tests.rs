@@ -90,6 +90,27 @@ fn a_fence_acquires_every_release_before_it() {
 }
 
 #[test]
+fn a_plain_load_of_an_atomic_word_acquires_like_an_atomic_load() {
+    // musl's join: the exiting thread stores its state atomically, the joiner polls it with
+    // a plain load, then reads the thread's work.
+    let detector = RaceDetector::new();
+    let main = detector.start_thread(None);
+    let worker = detector.start_thread(Some(main));
+    detector.access(worker, 0, 4, WRITE, (0, 1));
+    detector.release(worker, 64);
+    detector.acquire(worker, 64);
+    detector.access(main, 64, 4, READ, (0, 2));
+    detector.access(main, 0, 4, READ, (0, 3));
+    assert!(detector.races().is_empty());
+    // A plain load of a word no atomic touched orders nothing.
+    detector.access(worker, 8, 4, WRITE, (0, 4));
+    detector.access(worker, 72, 4, WRITE, (0, 5));
+    detector.access(main, 72, 4, READ, (0, 6));
+    detector.access(main, 8, 4, READ, (0, 7));
+    assert_eq!(detector.races().len(), 2);
+}
+
+#[test]
 fn spawn_and_join_order_a_thread_with_its_parent() {
     let detector = RaceDetector::new();
     let main = detector.start_thread(None);
