@@ -166,3 +166,23 @@ fn host_threads_are_ordered_by_the_handoff_of_their_fork_and_join() {
             .all(|race| race.later.write && race.later.thread == 2)
     );
 }
+
+#[test]
+fn plain_accesses_to_shared_globals_and_bulk_memory_operations_are_checked() {
+    // `$bump` reads and writes a shared global plainly; `$fill` fills the same bytes with
+    // memory.fill from both threads.
+    let global = "(global.set $lock (i32.add (global.get $lock) (i32.const 1)))";
+    let fill = "(memory.fill (i32.const 64) (local.get 0) (i32.const 64))";
+    for bump in [global, fill] {
+        let engine = detecting_engine();
+        run_counter(&engine, bump);
+        let races = engine.data_races();
+        assert!(!races.is_empty(), "{bump}");
+        assert!(
+            races
+                .iter()
+                .all(|race| race.earlier.function == "bump" && race.later.function == "bump"),
+            "{races:?}"
+        );
+    }
+}

@@ -870,6 +870,35 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
         self.env.tunables.detect_races
     }
 
+    /// Whether plain accesses to `global` are reported to the race detector: a mutable
+    /// shared global that is not thread-local, which other threads may access at once.
+    pub(crate) fn detects_global_races(&self, global: u32) -> bool {
+        let ty = &self.env.module.globals[global as usize];
+        self.env.tunables.detect_races
+            && ty.shared
+            && ty.mutable
+            && self.env.module.thread_local_slot(global).is_none()
+    }
+
+    /// Reports a plain access to `global` by the code at `location`.
+    pub(crate) fn race_global(
+        &mut self,
+        b: &mut FunctionBuilder,
+        global: u32,
+        write: bool,
+        location: u64,
+    ) {
+        let address = self.global_address(b, global);
+        let content = self.env.module.globals[global as usize].content_type;
+        let size = match content {
+            wasmparser::ValType::I32 | wasmparser::ValType::F32 => 4,
+            wasmparser::ValType::V128 => 16,
+            _ => 8,
+        };
+        let size = b.ins().iconst(I32, size);
+        self.race_range(b, address, size, write, location);
+    }
+
     /// Reports a plain access of `size` bytes at `address + imm` by the code at `location`.
     pub(crate) fn race_access(
         &mut self,
@@ -881,6 +910,36 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     ) {
         let address = b.ins().iadd_imm_u(address, i64::from(imm));
         let size = b.ins().iconst(I32, i64::from(size));
+        self.race_range(b, address, size, write, location);
+    }
+
+    /// Reports a bulk operation's plain access to the `len` bytes at `index` of `memory`
+    /// (both of the memory's address width), after trapping as the operation would if they
+    /// do not all fit.
+    pub(crate) fn race_memory_range(
+        &mut self,
+        b: &mut FunctionBuilder,
+        memory: u32,
+        [index, len]: [Value; 2],
+        write: bool,
+        location: u64,
+    ) {
+        let (index, len) = (widen(b, index), widen(b, len));
+        let (base, length) = self.memory_base_and_length(b, memory);
+        let address = Self::checked_range(b, base, length, index, len);
+        let size = b.ins().ireduce(I32, len);
+        self.race_range(b, address, size, write, location);
+    }
+
+    /// Reports a plain access of the (i32) `size` bytes at native `address`.
+    fn race_range(
+        &mut self,
+        b: &mut FunctionBuilder,
+        address: Value,
+        size: Value,
+        write: bool,
+        location: u64,
+    ) {
         let location = b.ins().iconst(I64, location as i64);
         let write = b.ins().iconst(I32, i64::from(write));
         self.call_builtin(

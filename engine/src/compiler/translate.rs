@@ -406,11 +406,19 @@ impl Translator<'_, '_, '_, '_> {
             O::GlobalGet { global_index } => {
                 let content = self.env.module().globals[global_index as usize].content_type;
                 let ty = value_type(content, offset)?;
+                if self.env.detects_global_races(global_index) {
+                    let location = self.location(offset);
+                    self.env.race_global(self.b, global_index, false, location);
+                }
                 let value = self.env.global_get(self.b, global_index, ty);
                 self.stack.push(value);
             }
             O::GlobalSet { global_index } => {
                 let value = self.pop();
+                if self.env.detects_global_races(global_index) {
+                    let location = self.location(offset);
+                    self.env.race_global(self.b, global_index, true, location);
+                }
                 self.env.global_set(self.b, global_index, value);
             }
 
@@ -491,14 +499,18 @@ impl Translator<'_, '_, '_, '_> {
             }
             O::MemoryFill { mem } => {
                 let args = self.pop3();
+                self.race_bulk(mem, [args[0], args[2]], true, offset);
                 self.env.memory_fill(self.b, mem, args);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let args = self.pop3();
+                self.race_bulk(src_mem, [args[1], args[2]], false, offset);
+                self.race_bulk(dst_mem, [args[0], args[2]], true, offset);
                 self.env.memory_copy(self.b, dst_mem, src_mem, args);
             }
             O::MemoryInit { data_index, mem } => {
                 let args = self.pop3();
+                self.race_bulk(mem, [args[0], args[2]], true, offset);
                 self.env.memory_init(self.b, mem, data_index, args);
             }
             O::DataDrop { data_index } => self.env.data_drop(self.b, data_index),
@@ -907,6 +919,16 @@ impl Translator<'_, '_, '_, '_> {
         }
         emit(self.b, self.env.heap_flags(), value, address, imm);
         Ok(())
+    }
+
+    /// With race detection on a shared `memory`, reports a bulk operation's access to the
+    /// `[index, len]` range it reads or writes.
+    fn race_bulk(&mut self, memory: u32, range: [Value; 2], write: bool, offset: u64) {
+        if self.env.detects_races(memory) {
+            let location = self.location(offset);
+            self.env
+                .race_memory_range(self.b, memory, range, write, location);
+        }
     }
 
     /// Where the instruction at binary offset `offset` of this function is, as the race
