@@ -51,7 +51,7 @@ impl Module {
     ///
     /// [`CompileError::Text`] for text that does not parse, [`CompileError::Invalid`] for a
     /// module that is malformed or invalid, [`CompileError::Unsupported`] for a valid one
-    /// using what weft does not implement (64-bit memories, custom page sizes, ...).
+    /// using what weft does not implement (custom page sizes, stack switching, ...).
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
         Module::from_source(engine, bytes.as_ref(), None, ModuleInfo::parse)
     }

@@ -31,7 +31,8 @@ pub enum Val {
     /// A reference of the any hierarchy (`anyref`, `eqref`, `i31ref`, `structref`, ...,
     /// shared or not).
     AnyRef(Option<AnyRef>),
-    /// An exception reference; weft has no exceptions, so only the null one exists.
+    /// An exception reference (what `throw` creates and `catch_ref` hands over); `None` is
+    /// null.
     ExnRef(Option<ExnRef>),
 }
 

@@ -32,8 +32,8 @@ pub(crate) fn value_type(ty: ValType, offset: u64) -> Result<Type, WasmError> {
 }
 
 /// Whether weft represents `ty`: every reference of the function, extern, any and exception
-/// hierarchies (exception references are only ever null, since weft has no exceptions),
-/// shared or not, nullable or not. Continuations (stack switching) and exact types (custom
+/// hierarchies (an exnref is the address of an exception object), shared or not, nullable or
+/// not. Continuations (stack switching) and exact types (custom
 /// descriptors) are not supported.
 pub(crate) fn is_supported_ref(ty: RefType) -> bool {
     use AbstractHeapType as A;
