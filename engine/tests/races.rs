@@ -186,3 +186,63 @@ fn plain_accesses_to_shared_globals_and_bulk_memory_operations_are_checked() {
         );
     }
 }
+
+#[test]
+fn host_mutexes_condvars_and_semaphores_order_guest_threads() {
+    let engine = detecting_engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $entry (shared (func (param i32))))
+             (type $timed (shared (func (param i64) (result i32))))
+             (type $void (shared (func)))
+             (type $count_t (shared (func (param i32))))
+             (import "host" "m.lock" (func $lock (type $timed)))
+             (import "host" "m.unlock" (func $unlock (type $void)))
+             (import "host" "s.acquire" (func $acquire (type $timed)))
+             (import "host" "s.release" (func $release (type $count_t)))
+             (memory 1 1 shared)
+             ;; A plain counter at 0 under the mutex, 1000 times.
+             (func (export "locked") (type $entry)
+               (local $i i32)
+               (loop $l
+                 (drop (call $lock (i64.const -1)))
+                 (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
+                 (call $unlock)
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $i) (i32.const 1000)))))
+             ;; A plain write at 16, handed over through the semaphore.
+             (func (export "produce") (type $entry)
+               (i32.store (i32.const 16) (local.get 0))
+               (call $release (i32.const 1)))
+             (func (export "consume") (type $entry)
+               (drop (call $acquire (i64.const -1)))
+               (drop (i32.load (i32.const 16)))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .define_mutex("host", "m", &std::sync::Arc::new(HostMutex::new()))
+        .unwrap()
+        .define_semaphore("host", "s", &std::sync::Arc::new(Semaphore::new(0)))
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let mut spawn = |name: &str, arg: i32| {
+        let func = instance.get_func(&mut store, name).unwrap();
+        store.spawn(&func, arg).unwrap()
+    };
+    let ids = [
+        spawn("locked", 0),
+        spawn("locked", 1),
+        spawn("consume", 0),
+        spawn("produce", 7),
+    ];
+    for id in ids {
+        assert!(matches!(
+            store.join_thread(id),
+            Some(ThreadOutcome::Finished)
+        ));
+    }
+    assert_eq!(engine.data_races(), Vec::new());
+}

@@ -35,6 +35,11 @@ pub struct Linker<T> {
 }
 
 impl<T: 'static> Linker<T> {
+    /// The engine whose modules this linker links, as in Wasmtime.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// An empty linker for modules of `engine`.
     pub fn new(engine: &Engine) -> Linker<T> {
         Linker {
