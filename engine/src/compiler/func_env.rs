@@ -2,9 +2,9 @@
 //! function reaches globals, memories, tables, other functions and the builtins from its
 //! vmctx. The operator translator stays ignorant of offsets and calls in here instead.
 
-use super::abi::{func_signature, value_types};
+use super::abi::{func_signature, value_type, value_types};
 use super::traps::trap_code;
-use crate::environ::gc::{EXCEPTION_PAYLOAD_OFFSET, EXCEPTION_SLOT_SIZE, EXCEPTION_TAG_OFFSET};
+use crate::environ::gc::{EXCEPTION_TAG_OFFSET, exception_slot_offset};
 use crate::environ::{
     BoundsChecks, BuiltinIndex, BuiltinParam, HOST_FUNC_MAGIC, MEMORY_GUARD_SIZE, ModuleInfo,
     ModuleTypes, RTT_DEPTH, TrapKind, Tunables, VMOffsets,
@@ -342,11 +342,15 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     /// instruction does that on every target, so a libcall does. A thread-local one is
     /// private to its thread and needs nothing.
     fn is_untearable_v128(&self, global: u32) -> bool {
+        self.is_contended_global(global)
+            && self.env.module.globals[global as usize].content_type == wasmparser::ValType::V128
+    }
+
+    /// Whether other threads may access `global` while this one does: it is mutable, shared
+    /// and not thread-local.
+    fn is_contended_global(&self, global: u32) -> bool {
         let ty = &self.env.module.globals[global as usize];
-        ty.shared
-            && ty.mutable
-            && ty.content_type == wasmparser::ValType::V128
-            && self.env.module.thread_local_slot(global).is_none()
+        ty.shared && ty.mutable && self.env.module.thread_local_slot(global).is_none()
     }
 
     /// A 16-byte aligned stack slot that passes a v128 to or from a libcall.
@@ -873,11 +877,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     /// Whether plain accesses to `global` are reported to the race detector: a mutable
     /// shared global that is not thread-local, which other threads may access at once.
     pub(crate) fn detects_global_races(&self, global: u32) -> bool {
-        let ty = &self.env.module.globals[global as usize];
-        self.env.tunables.detect_races
-            && ty.shared
-            && ty.mutable
-            && self.env.module.thread_local_slot(global).is_none()
+        self.env.tunables.detect_races && self.is_contended_global(global)
     }
 
     /// Reports a plain access to `global` by the code at `location`.
@@ -890,12 +890,8 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     ) {
         let address = self.global_address(b, global);
         let content = self.env.module.globals[global as usize].content_type;
-        let size = match content {
-            wasmparser::ValType::I32 | wasmparser::ValType::F32 => 4,
-            wasmparser::ValType::V128 => 16,
-            _ => 8,
-        };
-        let size = b.ins().iconst(I32, size);
+        let size = value_type(content, 0).expect("globals of supported types were checked");
+        let size = b.ins().iconst(I32, i64::from(size.bytes()));
         self.race_range(b, address, size, write, location);
     }
 
@@ -982,7 +978,7 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
 
     /// The offset of an exception's payload slot `index`.
     fn payload_offset(index: usize) -> i32 {
-        (EXCEPTION_PAYLOAD_OFFSET + index as u32 * EXCEPTION_SLOT_SIZE) as i32
+        i32::try_from(exception_slot_offset(index)).expect("tags carry few values")
     }
 
     /// A new exception of tag `tag` carrying `values`.

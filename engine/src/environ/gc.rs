@@ -28,9 +28,15 @@ pub const OBJECT_ALIGN: usize = 16;
 /// reads this word as a type descriptor.
 pub const EXCEPTION_TAG_OFFSET: u32 = 0;
 /// Offset of an exception's first payload value; each takes a 16-byte slot.
-pub const EXCEPTION_PAYLOAD_OFFSET: u32 = 16;
+const EXCEPTION_PAYLOAD_OFFSET: u32 = 16;
 /// Size of one payload slot of an exception.
-pub const EXCEPTION_SLOT_SIZE: u32 = 16;
+const EXCEPTION_SLOT_SIZE: u32 = 16;
+
+/// Offset of an exception's payload slot `index`; for `index` its number of slots, the
+/// size of the whole exception.
+pub const fn exception_slot_offset(index: usize) -> usize {
+    EXCEPTION_PAYLOAD_OFFSET as usize + index * EXCEPTION_SLOT_SIZE as usize
+}
 
 /// The low bits that mark a host-value handle in a reference word.
 pub const HOST_HANDLE_TAG: u64 = 0b10;

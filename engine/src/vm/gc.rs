@@ -9,8 +9,8 @@
 
 use super::vmcontext::VMTagDefinition;
 use crate::environ::gc::{
-    ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, EXCEPTION_PAYLOAD_OFFSET, EXCEPTION_SLOT_SIZE,
-    EXCEPTION_TAG_OFFSET, OBJECT_ALIGN, OBJECT_RTT_OFFSET, array_size,
+    ARRAY_ELEMENTS_OFFSET, ARRAY_LENGTH_OFFSET, EXCEPTION_TAG_OFFSET, OBJECT_ALIGN,
+    OBJECT_RTT_OFFSET, array_size, exception_slot_offset,
 };
 use crate::environ::{RTT_ANCESTORS, RTT_DEPTH};
 use std::alloc::Layout;
@@ -91,8 +91,7 @@ impl GcHeap {
         tag: *const VMTagDefinition,
         slots: usize,
     ) -> Option<NonNull<u8>> {
-        let size = EXCEPTION_PAYLOAD_OFFSET as usize + slots * EXCEPTION_SLOT_SIZE as usize;
-        let object = self.alloc_zeroed(size)?;
+        let object = self.alloc_zeroed(exception_slot_offset(slots))?;
         // SAFETY: the object is at least as large as its tag word, aligned, and not yet
         // shared with any other thread.
         unsafe {

@@ -17,7 +17,7 @@ use super::threads::{InstanceRef, SharedEntry};
 use super::threads::{ThreadRecord, call_on_block};
 use super::traphandlers::UnwindReason;
 use super::vmcontext::{VMFuncRef, VMGlobalDefinition, VMTagDefinition, VMThreadContext, VMVal};
-use crate::environ::gc::{EXCEPTION_PAYLOAD_OFFSET, EXCEPTION_SLOT_SIZE, EXCEPTION_TAG_OFFSET};
+use crate::environ::gc::{EXCEPTION_TAG_OFFSET, exception_slot_offset};
 use crate::environ::{
     BoundsChecks, EntityIndex, ModuleInfo, RTT_KIND, TrapKind, TypeKind, VMOffsets,
     canonical_global, canonical_table, gc,
@@ -65,8 +65,7 @@ struct InstanceRecord {
 
 /// Payload slot `index` of the exception whose exnref word is `exn`.
 fn exception_slot(exn: u64, index: usize) -> *mut [u8; 16] {
-    let offset = EXCEPTION_PAYLOAD_OFFSET as usize + index * EXCEPTION_SLOT_SIZE as usize;
-    (exn as usize + offset) as *mut [u8; 16]
+    (exn as usize + exception_slot_offset(index)) as *mut [u8; 16]
 }
 
 /// The untyped part of a store.
