@@ -162,3 +162,13 @@ pub(crate) enum NudgeFlaw {
     /// that retires in between is nudged after it ended.
     NudgeOutsideLock,
 }
+
+/// Deliberate bugs in the exploration scheduler (`explore.rs`), for `loom_explore.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExploreFlaw {
+    /// A thread that waits for its turn goes on without it, so two threads run at once.
+    RunWithoutTurn,
+    /// Passing the turn (or waking a thread) changes the state but signals nobody, so the
+    /// thread whose turn it is sleeps on.
+    PassWithoutSignal,
+}

@@ -1,10 +1,11 @@
 //! Host-side synchronization for weft's threads: the wait queue behind
 //! `memory.atomic.wait`/`notify`, host semaphores, mutexes and condition variables that guests
-//! block on, the thread registry with spawn/join/terminate, and interruption. It knows nothing
+//! block on, the thread registry with spawn/join/terminate, interruption, a data-race detector and a
+//! deterministic scheduler for exploring interleavings. It knows nothing
 //! of WebAssembly or Cranelift, so every protocol here can be model-checked with loom.
 //!
 //! The loom models (`loom_tests.rs`, `loom_thread_group.rs`, `loom_semaphore.rs`,
-//! `loom_mutex.rs`, `loom_condvar.rs`, `loom_latch.rs`, `loom_thread_cache.rs`,
+//! `loom_mutex.rs`, `loom_condvar.rs`, `loom_latch.rs`, `loom_explore.rs`, `loom_thread_cache.rs`,
 //! `loom_nudge.rs`) run with:
 //!
 //! ```text
@@ -16,6 +17,7 @@
 mod blocking;
 mod budget;
 mod condvar;
+mod explore;
 mod flaw;
 mod latch;
 mod mutex;
@@ -37,6 +39,8 @@ mod budget_tests;
 #[cfg(all(test, not(loom)))]
 mod condvar_tests;
 #[cfg(all(test, not(loom)))]
+mod explore_tests;
+#[cfg(all(test, not(loom)))]
 mod latch_tests;
 #[cfg(all(test, loom))]
 mod loom_blocking;
@@ -44,6 +48,8 @@ mod loom_blocking;
 mod loom_budget;
 #[cfg(all(test, loom))]
 mod loom_condvar;
+#[cfg(all(test, loom))]
+mod loom_explore;
 #[cfg(all(test, loom))]
 mod loom_latch;
 #[cfg(all(test, loom))]
@@ -76,6 +82,10 @@ mod thread_group_tests;
 pub use blocking::{BlockingGuard, Interrupted, begin_blocking};
 pub use budget::{BudgetPermit, ThreadBudget};
 pub use condvar::{CondvarWait, HostCondvar};
+pub use explore::{
+    BlockedThread, Operation, ScheduleSummary, ScheduledThread, Scheduler, Step, Strategy,
+    TRACE_STEPS, WaitKey, Wakeup,
+};
 pub use latch::Latch;
 pub use mutex::{AlreadyHeld, HostMutex, UnlockError};
 pub use nudge::{Courier, NudgeTarget};
