@@ -8,6 +8,7 @@
 
 mod args;
 mod bench;
+mod explore;
 mod run;
 mod usage;
 mod wasm_options;
@@ -33,6 +34,7 @@ struct Cli {
 enum Command {
     Run(run::RunArgs),
     Bench(bench::BenchArgs),
+    Explore(explore::ExploreArgs),
     Wast(wast::WastArgs),
 }
 
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args).map(|status| status.code()),
         Command::Wast(args) => wast::run(&args).map(|()| 0),
         Command::Bench(args) => bench::run(&args).map(|()| 0),
+        Command::Explore(args) => explore::run(&args).map(i32::from),
     };
     match result {
         // `proc_exit` only takes statuses below 126.

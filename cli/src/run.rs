@@ -37,6 +37,19 @@ const ENTRY_POINTS: [&str; 2] = ["_start", "main"];
 /// invalid module, an unknown import or export); 2 for wrong options.
 #[derive(clap::Args)]
 pub(crate) struct RunArgs {
+    #[command(flatten)]
+    program: ProgramArgs,
+    /// Look for data races between the program's threads: plain loads and stores of a shared
+    /// memory that no atomic, wait/notify, spawn or join orders. Each racing pair of
+    /// accesses is printed once after the run, and a run that found any exits with 66 (as
+    /// ThreadSanitizer's) unless it failed otherwise.
+    #[arg(long)]
+    race: bool,
+}
+
+/// How a program is set up to run, for each command that runs programs.
+#[derive(clap::Args)]
+pub(crate) struct ProgramArgs {
     /// Give the program a host directory: HOST, under the same name, or HOST::GUEST.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
@@ -61,12 +74,6 @@ pub(crate) struct RunArgs {
     wasi_threads: ThreadModelArg,
     #[command(flatten)]
     profile: ProfileArg,
-    /// Look for data races between the program's threads: plain loads and stores of a shared
-    /// memory that no atomic, wait/notify, spawn or join orders. Each racing pair of
-    /// accesses is printed once after the run, and a run that found any exits with 66 (as
-    /// ThreadSanitizer's) unless it failed otherwise.
-    #[arg(long)]
-    race: bool,
     /// The module, then the program's arguments. Everything after FILE goes to the program.
     #[arg(
         value_name = "FILE [ARGS]",
@@ -74,7 +81,35 @@ pub(crate) struct RunArgs {
         allow_hyphen_values = true,
         trailing_var_arg = true
     )]
-    command: Vec<String>,
+    pub command: Vec<String>,
+}
+
+impl ProgramArgs {
+    /// The `-W` values given.
+    pub(crate) fn wasm_values(&self) -> &[String] {
+        &self.wasm
+    }
+
+    /// These options and the command as they would be written on a command line, for a
+    /// command that repeats a run.
+    pub(crate) fn to_command_line(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut option = |name: &str, values: &[String]| {
+            for value in values {
+                words.push(format!("{name} {value}"));
+            }
+        };
+        option("--dir", &self.dirs);
+        option("--env", &self.envs);
+        option("--invoke", self.invoke.as_slice());
+        option("--preload", &self.preloads);
+        option("-W", &self.wasm);
+        if self.wasi_threads.model() == WasiThreadsModel::OneInstance {
+            words.push("--wasi-threads shared".to_string());
+        }
+        words.extend(self.command.iter().cloned());
+        words
+    }
 }
 
 /// `--wasi-threads MODEL`, for each command that runs programs.
@@ -148,68 +183,142 @@ pub(crate) fn preload_mapping(preload: &str) -> Result<(&str, &str), UsageError>
 
 /// Runs the program; its exit status, unless it trapped or could not run.
 pub(crate) fn run(args: &RunArgs) -> Result<ExitStatus> {
-    let (file, program_args) = args
-        .command
-        .split_first()
-        .expect("clap requires the module");
-    let options = WasmOptions::parse(&args.wasm, true)?;
-    let mut config = Config::new();
-    config
-        .wasm_features(options.features(all_implemented()))
-        .consume_fuel(options.fuel.is_some())
-        .detect_races(args.race)
-        .profiler(args.profile.strategy());
-    let engine = Engine::new(&config)?;
-    let model = args.wasi_threads.model();
-    let module = Module::from_file_with_model(&engine, Path::new(file), model)?;
-    let entry = Entry {
-        invoke: args.invoke.as_deref(),
-        args: program_args,
+    let program = PreparedProgram::new(&args.program, |config| {
+        config.detect_races(args.race);
+    })?;
+    let ran = program.run_once(true);
+    let ran = Ran {
+        result: report_races(&program.engine, ran.result),
+        ..ran
     };
-    check_arguments_reach(&module, &entry)?;
-    check_something_runs(&module, &entry)?;
-    let ctx = wasi_ctx(args, file, program_args)?;
-    let mut linker = Linker::new(&engine);
-    weft_wasi::add_to_linker(&mut linker, &ctx)?;
-    let mut store = Store::new(&engine, ());
-    if let Some(fuel) = options.fuel {
-        store.set_fuel(fuel)?;
+    program.explain_timeout(ran)
+}
+
+/// A program compiled once, ready to be run any number of times from scratch: each run gets
+/// a new store, instance and WASI context.
+pub(crate) struct PreparedProgram<'a> {
+    pub engine: Engine,
+    module: Module,
+    args: &'a ProgramArgs,
+    options: WasmOptions,
+    file: &'a str,
+    entry: Entry<'a>,
+}
+
+/// One run of a [`PreparedProgram`].
+pub(crate) struct Ran {
+    /// The exit status, unless it trapped or could not run.
+    pub result: Result<ExitStatus, weft::Error>,
+    /// Whether `-W timeout` stopped it.
+    pub timed_out: bool,
+}
+
+impl<'a> PreparedProgram<'a> {
+    /// Compiles the module of `args`' command (FILE, then the program's ARGS) with the
+    /// engine settings of `args`, and of `configure`.
+    pub fn new(
+        args: &'a ProgramArgs,
+        configure: impl FnOnce(&mut Config),
+    ) -> Result<PreparedProgram<'a>> {
+        let (file, program_args) = args
+            .command
+            .split_first()
+            .expect("clap requires the module");
+        let options = WasmOptions::parse(&args.wasm, true)?;
+        let mut config = Config::new();
+        config
+            .wasm_features(options.features(all_implemented()))
+            .consume_fuel(options.fuel.is_some())
+            .profiler(args.profile.strategy());
+        configure(&mut config);
+        let engine = Engine::new(&config)?;
+        let model = args.wasi_threads.model();
+        let module = Module::from_file_with_model(&engine, Path::new(file), model)?;
+        let entry = Entry {
+            invoke: args.invoke.as_deref(),
+            args: program_args,
+        };
+        check_arguments_reach(&module, &entry)?;
+        check_something_runs(&module, &entry)?;
+        // Checked once here, so that no run finds a bad option.
+        wasi_ctx(args, file, program_args, false)?;
+        for preload in &args.preloads {
+            preload_mapping(preload)?;
+        }
+        Ok(PreparedProgram {
+            engine,
+            module,
+            args,
+            options,
+            file,
+            entry,
+        })
     }
-    let watchdog = options.timeout.map(Watchdog::start);
-    if let Some(watchdog) = &watchdog {
-        let store = store.terminator();
-        watchdog.watch(move || store.terminate());
+
+    /// Runs the program once, its standard output and error the host's if `inherit_output`,
+    /// else discarded.
+    pub fn run_once(&self, inherit_output: bool) -> Ran {
+        let mut timed_out = false;
+        let result = self.run_with(inherit_output, &mut timed_out);
+        Ran { result, timed_out }
     }
-    for preload in &args.preloads {
-        self::preload(&engine, &mut linker, &mut store, preload)?;
-    }
-    let instantiated = Program::instantiate_with_model(linker, &mut store, &module, &ctx, model);
-    let (program, ran) = match instantiated {
-        Ok(program) => {
-            if let Some(watchdog) = &watchdog {
-                let program = program.terminator();
-                watchdog.watch(move || program.terminate());
+
+    fn run_with(
+        &self,
+        inherit_output: bool,
+        timed_out: &mut bool,
+    ) -> Result<ExitStatus, weft::Error> {
+        let ctx = wasi_ctx(self.args, self.file, self.entry.args, inherit_output)
+            .map_err(|error| weft::Error::msg(format!("{error:#}")))?;
+        let model = self.args.wasi_threads.model();
+        let mut linker = Linker::new(&self.engine);
+        weft_wasi::add_to_linker(&mut linker, &ctx)?;
+        let mut store = Store::new(&self.engine, ());
+        if let Some(fuel) = self.options.fuel {
+            store.set_fuel(fuel)?;
+        }
+        let watchdog = self.options.timeout.map(Watchdog::start);
+        if let Some(watchdog) = &watchdog {
+            let store = store.terminator();
+            watchdog.watch(move || store.terminate());
+        }
+        for preload in &self.args.preloads {
+            self::preload(&self.engine, &mut linker, &mut store, preload)
+                .map_err(|error| weft::Error::msg(format!("{error:#}")))?;
+        }
+        let instantiated =
+            Program::instantiate_with_model(linker, &mut store, &self.module, &ctx, model);
+        let (program, ran) = match instantiated {
+            Ok(program) => {
+                if let Some(watchdog) = &watchdog {
+                    let program = program.terminator();
+                    watchdog.watch(move || program.terminate());
+                }
+                let ran = call_entry(&mut store, &program.instance(), &self.entry);
+                (Some(program), ran)
             }
-            let ran = call_entry(&mut store, &program.instance(), &entry);
-            (Some(program), ran)
+            // The start function may have trapped or exited.
+            Err(error) => (None, Err(error)),
+        };
+        let status = match program {
+            Some(program) => program.finish(&mut store, ran),
+            None => ctx.exit_status(ran),
+        };
+        *timed_out = watchdog.is_some_and(Watchdog::disarm);
+        status
+    }
+
+    /// A run's result, an error that `-W timeout` caused saying so.
+    pub fn explain_timeout(&self, ran: Ran) -> Result<ExitStatus> {
+        match (ran.result, self.options.timeout) {
+            (Err(error), Some(timeout)) if ran.timed_out => {
+                Err(anyhow::Error::new(error).context(format!(
+                    "the program ran longer than its timeout of {} (-W timeout) and was stopped",
+                    humantime::format_duration(timeout)
+                )))
+            }
+            (status, _) => Ok(status?),
         }
-        // The start function may have trapped or exited.
-        Err(error) => (None, Err(error)),
-    };
-    let status = match program {
-        Some(program) => program.finish(&mut store, ran),
-        None => ctx.exit_status(ran),
-    };
-    let timed_out = watchdog.is_some_and(Watchdog::disarm);
-    let status = report_races(&engine, status);
-    match (status, options.timeout) {
-        (Err(error), Some(timeout)) if timed_out => {
-            Err(anyhow::Error::new(error).context(format!(
-                "the program ran longer than its timeout of {} (-W timeout) and was stopped",
-                humantime::format_duration(timeout)
-            )))
-        }
-        (status, _) => Ok(status?),
     }
 }
 
@@ -218,7 +327,7 @@ const RACES_FOUND: i32 = 66;
 
 /// Prints the data races the run found, one per line on stderr, and turns a successful
 /// status into [`RACES_FOUND`] if there were any.
-fn report_races(
+pub(crate) fn report_races(
     engine: &Engine,
     status: Result<ExitStatus, weft::Error>,
 ) -> Result<ExitStatus, weft::Error> {
@@ -286,17 +395,22 @@ struct Entry<'a> {
 }
 
 /// The program's WASI context, from the command line.
-fn wasi_ctx(args: &RunArgs, file: &str, program_args: &[String]) -> Result<WasiCtx> {
+fn wasi_ctx(
+    args: &ProgramArgs,
+    file: &str,
+    program_args: &[String],
+    inherit_output: bool,
+) -> Result<WasiCtx> {
     // As Wasmtime: the program's name is the module's file name, without its folders.
     let name = Path::new(file).file_name().map_or_else(
         || file.to_string(),
         |name| name.to_string_lossy().into_owned(),
     );
     let mut builder = WasiCtx::builder();
-    builder
-        .inherit_stdio()
-        .arg(name)
-        .args(program_args.iter().cloned());
+    if inherit_output {
+        builder.inherit_stdio();
+    }
+    builder.arg(name).args(program_args.iter().cloned());
     for var in &args.envs {
         match var.split_once('=') {
             Some((name, value)) => builder.env(name, value),

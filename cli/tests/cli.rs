@@ -688,3 +688,62 @@ fn wast_race_reports_the_litmus_tests_without_atomics_only() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert!(!stdout(&output).contains("data race"), "{output:?}");
 }
+
+#[test]
+fn explore_finds_the_lost_wakeup_of_a_script_as_a_deadlock() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lost_wakeup.wast");
+    let script = script.to_str().unwrap();
+    let output = weft(&["explore", "--seed", "1", "--schedules", "1000", script]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let text = stdout(&output);
+    assert!(
+        text.contains("failed: deadlock: every thread is blocked"),
+        "{text}"
+    );
+    // Each thread's blocking site: the main thread joins $T, which waits in `run`.
+    assert!(
+        text.contains("  thread 0 waits for thread 1 to finish"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  thread 1 waits for a notify of 0x"),
+        "{text}"
+    );
+    assert!(text.contains(" wait at 0x"), "{text}");
+    assert!(text.contains(" in run on 0x"), "{text}");
+    assert!(text.contains("replay: weft explore --seed "), "{text}");
+}
+
+#[test]
+fn explore_passes_the_litmus_scripts_under_every_schedule() {
+    for name in [
+        "MP",
+        "SB",
+        "LB",
+        "MP_atomic",
+        "SB_atomic",
+        "LB_atomic",
+        "wait_notify",
+    ] {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "../../shared/testsuite/threads/upstream/{name}.wast"
+        ));
+        for strategy in ["pct", "random"] {
+            let output = weft(&[
+                "explore",
+                "--seed",
+                "3",
+                "--schedules",
+                "100",
+                "--strategy",
+                strategy,
+                script.to_str().unwrap(),
+            ]);
+            assert_eq!(output.status.code(), Some(0), "{name}: {output:?}");
+            assert!(
+                stdout(&output).starts_with("100 schedules, 0 failed"),
+                "{output:?}"
+            );
+        }
+    }
+}

@@ -418,3 +418,98 @@ fn race_detection_finds_nothing_in_programs_that_synchronize() {
             .assert_exit(0, "consumed 10000 items, sum 50005000\n");
     }
 }
+
+/// A failed schedule's report as `weft explore` prints it, from the failure line to the
+/// replay command, without the schedule's number (a replay's is 0) and with native
+/// addresses, which differ between runs, masked.
+fn failure_report(stdout: &str) -> String {
+    let start = stdout.find("failed: ").expect("a failed schedule");
+    let end = stdout.find("\nreplay: ").expect("a replay command");
+    let mut report = String::new();
+    for word in stdout[start..end].split(' ') {
+        if word.starts_with("0x7") {
+            report.push_str("ADDRESS");
+        } else {
+            report.push_str(word);
+        }
+        report.push(' ');
+    }
+    report
+}
+
+#[test]
+fn explore_finds_a_broken_spinlock_and_a_lost_wakeup_and_replays_them() {
+    let bugs = [
+        ("broken_spinlock", "wasm trap: unreachable"),
+        ("lost_wakeup", "deadlock: every thread is blocked"),
+    ];
+    for model in MODELS {
+        for (name, failure) in bugs {
+            let path = program(name);
+            let run = weft(&[
+                "explore",
+                "--seed",
+                "1",
+                "--schedules",
+                "1000",
+                model,
+                &path,
+            ]);
+            assert_eq!(run.status.code(), Some(1), "{run}");
+            assert!(run.stdout.contains(&format!("failed: {failure}")), "{run}");
+            // The interleaving names the program's functions.
+            assert!(run.stdout.contains(&format!("in {name}.wasm!")), "{run}");
+            let replay = run
+                .stdout
+                .lines()
+                .find_map(|line| line.strip_prefix("replay: weft "))
+                .expect("a replay command");
+            let replay: Vec<&str> = replay.split(' ').collect();
+            assert!(replay.contains(&"--length"), "{run}");
+            for _ in 0..10 {
+                let again = weft(&replay);
+                assert_eq!(again.status.code(), Some(1), "{again}");
+                assert_eq!(failure_report(&again.stdout), failure_report(&run.stdout));
+            }
+        }
+    }
+}
+
+#[test]
+fn explore_passes_programs_that_synchronize() {
+    for model in MODELS {
+        for name in ["pthread_many", "thread_local"] {
+            let run = weft(&[
+                "explore",
+                "--seed",
+                "5",
+                "--schedules",
+                "20",
+                model,
+                &program(name),
+            ]);
+            assert_eq!(run.status.code(), Some(0), "{run}");
+            assert!(run.stdout.starts_with("20 schedules, 0 failed"), "{run}");
+        }
+    }
+    // A status other than the one expected is a failure; with no --seed, one is chosen
+    // and printed.
+    let exits = weft(&[
+        "explore",
+        "--schedules",
+        "2",
+        "--expect-exit",
+        "3",
+        &program("hello"),
+    ]);
+    assert_eq!(exits.status.code(), Some(1), "{exits}");
+    assert!(
+        exits.stdout.starts_with("exploring with --seed "),
+        "{exits}"
+    );
+    assert!(
+        exits.stdout.contains("failed: exited with 0, expected 3"),
+        "{exits}"
+    );
+    assert!(exits.stdout.contains("1 schedules, 1 failed"), "{exits}");
+}

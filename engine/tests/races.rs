@@ -6,6 +6,9 @@
 use std::thread;
 use weft::*;
 
+mod support;
+use support::RUN_TWO_WORKERS;
+
 /// Two spawned threads add 1000 to the counter at 16, each with `$bump`; `run` waits for
 /// both through an atomic count and returns the counter.
 fn counter_module(bump: &str) -> String {
@@ -26,18 +29,7 @@ fn counter_module(bump: &str) -> String {
                  (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))
                (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))
                (drop (memory.atomic.notify (i32.const 0) (i32.const 1))))
-             (func (export "run") (result i32)
-               (local $done i32)
-               (i32.atomic.store (i32.const 0) (i32.const 0))
-               (drop (call $spawn (ref.func $worker) (i32.const 0)))
-               (drop (call $spawn (ref.func $worker) (i32.const 1)))
-               (loop $wait
-                 (local.set $done (i32.atomic.load (i32.const 0)))
-                 (if (i32.lt_u (local.get $done) (i32.const 2))
-                   (then
-                     (drop (memory.atomic.wait32 (i32.const 0) (local.get $done) (i64.const -1)))
-                     (br $wait))))
-               (i32.load (i32.const 16))))"#
+             {RUN_TWO_WORKERS})"#
     )
 }
 
@@ -114,7 +106,6 @@ fn without_detection_nothing_is_reported() {
     let engine = Engine::new(&config).unwrap();
     run_counter(&engine, PLAIN);
     assert_eq!(engine.data_races(), Vec::new());
-    assert!(engine.race_fork().is_none());
 }
 
 #[test]
@@ -142,15 +133,16 @@ fn host_threads_are_ordered_by_the_handoff_of_their_fork_and_join() {
         results.first().and_then(Val::i32).unwrap_or(0)
     };
     // Joined through the hand-off: the write happens before the read.
-    let handoff = engine.race_fork().unwrap();
+    let handoff = engine.thread_handoff();
     thread::scope(|scope| {
-        let handoff = handoff.clone();
-        scope.spawn(move || {
-            let _entered = handoff.enter();
+        let entering = handoff.clone();
+        let thread = scope.spawn(move || {
+            let _entered = entering.enter();
             call("write");
         });
+        handoff.started();
+        handoff.join(|| thread.join().unwrap());
     });
-    handoff.join();
     assert_eq!(call("read"), 7);
     assert_eq!(engine.data_races(), Vec::new());
     // A thread the detector was not told about is a stranger: its write races with the

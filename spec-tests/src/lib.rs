@@ -53,6 +53,10 @@ pub struct RunOptions {
     pub timeout: Duration,
     /// Which `spectest` module the scripts see; adaptive for the shared-everything folder.
     pub(crate) spectest: Spectest,
+    /// Run each script's threads under this schedule
+    /// ([`Engine::explore`](weft::Engine::explore), whose engine needs
+    /// [`Config::explore`](weft::Config::explore)), the script's own thread its root.
+    pub schedule: Option<weft::Schedule>,
 }
 
 impl RunOptions {
@@ -62,6 +66,7 @@ impl RunOptions {
             engine,
             timeout: DEFAULT_TIMEOUT,
             spectest: Spectest::Standard,
+            schedule: None,
         }
     }
 }

@@ -14,6 +14,8 @@ pub struct FileReport {
     pub failures: Vec<Failure>,
     /// `(line, reason)` for each skipped directive, in script order.
     pub skips: Vec<(usize, String)>,
+    /// With [`RunOptions::schedule`](crate::RunOptions::schedule), what the schedule did.
+    pub schedule: Option<weft::ScheduleReport>,
 }
 
 /// Why one directive failed.

@@ -28,22 +28,34 @@ pub(crate) fn run(text: &str, options: &RunOptions) -> Result<FileReport> {
     let (done, finished) = mpsc::channel();
     let runner = {
         let (text, engine, tally) = (text.to_string(), options.engine.clone(), tally.clone());
-        let spectest = options.spectest;
+        let (spectest, schedule) = (options.spectest, options.schedule);
         thread::Builder::new()
             .name("wast-script".to_string())
             .stack_size(STACK_SIZE)
             .spawn(move || {
-                run_script(&text, &engine, spectest, &tally);
+                let run = || run_script(&text, &engine, spectest, &tally);
+                let explored = match schedule {
+                    Some(schedule) => match engine.explore(schedule, run) {
+                        Ok(((), report)) => Ok(Some(report)),
+                        Err(error) => Err(error),
+                    },
+                    None => {
+                        run();
+                        Ok(None)
+                    }
+                };
                 // The receiver is gone only if the script already timed out.
-                let _ = done.send(());
+                let _ = done.send(explored);
             })
             .context("cannot start a thread to run the script")?
     };
     match finished.recv_timeout(options.timeout) {
-        Ok(()) => {
+        Ok(explored) => {
             // Directives panic only within their own `catch_unwind`, so this returns at once.
             let _ = runner.join();
-            Ok(tally.report("did not run: the thread running it stopped early"))
+            let mut report = tally.report("did not run: the thread running it stopped early");
+            report.schedule = explored?;
+            Ok(report)
         }
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             let payload = runner

@@ -15,7 +15,7 @@ use std::slice;
 use std::thread::{self, Scope, ScopedJoinHandle};
 use wast::token::Id;
 use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastThread, Wat};
-use weft::{Engine, Error, Extern, Instance, Linker, Module, RaceHandoff, Store, Val};
+use weft::{Engine, Error, Extern, Instance, Linker, Module, Store, ThreadHandoff, Val};
 
 /// Stack for every thread that runs directives. `assert_exhaustion` recurses until weft's stack
 /// limit, and weft code runs on the calling thread's stack; 64 MiB leaves ample room above any
@@ -84,9 +84,9 @@ struct Session<'scope, 'env> {
     last_definition: Option<Module>,
     /// The latest instance, which actions without a module name act on.
     current: Option<Instance>,
-    /// Threads started and not waited for yet, by `$id`.
-    /// Each running thread, with what the race detector needs to order it with `wait`.
-    threads: HashMap<String, (ScopedJoinHandle<'scope, ()>, Option<RaceHandoff>)>,
+    /// Threads started and not waited for yet, by `$id`, with what race detection and
+    /// schedule exploration need to order them with `wait`.
+    threads: HashMap<String, (ScopedJoinHandle<'scope, ()>, ThreadHandoff)>,
 }
 
 /// A module the session can name.
@@ -267,18 +267,28 @@ impl<'scope, 'env> Session<'scope, 'env> {
             None => None,
         };
         let (engine, spectest, tally) = (self.engine.clone(), self.spectest, self.tally);
-        let race = self.engine.race_fork();
-        let handoff = race.clone();
-        let handle = thread::Builder::new()
+        let handoff = self.engine.thread_handoff();
+        let entering = handoff.clone();
+        let spawned = thread::Builder::new()
             .name(format!("wast-thread-{name}"))
             .stack_size(STACK_SIZE)
             .spawn_scoped(self.scope, move || {
-                let _race = handoff.as_ref().map(RaceHandoff::enter);
+                let entered = entering.enter();
                 run_thread(&engine, spectest, tally, shared, directives, first);
-            })
-            .context("cannot start an OS thread")?;
+                entered.finish(false);
+            });
+        let handle = match spawned {
+            Ok(handle) => {
+                handoff.started();
+                handle
+            }
+            Err(error) => {
+                handoff.cancel();
+                return Err(error).context("cannot start an OS thread");
+            }
+        };
         // A second thread of the same name takes over the name; the scope still joins the first.
-        self.threads.insert(name.to_string(), (handle, race));
+        self.threads.insert(name.to_string(), (handle, handoff));
         Ok(())
     }
 
@@ -293,15 +303,12 @@ impl<'scope, 'env> Session<'scope, 'env> {
     /// Joins the thread `$id`. Its directives record their own outcomes.
     fn wait(&mut self, id: Id<'_>) -> Result<()> {
         let name = id.name();
-        let (thread, race) = self.threads.remove(name).with_context(|| {
+        let (thread, handoff) = self.threads.remove(name).with_context(|| {
             format!("no thread ${name} to wait for (it was never started, or was waited for)")
         })?;
-        thread
-            .join()
+        handoff
+            .join(|| thread.join())
             .map_err(|payload| anyhow!("thread ${name} panicked: {}", panic_message(&*payload)))?;
-        if let Some(race) = race {
-            race.join();
-        }
         Ok(())
     }
 

@@ -58,22 +58,25 @@ pub enum Strategy {
     /// Any runnable thread, uniformly at random, at every point.
     Random,
     /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): every thread gets a
-    /// random priority, the highest-priority runnable thread runs, and at `depth - 1` steps
-    /// chosen at random among the first `length` the running thread drops below every other.
-    /// A bug that needs `depth` ordering constraints among `n` threads is found by one
-    /// schedule with probability at least `1 / (n * length^(depth - 1))`. After `2 * length`
-    /// steps the choice becomes random, so that a high-priority thread spinning on a
-    /// low-priority one cannot starve it for ever.
+    /// random priority, the highest-priority runnable thread runs, and at `depth - 1`
+    /// decisions chosen at random among the first `length` the thread that was running drops
+    /// below every other. A bug that needs `depth` ordering constraints among `n` threads is
+    /// found by one schedule with probability at least `1 / (n * length^(depth - 1))`.
+    /// Only decisions count: points where more than one thread could run, since a change
+    /// anywhere else changes nothing. After `2 * length` decisions the choice becomes random,
+    /// so that a high-priority thread spinning on a low-priority one cannot starve it for
+    /// ever.
     Pct {
         /// The bug depth: how many ordering constraints the bug sought needs.
         depth: u32,
-        /// The number of steps the change points are spread over, about a schedule's length.
+        /// The decisions the change points are spread over, about a schedule's count
+        /// ([`ScheduleSummary::decisions`]).
         length: u64,
     },
 }
 
 /// What a thread does at a schedule point.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
     /// An atomic load.
     AtomicLoad,
@@ -105,6 +108,39 @@ pub enum Operation {
     Release,
     /// A loop back edge: a preemption point in code that may spin without synchronizing.
     Loop,
+}
+
+impl Operation {
+    const ALL: [Operation; 15] = [
+        Operation::AtomicLoad,
+        Operation::AtomicStore,
+        Operation::AtomicRmw,
+        Operation::AtomicCmpxchg,
+        Operation::Fence,
+        Operation::Wait,
+        Operation::Notify,
+        Operation::Spawn,
+        Operation::Join,
+        Operation::Exit,
+        Operation::Lock,
+        Operation::Unlock,
+        Operation::Acquire,
+        Operation::Release,
+        Operation::Loop,
+    ];
+
+    /// The operation's number, as compiled code passes it to the runtime.
+    pub fn code(self) -> u32 {
+        Self::ALL
+            .iter()
+            .position(|&operation| operation == self)
+            .expect("every operation is listed") as u32
+    }
+
+    /// The operation numbered `code` by [`Operation::code`].
+    pub fn from_code(code: u32) -> Option<Operation> {
+        Self::ALL.get(code as usize).copied()
+    }
 }
 
 impl fmt::Display for Operation {
@@ -182,6 +218,8 @@ pub struct BlockedThread {
 pub struct ScheduleSummary {
     /// Schedule points passed.
     pub steps: u64,
+    /// Decisions: points where more than one thread could run.
+    pub decisions: u64,
     /// Threads that took part, the root included.
     pub threads: u32,
     /// With every thread blocked and none able to time out: who waited for what.
@@ -206,6 +244,9 @@ enum Status {
 
 struct Thread {
     status: Status,
+    /// Signalled when the turn comes to this thread, or the schedule is abandoned: one per
+    /// thread, so that passing the turn wakes only the thread that gets it.
+    turn: Arc<Condvar>,
     /// Under PCT, higher runs first.
     priority: u64,
     /// The thread's last step, for the deadlock report.
@@ -220,9 +261,10 @@ struct State {
     free: bool,
     strategy: Strategy,
     rng: ChaCha8Rng,
-    /// Under PCT, the steps at which the running thread's priority drops, in order.
+    /// Under PCT, the decisions at which the running thread's priority drops, in order.
     change_points: Vec<u64>,
     steps: u64,
+    decisions: u64,
     trace: VecDeque<Step>,
     deadlock: Option<Vec<BlockedThread>>,
 }
@@ -236,8 +278,6 @@ pub struct Scheduler {
 
 struct Shared {
     state: Mutex<State>,
-    /// Signalled whenever the turn passes, a thread wakes, or the schedule is abandoned.
-    turn: Condvar,
     #[cfg(loom)]
     flaw: Option<ExploreFlaw>,
 }
@@ -275,6 +315,7 @@ impl Scheduler {
             rng,
             change_points,
             steps: 0,
+            decisions: 0,
             trace: VecDeque::with_capacity(TRACE_STEPS),
             deadlock: None,
         };
@@ -286,7 +327,6 @@ impl Scheduler {
         Scheduler {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
-                turn: Condvar::new(),
                 #[cfg(loom)]
                 flaw,
             }),
@@ -393,7 +433,7 @@ impl Scheduler {
         state.wake(WaitKey::Thread(thread), u32::MAX);
         if failed || thread == self.root() {
             state.free = true;
-            self.shared.turn.notify_all();
+            Self::signal_all(&state);
         } else {
             self.pass_turn(&mut state);
         }
@@ -401,8 +441,9 @@ impl Scheduler {
 
     /// Ends the schedule: every thread runs freely from now on.
     pub fn abandon(&self) {
-        self.shared.state.lock().free = true;
-        self.shared.turn.notify_all();
+        let mut state = self.shared.state.lock();
+        state.free = true;
+        Self::signal_all(&state);
     }
 
     /// Whether the schedule has ended, so that threads run freely.
@@ -415,6 +456,7 @@ impl Scheduler {
         let state = self.shared.state.lock();
         ScheduleSummary {
             steps: state.steps,
+            decisions: state.decisions,
             threads: state.threads.len() as u32,
             deadlock: state.deadlock.clone(),
             trace: state.trace.iter().copied().collect(),
@@ -424,15 +466,30 @@ impl Scheduler {
     /// Gives the turn to the thread the strategy picks, waking a timed waiter if nothing can
     /// run, or abandoning the schedule as deadlocked if nothing can even time out.
     fn pass_turn(&self, state: &mut State) {
+        let passing = state.running;
+        state.decide(passing);
         state.running = state.pick();
-        if state.running.is_none() && !state.all_finished() {
-            state.deadlock = Some(state.blocked_threads());
-            state.free = true;
-        }
         if self.flawed(ExploreFlaw::PassWithoutSignal) {
             return;
         }
-        self.shared.turn.notify_all();
+        match state.running {
+            // Still the passing thread's turn: nobody to wake.
+            Some(next) if Some(next) == passing => {}
+            Some(next) => state.threads[next.0 as usize].turn.notify_one(),
+            None if !state.all_finished() => {
+                state.deadlock = Some(state.blocked_threads());
+                state.free = true;
+                Self::signal_all(state);
+            }
+            None => {}
+        }
+    }
+
+    /// Wakes every thread waiting for its turn: the schedule is over.
+    fn signal_all(state: &State) {
+        for thread in &state.threads {
+            thread.turn.notify_one();
+        }
     }
 
     /// Waits until it is `thread`'s turn or the schedule is abandoned. An interrupt (the
@@ -448,11 +505,12 @@ impl Scheduler {
         let scheduler = self.clone();
         let Ok(guard) = begin_blocking(move || scheduler.abandon()) else {
             state.free = true;
-            self.shared.turn.notify_all();
+            Self::signal_all(&state);
             return state;
         };
+        let turn = Arc::clone(&state.threads[thread.0 as usize].turn);
         while !self.has_turn(&state, thread) {
-            state = self.shared.turn.wait(state);
+            state = turn.wait(state);
         }
         drop(state);
         // Ended outside the lock: a hook that is running takes it to abandon the schedule.
@@ -487,6 +545,7 @@ impl State {
         };
         self.threads.push(Thread {
             status: Status::Runnable,
+            turn: Arc::new(Condvar::new()),
             priority,
             last: None,
         });
@@ -507,9 +566,29 @@ impl State {
         }
         self.trace.push_back(step);
         self.threads[thread.0 as usize].last = Some(step);
-        // A PCT change point: the running thread drops below every other, the later change
-        // points lower still.
-        if let Some(position) = self.change_points.iter().position(|&at| at == self.steps) {
+    }
+
+    /// Counts a decision of the thread that was running, `thread`, if there is one to make;
+    /// at a PCT change point it drops below every other, the later change points lower
+    /// still.
+    fn decide(&mut self, thread: Option<ScheduledThread>) {
+        let runnable = self
+            .threads
+            .iter()
+            .filter(|t| matches!(t.status, Status::Runnable | Status::Woken(_)))
+            .count();
+        if runnable < 2 {
+            return;
+        }
+        self.decisions += 1;
+        let Some(thread) = thread else {
+            return;
+        };
+        if let Some(position) = self
+            .change_points
+            .iter()
+            .position(|&at| at == self.decisions)
+        {
             let remaining = self.change_points.len() - position;
             self.threads[thread.0 as usize].priority = remaining as u64;
             self.change_points[position] = 0;
@@ -541,44 +620,40 @@ impl State {
     /// The next thread to run, by the strategy, among the runnable ones; if there are none,
     /// a timed waiter, which times out.
     fn pick(&mut self) -> Option<ScheduledThread> {
-        let runnable: Vec<usize> = self
-            .threads
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| matches!(t.status, Status::Runnable | Status::Woken(_)))
-            .map(|(index, _)| index)
-            .collect();
-        if let Some(index) = self.choose(&runnable) {
+        let runnable = |t: &Thread| matches!(t.status, Status::Runnable | Status::Woken(_));
+        if let Some(index) = self.choose(runnable) {
             return Some(ScheduledThread(index as u32));
         }
-        let timed: Vec<usize> = self
-            .threads
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| matches!(t.status, Status::Blocked { timed: true, .. }))
-            .map(|(index, _)| index)
-            .collect();
-        let index = self.choose(&timed)?;
+        let timed = |t: &Thread| matches!(t.status, Status::Blocked { timed: true, .. });
+        let index = self.choose(timed)?;
         self.threads[index].status = Status::Woken(Wakeup::TimedOut);
         Some(ScheduledThread(index as u32))
     }
 
-    fn choose(&mut self, candidates: &[usize]) -> Option<usize> {
-        if candidates.is_empty() {
-            return None;
-        }
+    /// The strategy's pick among the threads `candidate` accepts. Called at every point, so
+    /// it allocates nothing.
+    fn choose(&mut self, candidate: impl Fn(&Thread) -> bool) -> Option<usize> {
+        let mut candidates = self
+            .threads
+            .iter()
+            .enumerate()
+            .filter(|(_, thread)| candidate(thread));
         let prioritized = match self.strategy {
-            Strategy::Pct { length, .. } => self.steps <= length.saturating_mul(2),
+            Strategy::Pct { length, .. } => self.decisions <= length.saturating_mul(2),
             Strategy::Random => false,
         };
         if prioritized {
             // Ties (vanishingly rare) go to the older thread.
             candidates
-                .iter()
-                .copied()
-                .max_by_key(|&index| (self.threads[index].priority, usize::MAX - index))
+                .max_by_key(|&(index, thread)| (thread.priority, usize::MAX - index))
+                .map(|(index, _)| index)
         } else {
-            Some(candidates[self.rng.gen_range(0..candidates.len())])
+            let count = candidates.clone().count();
+            if count == 0 {
+                return None;
+            }
+            let chosen = self.rng.gen_range(0..count);
+            candidates.nth(chosen).map(|(index, _)| index)
         }
     }
 

@@ -191,3 +191,12 @@ fn the_trace_keeps_the_last_steps() {
     assert_eq!(summary.trace.last().unwrap().address, 99);
     assert_eq!(summary.trace.last().unwrap().index, 99);
 }
+
+#[test]
+fn operation_codes_round_trip() {
+    for code in 0..15 {
+        let operation = Operation::from_code(code).expect("a listed operation");
+        assert_eq!(operation.code(), code);
+    }
+    assert_eq!(Operation::from_code(15), None);
+}

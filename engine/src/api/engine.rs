@@ -1,12 +1,14 @@
 //! `Config` and `Engine`: compilation settings and the state shared by every module and store.
 
-use super::error::{CompileError, Error};
+use super::error::{CompileError, Error, UsageError};
+use super::explore::{Schedule, ScheduleReport};
+use super::handoff::ThreadHandoff;
 use super::profiling::{ProfilingStrategy, open_perf_map};
-use super::races::{DataRace, RaceHandoff};
+use super::races::DataRace;
 use super::types::{ConcreteKind, ConcreteType, FuncType, HeapType};
 use crate::compiler::Compiler;
 use crate::environ::{BoundsChecks, Tunables, TypeKind, TypeRegistry};
-use crate::vm::{FastPathCode, HostCode, RaceTracker, start_nudge_courier};
+use crate::vm::{Exploration, FastPathCode, Handoff, HostCode, RaceTracker, start_nudge_courier};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use wasmparser::WasmFeatures;
@@ -119,6 +121,15 @@ impl Config {
         self
     }
 
+    /// Whether code can run under schedule exploration ([`Engine::explore`]): compiled code
+    /// passes a schedule point, a runtime call, before every atomic access, fence, `wait`
+    /// and `notify` and at every loop header. Outside a schedule each point returns at once.
+    /// Off by default, when it costs nothing.
+    pub fn explore(&mut self, enabled: bool) -> &mut Self {
+        self.tunables.explore = enabled;
+        self
+    }
+
     /// Bytes of native stack wasm code may use before trapping with "call stack exhausted".
     /// The thread calling into wasm must have this much stack left, plus room for host code.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
@@ -209,13 +220,42 @@ impl Engine {
         self.0.race.as_ref()
     }
 
-    /// With [`Config::detect_races`], the hand-off for a thread the calling thread is about
-    /// to start to run wasm of this engine (see [`RaceHandoff`]); `None` without it.
-    pub fn race_fork(&self) -> Option<RaceHandoff> {
-        self.race_tracker().map(|tracker| RaceHandoff {
-            tracker: Arc::clone(tracker),
-            thread: tracker.fork(),
-        })
+    /// The hand-off for a thread the calling thread is about to start to run wasm of this
+    /// engine, through which race detection and schedule exploration see it as they see
+    /// weft's own threads (see [`ThreadHandoff`] for the steps).
+    pub fn thread_handoff(&self) -> ThreadHandoff {
+        ThreadHandoff(Handoff::fork(self.race_tracker()))
+    }
+
+    /// Runs `body` on the calling thread as the root of `schedule`: the calling thread and
+    /// every thread started from it while `body` runs (by `wasm:thread`, wasi-threads in
+    /// either model, or an embedder's [`ThreadHandoff`]) run one at a time, and at each
+    /// schedule point the schedule picks which runs next. The points are every atomic
+    /// access, fence, `memory.atomic.wait` and `notify`, spawn and join, host primitive
+    /// ([`Linker::define_mutex`](crate::Linker::define_mutex) and its kin), and every
+    /// [`Schedule::loop_period`]-th loop header.
+    ///
+    /// The schedule ends when `body` returns, when a thread fails in a way that ends the
+    /// program, or when every thread is blocked with none able to time out (a deadlock,
+    /// reported, whose waits are then interrupted); from then on threads run freely. The
+    /// same schedule replays exactly if the program does the same thing when it is given
+    /// the same order (no clocks, randomness or input that differ between runs).
+    ///
+    /// Fails with [`UsageError::ExplorationOff`] unless the engine was made with
+    /// [`Config::explore`].
+    pub fn explore<R>(
+        &self,
+        schedule: Schedule,
+        body: impl FnOnce() -> R,
+    ) -> Result<(R, ScheduleReport), Error> {
+        if !self.0.config.tunables.explore {
+            return Err(UsageError::ExplorationOff.into());
+        }
+        let scope = Exploration::start(schedule.strategy, schedule.seed, schedule.loop_period);
+        let exploration = Arc::clone(scope.exploration());
+        let result = body();
+        scope.finish(false);
+        Ok((result, ScheduleReport::new(schedule, &exploration)))
     }
 
     /// The data races the engine's code has run into so far, each pair of accesses once, in

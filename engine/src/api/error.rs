@@ -264,6 +264,10 @@ pub enum ThreadError {
 /// The API was called with something that does not fit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsageError {
+    /// [`Engine::explore`](crate::Engine::explore) on an engine whose code has no schedule
+    /// points.
+    #[error("schedule exploration needs an engine made with `Config::explore`")]
+    ExplorationOff,
     /// The instance has no export of that name.
     #[error("unknown export `{name}`")]
     UnknownExport {

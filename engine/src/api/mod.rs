@@ -6,8 +6,10 @@ mod attach;
 mod backtrace;
 mod engine;
 mod error;
+mod explore;
 mod externals;
 mod func;
+mod handoff;
 mod host_sync;
 mod instance;
 mod linker;
@@ -31,13 +33,18 @@ pub use error::{
     CompileError, Error, InstantiationError, LinkError, ThreadError, Trap, UncaughtException,
     UsageError,
 };
+pub use explore::{
+    BlockedThread, DEFAULT_LOOP_PERIOD, Schedule, ScheduleOperation, ScheduleReport, ScheduleStep,
+    ScheduleStrategy,
+};
 pub use externals::{Extern, Global, Memory, SharedMemory, Table, WaitResult};
 pub use func::{Caller, Func, HostFuncDef};
+pub use handoff::{ThreadEntered, ThreadHandoff};
 pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;
 pub use profiling::{ProfilingStrategy, perf_map_path};
-pub use races::{DataRace, RaceEntered, RaceHandoff, RacingAccess};
+pub use races::{DataRace, RacingAccess};
 pub use shared_caller::{CallerMemory, SharedCaller};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use tags::Tag;

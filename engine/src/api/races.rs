@@ -55,10 +55,10 @@ impl fmt::Display for DataRace {
 impl DataRace {
     pub(crate) fn from_sited(sited: SitedRace) -> DataRace {
         let access = |access: weft_threads::Access, module: &crate::vm::ModuleRuntime| {
-            let (function, offset) = ((access.site.1 >> 32) as u32, access.site.1 as u32);
+            let (function, offset) = crate::vm::describe_site(module, access.site.1);
             RacingAccess {
                 thread: access.thread,
-                function: module.info.names.function_label(function),
+                function,
                 offset,
                 write: access.write,
             }
@@ -68,39 +68,5 @@ impl DataRace {
             earlier: access(sited.race.earlier, &sited.earlier_module),
             later: access(sited.race.later, &sited.later_module),
         }
-    }
-}
-
-/// How an embedder that starts its own threads to run wasm keeps the race detector
-/// ([`Config::detect_races`](crate::Config::detect_races)) informed of their order, as
-/// weft's own thread runtimes do: made by [`Engine::race_fork`](crate::Engine::race_fork) on
-/// the starting thread, then [`enter`](RaceHandoff::enter)ed on the new thread and
-/// [`join`](RaceHandoff::join)ed by whoever waits for it. Cheap to clone.
-#[derive(Clone)]
-pub struct RaceHandoff {
-    pub(crate) tracker: std::sync::Arc<crate::vm::RaceTracker>,
-    pub(crate) thread: weft_threads::RaceThread,
-}
-
-/// The calling OS thread runs as a [`RaceHandoff`]'s thread until this is dropped.
-#[must_use = "the thread runs as the handed-off thread only until this is dropped"]
-pub struct RaceEntered {
-    _scope: crate::vm::RaceScope,
-}
-
-impl RaceHandoff {
-    /// On the new thread, before it runs wasm: everything the starting thread did before
-    /// [`Engine::race_fork`](crate::Engine::race_fork) happens before what this thread does
-    /// while the returned guard lives.
-    pub fn enter(&self) -> RaceEntered {
-        RaceEntered {
-            _scope: self.tracker.enter(self.thread),
-        }
-    }
-
-    /// On a thread that has waited for the new one to finish: everything the new thread did
-    /// happens before what the calling thread does next.
-    pub fn join(&self) {
-        self.tracker.join(self.thread);
     }
 }

@@ -37,7 +37,7 @@ use super::store::Store;
 use super::threads::{StopProcess, Terminator, ThreadOutcome, failure_to_error, outcome_to_api};
 use super::types::{ExternType, FuncType, ValType};
 use crate::environ::ModuleInfo;
-use crate::vm::{OsThreads, ThreadFailure};
+use crate::vm::{Entered, Handoff, OsThreads, ThreadFailure};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use weft_threads::{BudgetPermit, Interrupt, ThreadBudget, ThreadGroup, ThreadId};
@@ -347,20 +347,20 @@ impl<T: Clone + Send + 'static> Process<T> {
         let tid = self.reserve_tid()?;
         let seat = self.seat(data).inspect_err(|_| self.group.cancel(tid))?;
         let process = Arc::clone(self);
-        // With race detection, the new thread sees what its spawner did so far.
-        let race = self
-            .engine
-            .race_tracker()
-            .map(|tracker| (Arc::clone(tracker), tracker.fork()));
-        let started = self.os_threads.start(move || {
-            let _race = race
-                .as_ref()
-                .map(|(tracker, thread)| tracker.enter(*thread));
-            process.run(tid, arg, seat)
-        });
+        // With race detection, the new thread sees what its spawner did so far; in a
+        // schedule being explored, it is one of the schedule's threads.
+        let handoff = Handoff::fork(self.engine.race_tracker());
+        let entering = handoff.clone();
+        let started = self
+            .os_threads
+            .start(move || process.run(tid, arg, seat, entering.enter()));
         match started {
-            Ok(()) => Ok(tid),
+            Ok(()) => {
+                handoff.started();
+                Ok(tid)
+            }
             Err(error) => {
+                handoff.cancel();
                 self.group.cancel(tid);
                 Err(ThreadError::Os(error.to_string()).into())
             }
@@ -409,7 +409,7 @@ impl<T: Clone + Send + 'static> Process<T> {
         })
     }
 
-    fn run(&self, tid: ThreadId, arg: i32, seat: Seat<T>) {
+    fn run(&self, tid: ThreadId, arg: i32, seat: Seat<T>, entered: Entered) {
         let result = match seat {
             Seat::Store { data, permit } => {
                 let mut store = Store::new(&self.engine, data);
@@ -433,6 +433,9 @@ impl<T: Clone + Send + 'static> Process<T> {
         let failed =
             matches!(&result, Err(failure) if *failure != ThreadFailure::Trap(Trap::Interrupted));
         self.group.finish(tid, result);
+        // After `finish` has recorded a failure: ending the schedule wakes the other
+        // threads' waits as interrupted, which must not pass for the program's error.
+        entered.finish(failed);
         // After `finish` has made the failure the group's error: a main call it interrupts
         // may terminate the process at once, and the failure must not count as aborted.
         if failed {

@@ -21,6 +21,7 @@ use crate::environ::{TrapKind, WasmError, unsupported};
 use cranelift_codegen::ir::types::{I8, I16, I32, I64};
 use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, Type, Value};
 use wasmparser::{MemArg, MemArgOrdering, Operator, Ordering};
+use weft_threads::Operation;
 
 impl Translator<'_, '_, '_, '_> {
     /// The entry point of the threads proposal's operators and of the shared-everything
@@ -239,12 +240,12 @@ impl Translator<'_, '_, '_, '_> {
         }
     }
 
-    /// Pops the index operand of an access of `access` (an integer type) and returns the
-    /// checked native address.
+    /// Pops the index operand of an access of `access` (an integer type) for `operation` and
+    /// returns the checked native address, after the schedule point before the operation.
     fn pop_atomic_address(
         &mut self,
         memarg: &MemArg,
-        access: Type,
+        (access, operation): (Type, Operation),
         offset: u64,
     ) -> Result<(u32, Value, Value), WasmError> {
         let memory = Self::atomic_memory(memarg, offset)?;
@@ -252,6 +253,7 @@ impl Translator<'_, '_, '_, '_> {
         let (address, effective) =
             self.env
                 .atomic_heap_address(self.b, memory, index, memarg.offset, access.bytes());
+        self.explore_point(operation, Some(address));
         if self.env.detects_races(memory) {
             self.env.race_release(self.b, address);
         }
@@ -292,7 +294,8 @@ impl Translator<'_, '_, '_, '_> {
         access: Type,
         offset: u64,
     ) -> Result<(), WasmError> {
-        let (memory, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, _) =
+            self.pop_atomic_address(memarg, (access, Operation::AtomicLoad), offset)?;
         let flags = self.env.atomic_heap_flags();
         let loaded = self.b.ins().atomic_load(access, flags, address);
         self.after_atomic(memory, address);
@@ -309,7 +312,8 @@ impl Translator<'_, '_, '_, '_> {
         offset: u64,
     ) -> Result<(), WasmError> {
         let value = self.pop();
-        let (memory, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, _) =
+            self.pop_atomic_address(memarg, (access, Operation::AtomicStore), offset)?;
         let value = self.wrap(value, access);
         let flags = self.env.atomic_heap_flags();
         self.b.ins().atomic_store(flags, value, address);
@@ -328,7 +332,8 @@ impl Translator<'_, '_, '_, '_> {
         offset: u64,
     ) -> Result<(), WasmError> {
         let operand = self.pop();
-        let (memory, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, _) =
+            self.pop_atomic_address(memarg, (access, Operation::AtomicRmw), offset)?;
         let operand = self.wrap(operand, access);
         let flags = self.env.atomic_heap_flags();
         let old = self.b.ins().atomic_rmw(access, flags, op, address, operand);
@@ -349,7 +354,8 @@ impl Translator<'_, '_, '_, '_> {
     ) -> Result<(), WasmError> {
         let replacement = self.pop();
         let expected = self.pop();
-        let (memory, address, _) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, _) =
+            self.pop_atomic_address(memarg, (access, Operation::AtomicCmpxchg), offset)?;
         let expected = self.wrap(expected, access);
         let replacement = self.wrap(replacement, access);
         let flags = self.env.atomic_heap_flags();
@@ -367,7 +373,8 @@ impl Translator<'_, '_, '_, '_> {
     /// unshared memory has no waiters, so after the address checks the result is 0.
     pub(super) fn atomic_notify(&mut self, memarg: &MemArg, offset: u64) -> Result<(), WasmError> {
         let count = self.pop();
-        let (memory, _, effective) = self.pop_atomic_address(memarg, I32, offset)?;
+        let (memory, _, effective) =
+            self.pop_atomic_address(memarg, (I32, Operation::Notify), offset)?;
         let woken = if self.env.is_shared_memory(memory) {
             self.env
                 .memory_atomic_notify(self.b, memory, effective, count)
@@ -388,7 +395,8 @@ impl Translator<'_, '_, '_, '_> {
     ) -> Result<(), WasmError> {
         let timeout = self.pop();
         let expected = self.pop();
-        let (memory, address, effective) = self.pop_atomic_address(memarg, access, offset)?;
+        let (memory, address, effective) =
+            self.pop_atomic_address(memarg, (access, Operation::Wait), offset)?;
         if self.env.is_shared_memory(memory) {
             let outcome = self
                 .env
@@ -411,6 +419,7 @@ impl Translator<'_, '_, '_, '_> {
     ) -> Result<(), WasmError> {
         match ordering {
             Ordering::SeqCst => {
+                self.explore_point(Operation::Fence, None);
                 self.b.ins().fence();
                 if self.env.detects_vm_races() {
                     self.env.race_fence(self.b);
@@ -424,17 +433,23 @@ impl Translator<'_, '_, '_, '_> {
 
 impl Translator<'_, '_, '_, '_> {
     /// The Cranelift type of global `global`'s value, and the address of its storage.
-    fn global_slot(&mut self, global: u32, offset: u64) -> Result<(Type, Value), WasmError> {
+    fn global_slot(
+        &mut self,
+        global: u32,
+        operation: Operation,
+        offset: u64,
+    ) -> Result<(Type, Value), WasmError> {
         let content = self.env.module().globals[global as usize].content_type;
         let ty = value_type(content, offset)?;
         let address = self.env.global_address(self.b, global);
-        self.before_vm_atomic(address);
+        self.before_vm_atomic(address, operation);
         Ok((ty, address))
     }
 
     /// With race detection, an atomic access to a global or table element at `address`
     /// orders threads as one to memory does: a release before it...
-    fn before_vm_atomic(&mut self, address: Value) {
+    fn before_vm_atomic(&mut self, address: Value, operation: Operation) {
+        self.explore_point(operation, Some(address));
         if self.env.detects_vm_races() {
             self.env.race_release(self.b, address);
         }
@@ -449,7 +464,7 @@ impl Translator<'_, '_, '_, '_> {
 
     /// `global.atomic.get`.
     pub(super) fn global_atomic_get(&mut self, global: u32, offset: u64) -> Result<(), WasmError> {
-        let (ty, address) = self.global_slot(global, offset)?;
+        let (ty, address) = self.global_slot(global, Operation::AtomicLoad, offset)?;
         let flags = self.env.atomic_vm_flags();
         let value = self.b.ins().atomic_load(ty, flags, address);
         self.after_vm_atomic(address);
@@ -460,7 +475,7 @@ impl Translator<'_, '_, '_, '_> {
     /// `global.atomic.set`.
     pub(super) fn global_atomic_set(&mut self, global: u32, offset: u64) -> Result<(), WasmError> {
         let value = self.pop();
-        let (_, address) = self.global_slot(global, offset)?;
+        let (_, address) = self.global_slot(global, Operation::AtomicStore, offset)?;
         let flags = self.env.atomic_vm_flags();
         self.b.ins().atomic_store(flags, value, address);
         self.after_vm_atomic(address);
@@ -475,7 +490,7 @@ impl Translator<'_, '_, '_, '_> {
         offset: u64,
     ) -> Result<(), WasmError> {
         let operand = self.pop();
-        let (ty, address) = self.global_slot(global, offset)?;
+        let (ty, address) = self.global_slot(global, Operation::AtomicRmw, offset)?;
         let flags = self.env.atomic_vm_flags();
         let old = self.b.ins().atomic_rmw(ty, flags, op, address, operand);
         self.after_vm_atomic(address);
@@ -491,7 +506,7 @@ impl Translator<'_, '_, '_, '_> {
     ) -> Result<(), WasmError> {
         let replacement = self.pop();
         let expected = self.pop();
-        let (_, address) = self.global_slot(global, offset)?;
+        let (_, address) = self.global_slot(global, Operation::AtomicCmpxchg, offset)?;
         let flags = self.env.atomic_vm_flags();
         let found = self
             .b
@@ -505,16 +520,16 @@ impl Translator<'_, '_, '_, '_> {
 
 impl Translator<'_, '_, '_, '_> {
     /// Pops an element index of `table` and returns the element's checked address.
-    fn pop_table_slot(&mut self, table: u32) -> Value {
+    fn pop_table_slot(&mut self, table: u32, operation: Operation) -> Value {
         let index = self.pop();
         let address = self.env.table_atomic_address(self.b, table, index);
-        self.before_vm_atomic(address);
+        self.before_vm_atomic(address, operation);
         address
     }
 
     /// `table.atomic.get`.
     pub(super) fn table_atomic_get(&mut self, table: u32) {
-        let address = self.pop_table_slot(table);
+        let address = self.pop_table_slot(table, Operation::AtomicLoad);
         let flags = self.env.atomic_vm_flags();
         let value = self.b.ins().atomic_load(I64, flags, address);
         self.after_vm_atomic(address);
@@ -524,7 +539,7 @@ impl Translator<'_, '_, '_, '_> {
     /// `table.atomic.set`.
     pub(super) fn table_atomic_set(&mut self, table: u32) {
         let value = self.pop();
-        let address = self.pop_table_slot(table);
+        let address = self.pop_table_slot(table, Operation::AtomicStore);
         let flags = self.env.atomic_vm_flags();
         self.b.ins().atomic_store(flags, value, address);
         self.after_vm_atomic(address);
@@ -533,7 +548,7 @@ impl Translator<'_, '_, '_, '_> {
     /// `table.atomic.rmw.xchg`: pushes the old element.
     pub(super) fn table_atomic_xchg(&mut self, table: u32) {
         let value = self.pop();
-        let address = self.pop_table_slot(table);
+        let address = self.pop_table_slot(table, Operation::AtomicRmw);
         let flags = self.env.atomic_vm_flags();
         let old = self
             .b
@@ -548,7 +563,7 @@ impl Translator<'_, '_, '_, '_> {
     pub(super) fn table_atomic_cmpxchg(&mut self, table: u32) {
         let replacement = self.pop();
         let expected = self.pop();
-        let address = self.pop_table_slot(table);
+        let address = self.pop_table_slot(table, Operation::AtomicCmpxchg);
         let flags = self.env.atomic_vm_flags();
         let found = self
             .b

@@ -18,6 +18,7 @@ use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::FuncId;
 use std::collections::HashMap;
+use weft_threads::Operation;
 
 /// Pointers inside the VMContext and the definitions it points to that never change while
 /// an instance exists (memory bases included: memories never move).
@@ -953,6 +954,29 @@ impl<'a, 'm> FuncEnv<'a, 'm> {
     /// Reports an `atomic.fence`.
     pub(crate) fn race_fence(&mut self, b: &mut FunctionBuilder) {
         self.call_builtin(b, BuiltinIndex::race_fence, &[]);
+    }
+
+    /// Whether compiled code passes schedule points for exploration.
+    pub(crate) fn explores(&self) -> bool {
+        self.env.tunables.explore
+    }
+
+    /// A schedule point before `operation` at native `address` (an i64), by the code at
+    /// `location`.
+    pub(crate) fn explore_point(
+        &mut self,
+        b: &mut FunctionBuilder,
+        operation: Operation,
+        address: Value,
+        location: u64,
+    ) {
+        let operation = b.ins().iconst(I32, i64::from(operation.code()));
+        let location = b.ins().iconst(I64, location as i64);
+        self.call_builtin(
+            b,
+            BuiltinIndex::explore_point,
+            &[operation, address, location],
+        );
     }
 
     /// Reports that an atomic access, `wait` or `notify` at `address` is done.

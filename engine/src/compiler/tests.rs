@@ -15,6 +15,7 @@ pub(super) fn compiler(bounds_checks: BoundsChecks) -> Compiler {
         consume_fuel: false,
         name_functions: false,
         detect_races: false,
+        explore: false,
     })
     .expect("the host is supported")
 }

@@ -9,7 +9,7 @@
 use super::abi::{V128, is_supported_ref, value_type, value_types};
 use super::func_env::{CallKind, FuncEnv, ModuleEnv, install_stack_limit};
 use super::traps::trap_code;
-use crate::environ::{TrapKind, WasmError, unsupported};
+use crate::environ::{TrapKind, WasmError, code_location, unsupported};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
@@ -18,6 +18,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use wasmparser::{BlockType, FuncType, FunctionBody, MemArg, MemArgTarget, Operator, RefType};
+use weft_threads::Operation;
 
 /// Emits the IR of `body`, function `function` (imports included) of type `ty`, into `b`.
 pub(crate) fn translate_function(
@@ -298,6 +299,8 @@ impl Translator<'_, '_, '_, '_> {
                 if self.env.consumes_fuel() {
                     self.env.check_fuel(self.b);
                 }
+                // A loop that spins on plain loads must let other threads run too.
+                self.explore_point(Operation::Loop, None);
                 self.stack.extend_from_slice(self.b.block_params(header));
                 let next = block_with_params(self.b, &results);
                 self.push_frame(
@@ -934,7 +937,17 @@ impl Translator<'_, '_, '_, '_> {
     /// Where the instruction at binary offset `offset` of this function is, as the race
     /// detector reports it: the function index in the high half, the offset in the low.
     fn location(&self, offset: u64) -> u64 {
-        (u64::from(self.function) << 32) | (offset & 0xffff_ffff)
+        code_location(self.function, offset)
+    }
+
+    /// With exploration, a schedule point before `operation` (of the instruction being
+    /// translated) at native `address`, if it has one.
+    pub(super) fn explore_point(&mut self, operation: Operation, address: Option<Value>) {
+        if self.env.explores() {
+            let location = self.location(u64::from(self.b.srcloc().bits()));
+            let address = address.unwrap_or_else(|| self.b.ins().iconst(I64, 0));
+            self.env.explore_point(self.b, operation, address, location);
+        }
     }
 
     // --- control ---

@@ -4,6 +4,18 @@
 //! runtime into `extern "C"` entry points and the array itself, so their order and types
 //! cannot disagree.
 
+/// The `location` the race-detection and exploration builtins pass for the instruction at
+/// byte `offset` of the module's binary, in function `function`: the function index in the
+/// high half, the offset in the low half.
+pub fn code_location(function: u32, offset: u64) -> u64 {
+    (u64::from(function) << 32) | (offset & 0xffff_ffff)
+}
+
+/// The function index and byte offset of a [`code_location`].
+pub fn split_location(location: u64) -> (u32, u32) {
+    ((location >> 32) as u32, location as u32)
+}
+
 /// Invokes `$mac` with every builtin as `name(param: type, ...) -> result;`.
 ///
 /// Parameter types are `vmctx` (the caller's VMContext), `thread` (the caller's
@@ -62,6 +74,10 @@ macro_rules! foreach_builtin_function {
             race_acquire(vmctx: vmctx, address: i64) -> ();
             /// With race detection: an `atomic.fence`.
             race_fence(vmctx: vmctx) -> ();
+            /// With exploration: a schedule point before the operation numbered `operation`
+            /// (`weft_threads::Operation::code`) at native `address` (0 for none), by the code
+            /// at `location`.
+            explore_point(vmctx: vmctx, operation: i32, address: i64, location: i64) -> ();
             /// A call through a funcref whose context is another instance's: returns the
             /// running thread's block for that instance (creating it on the thread's first
             /// call there), or the caller's own block when the callee is a host function.

@@ -18,7 +18,7 @@ mod types;
 mod vmoffsets;
 
 pub(crate) use builtins::foreach_builtin_function;
-pub use builtins::{BuiltinIndex, BuiltinParam};
+pub use builtins::{BuiltinIndex, BuiltinParam, code_location, split_location};
 pub use canonical::{canonical_global, canonical_table};
 pub use compiled::{
     CodeRange, CompiledCode, HandlerSite, HostTrampolineCode, MutexFastPath, MutexFastPathCode,

@@ -34,6 +34,9 @@ pub struct Tunables {
     /// Instrument plain accesses to shared memories and every atomic for the data-race
     /// detector (`vm::race`).
     pub detect_races: bool,
+    /// Call the scheduler at every atomic access, fence, `wait`, `notify` and loop header,
+    /// for schedule exploration (`vm::explore`).
+    pub explore: bool,
 }
 
 #[allow(
@@ -48,6 +51,7 @@ impl Default for Tunables {
             consume_fuel: false,
             name_functions: false,
             detect_races: false,
+            explore: false,
         }
     }
 }

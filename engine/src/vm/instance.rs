@@ -212,6 +212,11 @@ impl Instance {
         }
     }
 
+    /// `explore_point`: a schedule point of this instance's code.
+    pub fn explore_point(&self, operation: u32, address: u64, location: u64) {
+        super::explore::point(&self.module, operation, address, location);
+    }
+
     /// `race_acquire`: just after an atomic access, `wait` or `notify`.
     pub fn race_acquire(&self, address: u64) {
         if let Some(race) = &self.race {

@@ -223,6 +223,16 @@ mod entry {
         unsafe { instance(vmctx) }.race_fence()
     }
 
+    pub unsafe extern "C" fn explore_point(
+        vmctx: *mut VMContext,
+        operation: u32,
+        address: u64,
+        location: u64,
+    ) {
+        // SAFETY: JIT code passes its own live VMContext.
+        unsafe { instance(vmctx) }.explore_point(operation, address, location)
+    }
+
     pub unsafe extern "C" fn race_acquire(vmctx: *mut VMContext, address: u64) {
         // SAFETY: JIT code passes its own live VMContext.
         unsafe { instance(vmctx) }.race_acquire(address)

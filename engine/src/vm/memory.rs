@@ -6,6 +6,7 @@
 //! length with a seq-cst store, and every host access to its bytes is an atomic byte access,
 //! because wasm code on another thread may be writing the same bytes.
 
+use super::explore;
 use super::mmap::Mmap;
 use super::vmcontext::VMMemoryDefinition;
 use super::{WaitOutcome, WaitQueue};
@@ -202,12 +203,16 @@ impl SharedMemory {
     }
 
     /// `memory.atomic.notify` at byte offset `addr`, which must be in bounds and aligned.
+    /// A thread in a schedule that is being explored wakes the schedule's waiters first.
     pub fn notify(&self, addr: u64, count: u32) -> u32 {
-        self.0.waiters.notify(addr, count)
+        let word = self.view().base.wrapping_add(addr as usize) as u64;
+        let scheduled = explore::wake(word, count).unwrap_or(0);
+        scheduled + self.0.waiters.notify(addr, count - scheduled)
     }
 
     /// `memory.atomic.wait32`/`wait64` at byte offset `addr` (in bounds and aligned for
-    /// `expected`'s width): blocks while the word equals `expected`.
+    /// `expected`'s width): blocks while the word equals `expected`. A thread in a schedule
+    /// that is being explored blocks in the scheduler instead.
     pub fn wait(&self, addr: u64, expected: WaitValue, timeout: Option<Duration>) -> WaitOutcome {
         let view = self.view();
         let word = view.base.wrapping_add(addr as usize);
@@ -226,7 +231,10 @@ impl SharedMemory {
                 word.load(Ordering::SeqCst) == u64::from_le(value)
             }
         };
-        self.0.waiters.wait(addr, validate, timeout)
+        match explore::wait(word as u64, timeout.is_some(), validate) {
+            Some(outcome) => outcome,
+            None => self.0.waiters.wait(addr, validate, timeout),
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 //! unsafe block says why it is sound.
 
 mod block;
+pub(crate) mod explore;
 mod gc;
+mod handoff;
 mod host;
 pub(crate) use weft_threads::{WaitOutcome, WaitQueue};
 mod instance;
@@ -14,18 +16,22 @@ mod mmap;
 mod module;
 mod nudge;
 mod race;
+mod sites;
 mod store;
 mod table;
 mod threads;
 mod traphandlers;
 mod vmcontext;
 
+pub(crate) use explore::Exploration;
+pub(crate) use handoff::{Entered, Handoff};
 pub(crate) use host::{CallerBlock, FastPathEntry, HostPanic, SharedHostFunc, ThrownException};
 pub(crate) use intrinsics::Intrinsic;
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};
 pub(crate) use module::{FastPathCode, FrameSymbol, HostCode, ModuleRuntime};
 pub(crate) use nudge::start_courier as start_nudge_courier;
-pub(crate) use race::{RaceScope, RaceTracker, SitedRace};
+pub(crate) use race::{RaceTracker, SitedRace};
+pub(crate) use sites::describe as describe_site;
 pub(crate) use store::{
     ExternIndex, HostBody, HostFunc, InstantiationFailure, StoreBox, StoreInner, StoreOpaque,
 };

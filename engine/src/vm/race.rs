@@ -8,10 +8,10 @@
 //! from several instances or stores (wasi-threads' instance per thread) meet in one shadow.
 
 use super::module::ModuleRuntime;
+use super::sites::SiteModules;
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use weft_threads::{Race, RaceDetector, RaceThread};
 
 thread_local! {
@@ -27,9 +27,8 @@ static NEXT_TRACKER: AtomicU64 = AtomicU64::new(0);
 pub(crate) struct RaceTracker {
     id: u64,
     detector: RaceDetector,
-    /// By the key their sites carry (the address of the runtime module), kept alive so that
-    /// reports can name functions after the module is gone.
-    modules: Mutex<HashMap<u64, Arc<ModuleRuntime>>>,
+    /// The modules of the reported sites.
+    modules: SiteModules,
 }
 
 /// Restores the calling OS thread's previous detector thread when dropped.
@@ -56,7 +55,7 @@ impl Default for RaceTracker {
         RaceTracker {
             id: NEXT_TRACKER.fetch_add(1, Ordering::Relaxed),
             detector: RaceDetector::new(),
-            modules: Mutex::default(),
+            modules: SiteModules::default(),
         }
     }
 }
@@ -107,12 +106,7 @@ impl RaceTracker {
         write: bool,
         location: u64,
     ) {
-        let key = Arc::as_ptr(module) as u64;
-        self.modules
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key)
-            .or_insert_with(|| Arc::clone(module));
+        let key = self.modules.key(module);
         self.detector
             .access(self.current(), address, size, write, (key, location));
     }
@@ -131,13 +125,17 @@ impl RaceTracker {
 
     /// Every race found so far, once per pair of sites.
     pub fn races(&self) -> Vec<SitedRace> {
-        let modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
+        let module = |key| {
+            self.modules
+                .module(key)
+                .expect("every reported access registered its module")
+        };
         self.detector
             .races()
             .into_iter()
             .map(|race| SitedRace {
-                earlier_module: Arc::clone(&modules[&race.earlier.site.0]),
-                later_module: Arc::clone(&modules[&race.later.site.0]),
+                earlier_module: module(race.earlier.site.0),
+                later_module: module(race.later.site.0),
                 race,
             })
             .collect()

@@ -38,3 +38,18 @@ pub fn call(
 pub fn i32_of(result: Result<Val, Error>) -> i32 {
     result.expect("call succeeds").i32().expect("an i32")
 }
+
+/// The `run` export of a counter module: spawns `$worker` twice (through the `$spawn`
+/// intrinsic), waits until both have added 1 to the count at address 0 and notified, and
+/// returns the counter at 16.
+pub const RUN_TWO_WORKERS: &str = r#"(func (export "run") (result i32)
+  (local $done i32)
+  (drop (call $spawn (ref.func $worker) (i32.const 0)))
+  (drop (call $spawn (ref.func $worker) (i32.const 1)))
+  (loop $wait
+    (local.set $done (i32.atomic.load (i32.const 0)))
+    (if (i32.lt_u (local.get $done) (i32.const 2))
+      (then
+        (drop (memory.atomic.wait32 (i32.const 0) (local.get $done) (i64.const -1)))
+        (br $wait))))
+  (i32.atomic.load (i32.const 16)))"#;

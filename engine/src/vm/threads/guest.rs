@@ -11,8 +11,8 @@
 //! and joins every OS thread first.
 
 use super::super::block::BlockSource;
+use super::super::handoff::Handoff;
 use super::super::instance::Instance;
-use super::super::race::RaceTracker;
 use super::super::traphandlers::{HostError, UnwindReason};
 use super::super::vmcontext::{VMContext, VMFuncRef, VMThreadContext, VMVal};
 use super::attach::{Attachments, HostThread, InstanceRef};
@@ -24,7 +24,7 @@ use crate::environ::TrapKind;
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
-use weft_threads::{Interrupt, Outcome, RaceThread, ThreadBudget, ThreadGroup, ThreadId};
+use weft_threads::{Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId};
 
 /// Why a guest thread failed, in a form every joiner can have a copy of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +57,12 @@ impl ThreadFailure {
             }
             UnwindReason::Exception(word) => ThreadFailure::Exception(word),
         }
+    }
+
+    /// Whether the thread was stopped (terminated, or aborted by another's failure) rather
+    /// than failing itself.
+    fn is_interrupted(&self) -> bool {
+        *self == ThreadFailure::Trap(TrapKind::Interrupted)
     }
 }
 
@@ -102,8 +108,9 @@ pub(crate) struct GuestThreads {
     home_alive: Mutex<bool>,
     /// Host threads attached to the store's instances: stopped with the guest threads.
     attachments: Arc<Attachments>,
-    /// With race detection, the detector thread of each thread not joined yet.
-    race_threads: Mutex<HashMap<ThreadId, (Arc<RaceTracker>, RaceThread)>>,
+    /// With race detection or in a schedule being explored, the hand-off of each thread not
+    /// joined yet.
+    handoffs: Mutex<HashMap<ThreadId, Handoff>>,
 }
 
 // SAFETY: `home` points at the store's boxed home record, which outlives every guest thread
@@ -119,8 +126,8 @@ struct Job {
     trampoline: *const u8,
     source: NonNull<BlockSource>,
     arg: u32,
-    /// With race detection, the detector thread the new thread runs as.
-    race: Option<(Arc<RaceTracker>, RaceThread)>,
+    /// What the concurrency tools know of the new thread.
+    handoff: Handoff,
 }
 
 // SAFETY: the pointers are to code and instance state the store keeps alive until it has
@@ -157,7 +164,7 @@ impl GuestThreads {
             max_wasm_stack,
             home,
             home_alive: Mutex::new(true),
-            race_threads: Mutex::new(HashMap::new()),
+            handoffs: Mutex::new(HashMap::new()),
         }
     }
 
@@ -238,26 +245,26 @@ impl GuestThreads {
         let Some(ty) = spawnable else {
             return Err(SpawnError::Trap(TrapKind::IndirectCallTypeMismatch));
         };
+        let permits = self.budgets.permits().map_err(SpawnError::Refused)?;
+        let group = self.group();
+        let Some(id) = group.reserve() else {
+            return Err(SpawnError::Refused(Refusal::Stopped));
+        };
+        // Last: a thread in a schedule is expected to run from here on.
         let job = Job {
             vmctx,
             wasm_call,
             trampoline: module.code.array_trampoline(ty).start as *const u8,
             source: instance.block_source(),
             arg,
-            race: instance
-                .race_tracker()
-                .map(|tracker| (Arc::clone(tracker), tracker.fork())),
+            handoff: Handoff::fork(instance.race_tracker()),
         };
-        let permits = self.budgets.permits().map_err(SpawnError::Refused)?;
-        let group = self.group();
-        let Some(id) = group.reserve() else {
-            return Err(SpawnError::Refused(Refusal::Stopped));
-        };
-        if let Some(race) = &job.race {
-            self.race_threads
+        let handoff = job.handoff.clone();
+        if !handoff.is_empty() {
+            self.handoffs
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(id, race.clone());
+                .insert(id, handoff.clone());
         }
         let threads = Arc::clone(self);
         let thread_group = Arc::clone(&group);
@@ -265,8 +272,16 @@ impl GuestThreads {
             .os_threads
             .start(move || threads.run(&thread_group, id, job, permits));
         match spawned {
-            Ok(()) => Ok(id),
+            Ok(()) => {
+                handoff.started();
+                Ok(id)
+            }
             Err(error) => {
+                handoff.cancel();
+                self.handoffs
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
                 group.cancel(id);
                 Err(SpawnError::Refused(Refusal::Os(error.to_string())))
             }
@@ -280,10 +295,7 @@ impl GuestThreads {
         job: Job,
         permits: ThreadPermits,
     ) {
-        let _race = job
-            .race
-            .as_ref()
-            .map(|(tracker, thread)| tracker.enter(*thread));
+        let entered = job.handoff.enter();
         let record = Arc::new(ThreadRecord::new());
         record.run_here();
         let interrupter = Arc::new(RecordInterrupter(Arc::clone(&record)));
@@ -301,10 +313,14 @@ impl GuestThreads {
         } else {
             Err(ThreadFailure::Trap(TrapKind::Interrupted))
         };
+        let failed = matches!(&result, Err(failure) if !failure.is_interrupted());
         record.release_blocks();
         // Before `finish`: a joiner that sees the thread finished may spawn in its place.
         drop(permits);
         group.finish(id, result);
+        // After `finish` has recorded a failure: ending the schedule wakes the other
+        // threads' waits as interrupted, which must not pass for the program's error.
+        entered.finish(failed);
     }
 
     fn call(&self, job: &Job, block: *mut VMThreadContext) -> Result<(), ThreadFailure> {
@@ -333,27 +349,36 @@ impl GuestThreads {
 
     /// Waits for thread `id`; `None` for an unknown or already joined id.
     pub fn join(&self, id: ThreadId) -> Option<ThreadOutcome> {
-        let outcome = self.group().join(id);
-        self.joined_race_threads(|joined| *joined == id);
-        outcome
-    }
-
-    /// Tells the race detector that the calling thread joined the threads `joined` picks.
-    fn joined_race_threads(&self, joined: impl Fn(&ThreadId) -> bool) {
-        let mut threads = self.race_threads.lock().unwrap_or_else(|e| e.into_inner());
-        let finished: Vec<ThreadId> = threads.keys().copied().filter(|id| joined(id)).collect();
-        for id in finished {
-            if let Some((tracker, thread)) = threads.remove(&id) {
-                tracker.join(thread);
-            }
+        let handoff = self
+            .handoffs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        if let Some(handoff) = &handoff {
+            handoff.before_join();
         }
+        let outcome = self.group().join(id);
+        if let Some(handoff) = &handoff {
+            handoff.after_join();
+        }
+        outcome
     }
 
     /// Waits for every guest thread and returns the first failure, if any. Afterwards the
     /// store can spawn again, even after a trap aborted the threads.
     pub fn join_all(&self) -> Result<(), ThreadFailure> {
+        let mut handoffs: Vec<(ThreadId, Handoff)> = self
+            .handoffs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        // In the order the threads were started: a schedule replays only if its joins do.
+        handoffs.sort_unstable_by_key(|(id, _)| *id);
+        let handoffs: Vec<Handoff> = handoffs.into_iter().map(|(_, handoff)| handoff).collect();
+        handoffs.iter().for_each(Handoff::before_join);
         let result = self.group().join_all();
-        self.joined_race_threads(|_| true);
+        handoffs.iter().for_each(Handoff::after_join);
         self.os_threads.wait_idle();
         let mut group = self.group.lock().unwrap_or_else(|e| e.into_inner());
         if group.is_aborted() {
