@@ -3,6 +3,7 @@
 //! global atomics is not, and host threads that the embedder starts and joins are ordered
 //! through `Engine::race_fork`.
 
+use std::collections::BTreeSet;
 use std::thread;
 use weft::*;
 
@@ -237,4 +238,80 @@ fn host_mutexes_condvars_and_semaphores_order_guest_threads() {
         ));
     }
     assert_eq!(engine.data_races(), Vec::new());
+}
+
+/// `run` makes a shared struct and a shared array, each holding a counter, publishes them in
+/// shared globals and spawns two workers that bump both 100 times with `bump_field` and
+/// `bump_element`; it waits for both and returns the struct's count.
+fn object_counter_module(bump_field: &str, bump_element: &str) -> String {
+    format!(
+        r#"(module
+             (type $counter (shared (struct (field $n (mut i32)))))
+             (type $counts (shared (array (mut i32))))
+             (type $entry (shared (func (param i32))))
+             (type $spawn_t (shared (func (param (ref null $entry) i32) (result i32))))
+             (import "wasm:thread" "spawn-ref" (func $spawn (type $spawn_t)))
+             (memory $m 1 1 shared)
+             (global $struct (shared mut (ref null $counter)) (ref.null $counter))
+             (global $array (shared mut (ref null $counts)) (ref.null $counts))
+             (elem declare func $worker)
+             (func $bump_field (type $entry) {bump_field})
+             (func $bump_element (type $entry) {bump_element})
+             (func $worker (type $entry)
+               (local $i i32)
+               (loop $l
+                 (call $bump_field (i32.const 0))
+                 (call $bump_element (i32.const 0))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $i) (i32.const 100))))
+               (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))
+               (drop (memory.atomic.notify (i32.const 0) (i32.const 1))))
+             (func (export "setup")
+               (global.set $struct (struct.new_default $counter))
+               (global.set $array (array.new_default $counts (i32.const 4))))
+             {RUN_TWO_WORKERS})"#
+    )
+}
+
+const PLAIN_FIELD: &str = "(struct.set $counter $n (global.get $struct)
+    (i32.add (struct.get $counter $n (global.get $struct)) (i32.const 1)))";
+const ATOMIC_FIELD: &str =
+    "(drop (struct.atomic.rmw.add seqcst $counter $n (global.get $struct) (i32.const 1)))";
+const PLAIN_ELEMENT: &str = "(array.set $counts (global.get $array) (i32.const 2)
+    (i32.add (array.get $counts (global.get $array) (i32.const 2)) (i32.const 1)))";
+const ATOMIC_ELEMENT: &str = "(drop (array.atomic.rmw.add seqcst $counts (global.get $array)
+    (i32.const 2) (i32.const 1)))";
+
+/// The functions the races found are in, each race's two accesses being in one function.
+fn racing_functions(engine: &Engine, bump_field: &str, bump_element: &str) -> BTreeSet<String> {
+    let module = Module::new(engine, object_counter_module(bump_field, bump_element)).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let setup = instance.get_typed_func::<(), ()>(&mut store, "setup");
+    setup.unwrap().call(&mut store, ()).unwrap();
+    let run = instance.get_typed_func::<(), i32>(&mut store, "run");
+    run.unwrap().call(&mut store, ()).unwrap();
+    engine
+        .data_races()
+        .into_iter()
+        .map(|race| {
+            assert_eq!(race.earlier.function, race.later.function, "{race}");
+            race.later.function
+        })
+        .collect()
+}
+
+#[test]
+fn plain_accesses_to_shared_struct_fields_and_array_elements_race() {
+    let functions = racing_functions(&detecting_engine(), PLAIN_FIELD, PLAIN_ELEMENT);
+    assert_eq!(
+        functions,
+        BTreeSet::from(["bump_field".to_string(), "bump_element".to_string()])
+    );
+    let functions = racing_functions(&detecting_engine(), PLAIN_FIELD, ATOMIC_ELEMENT);
+    assert_eq!(functions, BTreeSet::from(["bump_field".to_string()]));
+    let functions = racing_functions(&detecting_engine(), ATOMIC_FIELD, ATOMIC_ELEMENT);
+    assert_eq!(functions, BTreeSet::new());
 }

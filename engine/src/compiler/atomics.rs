@@ -448,7 +448,7 @@ impl Translator<'_, '_, '_, '_> {
 
     /// With race detection, an atomic access to a global or table element at `address`
     /// orders threads as one to memory does: a release before it...
-    fn before_vm_atomic(&mut self, address: Value, operation: Operation) {
+    pub(super) fn before_vm_atomic(&mut self, address: Value, operation: Operation) {
         self.explore_point(operation, Some(address));
         if self.env.detects_vm_races() {
             self.env.race_release(self.b, address);
@@ -456,7 +456,7 @@ impl Translator<'_, '_, '_, '_> {
     }
 
     /// ...and an acquire after it.
-    fn after_vm_atomic(&mut self, address: Value) {
+    pub(super) fn after_vm_atomic(&mut self, address: Value) {
         if self.env.detects_vm_races() {
             self.env.race_acquire(self.b, address);
         }

@@ -25,6 +25,7 @@ use cranelift_frontend::FunctionBuilder;
 use wasmparser::{
     AbstractHeapType, CompositeInnerType, FieldType, HeapType, Operator, RefType, StorageType,
 };
+use weft_threads::Operation;
 
 fn field(ty: u32, field: u32) -> Place {
     Place::Field { ty, field }
@@ -49,6 +50,16 @@ const OBJECT: MemFlagsData = MemFlagsData::trusted();
 pub(super) enum Place {
     Field { ty: u32, field: u32 },
     Element { ty: u32 },
+}
+
+/// How a field or element is accessed, as the concurrency tools see it: a plain read or
+/// write (checked for races on a shared type's mutable fields), or an atomic operation (a
+/// schedule point, and a synchronization for the race detector).
+#[derive(Copy, Clone)]
+enum Access {
+    Read,
+    Write,
+    Atomic(Operation),
 }
 
 /// How a field or element is read: its width, and how a packed one widens to i32.
@@ -467,8 +478,16 @@ impl Translator<'_, '_, '_, '_> {
         atomic: bool,
         offset: u64,
     ) -> Result<(), WasmError> {
-        let (storage, address) = self.pop_place(place);
+        let access = if atomic {
+            Access::Atomic(Operation::AtomicLoad)
+        } else {
+            Access::Read
+        };
+        let (storage, address) = self.pop_place(place, access);
         let value = self.load_field(storage, extension, address, atomic, offset)?;
+        if atomic {
+            self.after_vm_atomic(address);
+        }
         self.stack.push(value);
         Ok(())
     }
@@ -476,19 +495,29 @@ impl Translator<'_, '_, '_, '_> {
     /// `struct.set`, `array.set` and their atomic forms.
     pub(super) fn set(&mut self, place: Place, atomic: bool, offset: u64) -> Result<(), WasmError> {
         let value = self.pop();
-        let (storage, address) = self.pop_place(place);
-        self.store_field(storage, address, value, atomic, offset)
+        let access = if atomic {
+            Access::Atomic(Operation::AtomicStore)
+        } else {
+            Access::Write
+        };
+        let (storage, address) = self.pop_place(place, access);
+        self.store_field(storage, address, value, atomic, offset)?;
+        if atomic {
+            self.after_vm_atomic(address);
+        }
+        Ok(())
     }
 
     /// `struct.atomic.rmw.*` and `array.atomic.rmw.*` except cmpxchg: pushes the old value.
     pub(super) fn atomic_rmw_at(&mut self, place: Place, op: AtomicRmwOp) {
         let operand = self.pop();
-        let (_, address) = self.pop_place(place);
+        let (_, address) = self.pop_place(place, Access::Atomic(Operation::AtomicRmw));
         let access = self.b.func.dfg.value_type(operand);
         let old = self
             .b
             .ins()
             .atomic_rmw(access, OBJECT, op, address, operand);
+        self.after_vm_atomic(address);
         self.stack.push(old);
     }
 
@@ -498,20 +527,46 @@ impl Translator<'_, '_, '_, '_> {
     pub(super) fn atomic_cmpxchg_at(&mut self, place: Place) {
         let replacement = self.pop();
         let expected = self.pop();
-        let (_, address) = self.pop_place(place);
+        let (_, address) = self.pop_place(place, Access::Atomic(Operation::AtomicCmpxchg));
         let found = self
             .b
             .ins()
             .atomic_cas(OBJECT, address, expected, replacement);
+        self.after_vm_atomic(address);
         self.stack.push(found);
     }
 
     /// Pops the operands that locate `place` and returns its storage type and checked
-    /// address.
-    fn pop_place(&mut self, place: Place) -> (StorageType, Value) {
-        match place {
+    /// address, after telling the concurrency tools of the `access` to come.
+    fn pop_place(&mut self, place: Place, access: Access) -> (StorageType, Value) {
+        let (storage, address) = match place {
             Place::Field { ty, field } => self.pop_field_address(ty, field),
             Place::Element { ty } => self.pop_element_address(ty),
+        };
+        match access {
+            Access::Atomic(operation) => self.before_vm_atomic(address, operation),
+            Access::Read | Access::Write => {
+                if self.env.detects_vm_races() && self.is_contended(place) {
+                    let location = self.current_location();
+                    let write = matches!(access, Access::Write);
+                    let size = storage_size(storage);
+                    self.env
+                        .race_access(self.b, (address, 0), size, write, location);
+                }
+            }
+        }
+        (storage, address)
+    }
+
+    /// Whether other threads may write `place` while this one accesses it: a mutable field
+    /// or element of a shared type.
+    fn is_contended(&self, place: Place) -> bool {
+        let module = self.env.module();
+        match place {
+            Place::Field { ty, field } => {
+                module.is_shared_type(ty) && module.struct_type(ty).fields[field as usize].mutable
+            }
+            Place::Element { ty } => module.is_shared_type(ty) && module.array_element(ty).mutable,
         }
     }
 

@@ -940,11 +940,17 @@ impl Translator<'_, '_, '_, '_> {
         code_location(self.function, offset)
     }
 
+    /// The location of the instruction being translated (its offset is the source location
+    /// every instruction sets).
+    pub(super) fn current_location(&self) -> u64 {
+        self.location(u64::from(self.b.srcloc().bits()))
+    }
+
     /// With exploration, a schedule point before `operation` (of the instruction being
     /// translated) at native `address`, if it has one.
     pub(super) fn explore_point(&mut self, operation: Operation, address: Option<Value>) {
         if self.env.explores() {
-            let location = self.location(u64::from(self.b.srcloc().bits()));
+            let location = self.current_location();
             let address = address.unwrap_or_else(|| self.b.ins().iconst(I64, 0));
             self.env.explore_point(self.b, operation, address, location);
         }
