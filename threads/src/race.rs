@@ -17,7 +17,7 @@
 //! being obviously right, and every operation is a short, bounded update.
 
 use crate::sync::Mutex;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A thread as the detector knows it.
 pub type RaceThread = u32;
@@ -104,29 +104,38 @@ struct State {
     /// Each thread's clock, by thread.
     threads: Vec<VectorClock>,
     /// What releases left at each synchronization address.
-    locations: HashMap<u64, VectorClock>,
+    locations: FxHashMap<u64, VectorClock>,
     /// Everything every release so far left anywhere, for fences.
     released: VectorClock,
-    shadow: HashMap<u64, Shadow>,
-    races: Vec<Race>,
-    /// Pairs of sites already reported, in either order.
-    reported: HashSet<(Site, Site)>,
+    /// By byte address; looked up on every plain access, hence the fast hash.
+    shadow: FxHashMap<u64, Shadow>,
+    races: Races,
 }
 
-impl State {
-    fn clock(&mut self, thread: RaceThread) -> &mut VectorClock {
-        &mut self.threads[thread as usize]
-    }
+/// The races found, each pair of sites once.
+#[derive(Debug, Default)]
+struct Races {
+    found: Vec<Race>,
+    /// Pairs of sites already reported, in either order.
+    reported: FxHashSet<(Site, Site)>,
+}
 
+impl Races {
     fn report(&mut self, address: u64, earlier: Access, later: Access) {
         let key = (earlier.site.min(later.site), earlier.site.max(later.site));
         if self.reported.insert(key) {
-            self.races.push(Race {
+            self.found.push(Race {
                 address,
                 earlier,
                 later,
             });
         }
+    }
+}
+
+impl State {
+    fn clock(&mut self, thread: RaceThread) -> &mut VectorClock {
+        &mut self.threads[thread as usize]
     }
 }
 
@@ -228,26 +237,44 @@ impl RaceDetector {
     /// stored state that way), and the hardware orders them as atomics.
     pub fn access(&self, thread: RaceThread, address: u64, size: u32, write: bool, site: Site) {
         let mut state = self.state.lock();
+        let State {
+            threads,
+            locations,
+            shadow,
+            races: found,
+            ..
+        } = &mut *state;
+        let clock = &mut threads[thread as usize];
         let access = Access {
             thread,
             site,
             write,
         };
-        if !write && let Some(location) = state.locations.get(&address) {
-            let location = location.clone();
-            state.clock(thread).join(&location);
+        if !write && let Some(location) = locations.get(&address) {
+            clock.join(location);
         }
-        let clock = state.clock(thread).clone();
+        let clock = &*clock;
         let now = Epoch {
             time: clock.get(thread),
             access,
         };
         for byte in address..address.saturating_add(u64::from(size)) {
-            let shadow = state.shadow.entry(byte).or_default();
+            let shadow = shadow.entry(byte).or_default();
+            // FastTrack's fast path: the thread already accessed the byte so since its last
+            // synchronization (and was checked then); nothing another thread did since can
+            // be unordered with this access without having been checked against that one.
+            let same_epoch =
+                |epoch: &Epoch| epoch.access.thread == thread && epoch.time == now.time;
+            if write && shadow.reads.is_empty() && shadow.write.as_ref().is_some_and(same_epoch) {
+                continue;
+            }
+            if !write && shadow.reads.iter().any(same_epoch) {
+                continue;
+            }
             let mut races = Vec::new();
             if let Some(last_write) = shadow.write
                 && last_write.access.thread != thread
-                && !last_write.happens_before(&clock)
+                && !last_write.happens_before(clock)
             {
                 races.push(last_write.access);
             }
@@ -256,7 +283,7 @@ impl RaceDetector {
                     shadow
                         .reads
                         .iter()
-                        .filter(|read| read.access.thread != thread && !read.happens_before(&clock))
+                        .filter(|read| read.access.thread != thread && !read.happens_before(clock))
                         .map(|read| read.access),
                 );
                 shadow.write = Some(now);
@@ -266,13 +293,13 @@ impl RaceDetector {
                 shadow.reads.push(now);
             }
             for earlier in races {
-                state.report(byte, earlier, access);
+                found.report(byte, earlier, access);
             }
         }
     }
 
     /// The races found so far, each pair of sites once, in the order they were found.
     pub fn races(&self) -> Vec<Race> {
-        self.state.lock().races.clone()
+        self.state.lock().races.found.clone()
     }
 }
