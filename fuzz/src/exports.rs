@@ -1,0 +1,76 @@
+//! A module's exports as both engines see them: read once from the binary, in order.
+
+use crate::outcome::{Param, Value};
+use wasmparser::{ExternalKind, Parser, Payload, RefType, ValType};
+
+/// One export: a function with its parameters, or a global or memory to compare.
+pub enum Export {
+    /// A function, with the arguments the case calls it with.
+    Func {
+        name: String,
+        params: Vec<Param>,
+        args: Vec<Value>,
+    },
+    Global {
+        name: String,
+    },
+    Memory {
+        name: String,
+    },
+}
+
+/// The module's exports in order (tables and tags are left out: nothing is compared there),
+/// each function's arguments drawn from `rng`.
+pub fn exports(
+    wasm: &[u8],
+    rng: &mut impl rand::Rng,
+) -> Result<Vec<Export>, wasmparser::BinaryReaderError> {
+    let mut types = Vec::new();
+    let mut functions = Vec::new();
+    let mut exports = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::TypeSection(section) => {
+                for ty in section.into_iter_err_on_gc_types() {
+                    types.push(ty?.params().iter().map(param).collect::<Vec<_>>());
+                }
+            }
+            Payload::FunctionSection(section) => {
+                for ty in section {
+                    functions.push(ty?);
+                }
+            }
+            Payload::ExportSection(section) => {
+                for export in section {
+                    let export = export?;
+                    let name = export.name.to_string();
+                    exports.push(match export.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => {
+                            let params: Vec<Param> =
+                                types[functions[export.index as usize] as usize].clone();
+                            let args = params.iter().map(|param| param.arbitrary(rng)).collect();
+                            Export::Func { name, params, args }
+                        }
+                        ExternalKind::Global => Export::Global { name },
+                        ExternalKind::Memory => Export::Memory { name },
+                        ExternalKind::Table | ExternalKind::Tag => continue,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(exports)
+}
+
+fn param(ty: &ValType) -> Param {
+    match ty {
+        ValType::I32 => Param::I32,
+        ValType::I64 => Param::I64,
+        ValType::F32 => Param::F32,
+        ValType::F64 => Param::F64,
+        ValType::V128 => Param::V128,
+        ValType::Ref(ty) if *ty == RefType::EXTERNREF => Param::ExternRef,
+        ValType::Ref(_) => Param::FuncRef,
+    }
+}

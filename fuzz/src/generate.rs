@@ -1,0 +1,70 @@
+//! Test modules from a seed: wasm-smith, driven by bytes from a seeded generator instead of
+//! a fuzzer's corpus, so that a case is its seed and runs on stable Rust.
+
+use arbitrary::Unstructured;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use wasm_smith::{Config, Module};
+
+/// Fuel of wasm-smith's termination guard: every function entry and loop iteration spends one,
+/// and a module that runs out traps with `unreachable` (in every engine alike). It also bounds
+/// recursion well below either engine's stack limit.
+pub const FUEL: u32 = 1_000;
+
+/// Bytes of randomness wasm-smith gets per case: plenty for the module limits below.
+const ENTROPY: usize = 32 * 1024;
+
+/// The proposals every case may use: those both weft and the reference engine implement
+/// and the generator can emit without imports or threads.
+fn config() -> Config {
+    Config {
+        // Every function, global, memory and table is exported, so every one can be called
+        // and compared.
+        export_everything: true,
+        max_imports: 0,
+        // Random bytes, unlike a fuzzer's evolved corpus, end wasm-smith's "one more?" loops
+        // early: ask for enough of everything to compare.
+        min_funcs: 8,
+        max_funcs: 24,
+        min_globals: 2,
+        min_memories: 1,
+        min_tables: 1,
+        min_data_segments: 1,
+        min_element_segments: 1,
+        max_instructions: 200,
+        max_memories: 2,
+        max_tables: 2,
+        // Small memories keep comparing them cheap.
+        max_memory32_bytes: 4 << 16,
+        max_memory64_bytes: 4 << 16,
+        max_table_elements: 1_000,
+        // NaNs differ in payload between engines and are allowed to: make them canonical.
+        canonicalize_nans: true,
+        bulk_memory_enabled: true,
+        reference_types_enabled: true,
+        multi_value_enabled: true,
+        sign_extension_ops_enabled: true,
+        saturating_float_to_int_enabled: true,
+        tail_call_enabled: true,
+        extended_const_enabled: true,
+        memory64_enabled: false,
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        gc_enabled: false,
+        exceptions_enabled: false,
+        threads_enabled: false,
+        shared_everything_threads_enabled: false,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        ..Config::default()
+    }
+}
+
+/// The module of case `seed`, or `None` when the generator gave up on its bytes.
+pub fn module(seed: u64) -> Option<Vec<u8>> {
+    let mut entropy = vec![0; ENTROPY];
+    ChaCha8Rng::seed_from_u64(seed).fill_bytes(&mut entropy);
+    let mut module = Module::new(config(), &mut Unstructured::new(&entropy)).ok()?;
+    module.ensure_termination(FUEL).ok()?;
+    Some(module.to_bytes())
+}

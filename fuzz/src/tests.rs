@@ -1,0 +1,56 @@
+use crate::outcome::{Call, Outcome, State, TrapName, Value, compare};
+use crate::{Engines, Verdict, generate, run_case};
+
+#[test]
+fn a_seed_makes_the_same_module_every_time() {
+    for seed in 0..20 {
+        assert_eq!(generate::module(seed), generate::module(seed));
+    }
+    assert_ne!(generate::module(1), generate::module(2));
+}
+
+#[test]
+fn the_first_cases_agree_and_make_calls() {
+    let engines = Engines::default();
+    let mut calls = 0;
+    for seed in 0..40 {
+        match run_case(&engines, seed) {
+            Verdict::Agreed { calls: made, .. } => calls += made,
+            Verdict::NoModule => {}
+            Verdict::Diverged { which, .. } => panic!("case {seed}: {which}"),
+        }
+    }
+    assert!(calls > 40, "only {calls} calls in 40 cases");
+}
+
+fn ran(call: Call, memory: &[u8]) -> Outcome {
+    let state = State {
+        globals: vec![("g".to_string(), Value::I32(7))],
+        memories: vec![("m".to_string(), memory.to_vec())],
+    };
+    Outcome::Ran(vec![("f".to_string(), call, state)])
+}
+
+#[test]
+fn every_kind_of_difference_is_found() {
+    let returned = |value| Call::Returned(vec![value]);
+    let same = ran(returned(Value::I32(1)), &[0, 0]);
+    assert!(compare(&same, &same.clone()).is_none());
+    // NaNs compare by value once canonical; traps compare whatever the engines call them.
+    assert_eq!(Value::f32(0x7fc0_0001), Value::f32(0xffc0_0000));
+    let trap = |name: &str| ran(Call::Trapped(TrapName(name.to_string())), &[0, 0]);
+    assert!(compare(&trap("unreachable"), &trap("wasm trap: unreachable")).is_none());
+    let different = [
+        ran(returned(Value::I32(2)), &[0, 0]),
+        ran(returned(Value::f64(1)), &[0, 0]),
+        trap("unreachable"),
+        ran(returned(Value::I32(1)), &[0, 1]),
+        ran(returned(Value::I32(1)), &[0, 0, 0]),
+        Outcome::InstantiationTrapped(TrapName("out of bounds".to_string())),
+        Outcome::Rejected("invalid".to_string()),
+    ];
+    for other in different {
+        let found = compare(&same, &other).expect("a difference");
+        assert!(!found.0.is_empty());
+    }
+}
