@@ -5,11 +5,10 @@ use wasmparser::{ExternalKind, Parser, Payload, RefType, ValType};
 
 /// One export: a function with its parameters, or a global or memory to compare.
 pub enum Export {
-    /// A function, with the arguments the case calls it with.
+    /// A function, with the arguments the case calls it with and their types.
     Func {
         name: String,
-        params: Vec<Param>,
-        args: Vec<Value>,
+        args: Vec<(Param, Value)>,
     },
     Global {
         name: String,
@@ -46,10 +45,12 @@ pub fn exports(
                     let name = export.name.to_string();
                     exports.push(match export.kind {
                         ExternalKind::Func | ExternalKind::FuncExact => {
-                            let params: Vec<Param> =
-                                types[functions[export.index as usize] as usize].clone();
-                            let args = params.iter().map(|param| param.arbitrary(rng)).collect();
-                            Export::Func { name, params, args }
+                            let params = &types[functions[export.index as usize] as usize];
+                            let args = params
+                                .iter()
+                                .map(|&param| (param, param.arbitrary(rng)))
+                                .collect();
+                            Export::Func { name, args }
                         }
                         ExternalKind::Global => Export::Global { name },
                         ExternalKind::Memory => Export::Memory { name },

@@ -5,6 +5,7 @@
 //! exported globals and memories after every call are compared. A seed replays its case
 //! exactly.
 
+mod drive;
 mod exports;
 mod families;
 mod generate;

@@ -1,8 +1,9 @@
 //! Runs a case in the reference engine, wasmi: an interpreter that shares no code with weft.
 
+use crate::drive::{self, Instantiated};
 use crate::exports::Export;
-use crate::outcome::{Call, Outcome, Param, State, TrapName, Value};
-use wasmi::{Config, Engine, Instance, Linker, Module, Store, Val};
+use crate::outcome::{Outcome, Param, Value};
+use wasmi::{Config, Engine, Instance, Linker, Module, Store, Val, ValType};
 
 /// The reference engine, with the proposals the cases use and room for their recursion.
 pub fn engine() -> Engine {
@@ -22,42 +23,48 @@ pub fn engine() -> Engine {
 
 /// Runs `wasm` (whose exports are `exports`) on `engine`.
 pub fn run(engine: &Engine, wasm: &[u8], exports: &[Export]) -> Outcome {
-    let module = match Module::new(engine, wasm) {
-        Ok(module) => module,
-        Err(error) => return Outcome::Rejected(error.to_string()),
-    };
-    let mut store = Store::new(engine, ());
-    let instance = match Linker::<()>::new(engine).instantiate_and_start(&mut store, &module) {
-        Ok(instance) => instance,
-        Err(error) => return Outcome::InstantiationTrapped(TrapName(error.to_string())),
-    };
-    let mut calls = Vec::new();
-    for export in exports {
-        let Export::Func { name, params, args } = export else {
-            continue;
-        };
-        let func = instance
-            .get_func(&store, name)
+    drive::drive(instantiate(engine, wasm), exports)
+}
+
+type Case = drive::Case<Store<()>, Instance>;
+
+fn instantiate(engine: &Engine, wasm: &[u8]) -> Instantiated<Case> {
+    let store = Store::new(engine, ());
+    Instantiated::from(Module::new(engine, wasm), store, |store, module| {
+        Linker::<()>::new(engine).instantiate_and_start(store, &module)
+    })
+}
+
+impl drive::Instance for Case {
+    fn call(&mut self, name: &str, args: &[(Param, Value)]) -> Result<Vec<Value>, String> {
+        let func = self
+            .instance
+            .get_func(&self.store, name)
             .expect("the module exports it");
-        let params: Vec<Val> = params
+        let args: Vec<Val> = args
             .iter()
-            .zip(args)
-            .map(|(&param, &arg)| argument(param, arg))
+            .map(|&(param, arg)| argument(param, arg))
             .collect();
-        let ty = func.ty(&store);
+        let ty = func.ty(&self.store);
         let mut results: Vec<Val> = ty
             .results()
             .iter()
             .map(|ty| Val::default_for_ty(*ty))
             .collect();
-        let call = match func.call(&mut store, &params, &mut results) {
-            Ok(()) => Call::Returned(results.iter().map(value).collect()),
-            Err(error) => Call::Trapped(TrapName(error.to_string())),
-        };
-        let state = state(&store, &instance, exports);
-        calls.push((name.clone(), call, state));
+        func.call(&mut self.store, &args, &mut results)
+            .map_err(|error| error.to_string())?;
+        Ok(results.iter().map(value).collect())
     }
-    Outcome::Ran(calls)
+
+    fn global(&mut self, name: &str) -> Value {
+        let global = self.instance.get_global(&self.store, name);
+        value(&global.expect("exported").get(&self.store))
+    }
+
+    fn memory(&mut self, name: &str) -> Vec<u8> {
+        let memory = self.instance.get_memory(&self.store, name);
+        memory.expect("exported").data(&self.store).to_vec()
+    }
 }
 
 fn argument(param: Param, arg: Value) -> Val {
@@ -67,8 +74,8 @@ fn argument(param: Param, arg: Value) -> Val {
         (_, Value::F32(bits)) => Val::F32(wasmi::F32::from_bits(bits)),
         (_, Value::F64(bits)) => Val::F64(wasmi::F64::from_bits(bits)),
         (_, Value::V128(v)) => Val::V128(v.into()),
-        (Param::ExternRef, Value::Ref { .. }) => Val::default_for_ty(wasmi::ValType::ExternRef),
-        (_, Value::Ref { .. }) => Val::default_for_ty(wasmi::ValType::FuncRef),
+        (Param::ExternRef, Value::Ref { .. }) => Val::default_for_ty(ValType::ExternRef),
+        (_, Value::Ref { .. }) => Val::default_for_ty(ValType::FuncRef),
     }
 }
 
@@ -82,26 +89,4 @@ fn value(val: &Val) -> Value {
         Val::FuncRef(r) => Value::Ref { null: r.is_null() },
         Val::ExternRef(r) => Value::Ref { null: r.is_null() },
     }
-}
-
-fn state(store: &Store<()>, instance: &Instance, exports: &[Export]) -> State {
-    let mut state = State::default();
-    for export in exports {
-        match export {
-            Export::Global { name } => {
-                let global = instance.get_global(store, name).expect("exported");
-                state
-                    .globals
-                    .push((name.clone(), value(&global.get(store))));
-            }
-            Export::Memory { name } => {
-                let memory = instance.get_memory(store, name).expect("exported");
-                state
-                    .memories
-                    .push((name.clone(), memory.data(store).to_vec()));
-            }
-            Export::Func { .. } => {}
-        }
-    }
-    state
 }

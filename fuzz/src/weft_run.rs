@@ -1,7 +1,8 @@
 //! Runs a case in weft.
 
+use crate::drive::{self, Instantiated};
 use crate::exports::Export;
-use crate::outcome::{Call, Outcome, Param, State, TrapName, Value};
+use crate::outcome::{Outcome, Param, Value};
 use weft::{BoundsChecks, Config, Engine, Instance, Module, Store, Val, WasmFeatures};
 
 /// An engine for the cases, with `bounds_checks`.
@@ -15,38 +16,49 @@ pub fn engine(bounds_checks: BoundsChecks) -> Engine {
 
 /// Runs `wasm` (whose exports are `exports`) on `engine`.
 pub fn run(engine: &Engine, wasm: &[u8], exports: &[Export]) -> Outcome {
-    let module = match Module::new(engine, wasm) {
-        Ok(module) => module,
-        Err(error) => return Outcome::Rejected(error.to_string()),
-    };
-    let mut store = Store::new(engine, ());
-    let instance = match Instance::new(&mut store, &module, &[]) {
-        Ok(instance) => instance,
-        Err(error) => return Outcome::InstantiationTrapped(TrapName(error.to_string())),
-    };
-    let mut calls = Vec::new();
-    for export in exports {
-        let Export::Func { name, params, args } = export else {
-            continue;
-        };
-        let func = instance
-            .get_func(&mut store, name)
+    drive::drive(instantiate(engine, wasm), exports)
+}
+
+type Case = drive::Case<Store<()>, Instance>;
+
+fn instantiate(engine: &Engine, wasm: &[u8]) -> Instantiated<Case> {
+    let store = Store::new(engine, ());
+    Instantiated::from(Module::new(engine, wasm), store, |store, module| {
+        Instance::new(store, &module, &[])
+    })
+}
+
+impl drive::Instance for Case {
+    fn call(&mut self, name: &str, args: &[(Param, Value)]) -> Result<Vec<Value>, String> {
+        let func = self
+            .instance
+            .get_func(&mut self.store, name)
             .expect("the module exports it");
-        let params: Vec<Val> = params
+        let args: Vec<Val> = args
             .iter()
-            .zip(args)
-            .map(|(&param, &arg)| argument(param, arg))
+            .map(|&(param, arg)| argument(param, arg))
             .collect();
-        let ty = func.ty(&store);
+        let ty = func.ty(&self.store);
         let mut results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
-        let call = match func.call(&mut store, &params, &mut results) {
-            Ok(()) => Call::Returned(results.iter().map(value).collect()),
-            Err(error) => Call::Trapped(TrapName(error.to_string())),
-        };
-        let state = state(&mut store, &instance, exports);
-        calls.push((name.clone(), call, state));
+        func.call(&mut self.store, &args, &mut results)
+            .map_err(|error| error.to_string())?;
+        Ok(results.iter().map(value).collect())
     }
-    Outcome::Ran(calls)
+
+    fn global(&mut self, name: &str) -> Value {
+        let global = self.instance.get_global(&mut self.store, name);
+        value(&global.expect("exported").get(&mut self.store))
+    }
+
+    fn memory(&mut self, name: &str) -> Vec<u8> {
+        let memory = self.instance.get_memory(&mut self.store, name);
+        let memory = memory.expect("exported");
+        let mut bytes = vec![0; memory.data_size(&self.store)];
+        memory
+            .read(&self.store, 0, &mut bytes)
+            .expect("the whole memory is in bounds");
+        bytes
+    }
 }
 
 fn argument(param: Param, arg: Value) -> Val {
@@ -73,28 +85,4 @@ fn value(val: &Val) -> Value {
         Val::AnyRef(r) => Value::Ref { null: r.is_none() },
         Val::ExnRef(r) => Value::Ref { null: r.is_none() },
     }
-}
-
-fn state(store: &mut Store<()>, instance: &Instance, exports: &[Export]) -> State {
-    let mut state = State::default();
-    for export in exports {
-        match export {
-            Export::Global { name } => {
-                let global = instance.get_global(&mut *store, name).expect("exported");
-                state
-                    .globals
-                    .push((name.clone(), value(&global.get(&mut *store))));
-            }
-            Export::Memory { name } => {
-                let memory = instance.get_memory(&mut *store, name).expect("exported");
-                let mut bytes = vec![0; memory.data_size(&*store)];
-                memory
-                    .read(&*store, 0, &mut bytes)
-                    .expect("the whole memory is in bounds");
-                state.memories.push((name.clone(), bytes));
-            }
-            Export::Func { .. } => {}
-        }
-    }
-    state
 }
