@@ -196,7 +196,7 @@ pub(crate) mod environ;
 pub(crate) mod vm;
 
 pub use api::*;
-pub use environ::BoundsChecks;
+pub use environ::{BoundsChecks, OptLevel};
 pub use wasmparser::WasmFeatures;
 
 /// Compiles and runs the README's examples as doctests.

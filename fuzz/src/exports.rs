@@ -1,7 +1,7 @@
 //! A module's exports as both engines see them: read once from the binary, in order.
 
 use crate::outcome::{Param, Value};
-use wasmparser::{ExternalKind, Parser, Payload, RefType, ValType};
+use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, RefType, ValType};
 
 /// One export: a function with its parameters, or a global or memory to compare.
 pub enum Export {
@@ -30,8 +30,16 @@ pub fn exports(
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
             Payload::TypeSection(section) => {
-                for ty in section.into_iter_err_on_gc_types() {
-                    types.push(ty?.params().iter().map(param).collect::<Vec<_>>());
+                for group in section {
+                    for ty in group?.into_types() {
+                        // Struct and array types have no parameters; no function has them.
+                        types.push(match &ty.composite_type.inner {
+                            CompositeInnerType::Func(func) => {
+                                func.params().iter().map(param).collect()
+                            }
+                            _ => Vec::new(),
+                        });
+                    }
                 }
             }
             Payload::FunctionSection(section) => {

@@ -29,23 +29,31 @@ impl Families {
         }
     }
 
-    /// `family: count` for each family seen, most frequent first.
+    /// `family count` for each family seen, most frequent first.
     pub fn summary(&self) -> String {
-        let mut counts: Vec<_> = self.counts.iter().collect();
-        counts.sort_by(|a, b| b.1.cmp(a.1));
-        counts
-            .iter()
-            .map(|(family, count)| format!("{family} {count}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        tally(self.counts.iter().map(|(family, count)| (*family, *count)))
     }
+}
+
+/// `name count, ...` for `counts`, most frequent first.
+pub fn tally<N: std::fmt::Display>(counts: impl IntoIterator<Item = (N, u64)>) -> String {
+    let mut counts: Vec<(N, u64)> = counts.into_iter().collect();
+    counts.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+    counts
+        .iter()
+        .map(|(name, count)| format!("{name} {count}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The family of an operator, from its name (wasmparser's variant name).
 fn family(operator: &str) -> &'static str {
     let name = operator.split([' ', '{', '(']).next().unwrap_or(operator);
     let has = |part: &str| name.contains(part);
-    if has("Load") || has("Store") {
+    let lanes = ["x16", "x8", "x4", "x2"].iter().any(|shape| has(shape));
+    if name.starts_with("V128") && !has("Load") && !has("Store") || lanes {
+        "simd"
+    } else if has("Load") || has("Store") {
         "memory access"
     } else if name.starts_with("Memory") || name == "DataDrop" {
         "bulk memory"

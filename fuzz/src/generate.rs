@@ -14,9 +14,19 @@ pub const FUEL: u32 = 1_000;
 /// Bytes of randomness wasm-smith gets per case: plenty for the module limits below.
 const ENTROPY: usize = 32 * 1024;
 
-/// The proposals every case may use: those both weft and the reference engine implement
-/// and the generator can emit without imports or threads.
-fn config() -> Config {
+/// Which proposals a case's module may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proposals {
+    /// Those both weft and the reference engine implement.
+    Shared,
+    /// Those too that only weft implements (GC, exceptions, relaxed SIMD), for comparing
+    /// weft with itself.
+    Weft,
+}
+
+/// The generator's settings for `proposals`, without imports or threads.
+fn config(proposals: Proposals) -> Config {
+    let weft_only = proposals == Proposals::Weft;
     Config {
         // Every function, global, memory and table is exported, so every one can be called
         // and compared.
@@ -47,11 +57,13 @@ fn config() -> Config {
         saturating_float_to_int_enabled: true,
         tail_call_enabled: true,
         extended_const_enabled: true,
-        memory64_enabled: false,
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
-        gc_enabled: false,
-        exceptions_enabled: false,
+        memory64_enabled: true,
+        simd_enabled: true,
+        // weft's relaxed SIMD is deterministic (its README lists the choices), so two weft
+        // configurations must agree on it.
+        relaxed_simd_enabled: weft_only,
+        gc_enabled: weft_only,
+        exceptions_enabled: weft_only,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         custom_page_sizes_enabled: false,
@@ -60,11 +72,12 @@ fn config() -> Config {
     }
 }
 
-/// The module of case `seed`, or `None` when the generator gave up on its bytes.
-pub fn module(seed: u64) -> Option<Vec<u8>> {
+/// The module of case `seed` with `proposals`, or `None` when the generator gave up on its
+/// bytes.
+pub fn module(seed: u64, proposals: Proposals) -> Option<Vec<u8>> {
     let mut entropy = vec![0; ENTROPY];
     ChaCha8Rng::seed_from_u64(seed).fill_bytes(&mut entropy);
-    let mut module = Module::new(config(), &mut Unstructured::new(&entropy)).ok()?;
+    let mut module = Module::new(config(proposals), &mut Unstructured::new(&entropy)).ok()?;
     module.ensure_termination(FUEL).ok()?;
     Some(module.to_bytes())
 }

@@ -15,8 +15,8 @@ mod tests;
 mod wasmi_run;
 mod weft_run;
 
-pub use families::Families;
-pub use generate::FUEL;
+pub use families::{Families, tally};
+pub use generate::{FUEL, Proposals};
 
 use outcome::{Outcome, compare};
 use rand::SeedableRng;
@@ -25,20 +25,33 @@ use rand_chacha::ChaCha8Rng;
 /// Mixed into a case's seed for its arguments' generator, so that they are not the module's
 /// bytes again.
 const ARGUMENTS: u64 = 0x9e37_79b9_7f4a_7c15;
-use weft::BoundsChecks;
+use weft::{BoundsChecks, OptLevel};
 
-/// The engines one process compares, made once.
+/// The engines one process compares, made once: weft in three configurations (the first is
+/// the default one) and the reference engine.
 pub struct Engines {
-    guard_pages: weft::Engine,
-    explicit: weft::Engine,
+    weft: [(&'static str, weft::Engine); 3],
     reference: wasmi::Engine,
 }
 
 impl Default for Engines {
     fn default() -> Self {
+        let weft = |bounds_checks, opt_level| weft_run::engine(bounds_checks, opt_level);
         Engines {
-            guard_pages: weft_run::engine(BoundsChecks::GuardPages),
-            explicit: weft_run::engine(BoundsChecks::Explicit),
+            weft: [
+                (
+                    "guard pages, optimized",
+                    weft(BoundsChecks::GuardPages, OptLevel::Speed),
+                ),
+                (
+                    "explicit bounds checks, optimized",
+                    weft(BoundsChecks::Explicit, OptLevel::Speed),
+                ),
+                (
+                    "explicit bounds checks, unoptimized",
+                    weft(BoundsChecks::Explicit, OptLevel::None),
+                ),
+            ],
             reference: wasmi_run::engine(),
         }
     }
@@ -49,20 +62,24 @@ pub enum Verdict {
     /// The generator gave up on the seed's bytes.
     NoModule,
     /// Every engine did the same: instantiated the module (or trapped doing so) and made
-    /// `calls` calls, `traps` of which trapped.
+    /// `calls` calls, `traps` of which trapped; `trap_messages` are the reference engine's,
+    /// for the report.
     Agreed {
         wasm: Vec<u8>,
         instantiated: bool,
         calls: usize,
         traps: usize,
+        trap_messages: Vec<String>,
     },
     /// The engines differ; `which` says how and where.
     Diverged { wasm: Vec<u8>, which: String },
 }
 
-/// Runs case `seed` everywhere and compares.
-pub fn run_case(engines: &Engines, seed: u64) -> Verdict {
-    let Some(wasm) = generate::module(seed) else {
+/// Runs case `seed` with `proposals` everywhere and compares: with the shared proposals,
+/// every weft configuration against wasmi; with weft's own, the others against the default
+/// configuration.
+pub fn run_case(engines: &Engines, seed: u64, proposals: Proposals) -> Verdict {
+    let Some(wasm) = generate::module(seed, proposals) else {
         return Verdict::NoModule;
     };
     // The arguments come from the seed too, from a stream of their own.
@@ -76,31 +93,42 @@ pub fn run_case(engines: &Engines, seed: u64) -> Verdict {
             };
         }
     };
-    let reference = wasmi_run::run(&engines.reference, &wasm, &exports);
-    let runs = [
-        ("guard pages", &engines.guard_pages),
-        ("explicit bounds checks", &engines.explicit),
-    ];
-    for (strategy, engine) in runs {
+    let (reference_name, reference, compared) = match proposals {
+        Proposals::Shared => (
+            "wasmi",
+            wasmi_run::run(&engines.reference, &wasm, &exports),
+            &engines.weft[..],
+        ),
+        Proposals::Weft => {
+            let (name, engine) = &engines.weft[0];
+            (
+                *name,
+                weft_run::run(engine, &wasm, &exports),
+                &engines.weft[1..],
+            )
+        }
+    };
+    if let Outcome::Rejected(why) = &reference {
+        // A module the generator made was refused: a generator bug, or a proposal the
+        // engine lacks; not a divergence of weft's, but not a pass either.
+        return Verdict::Diverged {
+            which: format!("{reference_name} refused the module: {why}"),
+            wasm,
+        };
+    }
+    for (name, engine) in compared {
         let ours = weft_run::run(engine, &wasm, &exports);
         if let Some(difference) = compare(&ours, &reference) {
             return Verdict::Diverged {
-                which: format!("weft ({strategy}) and wasmi differ: {difference}"),
+                which: format!("weft ({name}) and {reference_name} differ: {difference}"),
                 wasm,
             };
         }
     }
     let (calls, traps) = reference.calls();
-    if let Outcome::Rejected(why) = &reference {
-        // Both refused a module the generator made: a generator bug, or a proposal neither
-        // implements; not weft's divergence, but not a pass either.
-        return Verdict::Diverged {
-            which: format!("both engines refused the module: {why}"),
-            wasm,
-        };
-    }
     Verdict::Agreed {
         instantiated: matches!(reference, Outcome::Ran(_)),
+        trap_messages: reference.traps().into_iter().map(str::to_string).collect(),
         wasm,
         calls,
         traps,

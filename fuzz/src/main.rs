@@ -4,11 +4,16 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use weft_fuzz::{Engines, Families, Verdict, run_case};
+use weft_fuzz::{Engines, Families, Proposals, Verdict, run_case, tally};
 
-/// Differential fuzzing of weft against wasmi: case I of a run is seed SEED+I.
+/// Differential fuzzing of weft: case I of a run is seed SEED+I, which makes two modules:
+/// one of the proposals weft and wasmi share, run in both (weft in three configurations),
+/// and one with weft's own proposals too (GC, exceptions, relaxed SIMD), run in weft's three
+/// configurations and compared among them.
 #[derive(Parser)]
 struct Args {
     /// The first case's seed; by default one from the clock, printed.
@@ -25,7 +30,7 @@ struct Args {
     save: PathBuf,
 }
 
-fn main() -> Result<()> {
+fn main() -> Result<ExitCode> {
     let args = Args::parse();
     if args.cases.is_none() && args.seconds.is_none() {
         bail!("say how long to run: --cases N, --seconds T, or both");
@@ -43,6 +48,7 @@ fn main() -> Result<()> {
     let mut families = Families::default();
     let (mut cases, mut modules, mut instantiated, mut calls, mut traps) =
         (0u64, 0u64, 0u64, 0usize, 0usize);
+    let mut trap_kinds: BTreeMap<String, u64> = BTreeMap::new();
     let started = Instant::now();
     loop {
         if args.cases.is_some_and(|limit| cases >= limit)
@@ -52,30 +58,36 @@ fn main() -> Result<()> {
         }
         let case = seed.wrapping_add(cases);
         cases += 1;
-        match run_case(&engines, case) {
-            Verdict::NoModule => {}
-            Verdict::Agreed {
-                wasm,
-                instantiated: ran,
-                calls: made,
-                traps: trapped,
-            } => {
-                modules += 1;
-                instantiated += u64::from(ran);
-                calls += made;
-                traps += trapped;
-                families.add(&wasm);
-            }
-            Verdict::Diverged { wasm, which } => {
-                std::fs::create_dir_all(&args.save)
-                    .with_context(|| format!("cannot create {}", args.save.display()))?;
-                let path = args.save.join(format!("case-{case}.wasm"));
-                std::fs::write(&path, &wasm)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                println!("case {case} diverged: {which}");
-                println!("module: {}", path.display());
-                println!("replay: cargo run --release -p weft-fuzz -- --seed {case} --cases 1");
-                bail!("a divergence");
+        for proposals in [Proposals::Shared, Proposals::Weft] {
+            match run_case(&engines, case, proposals) {
+                Verdict::NoModule => {}
+                Verdict::Agreed {
+                    wasm,
+                    instantiated: ran,
+                    calls: made,
+                    traps: trapped,
+                    trap_messages,
+                } => {
+                    for message in trap_messages {
+                        *trap_kinds.entry(message).or_default() += 1;
+                    }
+                    modules += 1;
+                    instantiated += u64::from(ran);
+                    calls += made;
+                    traps += trapped;
+                    families.add(&wasm);
+                }
+                Verdict::Diverged { wasm, which } => {
+                    std::fs::create_dir_all(&args.save)
+                        .with_context(|| format!("cannot create {}", args.save.display()))?;
+                    let path = args.save.join(format!("case-{case}-{proposals:?}.wasm"));
+                    std::fs::write(&path, &wasm)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!("case {case} ({proposals:?} proposals) diverged: {which}");
+                    println!("module: {}", path.display());
+                    println!("replay: cargo run --release -p weft-fuzz -- --seed {case} --cases 1");
+                    return Ok(ExitCode::FAILURE);
+                }
             }
         }
     }
@@ -85,5 +97,9 @@ fn main() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     println!("instruction families: {}", families.summary());
-    Ok(())
+    println!(
+        "traps, as the reference engines name them: {}",
+        tally(trap_kinds)
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -126,6 +126,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The engine's message for each trap: instantiation's, or each call's that trapped.
+    pub fn traps(&self) -> Vec<&str> {
+        match self {
+            Outcome::Ran(calls) => calls
+                .iter()
+                .filter_map(|(_, call, _)| match call {
+                    Call::Trapped(trap) => Some(trap.0.as_str()),
+                    Call::Returned(_) => None,
+                })
+                .collect(),
+            Outcome::InstantiationTrapped(trap) => vec![trap.0.as_str()],
+            Outcome::Rejected(_) => Vec::new(),
+        }
+    }
+
     /// How many calls were made, and how many of them trapped.
     pub fn calls(&self) -> (usize, usize) {
         match self {

@@ -1,26 +1,36 @@
 use crate::outcome::{Call, Outcome, State, TrapName, Value, compare};
-use crate::{Engines, Verdict, generate, run_case};
+use crate::{Engines, Proposals, Verdict, generate, run_case};
 
 #[test]
 fn a_seed_makes_the_same_module_every_time() {
-    for seed in 0..20 {
-        assert_eq!(generate::module(seed), generate::module(seed));
+    for proposals in [Proposals::Shared, Proposals::Weft] {
+        for seed in 0..20 {
+            assert_eq!(
+                generate::module(seed, proposals),
+                generate::module(seed, proposals)
+            );
+        }
+        assert_ne!(
+            generate::module(1, proposals),
+            generate::module(2, proposals)
+        );
     }
-    assert_ne!(generate::module(1), generate::module(2));
 }
 
 #[test]
 fn the_first_cases_agree_and_make_calls() {
     let engines = Engines::default();
-    let mut calls = 0;
-    for seed in 0..40 {
-        match run_case(&engines, seed) {
-            Verdict::Agreed { calls: made, .. } => calls += made,
-            Verdict::NoModule => {}
-            Verdict::Diverged { which, .. } => panic!("case {seed}: {which}"),
+    for proposals in [Proposals::Shared, Proposals::Weft] {
+        let mut calls = 0;
+        for seed in 0..40 {
+            match run_case(&engines, seed, proposals) {
+                Verdict::Agreed { calls: made, .. } => calls += made,
+                Verdict::NoModule => {}
+                Verdict::Diverged { which, .. } => panic!("case {seed}: {which}"),
+            }
         }
+        assert!(calls > 40, "{proposals:?}: only {calls} calls in 40 cases");
     }
-    assert!(calls > 40, "only {calls} calls in 40 cases");
 }
 
 fn ran(call: Call, memory: &[u8]) -> Outcome {

@@ -17,6 +17,8 @@ pub fn engine() -> Engine {
         .wasm_extended_const(true)
         .wasm_sign_extension(true)
         .wasm_saturating_float_to_int(true)
+        .wasm_simd(true)
+        .wasm_memory64(true)
         .set_max_recursion_depth(100_000);
     Engine::new(&config)
 }

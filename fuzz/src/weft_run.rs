@@ -3,14 +3,15 @@
 use crate::drive::{self, Instantiated};
 use crate::exports::Export;
 use crate::outcome::{Outcome, Param, Value};
-use weft::{BoundsChecks, Config, Engine, Instance, Module, Store, Val, WasmFeatures};
+use weft::{BoundsChecks, Config, Engine, Instance, Module, OptLevel, Store, Val, WasmFeatures};
 
-/// An engine for the cases, with `bounds_checks`.
-pub fn engine(bounds_checks: BoundsChecks) -> Engine {
+/// An engine for the cases, with `bounds_checks` and Cranelift's `opt_level`.
+pub fn engine(bounds_checks: BoundsChecks, opt_level: OptLevel) -> Engine {
     let mut config = Config::new();
     config
         .wasm_features(WasmFeatures::default())
-        .bounds_checks(bounds_checks);
+        .bounds_checks(bounds_checks)
+        .cranelift_opt_level(opt_level);
     Engine::new(&config).expect("the host is a supported target")
 }
 
@@ -34,11 +35,13 @@ impl drive::Instance for Case {
             .instance
             .get_func(&mut self.store, name)
             .expect("the module exports it");
+        let ty = func.ty(&self.store);
+        // A null of the parameter's own type: GC modules take references of every hierarchy.
         let args: Vec<Val> = args
             .iter()
-            .map(|&(param, arg)| argument(param, arg))
+            .zip(ty.params())
+            .map(|(&(_, arg), ty)| argument(arg).unwrap_or_else(|| Val::default_for(ty)))
             .collect();
-        let ty = func.ty(&self.store);
         let mut results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
         func.call(&mut self.store, &args, &mut results)
             .map_err(|error| error.to_string())?;
@@ -61,16 +64,16 @@ impl drive::Instance for Case {
     }
 }
 
-fn argument(param: Param, arg: Value) -> Val {
-    match (param, arg) {
-        (_, Value::I32(v)) => Val::I32(v),
-        (_, Value::I64(v)) => Val::I64(v),
-        (_, Value::F32(bits)) => Val::F32(bits),
-        (_, Value::F64(bits)) => Val::F64(bits),
-        (_, Value::V128(v)) => Val::V128(v),
-        (Param::ExternRef, Value::Ref { .. }) => Val::ExternRef(None),
-        (_, Value::Ref { .. }) => Val::FuncRef(None),
-    }
+/// A number's value; `None` for a reference (always null).
+fn argument(arg: Value) -> Option<Val> {
+    Some(match arg {
+        Value::I32(v) => Val::I32(v),
+        Value::I64(v) => Val::I64(v),
+        Value::F32(bits) => Val::F32(bits),
+        Value::F64(bits) => Val::F64(bits),
+        Value::V128(v) => Val::V128(v),
+        Value::Ref { .. } => return None,
+    })
 }
 
 fn value(val: &Val) -> Value {

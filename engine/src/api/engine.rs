@@ -7,7 +7,7 @@ use super::profiling::{ProfilingStrategy, open_perf_map};
 use super::races::DataRace;
 use super::types::{ConcreteKind, ConcreteType, FuncType, HeapType};
 use crate::compiler::Compiler;
-use crate::environ::{BoundsChecks, Tunables, TypeKind, TypeRegistry};
+use crate::environ::{BoundsChecks, OptLevel, Tunables, TypeKind, TypeRegistry};
 use crate::vm::{Exploration, FastPathCode, Handoff, HostCode, RaceTracker, start_nudge_courier};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -144,6 +144,14 @@ impl Config {
     pub fn profiler(&mut self, strategy: ProfilingStrategy) -> &mut Self {
         self.profiler = strategy;
         self.tunables.name_functions = strategy == ProfilingStrategy::PerfMap;
+        self
+    }
+
+    /// How hard Cranelift optimizes the code it generates: [`OptLevel::Speed`] by default;
+    /// [`OptLevel::None`] compiles faster, and is what the fuzzer compares optimized code
+    /// against.
+    pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.tunables.opt_level = level;
         self
     }
 

@@ -34,8 +34,8 @@ use self::trampolines::{
 use self::translate::translate_function;
 use self::traps::trap_kind;
 use crate::environ::{
-    CodeRange, HandlerSite, ModuleInfo, ModuleTypes, MutexFastPath, SourceSite, TrapSite, Tunables,
-    VMOffsets, WasmError, unsupported,
+    CodeRange, HandlerSite, ModuleInfo, ModuleTypes, MutexFastPath, OptLevel, SourceSite, TrapSite,
+    Tunables, VMOffsets, WasmError, unsupported,
 };
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Signature;
@@ -133,8 +133,12 @@ impl Compiler {
     pub(crate) fn new(tunables: &Tunables) -> Result<Compiler, WasmError> {
         let mut flags = settings::builder();
         let verify = if tunables.verify_ir { "true" } else { "false" };
+        let opt_level = match tunables.opt_level {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+        };
         let settings = [
-            ("opt_level", "speed"),
+            ("opt_level", opt_level),
             ("enable_verifier", verify),
             // The JIT places code anywhere in the address space and resolves calls itself.
             ("is_pic", "false"),

@@ -16,6 +16,7 @@ pub(super) fn compiler(bounds_checks: BoundsChecks) -> Compiler {
         name_functions: false,
         detect_races: false,
         explore: false,
+        opt_level: crate::environ::OptLevel::Speed,
     })
     .expect("the host is supported")
 }

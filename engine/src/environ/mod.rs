@@ -30,7 +30,7 @@ pub use module::{
     write_function_label,
 };
 pub use trap::{TrapKind, TrapSite};
-pub use tunables::{BoundsChecks, MEMORY_GUARD_SIZE, MEMORY_RESERVATION, Tunables};
+pub use tunables::{BoundsChecks, MEMORY_GUARD_SIZE, MEMORY_RESERVATION, OptLevel, Tunables};
 pub use types::{ModuleTypes, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, TypeKind, TypeRegistry};
 pub use vmoffsets::{
     HOST_FUNC_MAGIC, VM_CONTEXT_MAGIC, VM_THREAD_CONTEXT_MAGIC, VMOffsets, VMVAL_SIZE,

@@ -20,6 +20,17 @@ pub const MEMORY_RESERVATION: u64 = 1 << 32;
 /// access) need no check in [`BoundsChecks::GuardPages`] mode.
 pub const MEMORY_GUARD_SIZE: u64 = 2 << 30;
 
+/// How hard Cranelift optimizes, as Wasmtime's `Config::cranelift_opt_level` says it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OptLevel {
+    /// No optimization: fastest compilation, and the baseline optimized code is compared
+    /// against when fuzzing.
+    None,
+    /// Optimize for speed (the default).
+    #[default]
+    Speed,
+}
+
 /// Compiler and runtime settings derived from the public `Config`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tunables {
@@ -37,6 +48,8 @@ pub struct Tunables {
     /// Call the scheduler at every atomic access, fence, `wait`, `notify` and loop header,
     /// for schedule exploration (`vm::explore`).
     pub explore: bool,
+    /// Cranelift's optimization level.
+    pub opt_level: OptLevel,
 }
 
 #[allow(
@@ -52,6 +65,7 @@ impl Default for Tunables {
             name_functions: false,
             detect_races: false,
             explore: false,
+            opt_level: OptLevel::Speed,
         }
     }
 }
