@@ -44,10 +44,14 @@ fn config(proposals: Proposals) -> Config {
         max_instructions: 200,
         max_memories: 2,
         max_tables: 2,
-        // Small memories keep comparing them cheap.
+        // Small memories and tables, with a maximum that growth cannot pass, keep comparing
+        // them cheap and a case's memory bounded (without one, `memory.grow` and
+        // `table.grow` reach gigabytes).
         max_memory32_bytes: 4 << 16,
         max_memory64_bytes: 4 << 16,
+        memory_max_size_required: true,
         max_table_elements: 1_000,
+        table_max_size_required: true,
         // NaNs differ in payload between engines and are allowed to: make them canonical.
         canonicalize_nans: true,
         bulk_memory_enabled: true,
