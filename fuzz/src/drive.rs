@@ -2,13 +2,13 @@
 //! in order, reading the exported globals and memories after each call.
 
 use crate::exports::Export;
-use crate::outcome::{Call, Outcome, Param, State, TrapName, Value};
+use crate::outcome::{Call, Outcome, Param, State, Trap, TrapClass, Value};
 
 /// An engine's instance of a case, as the driver uses it.
 pub trait Instance {
-    /// Calls function export `name` with `args` (each with its type): its results, or the
-    /// engine's message for the trap.
-    fn call(&mut self, name: &str, args: &[(Param, Value)]) -> Result<Vec<Value>, String>;
+    /// Calls function export `name` with `args` (each with its type): its results, or its
+    /// trap.
+    fn call(&mut self, name: &str, args: &[(Param, Value)]) -> Result<Vec<Value>, Trap>;
     /// The value of global export `name`.
     fn global(&mut self, name: &str) -> Value;
     /// The bytes of memory export `name`.
@@ -24,12 +24,14 @@ pub struct Case<S, I> {
 /// What instantiating a case did in one engine.
 pub enum Instantiated<I> {
     Rejected(String),
-    Trapped(String),
+    Trapped(Trap),
     Ready(I),
 }
 
 impl<S, I> Instantiated<Case<S, I>> {
     /// From compiling (`module`) and then instantiating (`instantiate`, with a new `store`).
+    /// Failures to instantiate are one class: engines report a segment out of bounds as an
+    /// error of their own, not a trap.
     pub fn from<M, E: std::fmt::Display, F: std::fmt::Display>(
         module: Result<M, E>,
         mut store: S,
@@ -41,7 +43,10 @@ impl<S, I> Instantiated<Case<S, I>> {
         };
         match instantiate(&mut store, module) {
             Ok(instance) => Instantiated::Ready(Case { store, instance }),
-            Err(error) => Instantiated::Trapped(error.to_string()),
+            Err(error) => Instantiated::Trapped(Trap {
+                class: TrapClass::Other("instantiation failed".to_string()),
+                message: error.to_string(),
+            }),
         }
     }
 }
@@ -50,7 +55,7 @@ impl<S, I> Instantiated<Case<S, I>> {
 pub fn drive<I: Instance>(instantiated: Instantiated<I>, exports: &[Export]) -> Outcome {
     let mut instance = match instantiated {
         Instantiated::Rejected(why) => return Outcome::Rejected(why),
-        Instantiated::Trapped(why) => return Outcome::InstantiationTrapped(TrapName(why)),
+        Instantiated::Trapped(trap) => return Outcome::InstantiationTrapped(trap),
         Instantiated::Ready(instance) => instance,
     };
     let mut calls = Vec::new();
@@ -60,7 +65,7 @@ pub fn drive<I: Instance>(instantiated: Instantiated<I>, exports: &[Export]) -> 
         };
         let call = match instance.call(name, args) {
             Ok(results) => Call::Returned(results),
-            Err(trap) => Call::Trapped(TrapName(trap)),
+            Err(trap) => Call::Trapped(trap),
         };
         let mut state = State::default();
         for export in exports {

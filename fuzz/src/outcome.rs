@@ -89,22 +89,43 @@ impl Param {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Call {
     Returned(Vec<Value>),
-    /// It trapped; the engine's name for the trap, which is reported but not compared (the
-    /// engines name traps differently).
-    Trapped(#[allow(dead_code, reason = "read through Debug in reports")] TrapName),
+    Trapped(Trap),
 }
 
-/// An engine's name for a trap, kept out of comparisons.
+/// A trap: its class, which engines must agree on, and the engine's own message, which is
+/// only reported (engines word their messages differently).
 #[derive(Clone, Debug)]
-pub struct TrapName(pub String);
+pub struct Trap {
+    pub class: TrapClass,
+    pub message: String,
+}
 
-impl PartialEq for TrapName {
-    fn eq(&self, _: &TrapName) -> bool {
-        true
+impl PartialEq for Trap {
+    fn eq(&self, other: &Trap) -> bool {
+        self.class == other.class
     }
 }
 
-impl Eq for TrapName {}
+impl Eq for Trap {}
+
+/// What went wrong, in terms every engine can be mapped to. A trap of another kind (GC
+/// casts, exceptions) is `Other` with its kind's name, which only weft's configurations
+/// produce and compare among themselves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrapClass {
+    Unreachable,
+    MemoryOutOfBounds,
+    /// `call_indirect` (or a table access) past the table's end.
+    TableOutOfBounds,
+    /// A call through a null element or reference.
+    NullFunction,
+    SignatureMismatch,
+    IntegerOverflow,
+    IntegerDivisionByZero,
+    BadConversionToInteger,
+    StackOverflow,
+    Other(String),
+}
 
 /// The exported state after a call: each exported global's value and each exported
 /// memory's bytes, in export order.
@@ -120,7 +141,7 @@ pub enum Outcome {
     /// The engine refused the module (it is valid: the generator made it).
     Rejected(String),
     /// Instantiation trapped (a start function, or a segment out of bounds).
-    InstantiationTrapped(TrapName),
+    InstantiationTrapped(Trap),
     /// Every function export called once, in export order, with the state after each.
     Ran(Vec<(String, Call, State)>),
 }
@@ -132,11 +153,11 @@ impl Outcome {
             Outcome::Ran(calls) => calls
                 .iter()
                 .filter_map(|(_, call, _)| match call {
-                    Call::Trapped(trap) => Some(trap.0.as_str()),
+                    Call::Trapped(trap) => Some(trap.message.as_str()),
                     Call::Returned(_) => None,
                 })
                 .collect(),
-            Outcome::InstantiationTrapped(trap) => vec![trap.0.as_str()],
+            Outcome::InstantiationTrapped(trap) => vec![trap.message.as_str()],
             Outcome::Rejected(_) => Vec::new(),
         }
     }
@@ -216,7 +237,9 @@ pub fn compare(ours: &Outcome, reference: &Outcome) -> Option<Difference> {
 fn summary(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Rejected(why) => format!("rejected the module ({why})"),
-        Outcome::InstantiationTrapped(trap) => format!("instantiation trapped ({})", trap.0),
+        Outcome::InstantiationTrapped(trap) => {
+            format!("instantiation trapped ({})", trap.message)
+        }
         Outcome::Ran(calls) => format!("ran {} calls", calls.len()),
     }
 }

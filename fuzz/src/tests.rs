@@ -1,4 +1,4 @@
-use crate::outcome::{Call, Outcome, State, TrapName, Value, compare};
+use crate::outcome::{Call, Outcome, State, Trap, TrapClass, Value, compare};
 use crate::{Engines, Proposals, Verdict, generate, run_case};
 
 #[test]
@@ -46,17 +46,33 @@ fn every_kind_of_difference_is_found() {
     let returned = |value| Call::Returned(vec![value]);
     let same = ran(returned(Value::I32(1)), &[0, 0]);
     assert!(compare(&same, &same.clone()).is_none());
-    // NaNs compare by value once canonical; traps compare whatever the engines call them.
+    // NaNs compare by value once canonical; traps by class, whatever the engines' messages.
     assert_eq!(Value::f32(0x7fc0_0001), Value::f32(0xffc0_0000));
-    let trap = |name: &str| ran(Call::Trapped(TrapName(name.to_string())), &[0, 0]);
-    assert!(compare(&trap("unreachable"), &trap("wasm trap: unreachable")).is_none());
+    let trap = |class: TrapClass, message: &str| {
+        let message = message.to_string();
+        ran(Call::Trapped(Trap { class, message }), &[0, 0])
+    };
+    let unreachable = trap(TrapClass::Unreachable, "unreachable");
+    let overflow = trap(TrapClass::IntegerOverflow, "unreachable");
+    assert!(compare(&unreachable, &overflow).is_some());
+    assert!(
+        compare(
+            &unreachable,
+            &trap(TrapClass::Unreachable, "wasm trap: unreachable")
+        )
+        .is_none()
+    );
     let different = [
         ran(returned(Value::I32(2)), &[0, 0]),
         ran(returned(Value::f64(1)), &[0, 0]),
-        trap("unreachable"),
+        unreachable.clone(),
+        trap(TrapClass::IntegerOverflow, "unreachable"),
         ran(returned(Value::I32(1)), &[0, 1]),
         ran(returned(Value::I32(1)), &[0, 0, 0]),
-        Outcome::InstantiationTrapped(TrapName("out of bounds".to_string())),
+        Outcome::InstantiationTrapped(Trap {
+            class: TrapClass::MemoryOutOfBounds,
+            message: "out of bounds".to_string(),
+        }),
         Outcome::Rejected("invalid".to_string()),
     ];
     for other in different {

@@ -2,7 +2,7 @@
 
 use crate::drive::{self, Instantiated};
 use crate::exports::Export;
-use crate::outcome::{Outcome, Param, Value};
+use crate::outcome::{Outcome, Param, Trap, TrapClass, Value};
 use wasmi::{Config, Engine, Instance, Linker, Module, Store, Val, ValType};
 
 /// The reference engine, with the proposals the cases use and room for their recursion.
@@ -38,7 +38,7 @@ fn instantiate(engine: &Engine, wasm: &[u8]) -> Instantiated<Case> {
 }
 
 impl drive::Instance for Case {
-    fn call(&mut self, name: &str, args: &[(Param, Value)]) -> Result<Vec<Value>, String> {
+    fn call(&mut self, name: &str, args: &[(Param, Value)]) -> Result<Vec<Value>, Trap> {
         let func = self
             .instance
             .get_func(&self.store, name)
@@ -54,7 +54,7 @@ impl drive::Instance for Case {
             .map(|ty| Val::default_for_ty(*ty))
             .collect();
         func.call(&mut self.store, &args, &mut results)
-            .map_err(|error| error.to_string())?;
+            .map_err(trap)?;
         Ok(results.iter().map(value).collect())
     }
 
@@ -90,5 +90,26 @@ fn value(val: &Val) -> Value {
         Val::V128(v) => Value::V128(v.as_u128()),
         Val::FuncRef(r) => Value::Ref { null: r.is_null() },
         Val::ExternRef(r) => Value::Ref { null: r.is_null() },
+    }
+}
+
+/// wasmi's error as a trap, in the classes weft's are mapped to.
+fn trap(error: wasmi::Error) -> Trap {
+    use wasmi::TrapCode as Code;
+    let class = match error.as_trap_code() {
+        Some(Code::UnreachableCodeReached) => TrapClass::Unreachable,
+        Some(Code::MemoryOutOfBounds) => TrapClass::MemoryOutOfBounds,
+        Some(Code::TableOutOfBounds) => TrapClass::TableOutOfBounds,
+        Some(Code::IndirectCallToNull) => TrapClass::NullFunction,
+        Some(Code::BadSignature) => TrapClass::SignatureMismatch,
+        Some(Code::IntegerOverflow) => TrapClass::IntegerOverflow,
+        Some(Code::IntegerDivisionByZero) => TrapClass::IntegerDivisionByZero,
+        Some(Code::BadConversionToInteger) => TrapClass::BadConversionToInteger,
+        Some(Code::StackOverflow) => TrapClass::StackOverflow,
+        _ => TrapClass::Other(error.to_string()),
+    };
+    Trap {
+        class,
+        message: error.to_string(),
     }
 }

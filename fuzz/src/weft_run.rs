@@ -2,7 +2,7 @@
 
 use crate::drive::{self, Instantiated};
 use crate::exports::Export;
-use crate::outcome::{Outcome, Param, Value};
+use crate::outcome::{Outcome, Param, Trap, TrapClass, Value};
 use weft::{BoundsChecks, Config, Engine, Instance, Module, OptLevel, Store, Val, WasmFeatures};
 
 /// An engine for the cases, with `bounds_checks` and Cranelift's `opt_level`.
@@ -30,7 +30,7 @@ fn instantiate(engine: &Engine, wasm: &[u8]) -> Instantiated<Case> {
 }
 
 impl drive::Instance for Case {
-    fn call(&mut self, name: &str, args: &[(Param, Value)]) -> Result<Vec<Value>, String> {
+    fn call(&mut self, name: &str, args: &[(Param, Value)]) -> Result<Vec<Value>, Trap> {
         let func = self
             .instance
             .get_func(&mut self.store, name)
@@ -44,7 +44,7 @@ impl drive::Instance for Case {
             .collect();
         let mut results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
         func.call(&mut self.store, &args, &mut results)
-            .map_err(|error| error.to_string())?;
+            .map_err(trap)?;
         Ok(results.iter().map(value).collect())
     }
 
@@ -87,5 +87,30 @@ fn value(val: &Val) -> Value {
         Val::ExternRef(r) => Value::Ref { null: r.is_none() },
         Val::AnyRef(r) => Value::Ref { null: r.is_none() },
         Val::ExnRef(r) => Value::Ref { null: r.is_none() },
+    }
+}
+
+/// weft's error as a trap: classified by its kind (the other engine's names are mapped to
+/// the same classes), or, for an error that is no trap (an uncaught exception), by its text.
+fn trap(error: weft::Error) -> Trap {
+    use weft::Trap as Kind;
+    let class = match &error {
+        weft::Error::Trap { trap, .. } => match trap {
+            Kind::Unreachable => TrapClass::Unreachable,
+            Kind::MemoryOutOfBounds => TrapClass::MemoryOutOfBounds,
+            Kind::TableOutOfBounds | Kind::UndefinedElement => TrapClass::TableOutOfBounds,
+            Kind::UninitializedElement | Kind::NullFunctionReference => TrapClass::NullFunction,
+            Kind::IndirectCallTypeMismatch => TrapClass::SignatureMismatch,
+            Kind::IntegerOverflow => TrapClass::IntegerOverflow,
+            Kind::IntegerDivisionByZero => TrapClass::IntegerDivisionByZero,
+            Kind::BadConversionToInteger => TrapClass::BadConversionToInteger,
+            Kind::StackOverflow => TrapClass::StackOverflow,
+            other => TrapClass::Other(format!("{other:?}")),
+        },
+        other => TrapClass::Other(other.to_string()),
+    };
+    Trap {
+        class,
+        message: error.to_string(),
     }
 }
