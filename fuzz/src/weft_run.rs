@@ -11,7 +11,10 @@ pub fn engine(bounds_checks: BoundsChecks, opt_level: OptLevel) -> Engine {
     config
         .wasm_features(WasmFeatures::default())
         .bounds_checks(bounds_checks)
-        .cranelift_opt_level(opt_level);
+        .cranelift_opt_level(opt_level)
+        // The same small limit in every configuration: a case that allocates past it traps
+        // alike in all of them, and soon.
+        .max_gc_heap(64 << 20);
     Engine::new(&config).expect("the host is a supported target")
 }
 
