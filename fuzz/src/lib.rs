@@ -18,6 +18,20 @@ mod weft_run;
 pub use families::{Families, tally};
 pub use generate::{FUEL, Proposals};
 
+/// Runs `work` on a thread whose stack holds the deepest recursion a case may reach in
+/// weft ([`weft_run::THREAD_STACK`]); every case must run on one.
+pub fn on_case_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("fuzz-cases".to_string())
+            .stack_size(weft_run::THREAD_STACK)
+            .spawn_scoped(scope, work)
+            .expect("the OS starts a thread")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 use outcome::{Outcome, compare};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

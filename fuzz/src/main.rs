@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use weft_fuzz::{Engines, Families, Proposals, Verdict, run_case, tally};
+use weft_fuzz::{Engines, Families, Proposals, Verdict, on_case_thread, run_case, tally};
 
 /// Differential fuzzing of weft: case I of a run is seed SEED+I, which makes two modules:
 /// one of the proposals weft and wasmi share, run in both (weft in three configurations),
@@ -32,6 +32,10 @@ struct Args {
 
 fn main() -> Result<ExitCode> {
     let args = Args::parse();
+    on_case_thread(|| campaign(&args))
+}
+
+fn campaign(args: &Args) -> Result<ExitCode> {
     if args.cases.is_none() && args.seconds.is_none() {
         bail!("say how long to run: --cases N, --seconds T, or both");
     }

@@ -1,5 +1,5 @@
 use crate::outcome::{Call, Outcome, State, Trap, TrapClass, Value, compare};
-use crate::{Engines, Proposals, Verdict, generate, run_case};
+use crate::{Engines, Proposals, Verdict, generate, on_case_thread, run_case};
 
 #[test]
 fn a_seed_makes_the_same_module_every_time() {
@@ -19,6 +19,10 @@ fn a_seed_makes_the_same_module_every_time() {
 
 #[test]
 fn the_first_cases_agree_and_make_calls() {
+    on_case_thread(first_cases_agree);
+}
+
+fn first_cases_agree() {
     let engines = Engines::default();
     for proposals in [Proposals::Shared, Proposals::Weft] {
         let mut calls = 0;
@@ -79,4 +83,17 @@ fn every_kind_of_difference_is_found() {
         let found = compare(&same, &other).expect("a difference");
         assert!(!found.0.is_empty());
     }
+}
+
+/// Case 7007124's shared module recurses as deep as the fuel guard allows; unoptimized code's
+/// larger frames once ran out of weft's stack first, a difference of resources, not results.
+#[test]
+fn deep_recursion_ends_by_fuel_in_every_configuration() {
+    on_case_thread(
+        || match run_case(&Engines::default(), 7_007_124, Proposals::Shared) {
+            Verdict::Agreed { .. } => {}
+            Verdict::NoModule => panic!("the case makes a module"),
+            Verdict::Diverged { which, .. } => panic!("{which}"),
+        },
+    );
 }

@@ -5,6 +5,12 @@ use crate::exports::Export;
 use crate::outcome::{Outcome, Param, Trap, TrapClass, Value};
 use weft::{BoundsChecks, Config, Engine, Instance, Module, OptLevel, Store, Val, WasmFeatures};
 
+/// The native stack wasm code may use; cases run on threads with [`THREAD_STACK`].
+const WASM_STACK: usize = 32 << 20;
+
+/// The stack of the threads that run cases: the wasm stack and room for host code.
+pub const THREAD_STACK: usize = WASM_STACK + (8 << 20);
+
 /// An engine for the cases, with `bounds_checks` and Cranelift's `opt_level`.
 pub fn engine(bounds_checks: BoundsChecks, opt_level: OptLevel) -> Engine {
     let mut config = Config::new();
@@ -14,7 +20,10 @@ pub fn engine(bounds_checks: BoundsChecks, opt_level: OptLevel) -> Engine {
         .cranelift_opt_level(opt_level)
         // The same small limit in every configuration: a case that allocates past it traps
         // alike in all of them, and soon.
-        .max_gc_heap(64 << 20);
+        .max_gc_heap(64 << 20)
+        // Room for the deepest recursion the fuel guard allows, even in unoptimized code's
+        // larger frames: a stack limit is a resource, not a result to compare.
+        .max_wasm_stack(WASM_STACK);
     Engine::new(&config).expect("the host is a supported target")
 }
 
