@@ -1,6 +1,6 @@
 use std::sync::{Arc, Mutex};
-use std::thread;
 
+use crate::explore_support::{start, wait_on, wake_until_woken};
 use crate::{Operation, Scheduler, Strategy, WaitKey, Wakeup};
 
 const PCT: Strategy = Strategy::Pct {
@@ -16,18 +16,16 @@ fn interleaving(strategy: Strategy, seed: u64, workers: u32, points: u32) -> Vec
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut children = Vec::new();
     for _ in 0..workers {
-        let thread = scheduler.start_thread();
-        let (own, log) = (scheduler.clone(), Arc::clone(&log));
-        let handle = thread::spawn(move || {
-            own.enter(thread);
+        let log = Arc::clone(&log);
+        let child = start(&scheduler, move |scheduler, thread| {
             for _ in 0..points {
                 log.lock().unwrap().push(thread.index());
-                own.point(thread, Operation::AtomicRmw, (0, 0), 0);
+                scheduler.point(thread, Operation::AtomicRmw, (0, 0), 0);
             }
-            own.finish(thread, false);
+            ((), false)
         });
         scheduler.point(root, Operation::Spawn, (0, 0), 0);
-        children.push((thread, handle));
+        children.push(child);
     }
     for (thread, handle) in children {
         assert!(scheduler.join(root, thread, (0, 0)));
@@ -82,25 +80,10 @@ fn a_wake_runs_a_blocked_thread_again() {
     for seed in 0..10 {
         let scheduler = Scheduler::new(Strategy::Random, seed);
         let root = scheduler.root();
-        let child = scheduler.start_thread();
-        let handle = {
-            let scheduler = scheduler.clone();
-            thread::spawn(move || {
-                scheduler.enter(child);
-                // The root may not have blocked yet: wake until it has been woken.
-                while scheduler.wake(WaitKey::Address(8), 1) == 0 {
-                    scheduler.point(child, Operation::Notify, (0, 0), 8);
-                }
-                scheduler.finish(child, false);
-            })
-        };
-        let woken = scheduler.block(
-            root,
-            WaitKey::Address(8),
-            false,
-            (Operation::Wait, (0, 0), 8),
-        );
-        assert_eq!(woken, Wakeup::Woken);
+        let (child, handle) = start(&scheduler, |scheduler, child| {
+            (wake_until_woken(scheduler, child, 8), false)
+        });
+        assert_eq!(wait_on(&scheduler, root, 8), Wakeup::Woken);
         assert!(scheduler.join(root, child, (0, 0)));
         handle.join().unwrap();
         scheduler.finish(root, false);
@@ -127,19 +110,13 @@ fn a_timed_wait_times_out_when_nothing_else_can_run() {
 fn a_deadlock_is_reported_with_each_blocking_site() {
     let scheduler = Scheduler::new(Strategy::Random, 3);
     let root = scheduler.root();
-    let child = scheduler.start_thread();
-    let handle = {
-        let scheduler = scheduler.clone();
-        thread::spawn(move || {
-            scheduler.enter(child);
-            scheduler.block(
-                child,
-                WaitKey::Address(32),
-                false,
-                (Operation::Wait, (7, 9), 32),
-            )
-        })
-    };
+    let (child, handle) = start(&scheduler, |scheduler, child| {
+        let step = (Operation::Wait, (7, 9), 32);
+        (
+            scheduler.block(child, WaitKey::Address(32), false, step),
+            false,
+        )
+    });
     let joined = scheduler.join(root, child, (7, 5));
     assert!(!joined, "the join cannot complete inside the schedule");
     assert_eq!(handle.join().unwrap(), Wakeup::Abandoned);
@@ -159,21 +136,8 @@ fn a_deadlock_is_reported_with_each_blocking_site() {
 fn a_failure_abandons_the_schedule() {
     let scheduler = Scheduler::new(PCT, 5);
     let root = scheduler.root();
-    let child = scheduler.start_thread();
-    let handle = {
-        let scheduler = scheduler.clone();
-        thread::spawn(move || {
-            scheduler.enter(child);
-            scheduler.finish(child, true);
-        })
-    };
-    let wakeup = scheduler.block(
-        root,
-        WaitKey::Address(64),
-        false,
-        (Operation::Wait, (0, 0), 64),
-    );
-    assert_eq!(wakeup, Wakeup::Abandoned);
+    let (_, handle) = start(&scheduler, |_, _| ((), true));
+    assert_eq!(wait_on(&scheduler, root, 64), Wakeup::Abandoned);
     handle.join().unwrap();
     assert!(scheduler.summary().deadlock.is_none());
 }

@@ -38,6 +38,8 @@ mod blocking_tests;
 mod budget_tests;
 #[cfg(all(test, not(loom)))]
 mod condvar_tests;
+#[cfg(test)]
+mod explore_support;
 #[cfg(all(test, not(loom)))]
 mod explore_tests;
 #[cfg(all(test, not(loom)))]

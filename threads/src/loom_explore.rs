@@ -4,10 +4,11 @@
 
 use loom::sync::atomic::{AtomicBool, AtomicU32};
 
+use crate::explore_support::{start, wait_on, wake_until_woken};
 use crate::flaw::ExploreFlaw;
 use crate::loom_tests::{Model, assert_caught, check};
 use crate::sync::{Arc, Ordering, thread};
-use crate::{Operation, Scheduler, Strategy, WaitKey, Wakeup};
+use crate::{Operation, Scheduler, Strategy, Wakeup};
 
 fn scheduler(flaw: Option<ExploreFlaw>) -> Scheduler {
     match flaw {
@@ -24,17 +25,13 @@ fn one_runner(flaw: Option<ExploreFlaw>) -> Model {
         let inside = Arc::new(AtomicU32::new(0));
         let done = Arc::new(AtomicBool::new(false));
         let root = scheduler.root();
-        let child = scheduler.start_thread();
-        let handle = {
-            let (scheduler, inside, done) = (scheduler.clone(), inside.clone(), done.clone());
-            thread::spawn(move || {
-                scheduler.enter(child);
-                exclusive(&inside);
-                scheduler.point(child, Operation::AtomicRmw, (0, 0), 0);
-                done.store(true, Ordering::SeqCst);
-                scheduler.finish(child, false);
-            })
-        };
+        let (inside_child, done_child) = (inside.clone(), done.clone());
+        let (_, handle) = start(&scheduler, move |scheduler, child| {
+            exclusive(&inside_child);
+            scheduler.point(child, Operation::AtomicRmw, (0, 0), 0);
+            done_child.store(true, Ordering::SeqCst);
+            ((), false)
+        });
         scheduler.point(root, Operation::Spawn, (0, 0), 0);
         exclusive(&inside);
         // Points until the child is done, rather than a join, which would block: under the
@@ -55,24 +52,10 @@ fn wake_reaches_waiter(flaw: Option<ExploreFlaw>) -> Model {
     Box::new(move || {
         let scheduler = scheduler(flaw);
         let root = scheduler.root();
-        let child = scheduler.start_thread();
-        let handle = {
-            let scheduler = scheduler.clone();
-            thread::spawn(move || {
-                scheduler.enter(child);
-                while scheduler.wake(WaitKey::Address(4), 1) == 0 {
-                    scheduler.point(child, Operation::Notify, (0, 0), 4);
-                }
-                scheduler.finish(child, false);
-            })
-        };
-        let wakeup = scheduler.block(
-            root,
-            WaitKey::Address(4),
-            false,
-            (Operation::Wait, (0, 0), 4),
-        );
-        assert_eq!(wakeup, Wakeup::Woken);
+        let (child, handle) = start(&scheduler, |scheduler, child| {
+            (wake_until_woken(scheduler, child, 4), false)
+        });
+        assert_eq!(wait_on(&scheduler, root, 4), Wakeup::Woken);
         assert!(scheduler.join(root, child, (0, 0)));
         handle.join().unwrap();
         scheduler.finish(root, false);
