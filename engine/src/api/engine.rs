@@ -348,6 +348,7 @@ impl Engine {
                 kind,
                 shared,
                 ancestors,
+                _hold: Arc::new(TypeRegistry::hold(&self.0.types, id)),
             })
         }
     }

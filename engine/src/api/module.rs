@@ -113,8 +113,16 @@ impl Module {
             })?;
         let info = parse(bytes)?;
         let types = ModuleTypes::register(&mut engine.types(), &info)?;
-        check_entity_types(&info, &module_types(engine, &types.ids))?;
-        let code = engine.compiler().compile_module(bytes, &info, &types)?;
+        let checked_and_compiled = check_entity_types(&info, &module_types(engine, &types.ids))
+            .and_then(|()| Ok(engine.compiler().compile_module(bytes, &info, &types)?));
+        let code = match checked_and_compiled {
+            Ok(code) => code,
+            Err(error) => {
+                // No module will hold the types: let them go.
+                engine.types().release(&types.groups);
+                return Err(error.into());
+            }
+        };
         let runtime = ModuleRuntime::new(
             Arc::new(info),
             bytes.into(),

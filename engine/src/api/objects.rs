@@ -175,10 +175,14 @@ fn wrong_kind(ty: &ConcreteType, needed: &str) -> Error {
     UsageError::UnsupportedType(format!("{ty} where a {needed} type is needed")).into()
 }
 
+/// The definition and descriptor of `ty`, whose group is pinned: a host-made object points
+/// at the descriptor for as long as its store lives, which no module of the type need do.
 fn registered<T>(cx: &StoreContextMut<'_, T>, ty: &ConcreteType) -> (SubType, Arc<[u32]>) {
-    let types = cx.engine.types();
+    let mut types = cx.engine.types();
     let registered = types.get(ty.id);
-    (registered.sub_type.clone(), Arc::clone(&registered.rtt))
+    let definition = (registered.sub_type.clone(), Arc::clone(&registered.rtt));
+    types.pin(ty.id);
+    definition
 }
 
 /// The raw bits `value` is stored as in a field or element of type `storage`, once it is

@@ -2,6 +2,7 @@
 
 use super::engine::Engine;
 use super::error::CompileError;
+use crate::environ::TypeHold;
 use std::fmt;
 use std::sync::Arc;
 
@@ -108,14 +109,31 @@ pub enum HeapType {
 }
 
 /// A concrete type its engine knows by id. Ids mean something only within one engine; two
-/// modules' identical recursion groups get the same ids there.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// modules' identical recursion groups get the same ids there. The type stays registered
+/// while a `ConcreteType` names it, after every module that declared it is dropped.
+#[derive(Clone, Debug)]
 pub struct ConcreteType {
     pub(crate) id: u32,
     pub(crate) kind: ConcreteKind,
     pub(crate) shared: bool,
     /// The ids of the declared supertype chain, root first, ending with `id`.
     pub(crate) ancestors: Arc<[u32]>,
+    /// Keeps the type registered; not part of its identity.
+    pub(crate) _hold: Arc<TypeHold>,
+}
+
+impl PartialEq for ConcreteType {
+    fn eq(&self, other: &ConcreteType) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for ConcreteType {}
+
+impl std::hash::Hash for ConcreteType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
 }
 
 /// What a [`ConcreteType`] defines.

@@ -31,7 +31,9 @@ pub use module::{
 };
 pub use trap::{TrapKind, TrapSite};
 pub use tunables::{BoundsChecks, MEMORY_GUARD_SIZE, MEMORY_RESERVATION, OptLevel, Tunables};
-pub use types::{ModuleTypes, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, TypeKind, TypeRegistry};
+pub use types::{
+    ModuleTypes, RTT_ANCESTORS, RTT_DEPTH, RTT_KIND, TypeHold, TypeKind, TypeRegistry,
+};
 pub use vmoffsets::{
     HOST_FUNC_MAGIC, VM_CONTEXT_MAGIC, VM_THREAD_CONTEXT_MAGIC, VMOffsets, VMVAL_SIZE,
 };

@@ -12,11 +12,18 @@
 //! `depth(T) >= depth(S)` and `ancestors(T)[depth(S)] == id(S)`, a check generated code does
 //! inline. Descriptors are reference-counted and never change, so their addresses are stable
 //! for as long as anything holds them.
+//!
+//! A group stays registered while a module that declared it is alive, while another group
+//! refers to it, or for good once the API has handed it out by id (an API type names no
+//! module) or a host function or tag uses it. An engine that compiles and drops module
+//! after module so keeps only the types still in use. Ids are never reused: a stale id,
+//! which only a dropped module's code could hold, can never name a different type.
 
 use super::WasmError;
 use super::module::unsupported;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use wasmparser::{
     CompositeInnerType, FieldType, FuncType, HeapType, PackedIndex, RefType, StorageType, SubType,
     UnpackedIndex, ValType,
@@ -47,6 +54,8 @@ pub struct RegisteredType {
     /// Whether the API can describe the type structurally: a final function type without
     /// supertype, alone in its group, referring only to such types (never to itself).
     pub describable: bool,
+    /// The id of the first member of the type's group, which holds the group's record.
+    group: u32,
 }
 
 impl RegisteredType {
@@ -69,14 +78,33 @@ impl RegisteredType {
 pub struct TypeRegistry {
     /// Each group in canonical form, with the id of its first member.
     groups: HashMap<Vec<SubType>, u32>,
-    types: Vec<RegisteredType>,
+    /// What keeps each group registered, by the id of its first member.
+    records: HashMap<u32, GroupRecord>,
+    types: HashMap<u32, RegisteredType>,
+    /// The id the next registered type gets.
+    next_id: u32,
+}
+
+/// Who holds a registered group.
+struct GroupRecord {
+    /// The group's key in [`TypeRegistry::groups`].
+    canonical: Vec<SubType>,
+    /// Registrations not yet released: one per module that declared the group (per
+    /// declaration), one per other group that refers to it.
+    users: usize,
+    /// Kept for the engine's life: the API handed it out, or a host function or tag uses it.
+    pinned: bool,
+    /// The first ids of the other groups this one refers to, each counted once in their
+    /// `users`.
+    refers_to: Vec<u32>,
 }
 
 impl TypeRegistry {
     /// Registers the recursion group `group`, whose first member has module type index
     /// `start`; `earlier[i]` is the engine-wide id of the module's type `i < start`. Returns
-    /// the ids of the members in order. Fails for type features weft does not implement
-    /// (continuations, custom descriptors).
+    /// the ids of the members in order; the registration holds the group until
+    /// [`TypeRegistry::release`]. Fails for type features weft does not implement
+    /// (continuations, custom descriptors), and when the engine has run out of ids.
     pub fn register_group(
         &mut self,
         group: &[SubType],
@@ -96,11 +124,13 @@ impl TypeRegistry {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.intern(canonical))
+        self.intern(canonical)
     }
 
     /// Registers a function type that is final, has no supertype and is alone in its group,
-    /// whose references already name engine-wide ids: the type of a host function.
+    /// whose references already name engine-wide ids: the type of a host function, kept for
+    /// the engine's life. Host types are few and interned, so the ids they take cannot run
+    /// out before modules' registrations have failed for billions of types.
     pub fn register_func(&mut self, ty: FuncType, shared: bool) -> u32 {
         let sub_type = SubType {
             is_final: true,
@@ -112,35 +142,124 @@ impl TypeRegistry {
                 describes_idx: None,
             },
         };
-        self.intern(vec![sub_type])[0]
+        let id = self
+            .intern(vec![sub_type])
+            .expect("an engine registers fewer than 2^32 types over its life")[0];
+        self.pin(id);
+        id
     }
 
-    fn intern(&mut self, canonical: Vec<SubType>) -> Vec<u32> {
-        let count = canonical.len() as u32;
-        if let Some(&first) = self.groups.get(&canonical) {
-            return (first..first + count).collect();
+    /// One more registration of the group of type `id`, released when the returned hold is
+    /// dropped: what an API type naming `id` keeps.
+    pub fn hold(registry: &Arc<Mutex<TypeRegistry>>, id: u32) -> TypeHold {
+        let mut types = registry.lock().unwrap_or_else(PoisonError::into_inner);
+        let group = types.get(id).group;
+        types
+            .records
+            .get_mut(&group)
+            .expect("a group has a record")
+            .users += 1;
+        TypeHold {
+            registry: Arc::clone(registry),
+            group,
         }
-        let first = self.types.len() as u32;
-        for sub_type in &canonical {
+    }
+
+    /// Keeps the group of type `id` for the engine's life.
+    pub fn pin(&mut self, id: u32) {
+        let group = self.get(id).group;
+        if let Some(record) = self.records.get_mut(&group) {
+            record.pinned = true;
+        }
+    }
+
+    /// Releases one registration of each group whose first member is in `groups`; a group
+    /// nothing holds any more is forgotten, and so releases the groups it refers to.
+    pub fn release(&mut self, groups: &[u32]) {
+        let mut pending = groups.to_vec();
+        while let Some(first) = pending.pop() {
+            let Some(record) = self.records.get_mut(&first) else {
+                continue;
+            };
+            record.users -= 1;
+            if record.users > 0 || record.pinned {
+                continue;
+            }
+            let record = self.records.remove(&first).expect("found above");
+            self.groups.remove(&record.canonical);
+            for id in first..first + record.canonical.len() as u32 {
+                self.types.remove(&id);
+            }
+            pending.extend(record.refers_to);
+        }
+    }
+
+    /// The ids of `canonical`'s members, registering it if it is new; either way one more
+    /// registration holds it.
+    fn intern(&mut self, canonical: Vec<SubType>) -> Result<Vec<u32>, WasmError> {
+        let count = canonical.len() as u32;
+        if count == 0 {
+            // An empty `(rec)` has no member to register or name.
+            return Ok(Vec::new());
+        }
+        if let Some(&first) = self.groups.get(&canonical) {
+            self.records
+                .get_mut(&first)
+                .expect("a group has a record")
+                .users += 1;
+            return Ok((first..first + count).collect());
+        }
+        let first = self.next_id;
+        self.next_id = match first.checked_add(count) {
+            Some(next) => next,
+            None => return unsupported("more types over the engine's life than ids", 0),
+        };
+        let mut refers_to = Vec::new();
+        for (id, sub_type) in (first..).zip(&canonical) {
             let resolved = resolve_group_relative(sub_type, first);
-            let id = self.types.len() as u32;
             let mut rtt = vec![kind_of(&resolved) as u32, 0];
             let supertype = resolved.supertype_idxs.first();
             if let Some(supertype) = supertype.and_then(|index| index.as_module_index()) {
-                let parent = self.types[supertype as usize].ancestors().to_vec();
+                let parent = self.get(supertype).ancestors().to_vec();
                 rtt[RTT_DEPTH] = parent.len() as u32;
                 rtt.extend(parent);
             }
             rtt.push(id);
-            let describable = count == 1 && self.is_plain_func(&resolved, id);
-            self.types.push(RegisteredType {
-                sub_type: resolved,
-                rtt: rtt.into(),
-                describable,
+            for_each_index(sub_type, &mut |index| {
+                if let UnpackedIndex::Module(other) = index.unpack() {
+                    refers_to.push(self.types[&other].group);
+                }
             });
+            let describable = count == 1 && self.is_plain_func(&resolved, id);
+            self.types.insert(
+                id,
+                RegisteredType {
+                    sub_type: resolved,
+                    rtt: rtt.into(),
+                    describable,
+                    group: first,
+                },
+            );
         }
+        refers_to.sort_unstable();
+        refers_to.dedup();
+        for other in &refers_to {
+            self.records
+                .get_mut(other)
+                .expect("a group has a record")
+                .users += 1;
+        }
+        self.records.insert(
+            first,
+            GroupRecord {
+                canonical: canonical.clone(),
+                users: 1,
+                pinned: false,
+                refers_to,
+            },
+        );
         self.groups.insert(canonical, first);
-        (first..first + count).collect()
+        Ok((first..first + count).collect())
     }
 
     fn is_plain_func(&self, sub_type: &SubType, id: u32) -> bool {
@@ -150,7 +269,7 @@ impl TypeRegistry {
         let plain_ref = |ty: &ValType| match ty {
             ValType::Ref(reference) => match reference.heap_type() {
                 HeapType::Concrete(UnpackedIndex::Module(target)) => {
-                    target != id && self.types[target as usize].describable
+                    target != id && self.get(target).describable
                 }
                 _ => true,
             },
@@ -161,14 +280,47 @@ impl TypeRegistry {
             && func.params().iter().chain(func.results()).all(plain_ref)
     }
 
+    /// Type `id`, which something alive holds (a module, an object, the API).
     pub fn get(&self, id: u32) -> &RegisteredType {
-        &self.types[id as usize]
+        &self.types[&id]
+    }
+
+    /// Type `id`, if it is still registered.
+    #[cfg(test)]
+    pub fn find(&self, id: u32) -> Option<&RegisteredType> {
+        self.types.get(&id)
+    }
+
+    /// How many types are registered.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.types.len()
     }
 
     /// Whether type `sub` is `sup` or declares it as an ancestor.
     pub fn is_subtype(&self, sub: u32, sup: u32) -> bool {
         let depth = self.get(sup).ancestors().len() - 1;
         self.get(sub).ancestors().get(depth) == Some(&sup)
+    }
+}
+
+/// A registration of one group that its holder releases by being dropped. It takes the
+/// registry's lock then, so it must not be dropped while that lock is held.
+pub struct TypeHold {
+    registry: Arc<Mutex<TypeRegistry>>,
+    group: u32,
+}
+
+impl Drop for TypeHold {
+    fn drop(&mut self) {
+        let mut types = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        types.release(&[self.group]);
+    }
+}
+
+impl fmt::Debug for TypeHold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TypeHold(group {})", self.group)
     }
 }
 
@@ -188,6 +340,15 @@ fn resolve_group_relative(sub_type: &SubType, first: u32) -> SubType {
         other => other,
     })
     .expect("a canonical type maps again")
+}
+
+/// Calls `visit` with every type index in `sub_type`.
+fn for_each_index(sub_type: &SubType, visit: &mut dyn FnMut(PackedIndex)) {
+    map_packed(sub_type, &mut |index| {
+        visit(index);
+        index.unpack()
+    })
+    .expect("a canonical type maps again");
 }
 
 /// `sub_type` with every module type index replaced by `map(index)`.
@@ -293,13 +454,16 @@ fn map_val(
     }
 }
 
-/// A module's types as the engine registered them.
+/// A module's types as the engine registered them. The registrations are the module's to
+/// release ([`TypeRegistry::release`] of `groups`) when it is dropped.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleTypes {
     /// The engine-wide id of each type index.
     pub ids: Box<[u32]>,
     /// The runtime descriptor of each type index, which allocation and casts point at.
     pub rtts: Box<[Arc<[u32]>]>,
+    /// The first id of each group the module registered, once per declaration.
+    pub groups: Box<[u32]>,
 }
 
 impl ModuleTypes {
@@ -309,15 +473,29 @@ impl ModuleTypes {
         info: &super::ModuleInfo,
     ) -> Result<ModuleTypes, WasmError> {
         let mut ids: Vec<u32> = Vec::with_capacity(info.types.len());
+        let mut groups = Vec::with_capacity(info.rec_groups.len());
         for group in &info.rec_groups {
             let members = &info.types[group.start as usize..group.end as usize];
-            let group_ids = registry.register_group(members, group.start, &ids)?;
-            ids.extend(group_ids);
+            match registry.register_group(members, group.start, &ids) {
+                Ok(group_ids) => {
+                    groups.extend(group_ids.first());
+                    ids.extend(group_ids);
+                }
+                Err(error) => {
+                    registry.release(&groups);
+                    return Err(error);
+                }
+            }
         }
         let rtts = ids.iter().map(|&id| registry.get(id).rtt.clone()).collect();
         Ok(ModuleTypes {
             ids: ids.into(),
             rtts,
+            groups: groups.into(),
         })
     }
 }
+
+#[cfg(test)]
+#[path = "types_tests.rs"]
+mod tests;

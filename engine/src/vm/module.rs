@@ -37,6 +37,13 @@ pub(crate) struct ModuleRuntime {
     pub code: Arc<dyn CompiledCode>,
 }
 
+impl Drop for ModuleRuntime {
+    fn drop(&mut self) {
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        registry.release(&self.types.groups);
+    }
+}
+
 impl ModuleRuntime {
     pub fn new(
         info: Arc<ModuleInfo>,
