@@ -33,15 +33,16 @@ pub(crate) struct ExploreArgs {
     /// clock, printed first.
     #[arg(long)]
     seed: Option<u64>,
-    /// How many schedules to run.
-    #[arg(long, default_value_t = 1_000)]
+    /// How many schedules to run (at least one).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
     schedules: u64,
     /// How the next thread is picked: `pct` (probabilistic concurrency testing: random
     /// priorities, changed at DEPTH-1 random steps) or `random` (any thread, at every point).
     #[arg(long, value_enum, default_value = "pct")]
     strategy: StrategyArg,
-    /// PCT's bug depth: how many ordering constraints the bug sought needs.
-    #[arg(long, default_value_t = 3)]
+    /// PCT's bug depth: how many ordering constraints the bug sought needs (1 to 64; the
+    /// bugs PCT finds in practice need 2 or 3).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
     depth: u32,
     /// PCT's schedule length, the decisions (points where more than one thread could run)
     /// its priority changes are spread over. By default those of a first run that changes

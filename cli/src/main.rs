@@ -25,6 +25,7 @@ use usage::UsageError;
     version,
     about = "A WebAssembly JIT runtime built on Cranelift"
 )]
+#[command(subcommand_required = true, arg_required_else_help = false)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -95,7 +96,9 @@ fn one_line(err: &anyhow::Error) -> String {
             message = format!("{message}: {cause}");
         }
     }
-    message
+    // A cause may span lines (a decoder's pretty-printed bytes, an argument holding a
+    // newline): the error is still one line.
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -109,5 +112,11 @@ mod tests {
         let err = Err::<(), _>(io).context("cannot read `x`: disk on fire");
         let err = err.context("loading").unwrap_err();
         assert_eq!(one_line(&err), "loading: cannot read `x`: disk on fire");
+    }
+
+    #[test]
+    fn one_line_folds_line_breaks() {
+        let err = anyhow::anyhow!("expected=[\n    0x0,\n    0x61,\n] in `a\nb`");
+        assert_eq!(one_line(&err), "expected=[ 0x0, 0x61, ] in `a b`");
     }
 }

@@ -75,12 +75,7 @@ pub(crate) struct ProgramArgs {
     #[command(flatten)]
     profile: ProfileArg,
     /// The module, then the program's arguments. Everything after FILE goes to the program.
-    #[arg(
-        value_name = "FILE [ARGS]",
-        required = true,
-        allow_hyphen_values = true,
-        trailing_var_arg = true
-    )]
+    #[arg(value_name = "FILE [ARGS]", required = true, trailing_var_arg = true)]
     pub command: Vec<String>,
 }
 

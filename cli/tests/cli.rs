@@ -747,3 +747,55 @@ fn explore_passes_the_litmus_scripts_under_every_schedule() {
         }
     }
 }
+
+/// Found by the CLI fuzzer: options before FILE are options (an attached short value, an
+/// unknown flag) and never the module's name; after FILE everything is the program's.
+#[test]
+fn options_before_the_module_are_parsed_as_options() {
+    let hello = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasi/tests/programs/hello.wasm");
+    let ran = weft(&[
+        "run",
+        "-Wtimeout=2s",
+        hello.to_str().unwrap(),
+        "--help",
+        "-x",
+    ]);
+    assert_eq!(ran.status.code(), Some(0), "{ran:?}");
+    assert!(
+        stdout(&ran).contains("argv[1]=--help\nargv[2]=-x\n"),
+        "{ran:?}"
+    );
+    let module = file("options.wat", r#"(module (func (export "_start")))"#);
+    let path = module.path.to_str().unwrap();
+    let unknown = weft(&["run", "--bogus", path]);
+    let stderr = String::from_utf8(unknown.stderr).unwrap();
+    assert_eq!(unknown.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: unexpected argument '--bogus'"),
+        "{stderr}"
+    );
+    let nothing = weft(&[]);
+    let stderr = String::from_utf8(nothing.stderr).unwrap();
+    assert_eq!(nothing.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}
+
+/// Found by the CLI fuzzer: a huge PCT depth was an allocation abort; a component's header
+/// and an argument's newline made errors span lines.
+#[test]
+fn odd_values_get_one_clear_line() {
+    let module = file("odd.wat", r#"(module (func (export "_start")))"#);
+    let path = module.path.to_str().unwrap();
+    let deep = weft(&["explore", "--depth", "4294967295", "--schedules", "1", path]);
+    let stderr = String::from_utf8(deep.stderr).unwrap();
+    assert_eq!(deep.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: invalid value '4294967295'"),
+        "{stderr}"
+    );
+    let component = file("component.wasm", "\0asm\x0d\0\x01\0");
+    let output = weft(&["run", component.path.to_str().unwrap()]);
+    assert_one_line_error(&output, "components");
+    let newline = weft(&["run", "--invoke", "a\nb", path]);
+    assert_one_line_error(&newline, "a b");
+}

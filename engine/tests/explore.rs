@@ -286,3 +286,50 @@ fn exploring_needs_an_engine_made_for_it() {
         "{error}"
     );
 }
+
+/// A wasi-threads process joined inside a schedule gives up the turn while it waits: the
+/// joiner waits for threads that can only run when it does not hold the turn. Found by the
+/// threads fuzzer, where `WasiThreads::join` in a schedule never returned.
+#[test]
+fn a_wasi_threads_join_inside_a_schedule_lets_the_threads_run() {
+    let engine = exploring_engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+             (import "env" "memory" (memory 1 1 shared))
+             (func (export "wasi_thread_start") (param i32 i32)
+               ;; Each thread spawns one more until three have run.
+               (if (i32.lt_u (i32.atomic.rmw.add (i32.const 0) (i32.const 1)) (i32.const 2))
+                 (then (drop (call $spawn (i32.const 0))))))
+             (func (export "run") (drop (call $spawn (i32.const 0)))))"#,
+    )
+    .unwrap();
+    for model in [
+        WasiThreadsModel::InstancePerThread,
+        WasiThreadsModel::OneInstance,
+    ] {
+        for seed in 0..20 {
+            let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
+            let (count, report) = engine
+                .explore(Schedule::random(seed), || {
+                    let mut linker = Linker::new(&engine);
+                    linker.define("env", "memory", memory.clone()).unwrap();
+                    let threads = WasiThreads::with_model(linker, &module, model).unwrap();
+                    let mut store = Store::new(&engine, ());
+                    let instance = threads.instantiate(&mut store).unwrap();
+                    let run = instance
+                        .get_typed_func::<(), ()>(&mut store, "run")
+                        .unwrap();
+                    run.call(&mut store, ()).unwrap();
+                    threads.join().unwrap();
+                    let mut word = [0; 4];
+                    memory.read(0, &mut word).unwrap();
+                    i32::from_le_bytes(word)
+                })
+                .unwrap();
+            assert_eq!(count, 3, "{model:?}, seed {seed}");
+            assert!(report.deadlock.is_none(), "{model:?}, seed {seed}");
+        }
+    }
+}

@@ -299,7 +299,10 @@ impl Scheduler {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let change_points = match strategy {
             Strategy::Pct { depth, length } => {
-                let mut points: Vec<u64> = (1..depth.max(1))
+                // More change points than decisions change nothing more: the rest would
+                // repeat decisions already drawn.
+                let change_count = u64::from(depth.max(1) - 1).min(length.max(1));
+                let mut points: Vec<u64> = (0..change_count)
                     .map(|_| rng.gen_range(1..=length.max(1)))
                     .collect();
                 points.sort_unstable();

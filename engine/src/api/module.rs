@@ -105,6 +105,15 @@ impl Module {
 
     /// Validates and compiles `bytes`, whose metadata `parse` decodes.
     pub(crate) fn compile(engine: &Engine, bytes: &[u8], parse: Parse) -> Result<Module, Error> {
+        if wasmparser::Parser::is_component(bytes) {
+            // The component model's binaries share the magic number; a validator without it
+            // reports a confusing header error deep inside.
+            return Err(CompileError::Unsupported {
+                feature: "components (this is a component, weft runs core modules)".into(),
+                offset: 0,
+            }
+            .into());
+        }
         Validator::new_with_features(engine.config().features)
             .validate_all(bytes)
             .map_err(|error| CompileError::Invalid {
@@ -242,6 +251,13 @@ fn check_entity_types(info: &ModuleInfo, resolve: &Resolve<'_>) -> Result<(), Co
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_component_is_refused_as_one() {
+        let component = b"\0asm\x0d\0\x01\0";
+        let error = Module::new(&Engine::default(), component).unwrap_err();
+        assert!(error.to_string().contains("components"), "{error}");
+    }
 
     #[test]
     fn text_errors_fit_on_one_line() {

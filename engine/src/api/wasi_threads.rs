@@ -37,7 +37,7 @@ use super::store::Store;
 use super::threads::{StopProcess, Terminator, ThreadOutcome, failure_to_error, outcome_to_api};
 use super::types::{ExternType, FuncType, ValType};
 use crate::environ::ModuleInfo;
-use crate::vm::{Entered, Handoff, OsThreads, ThreadFailure};
+use crate::vm::{Entered, Handoff, JoinHandoffs, OsThreads, ThreadFailure};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use weft_threads::{BudgetPermit, Interrupt, ThreadBudget, ThreadGroup, ThreadId};
@@ -171,6 +171,8 @@ struct Process<T> {
     /// Under [`WasiThreadsModel::OneInstance`], the instance once it is made.
     one_instance: OnceLock<OneInstance>,
     group: ThreadGroup<ThreadFailure>,
+    /// What a join gives the concurrency tools, for the threads they watch.
+    handoffs: JoinHandoffs,
     os_threads: OsThreads,
     /// Live threads of every store and process of the engine.
     engine_budget: Arc<ThreadBudget>,
@@ -233,6 +235,7 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
                 linker,
                 one_instance: OnceLock::new(),
                 group: ThreadGroup::new(engine.config().max_threads),
+                handoffs: JoinHandoffs::default(),
                 os_threads: OsThreads::new("weft-wasi", engine.config().max_wasm_stack),
                 engine_budget: Arc::clone(engine.thread_budget()),
                 mains: Mutex::new(Vec::new()),
@@ -282,7 +285,8 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
     /// Waits for every thread, including those spawned while it waits, and returns the
     /// first failure any thread had, if there was one.
     pub fn join(&self) -> Result<(), Error> {
-        let result = self.process.group.join_all();
+        let process = &self.process;
+        let result = process.handoffs.join_all(|| process.group.join_all());
         self.process.os_threads.wait_idle();
         result.map_err(failure_to_error)
     }
@@ -290,7 +294,11 @@ impl<T: Clone + Send + 'static> WasiThreads<T> {
     /// Waits for thread `tid` and returns how it ended; `None` for an unknown or already
     /// joined id.
     pub fn join_thread(&self, tid: ThreadId) -> Option<ThreadOutcome> {
-        self.process.group.join(tid).map(outcome_to_api)
+        let process = &self.process;
+        process
+            .handoffs
+            .join(tid, || process.group.join(tid))
+            .map(outcome_to_api)
     }
 
     /// Stops the process from any thread: every thread, and the main instances' calls.
@@ -351,6 +359,7 @@ impl<T: Clone + Send + 'static> Process<T> {
         // schedule being explored, it is one of the schedule's threads.
         let handoff = Handoff::fork(self.engine.race_tracker());
         let entering = handoff.clone();
+        self.handoffs.record(tid, &handoff);
         let started = self
             .os_threads
             .start(move || process.run(tid, arg, seat, entering.enter()));
@@ -361,6 +370,7 @@ impl<T: Clone + Send + 'static> Process<T> {
             }
             Err(error) => {
                 handoff.cancel();
+                self.handoffs.forget(tid);
                 self.group.cancel(tid);
                 Err(ThreadError::Os(error.to_string()).into())
             }

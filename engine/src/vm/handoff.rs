@@ -5,8 +5,9 @@
 
 use super::explore::{TurnHandoff, TurnScope};
 use super::race::{RaceScope, RaceTracker};
-use std::sync::Arc;
-use weft_threads::RaceThread;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use weft_threads::{RaceThread, ThreadId};
 
 /// Made on the starting thread by [`Handoff::fork`]; see the steps on each method.
 #[derive(Clone)]
@@ -86,5 +87,65 @@ impl Entered {
         if let Some(turn) = self.turn {
             turn.finish(failed);
         }
+    }
+}
+
+/// The hand-offs of a runtime's threads that a join must see, by thread id: the runtime
+/// records one when it starts a thread the tools watch, and its joins go through here, so
+/// that a join in a schedule gives up the turn and a join orders the race detector.
+#[derive(Default)]
+pub(crate) struct JoinHandoffs {
+    pending: Mutex<HashMap<ThreadId, Handoff>>,
+}
+
+impl JoinHandoffs {
+    /// Keeps thread `id`'s hand-off for its join, unless no tool watches it.
+    pub fn record(&self, id: ThreadId, handoff: &Handoff) {
+        if !handoff.is_empty() {
+            self.pending().insert(id, handoff.clone());
+        }
+    }
+
+    /// Forgets thread `id`, which did not start.
+    pub fn forget(&self, id: ThreadId) {
+        self.pending().remove(&id);
+    }
+
+    /// `wait` for thread `id`, inside its hand-off's join steps.
+    pub fn join<R>(&self, id: ThreadId, wait: impl FnOnce() -> R) -> R {
+        let handoff = self.pending().remove(&id);
+        if let Some(handoff) = &handoff {
+            handoff.before_join();
+        }
+        let outcome = wait();
+        if let Some(handoff) = &handoff {
+            handoff.after_join();
+        }
+        outcome
+    }
+
+    /// `wait` for every thread, inside the join steps of every recorded hand-off, in the
+    /// order the threads were started (a schedule replays only if its joins do), including
+    /// those that the threads joined here start meanwhile.
+    pub fn join_all<R>(&self, wait: impl FnOnce() -> R) -> R {
+        let mut joined = Vec::new();
+        loop {
+            let mut batch: Vec<(ThreadId, Handoff)> = self.pending().drain().collect();
+            if batch.is_empty() {
+                break;
+            }
+            batch.sort_unstable_by_key(|(id, _)| *id);
+            for (_, handoff) in batch {
+                handoff.before_join();
+                joined.push(handoff);
+            }
+        }
+        let outcome = wait();
+        joined.iter().for_each(Handoff::after_join);
+        outcome
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<ThreadId, Handoff>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

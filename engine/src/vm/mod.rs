@@ -24,7 +24,7 @@ mod traphandlers;
 mod vmcontext;
 
 pub(crate) use explore::Exploration;
-pub(crate) use handoff::{Entered, Handoff};
+pub(crate) use handoff::{Entered, Handoff, JoinHandoffs};
 pub(crate) use host::{CallerBlock, FastPathEntry, HostPanic, SharedHostFunc, ThrownException};
 pub(crate) use intrinsics::Intrinsic;
 pub(crate) use memory::{LinearMemory, SharedMemory, StoreMemory, WaitValue, wasm_timeout};

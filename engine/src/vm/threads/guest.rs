@@ -11,7 +11,7 @@
 //! and joins every OS thread first.
 
 use super::super::block::BlockSource;
-use super::super::handoff::Handoff;
+use super::super::handoff::{Handoff, JoinHandoffs};
 use super::super::instance::Instance;
 use super::super::traphandlers::{HostError, UnwindReason};
 use super::super::vmcontext::{VMContext, VMFuncRef, VMThreadContext, VMVal};
@@ -21,7 +21,6 @@ use super::permits::{Refusal, ThreadBudgets, ThreadPermits};
 use super::record::{ThreadRecord, call_on_block};
 use crate::environ::HOST_FUNC_MAGIC;
 use crate::environ::TrapKind;
-use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 use weft_threads::{Interrupt, Outcome, ThreadBudget, ThreadGroup, ThreadId};
@@ -110,7 +109,7 @@ pub(crate) struct GuestThreads {
     attachments: Arc<Attachments>,
     /// With race detection or in a schedule being explored, the hand-off of each thread not
     /// joined yet.
-    handoffs: Mutex<HashMap<ThreadId, Handoff>>,
+    handoffs: JoinHandoffs,
 }
 
 // SAFETY: `home` points at the store's boxed home record, which outlives every guest thread
@@ -164,7 +163,7 @@ impl GuestThreads {
             max_wasm_stack,
             home,
             home_alive: Mutex::new(true),
-            handoffs: Mutex::new(HashMap::new()),
+            handoffs: JoinHandoffs::default(),
         }
     }
 
@@ -260,12 +259,7 @@ impl GuestThreads {
             handoff: Handoff::fork(instance.race_tracker()),
         };
         let handoff = job.handoff.clone();
-        if !handoff.is_empty() {
-            self.handoffs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id, handoff.clone());
-        }
+        self.handoffs.record(id, &handoff);
         let threads = Arc::clone(self);
         let thread_group = Arc::clone(&group);
         let spawned = self
@@ -278,10 +272,7 @@ impl GuestThreads {
             }
             Err(error) => {
                 handoff.cancel();
-                self.handoffs
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                self.handoffs.forget(id);
                 group.cancel(id);
                 Err(SpawnError::Refused(Refusal::Os(error.to_string())))
             }
@@ -349,36 +340,13 @@ impl GuestThreads {
 
     /// Waits for thread `id`; `None` for an unknown or already joined id.
     pub fn join(&self, id: ThreadId) -> Option<ThreadOutcome> {
-        let handoff = self
-            .handoffs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-        if let Some(handoff) = &handoff {
-            handoff.before_join();
-        }
-        let outcome = self.group().join(id);
-        if let Some(handoff) = &handoff {
-            handoff.after_join();
-        }
-        outcome
+        self.handoffs.join(id, || self.group().join(id))
     }
 
     /// Waits for every guest thread and returns the first failure, if any. Afterwards the
     /// store can spawn again, even after a trap aborted the threads.
     pub fn join_all(&self) -> Result<(), ThreadFailure> {
-        let mut handoffs: Vec<(ThreadId, Handoff)> = self
-            .handoffs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .collect();
-        // In the order the threads were started: a schedule replays only if its joins do.
-        handoffs.sort_unstable_by_key(|(id, _)| *id);
-        let handoffs: Vec<Handoff> = handoffs.into_iter().map(|(_, handoff)| handoff).collect();
-        handoffs.iter().for_each(Handoff::before_join);
-        let result = self.group().join_all();
-        handoffs.iter().for_each(Handoff::after_join);
+        let result = self.handoffs.join_all(|| self.group().join_all());
         self.os_threads.wait_idle();
         let mut group = self.group.lock().unwrap_or_else(|e| e.into_inner());
         if group.is_aborted() {
