@@ -1,7 +1,7 @@
 //! A module's exports as both engines see them: read once from the binary, in order.
 
 use crate::outcome::{Param, Value};
-use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, RefType, ValType};
+use wasmparser::{ExternalKind, RefType, ValType};
 
 /// One export: a function with its parameters, or a global or memory to compare.
 pub enum Export {
@@ -24,55 +24,32 @@ pub fn exports(
     wasm: &[u8],
     rng: &mut impl rand::Rng,
 ) -> Result<Vec<Export>, wasmparser::BinaryReaderError> {
-    let mut types = Vec::new();
-    let mut functions = Vec::new();
-    let mut exports = Vec::new();
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload? {
-            Payload::TypeSection(section) => {
-                for group in section {
-                    for ty in group?.into_types() {
-                        // Struct and array types have no parameters; no function has them.
-                        types.push(match &ty.composite_type.inner {
-                            CompositeInnerType::Func(func) => {
-                                func.params().iter().map(param).collect()
-                            }
-                            _ => Vec::new(),
-                        });
-                    }
-                }
+    let signatures = crate::signatures::read(wasm)?;
+    let exports = signatures.exports.into_iter().filter_map(|export| {
+        let name = export.name;
+        Some(match export.kind {
+            ExternalKind::Func | ExternalKind::FuncExact => {
+                let args = export
+                    .params
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|ty| {
+                        let param = param(ty);
+                        (param, param.arbitrary(rng))
+                    })
+                    .collect();
+                Export::Func { name, args }
             }
-            Payload::FunctionSection(section) => {
-                for ty in section {
-                    functions.push(ty?);
-                }
-            }
-            Payload::ExportSection(section) => {
-                for export in section {
-                    let export = export?;
-                    let name = export.name.to_string();
-                    exports.push(match export.kind {
-                        ExternalKind::Func | ExternalKind::FuncExact => {
-                            let params = &types[functions[export.index as usize] as usize];
-                            let args = params
-                                .iter()
-                                .map(|&param| (param, param.arbitrary(rng)))
-                                .collect();
-                            Export::Func { name, args }
-                        }
-                        ExternalKind::Global => Export::Global { name },
-                        ExternalKind::Memory => Export::Memory { name },
-                        ExternalKind::Table | ExternalKind::Tag => continue,
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(exports)
+            ExternalKind::Global => Export::Global { name },
+            ExternalKind::Memory => Export::Memory { name },
+            ExternalKind::Table | ExternalKind::Tag => return None,
+        })
+    });
+    Ok(exports.collect())
 }
 
-fn param(ty: &ValType) -> Param {
+/// The kind of argument a parameter of type `ty` takes.
+pub fn param(ty: &ValType) -> Param {
     match ty {
         ValType::I32 => Param::I32,
         ValType::I64 => Param::I64,

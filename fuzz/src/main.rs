@@ -1,21 +1,25 @@
-//! `weft-fuzz`: the differential fuzzer's command line. Runs cases from a seed, for a number
-//! of cases or a time, prints what it ran, and stops at the first divergence with the
-//! module written out and the command that replays it.
+//! `weft-fuzz`: runs one fuzz target's cases from a seed, for a number of cases or a time,
+//! prints what they covered, and stops at the first failure with its files written out and
+//! the command that replays it.
 
 use anyhow::{Context, Result, bail};
-use clap::Parser;
-use std::collections::BTreeMap;
+use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use weft_fuzz::{Engines, Families, Proposals, Verdict, on_case_thread, run_case, tally};
+use weft_fuzz::cli_args::CliArgs;
+use weft_fuzz::differential::Differential;
+use weft_fuzz::threads::Threads;
+use weft_fuzz::wasi_calls::WasiCalls;
+use weft_fuzz::{Target, on_case_thread};
 
-/// Differential fuzzing of weft: case I of a run is seed SEED+I, which makes two modules:
-/// one of the proposals weft and wasmi share, run in both (weft in three configurations),
-/// and one with weft's own proposals too (GC, exceptions, relaxed SIMD), run in weft's three
-/// configurations and compared among them.
+/// Fuzzing of weft on stable Rust. Case I of a run is seed SEED+I; a target turns it into
+/// a checked run.
 #[derive(Parser)]
 struct Args {
+    /// What to fuzz.
+    #[arg(value_enum, default_value_t = TargetName::Differential)]
+    target: TargetName,
     /// The first case's seed; by default one from the clock, printed.
     #[arg(long)]
     seed: Option<u64>,
@@ -25,9 +29,38 @@ struct Args {
     /// How long to run, in seconds (with --cases, whichever ends first).
     #[arg(long)]
     seconds: Option<u64>,
-    /// Where a diverging case's module is written.
-    #[arg(long, default_value = "target/fuzz-divergences")]
+    /// Where a failing case's files (its module, a shrunk `.wat` reproducer) are written.
+    #[arg(long, default_value = "target/fuzz-failures")]
     save: PathBuf,
+    /// The `weft` binary the `cli` target runs; by default the one beside this program
+    /// (`cargo build --release -p weft-cli` builds it).
+    #[arg(long)]
+    weft: Option<PathBuf>,
+}
+
+/// The fuzz targets.
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetName {
+    /// wasm-smith modules in weft's three configurations and in wasmi, compared.
+    Differential,
+    /// Small multi-threaded programs whose outcomes are checked without an oracle.
+    Threads,
+    /// WASI calls with hostile arguments, in a sandbox directory.
+    Wasi,
+    /// Malformed modules and arguments through the `weft` command line.
+    Cli,
+}
+
+impl TargetName {
+    /// The name the command line takes, for the replay command.
+    fn name(self) -> &'static str {
+        match self {
+            TargetName::Differential => "differential",
+            TargetName::Threads => "threads",
+            TargetName::Wasi => "wasi",
+            TargetName::Cli => "cli",
+        }
+    }
 }
 
 fn main() -> Result<ExitCode> {
@@ -35,25 +68,47 @@ fn main() -> Result<ExitCode> {
     on_case_thread(|| campaign(&args))
 }
 
+fn target(args: &Args) -> Result<Box<dyn Target>> {
+    Ok(match args.target {
+        TargetName::Differential => Box::new(Differential::default()),
+        TargetName::Threads => Box::new(Threads::new()?),
+        TargetName::Wasi => Box::new(WasiCalls::new()?),
+        TargetName::Cli => {
+            let weft = match &args.weft {
+                Some(weft) => weft.clone(),
+                None => std::env::current_exe()
+                    .context("cannot find this program's path")?
+                    .with_file_name("weft"),
+            };
+            if !weft.is_file() {
+                bail!(
+                    "no weft binary at {}: build it with `cargo build --release -p weft-cli`, \
+                     or say where it is with --weft",
+                    weft.display()
+                );
+            }
+            Box::new(CliArgs::new(weft)?)
+        }
+    })
+}
+
 fn campaign(args: &Args) -> Result<ExitCode> {
     if args.cases.is_none() && args.seconds.is_none() {
         bail!("say how long to run: --cases N, --seconds T, or both");
     }
+    let name = args.target.name();
     let seed = args.seed.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_nanos() as u64)
     });
-    println!("differential fuzzing from --seed {seed}");
+    println!("fuzzing {name} from --seed {seed}");
+    let mut target = target(args)?;
     let deadline = args
         .seconds
         .map(|seconds| Instant::now() + Duration::from_secs(seconds));
-    let engines = Engines::default();
-    let mut families = Families::default();
-    let (mut cases, mut modules, mut instantiated, mut calls, mut traps) =
-        (0u64, 0u64, 0u64, 0usize, 0usize);
-    let mut trap_kinds: BTreeMap<String, u64> = BTreeMap::new();
     let started = Instant::now();
+    let mut cases = 0u64;
     loop {
         if args.cases.is_some_and(|limit| cases >= limit)
             || deadline.is_some_and(|deadline| Instant::now() >= deadline)
@@ -62,48 +117,28 @@ fn campaign(args: &Args) -> Result<ExitCode> {
         }
         let case = seed.wrapping_add(cases);
         cases += 1;
-        for proposals in [Proposals::Shared, Proposals::Weft] {
-            match run_case(&engines, case, proposals) {
-                Verdict::NoModule => {}
-                Verdict::Agreed {
-                    wasm,
-                    instantiated: ran,
-                    calls: made,
-                    traps: trapped,
-                    trap_messages,
-                } => {
-                    for message in trap_messages {
-                        *trap_kinds.entry(message).or_default() += 1;
-                    }
-                    modules += 1;
-                    instantiated += u64::from(ran);
-                    calls += made;
-                    traps += trapped;
-                    families.add(&wasm);
-                }
-                Verdict::Diverged { wasm, which } => {
-                    std::fs::create_dir_all(&args.save)
-                        .with_context(|| format!("cannot create {}", args.save.display()))?;
-                    let path = args.save.join(format!("case-{case}-{proposals:?}.wasm"));
-                    std::fs::write(&path, &wasm)
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    println!("case {case} ({proposals:?} proposals) diverged: {which}");
-                    println!("module: {}", path.display());
-                    println!("replay: cargo run --release -p weft-fuzz -- --seed {case} --cases 1");
-                    return Ok(ExitCode::FAILURE);
-                }
+        if let Err(failure) = target.run(case) {
+            println!("case {case} failed: {}", failure.what);
+            if !failure.artifacts.is_empty() {
+                std::fs::create_dir_all(&args.save)
+                    .with_context(|| format!("cannot create {}", args.save.display()))?;
             }
+            for (file, bytes) in &failure.artifacts {
+                let path = args.save.join(file);
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            println!("replay: cargo run --release -p weft-fuzz -- {name} --seed {case} --cases 1");
+            return Ok(ExitCode::FAILURE);
         }
     }
     println!(
-        "{cases} cases, {modules} modules run ({instantiated} instantiated), {calls} calls \
-         ({traps} trapped), no divergence, in {:.0} s",
+        "{name}: {cases} cases passed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
-    println!("instruction families: {}", families.summary());
-    println!(
-        "traps, as the reference engines name them: {}",
-        tally(trap_kinds)
-    );
+    for line in target.report() {
+        println!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,16 @@
+;; A spec script of every common directive, passing.
+(module $m
+  (memory (export "memory") 1)
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "trap") unreachable)
+  (func $loop (export "recurse") (call $loop)))
+(register "m" $m)
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+(assert_trap (invoke "trap") "unreachable")
+(assert_exhaustion (invoke "recurse") "call stack exhausted")
+(assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")
+(assert_malformed (module quote "(func (i32.const))") "unexpected token")
+(assert_unlinkable (module (import "m" "nope" (func))) "unknown import")
+(module binary "\00asm" "\01\00\00\00")
+(module (import "m" "add" (func (param i32 i32) (result i32))))
+(assert_return (invoke $m "add" (i32.const -1) (i32.const 1)) (i32.const 0))

@@ -1,0 +1,270 @@
+//! The differential target: every case is a seed, from which wasm-smith makes a module that
+//! weft runs in three configurations and the reference engine, wasmi (an interpreter that
+//! shares no code with weft), runs too; each export is called in order and the results,
+//! traps and exported globals and memories after every call are compared.
+
+use crate::families::{Families, tally};
+use crate::generate::{self, Proposals};
+use crate::outcome::{Outcome, compare};
+use crate::target::{Failure, Target};
+use crate::{exports, shrink, wasmi_run, weft_run};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use weft::{BoundsChecks, OptLevel};
+
+/// Mixed into a case's seed for its arguments' generator, so that they are not the module's
+/// bytes again.
+const ARGUMENTS: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The engines one process compares, made once: weft in three configurations (the first is
+/// the default one) and the reference engine.
+pub struct Engines {
+    weft: [(&'static str, weft::Engine); 3],
+    reference: wasmi::Engine,
+}
+
+impl Default for Engines {
+    fn default() -> Self {
+        let weft = |bounds_checks, opt_level| weft_run::engine(bounds_checks, opt_level);
+        Engines {
+            weft: [
+                (
+                    "guard pages, optimized",
+                    weft(BoundsChecks::GuardPages, OptLevel::Speed),
+                ),
+                (
+                    "explicit bounds checks, optimized",
+                    weft(BoundsChecks::Explicit, OptLevel::Speed),
+                ),
+                (
+                    "explicit bounds checks, unoptimized",
+                    weft(BoundsChecks::Explicit, OptLevel::None),
+                ),
+            ],
+            reference: wasmi_run::engine(),
+        }
+    }
+}
+
+impl Engines {
+    /// The reference engine with weft configurations of a test's choosing.
+    #[cfg(test)]
+    pub fn with_weft(weft: [(&'static str, weft::Engine); 3]) -> Engines {
+        Engines {
+            weft,
+            reference: wasmi_run::engine(),
+        }
+    }
+
+    /// weft's configurations, each with its name; the first is the default one.
+    pub fn weft_configurations(&self) -> &[(&'static str, weft::Engine)] {
+        &self.weft
+    }
+}
+
+/// What one case did.
+pub enum Verdict {
+    /// The generator gave up on the seed's bytes.
+    NoModule,
+    /// Every engine did the same: instantiated the module (or trapped doing so) and made
+    /// `calls` calls, `traps` of which trapped; `trap_messages` are the reference engine's,
+    /// for the report.
+    Agreed {
+        wasm: Vec<u8>,
+        instantiated: bool,
+        calls: usize,
+        traps: usize,
+        trap_messages: Vec<String>,
+    },
+    /// The engines differ; `which` says how and where, and `culprit` is the weft
+    /// configuration that differs (an index into [`Engines`]' list), or `None` when the
+    /// module itself is at fault (it does not parse, or the reference engine refused it).
+    Diverged {
+        wasm: Vec<u8>,
+        which: String,
+        culprit: Option<usize>,
+    },
+}
+
+/// Runs case `seed` with `proposals` everywhere and compares: with the shared proposals,
+/// every weft configuration against wasmi; with weft's own, the others against the default
+/// configuration.
+pub fn run_case(engines: &Engines, seed: u64, proposals: Proposals) -> Verdict {
+    match generate::module(seed, proposals) {
+        Some(wasm) => compare_module(engines, wasm, seed, proposals),
+        None => Verdict::NoModule,
+    }
+}
+
+/// Runs `wasm` everywhere `proposals` says and compares, with the arguments case `seed`
+/// draws for its exports.
+pub fn compare_module(
+    engines: &Engines,
+    wasm: Vec<u8>,
+    seed: u64,
+    proposals: Proposals,
+) -> Verdict {
+    // The arguments come from the seed too, from a stream of their own.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ARGUMENTS);
+    let exports = match exports::exports(&wasm, &mut rng) {
+        Ok(exports) => exports,
+        Err(error) => {
+            return Verdict::Diverged {
+                which: format!("the module does not parse: {error}"),
+                culprit: None,
+                wasm,
+            };
+        }
+    };
+    let (reference_name, reference, first_compared) = match proposals {
+        Proposals::Shared => (
+            "wasmi",
+            wasmi_run::run(&engines.reference, &wasm, &exports),
+            0,
+        ),
+        Proposals::Weft => {
+            let (name, engine) = &engines.weft[0];
+            (*name, weft_run::run(engine, &wasm, &exports), 1)
+        }
+    };
+    if let Outcome::Rejected(why) = &reference {
+        // A module the generator made was refused: a generator bug, or a proposal the
+        // engine lacks; not a divergence of weft's, but not a pass either.
+        return Verdict::Diverged {
+            which: format!("{reference_name} refused the module: {why}"),
+            culprit: None,
+            wasm,
+        };
+    }
+    for (index, (name, engine)) in engines.weft.iter().enumerate().skip(first_compared) {
+        let ours = weft_run::run(engine, &wasm, &exports);
+        if let Some(difference) = compare(&ours, &reference) {
+            return Verdict::Diverged {
+                which: format!("weft ({name}) and {reference_name} differ: {difference}"),
+                culprit: Some(index),
+                wasm,
+            };
+        }
+    }
+    let (calls, traps) = reference.calls();
+    Verdict::Agreed {
+        instantiated: matches!(reference, Outcome::Ran(_)),
+        trap_messages: reference.traps().into_iter().map(str::to_string).collect(),
+        wasm,
+        calls,
+        traps,
+    }
+}
+
+/// The differential target: each case runs both of its modules (the shared proposals
+/// against wasmi, weft's own among weft's configurations) and keeps the campaign's counts.
+#[derive(Default)]
+pub struct Differential {
+    engines: Engines,
+    families: Families,
+    modules: u64,
+    instantiated: u64,
+    calls: usize,
+    traps: usize,
+    trap_kinds: BTreeMap<String, u64>,
+}
+
+impl Target for Differential {
+    fn run(&mut self, seed: u64) -> Result<(), Failure> {
+        for proposals in [Proposals::Shared, Proposals::Weft] {
+            match run_case(&self.engines, seed, proposals) {
+                Verdict::NoModule => {}
+                Verdict::Agreed {
+                    wasm,
+                    instantiated,
+                    calls,
+                    traps,
+                    trap_messages,
+                } => {
+                    for message in trap_messages {
+                        *self.trap_kinds.entry(trap_kind(&message)).or_default() += 1;
+                    }
+                    self.modules += 1;
+                    self.instantiated += u64::from(instantiated);
+                    self.calls += calls;
+                    self.traps += traps;
+                    self.families.add(&wasm);
+                }
+                Verdict::Diverged {
+                    wasm,
+                    which,
+                    culprit,
+                } => return Err(self.divergence(seed, proposals, wasm, which, culprit)),
+            }
+        }
+        Ok(())
+    }
+
+    fn report(&self) -> Vec<String> {
+        vec![
+            format!(
+                "{} modules run ({} instantiated), {} calls ({} trapped)",
+                self.modules, self.instantiated, self.calls, self.traps
+            ),
+            format!("instruction families: {}", self.families.summary()),
+            format!(
+                "traps, as the reference engines name them: {}",
+                tally(self.trap_kinds.clone())
+            ),
+        ]
+    }
+}
+
+impl Differential {
+    /// A target comparing `engines`.
+    #[cfg(test)]
+    pub fn with_engines(engines: Engines) -> Differential {
+        Differential {
+            engines,
+            ..Differential::default()
+        }
+    }
+
+    /// The failure of case `seed`: the module, and when a weft configuration is the one
+    /// that differs, the smallest module found that still makes it differ, in binary and
+    /// text.
+    fn divergence(
+        &self,
+        seed: u64,
+        proposals: Proposals,
+        wasm: Vec<u8>,
+        which: String,
+        culprit: Option<usize>,
+    ) -> Failure {
+        let stem = format!("case-{seed}-{proposals:?}");
+        let failure = Failure::new(format!("{proposals:?} proposals: {which}"))
+            .with_artifact(format!("{stem}.wasm"), wasm.clone());
+        let Some(culprit) = culprit else {
+            return failure;
+        };
+        let still_diverges = |candidate: &[u8]| {
+            matches!(
+                compare_module(&self.engines, candidate.to_vec(), seed, proposals),
+                Verdict::Diverged { culprit: Some(now), .. } if now == culprit
+            )
+        };
+        match shrink::shrink(wasm, still_diverges) {
+            Ok(shrunk) => failure
+                .with_artifact(format!("{stem}.shrunk.wat"), shrunk.text)
+                .with_artifact(format!("{stem}.shrunk.wasm"), shrunk.wasm),
+            Err(why) => failure.with_artifact(format!("{stem}.shrink-failed.txt"), why.to_string()),
+        }
+    }
+}
+
+/// A trap message without the details that make each one different (wasmi names the table
+/// and the offset; weft prefixes `wasm trap: `), so that the report counts kinds.
+fn trap_kind(message: &str) -> String {
+    let message = message.strip_prefix("wasm trap: ").unwrap_or(message);
+    let kind = message.split(':').next().unwrap_or(message);
+    kind.split_whitespace()
+        .filter(|word| !word.chars().all(|c| c.is_ascii_digit()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
