@@ -5,7 +5,6 @@ use super::litmus::{Litmus, Outcome};
 use super::race_free::{Expected, RaceFree};
 use super::run::{Host, Mode, Observation, Program, Runner, Scheduling};
 use super::sc;
-use super::stats::Stats;
 use super::wat::{
     self, BARRIER, DONE, Flavor, NOTIFIED, SharedGlobal, WAITS_NOT_EQUAL, WAITS_TIMED_OUT,
     WAITS_WOKEN,
@@ -91,9 +90,15 @@ impl Case {
         wat::module(self.flavor, &parts, "")
     }
 
-    /// Runs every run of the case and checks each, counting into `stats`; the first
-    /// failure as one line.
-    pub fn run(&self, runner: &Runner, stats: &mut Stats) -> Result<(), CaseFailure> {
+    /// Runs every run of the case and checks each, telling `on_run` of each run (its mode,
+    /// what it left, the atomic operations it ran); the first failure as one line. For a
+    /// litmus program, returns how many distinct outcomes the runs showed and how many the
+    /// memory model allows.
+    pub fn run(
+        &self,
+        runner: &Runner,
+        on_run: &mut dyn FnMut(Mode, &Observation, u64),
+    ) -> Result<Option<(usize, usize)>, CaseFailure> {
         let module = self.module();
         let answer = match &self.family {
             Family::Litmus(litmus) => Answer::Allowed(litmus, sc::allowed_outcomes(litmus)),
@@ -111,10 +116,9 @@ impl Case {
             ),
             reproducer: format!("{}{module}", self.header(&answer, &what)),
         };
-        stats.program(self);
         for &mode in &self.runs {
             let observation = program.run(mode).map_err(|what| fail(mode, what))?;
-            stats.run(self, mode, &observation, atomic_operations(&answer));
+            on_run(mode, &observation, atomic_operations(&answer));
             self.check_counters(&observation)
                 .map_err(|what| fail(mode, what))?;
             match &answer {
@@ -128,10 +132,10 @@ impl Case {
                     .map_err(|what| fail(mode, what))?,
             }
         }
-        if let Answer::Allowed(_, allowed) = &answer {
-            stats.litmus_coverage(observed.len(), allowed.len());
-        }
-        Ok(())
+        Ok(match &answer {
+            Answer::Allowed(_, allowed) => Some((observed.len(), allowed.len())),
+            Answer::Expected(..) => None,
+        })
     }
 
     /// The bytes of memory each run reads back, and the shared globals.

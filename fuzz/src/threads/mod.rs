@@ -57,10 +57,19 @@ impl Threads {
 impl Target for Threads {
     fn run(&mut self, seed: u64) -> Result<(), Failure> {
         let case = Case::generate(seed);
-        case.run(&self.runner, &mut self.stats).map_err(|failure| {
+        self.stats.program(&case);
+        let stats = &mut self.stats;
+        let mut on_run = |mode, observation: &_, atomic_operations| {
+            stats.run(&case, mode, observation, atomic_operations);
+        };
+        let coverage = case.run(&self.runner, &mut on_run).map_err(|failure| {
             Failure::new(failure.what)
                 .with_artifact(format!("threads-{seed}.wat"), failure.reproducer)
-        })
+        })?;
+        if let Some((observed, allowed)) = coverage {
+            self.stats.litmus_coverage(observed, allowed);
+        }
+        Ok(())
     }
 
     fn report(&self) -> Vec<String> {

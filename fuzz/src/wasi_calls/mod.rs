@@ -14,6 +14,7 @@
 mod args;
 mod calls;
 mod check;
+mod generate;
 mod memory;
 mod paths;
 mod program;
@@ -94,7 +95,7 @@ impl WasiCalls {
 impl Target for WasiCalls {
     fn run(&mut self, seed: u64) -> Result<(), Failure> {
         let started = Instant::now();
-        let program = program::generate(seed);
+        let program = generate::program(seed);
         let host_dir = self.sandbox.preopen_dir();
         let checked = self.run_program(&program, &host_dir);
         self.stats.busy += started.elapsed();

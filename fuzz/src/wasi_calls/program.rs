@@ -5,22 +5,14 @@
 //! that returned: globals, because a wild pointer given to one call may make the host write
 //! anywhere in memory, but never into a global.
 
-use super::calls::{FUNCTIONS, Function, function};
+use super::calls::{Function, function};
 use super::memory::{MEMORY_BYTES, PAGES, SEQUENCE_AT_MOST, Staging, wat_string};
 use super::paths::{PathClass, classify};
-use super::recipes;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use weft_wasi::{DirPerms, FilePerms};
-
-/// The most calls one case makes on purpose; a sequence started near the end may add a few.
-const MOST_CALLS: usize = 40;
-
-/// The guest names a preopen of the sandbox is given.
-const PREOPEN_NAMES: &[&str] = &["/sandbox", ".", "/"];
 
 /// A case's module and what it was made to do.
 pub struct Program {
@@ -161,66 +153,32 @@ pub struct Generator {
     calls: Vec<PlannedCall>,
 }
 
-/// The module of case `seed`.
-pub fn generate(seed: u64) -> Program {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let preopens = choose_preopens(&mut rng);
-    // Most cases have no wild arguments or few, so that they run deep; some have many.
-    let hostility = *[0.0, 0.0, 0.0, 0.01, 0.01, 0.01, 0.01, 0.04, 0.04, 0.15]
-        .choose(&mut rng)
-        .expect("not empty");
-    let wanted = rng.gen_range(5..=MOST_CALLS);
-    let mut generator = Generator {
-        rng,
-        staging: Staging::default(),
-        hostility,
-        preopens: preopens.len() as i32,
-        opened: Vec::new(),
-        body: String::new(),
-        imports: BTreeSet::new(),
-        calls: Vec::new(),
-    };
-    while generator.calls.len() < wanted && generator.staging.remaining() > SEQUENCE_AT_MOST {
-        if generator.rng.gen_bool(0.45) {
-            recipes::any(&mut generator);
-        } else {
-            let function = loop {
-                let function = FUNCTIONS.choose(&mut generator.rng).expect("not empty");
-                if function.returns_errno() {
-                    break function;
-                }
-            };
-            generator.call_with(function.name, |_, _, _| false);
+impl Generator {
+    /// A generator for a module with `preopens` preopened directories, drawing from `rng`,
+    /// with `hostility` the share of wild arguments.
+    pub fn new(rng: ChaCha8Rng, hostility: f64, preopens: i32) -> Generator {
+        Generator {
+            rng,
+            staging: Staging::default(),
+            hostility,
+            preopens,
+            opened: Vec::new(),
+            body: String::new(),
+            imports: BTreeSet::new(),
+            calls: Vec::new(),
         }
     }
-    let exit = generator
-        .rng
-        .gen_ratio(1, 10)
-        .then(|| generator.exit_code());
-    generator.finish(preopens, exit)
-}
 
-/// One preopen of the sandbox, or two (under the same or another name, with the same or
-/// other permissions).
-fn choose_preopens(rng: &mut ChaCha8Rng) -> Vec<Preopen> {
-    let count = if rng.gen_ratio(1, 4) { 2 } else { 1 };
-    (0..count)
-        .map(|_| {
-            let (dir_perms, file_perms) = match rng.gen_range(0..10) {
-                0 => (DirPerms::READ, FilePerms::READ),
-                1 => (DirPerms::ALL, FilePerms::READ),
-                _ => (DirPerms::ALL, FilePerms::ALL),
-            };
-            Preopen {
-                guest_name: PREOPEN_NAMES.choose(rng).expect("not empty"),
-                dir_perms,
-                file_perms,
-            }
-        })
-        .collect()
-}
+    /// How many calls the module makes so far.
+    pub fn planned_calls(&self) -> usize {
+        self.calls.len()
+    }
 
-impl Generator {
+    /// Whether the staging area still holds the longest sequence of calls.
+    pub fn has_room(&self) -> bool {
+        self.staging.remaining() > SEQUENCE_AT_MOST
+    }
+
     /// Whether this argument gets an edge value.
     pub fn edge(&mut self) -> bool {
         self.hostility > 0.0 && self.rng.gen_bool(self.hostility)
@@ -271,7 +229,7 @@ impl Generator {
     }
 
     /// The module text.
-    fn finish(mut self, preopens: Vec<Preopen>, exit: Option<i32>) -> Program {
+    pub fn finish(mut self, preopens: Vec<Preopen>, exit: Option<i32>) -> Program {
         if exit.is_some() {
             self.imports.insert("proc_exit");
         }

@@ -4,8 +4,9 @@
 
 use super::calls::FUNCTIONS;
 use super::check::{self, LAST_ERRNO};
+use super::generate::program as generate;
 use super::paths::{PathClass, classify};
-use super::program::{PathArg, PlannedCall, Preopen, Program, generate};
+use super::program::{PathArg, PlannedCall, Preopen, Program};
 use super::run::{CaseRun, Ending};
 use super::sandbox::CANARY;
 use super::{WasiCalls, memory::wat_string};
