@@ -16,8 +16,10 @@
 //! A group stays registered while a module that declared it is alive, while another group
 //! refers to it, or for good once the API has handed it out by id (an API type names no
 //! module) or a host function or tag uses it. An engine that compiles and drops module
-//! after module so keeps only the types still in use. Ids are never reused: a stale id,
-//! which only a dropped module's code could hold, can never name a different type.
+//! after module so keeps only the types still in use, and gives the ids of forgotten groups
+//! to new ones: nothing alive can hold a forgotten id (objects belong to stores, which hold
+//! their instances' modules; host-made objects pin their types), and ids must stay below
+//! 2^20, the most a type reference holds.
 
 use super::WasmError;
 use super::module::unsupported;
@@ -81,9 +83,14 @@ pub struct TypeRegistry {
     /// What keeps each group registered, by the id of its first member.
     records: HashMap<u32, GroupRecord>,
     types: HashMap<u32, RegisteredType>,
-    /// The id the next registered type gets.
+    /// The id after the highest ever given.
     next_id: u32,
+    /// Ranges of ids whose groups were forgotten, by length, for groups of that length.
+    free: HashMap<u32, Vec<u32>>,
 }
+
+/// Ids must fit a wasmparser `PackedIndex` (20 bits), the form types name each other in.
+const MAX_IDS: u32 = 1 << 20;
 
 /// Who holds a registered group.
 struct GroupRecord {
@@ -187,9 +194,11 @@ impl TypeRegistry {
             }
             let record = self.records.remove(&first).expect("found above");
             self.groups.remove(&record.canonical);
-            for id in first..first + record.canonical.len() as u32 {
+            let count = record.canonical.len() as u32;
+            for id in first..first + count {
                 self.types.remove(&id);
             }
+            self.free.entry(count).or_default().push(first);
             pending.extend(record.refers_to);
         }
     }
@@ -209,10 +218,14 @@ impl TypeRegistry {
                 .users += 1;
             return Ok((first..first + count).collect());
         }
-        let first = self.next_id;
-        self.next_id = match first.checked_add(count) {
-            Some(next) => next,
-            None => return unsupported("more types over the engine's life than ids", 0),
+        let reused = self.free.get_mut(&count).and_then(Vec::pop);
+        let first = match reused {
+            Some(first) => first,
+            None if self.next_id + count <= MAX_IDS => {
+                self.next_id += count;
+                self.next_id - count
+            }
+            None => return unsupported("more than 2^20 types registered at once", 0),
         };
         let mut refers_to = Vec::new();
         for (id, sub_type) in (first..).zip(&canonical) {
