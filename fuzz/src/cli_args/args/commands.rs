@@ -428,9 +428,17 @@ impl Builder<'_> {
         let mut args = vec![os(command)];
         args.append(&mut self.first);
         args.extend(groups.into_iter().flatten());
+        // An option spelled again after a `--` is a value there (FILE, say), and weft's
+        // error names it the same way: only options never spelled after one are checked.
+        let after_separator: Vec<OsString> = args[1..]
+            .iter()
+            .skip_while(|arg| *arg != "--")
+            .cloned()
+            .collect();
         self.options = args[1..]
             .iter()
             .take_while(|arg| *arg != "--")
+            .filter(|arg| !after_separator.contains(arg))
             // FILE may itself look like an option (`-`), and so may an option's value. A lone
             // `-` is a value to clap (the usual name of standard input), so it is FILE when
             // it comes first, which weft then cannot read: a clear error, not a mistaken one.
