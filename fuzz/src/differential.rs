@@ -7,7 +7,7 @@ use crate::families::{Families, tally};
 use crate::generate::{self, Proposals};
 use crate::outcome::{Outcome, compare};
 use crate::target::{Failure, Target};
-use crate::{exports, shrink, wasmi_run, weft_run};
+use crate::{exports, panics, shrink, wasmi_run, weft_run};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -69,13 +69,15 @@ pub enum Verdict {
     NoModule,
     /// Every engine did the same: instantiated the module (or trapped doing so) and made
     /// `calls` calls, `traps` of which trapped; `trap_messages` are the reference engine's,
-    /// for the report.
+    /// for the report. When wasmi panicked on the module (`reference_panic` says how),
+    /// weft's configurations were compared among themselves instead.
     Agreed {
         wasm: Vec<u8>,
         instantiated: bool,
         calls: usize,
         traps: usize,
         trap_messages: Vec<String>,
+        reference_panic: Option<String>,
     },
     /// The engines differ; `which` says how and where, and `culprit` is the weft
     /// configuration that differs (an index into [`Engines`]' list), or `None` when the
@@ -117,15 +119,36 @@ pub fn compare_module(
             };
         }
     };
-    let (reference_name, reference, first_compared) = match proposals {
-        Proposals::Shared => (
-            "wasmi",
-            wasmi_run::run(&engines.reference, &wasm, &exports),
-            0,
-        ),
-        Proposals::Weft => {
-            let (name, engine) = &engines.weft[0];
-            (*name, weft_run::run(engine, &wasm, &exports), 1)
+    // weft configuration `index`'s outcome; a panic of weft's is a divergence of its own.
+    let run_weft = |index: usize| {
+        let (name, engine) = &engines.weft[index];
+        panics::catch(|| weft_run::run(engine, &wasm, &exports))
+            .map_err(|panic| (format!("weft ({name}) panicked: {panic}"), index))
+    };
+    // The default configuration, as the reference for the others.
+    let weft_default = || run_weft(0).map(|outcome| (engines.weft[0].0, outcome, 1));
+    let mut reference_panic = None;
+    let reference = match proposals {
+        Proposals::Shared => {
+            match panics::catch(|| wasmi_run::run(&engines.reference, &wasm, &exports)) {
+                Ok(outcome) => Ok(("wasmi", outcome, 0)),
+                // wasmi's own bug: weft's configurations are compared among themselves.
+                Err(panic) => {
+                    reference_panic = Some(panic);
+                    weft_default()
+                }
+            }
+        }
+        Proposals::Weft => weft_default(),
+    };
+    let (reference_name, reference, first_compared) = match reference {
+        Ok(reference) => reference,
+        Err((which, culprit)) => {
+            return Verdict::Diverged {
+                which,
+                culprit: Some(culprit),
+                wasm,
+            };
         }
     };
     if let Outcome::Rejected(why) = &reference {
@@ -137,11 +160,17 @@ pub fn compare_module(
             wasm,
         };
     }
-    for (index, (name, engine)) in engines.weft.iter().enumerate().skip(first_compared) {
-        let ours = weft_run::run(engine, &wasm, &exports);
-        if let Some(difference) = compare(&ours, &reference) {
+    for index in first_compared..engines.weft.len() {
+        let which = match run_weft(index) {
+            Ok(ours) => compare(&ours, &reference).map(|difference| {
+                let name = engines.weft[index].0;
+                format!("weft ({name}) and {reference_name} differ: {difference}")
+            }),
+            Err((panicked, _)) => Some(panicked),
+        };
+        if let Some(which) = which {
             return Verdict::Diverged {
-                which: format!("weft ({name}) and {reference_name} differ: {difference}"),
+                which,
                 culprit: Some(index),
                 wasm,
             };
@@ -151,6 +180,7 @@ pub fn compare_module(
     Verdict::Agreed {
         instantiated: matches!(reference, Outcome::Ran(_)),
         trap_messages: reference.traps().into_iter().map(str::to_string).collect(),
+        reference_panic,
         wasm,
         calls,
         traps,
@@ -168,6 +198,9 @@ pub struct Differential {
     calls: usize,
     traps: usize,
     trap_kinds: BTreeMap<String, u64>,
+    /// How many modules wasmi panicked on, and the first of them: its case and the panic.
+    reference_panics: u64,
+    first_reference_panic: Option<(u64, String)>,
 }
 
 impl Target for Differential {
@@ -181,7 +214,12 @@ impl Target for Differential {
                     calls,
                     traps,
                     trap_messages,
+                    reference_panic,
                 } => {
+                    if let Some(panic) = reference_panic {
+                        self.reference_panics += 1;
+                        self.first_reference_panic.get_or_insert((seed, panic));
+                    }
                     for message in trap_messages {
                         *self.trap_kinds.entry(trap_kind(&message)).or_default() += 1;
                     }
@@ -212,6 +250,14 @@ impl Target for Differential {
                 "traps, as the reference engines name them: {}",
                 tally(self.trap_kinds.clone())
             ),
+            match &self.first_reference_panic {
+                None => "wasmi panicked on no module".to_string(),
+                Some((seed, panic)) => format!(
+                    "wasmi panicked {} times; there weft's configurations were compared among \
+                     themselves (its bug; the first: case {seed}, {panic})",
+                    self.reference_panics
+                ),
+            },
         ]
     }
 }

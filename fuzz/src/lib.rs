@@ -16,6 +16,7 @@ mod exports;
 mod families;
 mod generate;
 mod outcome;
+pub mod panics;
 mod shrink;
 mod signatures;
 pub mod target;

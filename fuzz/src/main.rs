@@ -11,7 +11,7 @@ use weft_fuzz::cli_args::CliArgs;
 use weft_fuzz::differential::Differential;
 use weft_fuzz::threads::Threads;
 use weft_fuzz::wasi_calls::WasiCalls;
-use weft_fuzz::{Target, on_case_thread};
+use weft_fuzz::{Failure, Target, on_case_thread};
 
 /// Fuzzing of weft on stable Rust. Case I of a run is seed SEED+I; a target turns it into
 /// a checked run.
@@ -117,7 +117,11 @@ fn campaign(args: &Args) -> Result<ExitCode> {
         }
         let case = seed.wrapping_add(cases);
         cases += 1;
-        if let Err(failure) = target.run(case) {
+        let failure = match weft_fuzz::panics::catch(|| target.run(case)) {
+            Ok(checked) => checked.err(),
+            Err(panic) => Some(Failure::new(format!("panicked: {panic}"))),
+        };
+        if let Some(failure) = failure {
             println!("case {case} failed: {}", failure.what);
             if !failure.artifacts.is_empty() {
                 std::fs::create_dir_all(&args.save)

@@ -238,3 +238,42 @@ fn wasmi_misevaluates_the_divisor_guard_that_weft_gets_right() {
         _ => panic!("wasmi now agrees: give trap-free modules to it again (generate.rs)"),
     }
 }
+
+/// The reference engine's other bug, kept for the same reason: wasmi 2.0.0 panics
+/// translating a store whose address and value are one computed value, at an offset past
+/// 16 bits (`regressions/store_of_its_own_address.wast`). The fuzzer compares weft's
+/// configurations among themselves on such a module and counts the panic.
+#[test]
+fn wasmi_panics_on_a_store_of_its_own_address_where_weft_agrees_with_itself() {
+    let wasm = wat::parse_str(
+        r#"(module (memory 2) (func (export "store_own_address") (param i32)
+             (local.get 0) (i32.const 4) (i32.add) (local.tee 0) (local.get 0)
+             (i32.store offset=70000)))"#,
+    )
+    .expect("valid text");
+    match crate::differential::compare_module(&Engines::default(), wasm, 1, Proposals::Shared) {
+        Verdict::Agreed {
+            reference_panic: Some(panic),
+            calls,
+            ..
+        } => {
+            assert!(panic.contains("unreachable"), "{panic}");
+            assert_eq!(calls, 1);
+        }
+        Verdict::Agreed { .. } => {
+            panic!("wasmi no longer panics: drop this test, keep the regression script")
+        }
+        Verdict::NoModule => unreachable!("the module is given"),
+        Verdict::Diverged { which, .. } => panic!("{which}"),
+    }
+}
+
+/// A panic inside a catch comes back as what it said and where; a result passes through.
+#[test]
+fn a_caught_panic_says_what_and_where() {
+    let caught = crate::panics::catch(|| -> u32 { panic!("broken at case {}", 7) });
+    let said = caught.expect_err("it panicked");
+    assert!(said.starts_with("broken at case 7 at "), "{said}");
+    assert!(said.contains("tests.rs"), "{said}");
+    assert_eq!(crate::panics::catch(|| 5), Ok(5));
+}

@@ -5,7 +5,7 @@
 //! the memory, the output.
 
 use super::program::Preopen;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use crate::panics;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
@@ -68,16 +68,10 @@ pub fn run_case(
     let ctx = context(preopens, &stdout, &stderr)?;
     let mut store = Store::new(engine, ());
     let watchdog = Watchdog::start(limit, store.terminator());
-    let attempt = catch_unwind(AssertUnwindSafe(|| {
-        execute(engine, &mut store, &module, &ctx)
-    }));
+    let attempt = panics::catch(|| execute(engine, &mut store, &module, &ctx));
     let timed_out = watchdog.disarm();
     let (ending, errnos, memory) = match attempt {
-        Err(panic) => (
-            Ending::Panicked(panic_message(&*panic)),
-            Vec::new(),
-            Vec::new(),
-        ),
+        Err(panic) => (Ending::Panicked(panic), Vec::new(), Vec::new()),
         Ok(executed) => {
             let executed = executed?;
             let ending = match executed.status {
@@ -169,17 +163,6 @@ fn execute(
         errnos,
         memory: bytes,
     })
-}
-
-/// A panic's message, when it has one.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        text.to_string()
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic without a message".to_string()
-    }
 }
 
 /// Stops a store when its case has run too long: a thread that waits for the case to end
