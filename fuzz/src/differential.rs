@@ -17,11 +17,10 @@ use weft::{BoundsChecks, OptLevel};
 /// bytes again.
 const ARGUMENTS: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// The engines one process compares, made once: weft in three configurations (the first is
-/// the default one) and the reference engine.
+/// The weft engines one process compares, made once: three configurations, the first the
+/// default one. The reference engine is made anew for every module (`wasmi_run::run`).
 pub struct Engines {
     weft: [(&'static str, weft::Engine); 3],
-    reference: wasmi::Engine,
 }
 
 impl Default for Engines {
@@ -42,19 +41,15 @@ impl Default for Engines {
                     weft(BoundsChecks::Explicit, OptLevel::None),
                 ),
             ],
-            reference: wasmi_run::engine(),
         }
     }
 }
 
 impl Engines {
-    /// The reference engine with weft configurations of a test's choosing.
+    /// Weft configurations of a test's choosing.
     #[cfg(test)]
     pub fn with_weft(weft: [(&'static str, weft::Engine); 3]) -> Engines {
-        Engines {
-            weft,
-            reference: wasmi_run::engine(),
-        }
+        Engines { weft }
     }
 
     /// weft's configurations, each with its name; the first is the default one.
@@ -130,7 +125,7 @@ pub fn compare_module(
     let mut reference_panic = None;
     let reference = match proposals {
         Proposals::Shared => {
-            match panics::catch(|| wasmi_run::run(&engines.reference, &wasm, &exports)) {
+            match panics::catch(|| wasmi_run::run(&wasm, &exports)) {
                 Ok(outcome) => Ok(("wasmi", outcome, 0)),
                 // wasmi's own bug: weft's configurations are compared among themselves.
                 Err(panic) => {
