@@ -439,6 +439,11 @@ impl RefType {
         Some(RefType::new(ty.is_nullable(), heap))
     }
 
+    /// The type as the engine's own code sees it, naming concrete types by engine-wide id.
+    /// What holds the result (a host function's signature, a host global's or table's type)
+    /// has nothing to keep those types registered, so their groups are pinned, as
+    /// host-made objects' are: a forgotten id would go to another group, and the host
+    /// object would then match that group's type instead.
     pub(crate) fn to_wasm(&self, engine: &Engine) -> wasmparser::RefType {
         use wasmparser::{HeapType as H, UnpackedIndex};
         let heap = match &self.heap {
@@ -449,7 +454,10 @@ impl RefType {
             HeapType::ConcreteFunc(ty) => {
                 H::Concrete(UnpackedIndex::Module(engine.register_type(ty)))
             }
-            HeapType::Concrete(ty) => H::Concrete(UnpackedIndex::Module(ty.id)),
+            HeapType::Concrete(ty) => {
+                engine.types().pin(ty.id);
+                H::Concrete(UnpackedIndex::Module(ty.id))
+            }
         };
         wasmparser::RefType::new(self.nullable, heap).expect("engine type ids fit a packed index")
     }

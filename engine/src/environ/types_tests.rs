@@ -142,3 +142,67 @@ fn an_api_type_keeps_its_type_after_the_module_is_dropped() {
     // The object made from it pins the type: the store's objects point at its descriptor.
     assert_eq!(engine.types().len(), baseline + 1);
 }
+
+/// A host global or table whose type names a concrete type by id keeps that type: its type
+/// is checked against importing modules long after the API value that named it is gone,
+/// and a forgotten id would be given to another group.
+#[test]
+fn host_globals_and_tables_keep_the_concrete_types_they_name() {
+    let engine = crate::Engine::default();
+    let baseline = engine.types().len();
+    let module = crate::Module::new(
+        &engine,
+        "(module (type $s (struct (field i32))) (func (export \"f\") (param (ref null $s))))",
+    )
+    .expect("compiles");
+    let crate::ExternType::Func(func_type) =
+        module.exports().next().expect("an export").ty().clone()
+    else {
+        panic!("a function export")
+    };
+    let crate::ValType::Ref(reference) = func_type.params()[0].clone() else {
+        panic!("a reference parameter")
+    };
+    drop((func_type, module));
+    let mut store = crate::Store::new(&engine, ());
+    let global_type = crate::GlobalType::new(
+        crate::ValType::Ref(reference.clone()),
+        crate::Mutability::Var,
+    );
+    let global =
+        crate::Global::new(&mut store, global_type, crate::Val::AnyRef(None)).expect("a global");
+    let table = crate::Table::new(
+        &mut store,
+        crate::TableType::new(reference, 1, None),
+        crate::Val::AnyRef(None),
+    )
+    .expect("a table");
+    // Only the global and the table name the struct type now.
+    assert_eq!(engine.types().len(), baseline + 1);
+    // A module importing them with that type links; one expecting another type does not,
+    // even when that type is registered after the first could have been forgotten.
+    let importer = |fields: &str| {
+        crate::Module::new(
+            &engine,
+            &format!(
+                "(module (type $s (struct {fields})) \
+                 (import \"host\" \"g\" (global (mut (ref null $s)))) \
+                 (import \"host\" \"t\" (table 1 (ref null $s))))"
+            ),
+        )
+        .expect("compiles")
+    };
+    let link = |store: &mut crate::Store<()>, module: &crate::Module| {
+        let mut linker = crate::Linker::new(&engine);
+        linker.define("host", "g", global)?;
+        linker.define("host", "t", table)?;
+        linker.instantiate(&mut *store, module)
+    };
+    let other = importer("(field i64)");
+    assert!(
+        link(&mut store, &other).is_err(),
+        "another struct type linked"
+    );
+    let same = importer("(field i32)");
+    link(&mut store, &same).expect("the global's and table's own type links");
+}
