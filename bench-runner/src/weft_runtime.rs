@@ -87,7 +87,16 @@ impl Runtime for WeftRuntime {
         };
         marks.instantiated();
         let ran = match program.instance().get_func(&mut store, "_start") {
-            Some(start) => start.typed::<(), ()>(&store)?.call(&mut store, ()),
+            Some(start) => start
+                .typed::<(), ()>(&store)
+                .with_context(|| {
+                    format!(
+                        "`{}`'s `_start` is not a program's entry point (no parameters, \
+                         no results)",
+                        workload.file.display()
+                    )
+                })?
+                .call(&mut store, ()),
             None => bail!("`{}` exports no `_start`", workload.file.display()),
         };
         check_exit(workload, program.finish(&mut store, ran))

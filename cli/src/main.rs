@@ -43,7 +43,11 @@ enum Command {
 const TRAP_STATUS: u8 = 128 + 6;
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_exit(&err),
+    };
+    let result = match cli.command {
         Command::Run(args) => run::run(&args).map(|status| status.code()),
         Command::Wast(args) => wast::run(&args).map(|()| 0),
         Command::Bench(args) => bench::run(&args).map(|()| 0),
@@ -64,6 +68,18 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+    }
+}
+
+/// What clap's own exit does, except that a help or version text that cannot be written (to
+/// a full disk, a closed pipe) is a failure instead of a silent success.
+fn clap_exit(err: &clap::Error) -> ExitCode {
+    match err.print() {
+        Ok(()) => ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2)),
+        Err(error) => {
+            eprintln!("error: cannot write to standard output: {error}");
+            ExitCode::FAILURE
         }
     }
 }

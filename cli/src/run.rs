@@ -6,7 +6,7 @@ use crate::wasm_options::WasmOptions;
 use crate::watchdog::Watchdog;
 use anyhow::{Context, Result, bail};
 use std::io::{Write, stdout};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use weft::{
     Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, ProfilingStrategy, Store,
     Val, WasiThreadsModel, WasmFeatures,
@@ -471,9 +471,10 @@ fn print_results(store: &Store<()>, name: &str, results: &[Val]) -> Result<(), w
     for result in results {
         writeln!(out, "{}", display_val(store, result))
             .and_then(|()| out.flush())
-            .map_err(|error| weft::Error::Io {
-                path: PathBuf::from(format!("<stdout, results of `{name}`>")),
-                error,
+            .map_err(|error| {
+                weft::Error::msg(format!(
+                    "cannot write the results of `{name}` to standard output: {error}"
+                ))
             })?;
     }
     Ok(())

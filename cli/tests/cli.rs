@@ -580,6 +580,14 @@ fn bench_fails_on_a_failing_program_and_on_a_regression() {
         &weft(&["bench", "--iterations", "1", failing.path()]),
         "exited with status 3",
     );
+    let returns = file(
+        "bench-returns.wat",
+        r#"(module (func (export "_start") (result i32) (i32.const 0)))"#,
+    );
+    assert_one_line_error(
+        &weft(&["bench", "--iterations", "1", returns.path()]),
+        "`_start` is not a program's entry point (no parameters, no results)",
+    );
     let workload = bench_workload("bench-compare.wat", 0);
     let earlier = |execute_s: f64| {
         format!(
@@ -798,4 +806,36 @@ fn odd_values_get_one_clear_line() {
     assert_one_line_error(&output, "components");
     let newline = weft(&["run", "--invoke", "a\nb", path]);
     assert_one_line_error(&newline, "a b");
+}
+
+/// Output that cannot be written (here to a full disk) is a failure with one line, for the
+/// results of `--invoke` as for the help text, which clap's own exit would call a success.
+#[test]
+#[cfg(target_os = "linux")]
+fn output_that_cannot_be_written_is_a_failure() {
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("Linux's always-full device");
+    let module = file(
+        "full.wat",
+        r#"(module (func (export "answer") (result i32) (i32.const 42)))"#,
+    );
+    let to_full = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap()
+    };
+    let results = to_full(&["run", "--invoke", "answer", module.path.to_str().unwrap()]);
+    assert_one_line_error(
+        &results,
+        "cannot write the results of `answer` to standard output",
+    );
+    assert_one_line_error(&to_full(&["--help"]), "cannot write to standard output");
+    assert_one_line_error(
+        &to_full(&["run", "--help"]),
+        "cannot write to standard output",
+    );
 }

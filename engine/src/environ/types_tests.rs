@@ -184,7 +184,7 @@ fn host_globals_and_tables_keep_the_concrete_types_they_name() {
     let importer = |fields: &str| {
         crate::Module::new(
             &engine,
-            &format!(
+            format!(
                 "(module (type $s (struct {fields})) \
                  (import \"host\" \"g\" (global (mut (ref null $s)))) \
                  (import \"host\" \"t\" (table 1 (ref null $s))))"
