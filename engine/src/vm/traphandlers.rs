@@ -420,7 +420,7 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
         unsafe { Some((*block).set_stack_limit(limit)) }
     };
 
-    let activation = Activation {
+    let mut activation = Activation {
         parent,
         jmp_buf: Cell::new(ptr::null_mut()),
         block,
@@ -481,7 +481,9 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
     if kind == TrapKind::StackOverflow && unsafe { (*block).is_interrupted() } {
         kind = TrapKind::Interrupted;
     }
-    let frames = activation.frames.get();
+    // In place: a copy of the frames would take its own stack slot, and this frame is below
+    // every guest thread's wasm, where a few hundred bytes can cost a page per thread.
+    let frames = activation.frames.get_mut();
     Err(UnwindReason::Trap {
         kind,
         pcs: frames.pcs[..frames.len].to_vec(),
