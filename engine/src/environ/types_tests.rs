@@ -113,14 +113,11 @@ fn an_engine_forgets_the_types_of_dropped_modules() {
     assert_eq!(engine.types().len(), baseline);
 }
 
-/// A type the API handed out by id stays registered while the API value lives, after its
-/// module is gone: hosts take struct types from a module they then drop.
-#[test]
-fn an_api_type_keeps_its_type_after_the_module_is_dropped() {
-    let engine = crate::Engine::default();
-    let baseline = engine.types().len();
+/// The type of `f`'s parameter in a module declaring `(struct (field i32))`, once the module
+/// is dropped: a reference naming that struct type by id, as a host takes it from a module.
+fn struct_reference(engine: &crate::Engine) -> crate::RefType {
     let module = crate::Module::new(
-        &engine,
+        engine,
         "(module (type $s (struct (field i32))) (func (export \"f\") (param (ref null $s))))",
     )
     .expect("compiles");
@@ -131,10 +128,20 @@ fn an_api_type_keeps_its_type_after_the_module_is_dropped() {
     let crate::ValType::Ref(reference) = func_type.params()[0].clone() else {
         panic!("a reference parameter")
     };
+    reference
+}
+
+/// A type the API handed out by id stays registered while the API value lives, after its
+/// module is gone: hosts take struct types from a module they then drop.
+#[test]
+fn an_api_type_keeps_its_type_after_the_module_is_dropped() {
+    let engine = crate::Engine::default();
+    let baseline = engine.types().len();
+    let reference = struct_reference(&engine);
     let crate::HeapType::Concrete(struct_type) = reference.heap_type().clone() else {
         panic!("a concrete type")
     };
-    drop((func_type, reference, module));
+    drop(reference);
     assert_eq!(engine.types().len(), baseline + 1);
     let mut store = crate::Store::new(&engine, ());
     crate::AnyRef::new_struct_default(&mut store, &struct_type).expect("a struct of it");
@@ -150,20 +157,7 @@ fn an_api_type_keeps_its_type_after_the_module_is_dropped() {
 fn host_globals_and_tables_keep_the_concrete_types_they_name() {
     let engine = crate::Engine::default();
     let baseline = engine.types().len();
-    let module = crate::Module::new(
-        &engine,
-        "(module (type $s (struct (field i32))) (func (export \"f\") (param (ref null $s))))",
-    )
-    .expect("compiles");
-    let crate::ExternType::Func(func_type) =
-        module.exports().next().expect("an export").ty().clone()
-    else {
-        panic!("a function export")
-    };
-    let crate::ValType::Ref(reference) = func_type.params()[0].clone() else {
-        panic!("a reference parameter")
-    };
-    drop((func_type, module));
+    let reference = struct_reference(&engine);
     let mut store = crate::Store::new(&engine, ());
     let global_type = crate::GlobalType::new(
         crate::ValType::Ref(reference.clone()),
