@@ -1,6 +1,7 @@
 //! A trap's wasm backtrace: the frames it passed through, innermost first, named from the
 //! module's `name` section (or by index without one), each at the byte offset of its
-//! instruction; under both bounds-checking strategies; empty for errors raised by the host.
+//! instruction; under both bounds-checking strategies, and the same whether small functions
+//! were inlined or not; empty for errors raised by the host.
 
 use weft::*;
 
@@ -114,4 +115,53 @@ fn errors_raised_by_the_host_have_no_backtrace() {
     let error = outer.call(&mut store, 0).unwrap_err();
     assert_eq!(error.trap(), Some(Trap::Interrupted));
     assert!(error.backtrace().is_none());
+}
+
+/// Three small functions, each inlined into its caller by default: a division (whose
+/// checks trap out of line), a load and a recursion that ends in `unreachable`.
+const INLINED: &str = r#"
+(module $inlined
+  (memory 1)
+  (func $divide (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func $load (param i32) (result i32) (i32.load (local.get 0)))
+  (func $count_down (param i32)
+    (if (i32.eqz (local.get 0)) (then unreachable))
+    (call $count_down (i32.sub (local.get 0) (i32.const 1))))
+  (func $pick (param i32) (result i32)
+    (if (result i32) (i32.eq (local.get 0) (i32.const 1))
+      (then (call $divide (i32.const 7) (i32.const 0)))
+      (else (if (result i32) (i32.eq (local.get 0) (i32.const 2))
+        (then (call $divide (i32.const 0x80000000) (i32.const -1)))
+        (else (if (result i32) (i32.eq (local.get 0) (i32.const 3))
+          (then (call $load (i32.const 65536)))
+          (else
+            (if (i32.lt_u (local.get 0) (i32.const 8)) (then (call $count_down (local.get 0))))
+            (i32.const 0))))))))
+  (func $outer (export "outer") (param i32) (drop (call $pick (local.get 0)))))
+"#;
+
+#[test]
+fn inlined_functions_keep_their_frames() {
+    let engine_with = |inline: bool| {
+        let mut config = Config::new();
+        config.cranelift_inlining(inline);
+        Engine::new(&config).unwrap()
+    };
+    let (inlined, called) = (engine_with(true), engine_with(false));
+    for (arg, trap, depth) in [
+        (1, Trap::IntegerDivisionByZero, 3),
+        (2, Trap::IntegerOverflow, 3),
+        (3, Trap::MemoryOutOfBounds, 3),
+        (5, Trap::Unreachable, 8),
+    ] {
+        let [with, without] = [&inlined, &called].map(|engine| trap_of(engine, INLINED, arg));
+        assert_eq!(with.trap(), Some(trap), "argument {arg}");
+        let frames = with.backtrace().expect("a backtrace").frames();
+        assert_eq!(frames.len(), depth, "argument {arg}: {frames:?}");
+        assert_eq!(
+            frames,
+            without.backtrace().expect("a backtrace").frames(),
+            "argument {arg}"
+        );
+    }
 }

@@ -27,6 +27,10 @@ pub struct Engines {
 impl Default for Engines {
     fn default() -> Self {
         let weft = |bounds_checks, opt_level| weft_run::engine(bounds_checks, opt_level);
+        // Optimized code is compared with and without inlining: small functions are
+        // inlined by default.
+        let mut not_inlined = weft_run::config(BoundsChecks::Explicit, OptLevel::Speed);
+        not_inlined.cranelift_inlining(false);
         Engines {
             weft: [
                 (
@@ -34,8 +38,8 @@ impl Default for Engines {
                     weft(BoundsChecks::GuardPages, OptLevel::Speed),
                 ),
                 (
-                    "explicit bounds checks, optimized",
-                    weft(BoundsChecks::Explicit, OptLevel::Speed),
+                    "explicit bounds checks, optimized, nothing inlined",
+                    weft::Engine::new(&not_inlined).expect("the host is a supported target"),
                 ),
                 (
                     "explicit bounds checks, unoptimized",

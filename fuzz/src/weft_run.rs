@@ -13,6 +13,11 @@ pub const THREAD_STACK: usize = WASM_STACK + (8 << 20);
 
 /// An engine for the cases, with `bounds_checks` and Cranelift's `opt_level`.
 pub fn engine(bounds_checks: BoundsChecks, opt_level: OptLevel) -> Engine {
+    Engine::new(&config(bounds_checks, opt_level)).expect("the host is a supported target")
+}
+
+/// The configuration of [`engine`], for a variant of it.
+pub fn config(bounds_checks: BoundsChecks, opt_level: OptLevel) -> Config {
     let mut config = Config::new();
     config
         .wasm_features(WasmFeatures::default())
@@ -24,7 +29,7 @@ pub fn engine(bounds_checks: BoundsChecks, opt_level: OptLevel) -> Engine {
         // Room for the deepest recursion the fuel guard allows, even in unoptimized code's
         // larger frames: a stack limit is a resource, not a result to compare.
         .max_wasm_stack(WASM_STACK);
-    Engine::new(&config).expect("the host is a supported target")
+    config
 }
 
 /// Runs `wasm` (whose exports are `exports`) on `engine`.

@@ -6,7 +6,8 @@ use crate::vm::FrameSymbol;
 use std::fmt;
 
 /// The wasm frames a trap passed through, innermost first: the trapping function, then its
-/// callers, up to the host's call into wasm (at most 32). Empty when weft cannot tell: for a
+/// callers, up to the host's call into wasm (at most 32 machine frames; a function inlined
+/// into another still has a frame of its own here). Empty when weft cannot tell: for a
 /// trap raised by host code (a failed host function, an interrupted wait) rather than by a
 /// fault in compiled code, and for a guest thread's trap reported to another thread.
 ///

@@ -155,6 +155,15 @@ impl Config {
         self
     }
 
+    /// Whether optimized code inlines small functions (a few dozen wasm instructions) into
+    /// their calls, one level deep: on by default, as call-heavy code runs faster for it;
+    /// traps and backtraces still name the inlined functions. Unlike Wasmtime, whose
+    /// `compiler_inlining` is off by default.
+    pub fn cranelift_inlining(&mut self, inline: bool) -> &mut Self {
+        self.tunables.inline_functions = inline;
+        self
+    }
+
     /// Run Cranelift's IR verifier on all generated code (on by default in debug builds).
     pub fn verify_ir(&mut self, verify: bool) -> &mut Self {
         self.tunables.verify_ir = verify;

@@ -11,6 +11,7 @@ mod code_memory;
 mod exceptions;
 mod func_env;
 mod gc;
+mod inline;
 mod relaxed_simd;
 mod simd;
 mod tail_calls;
@@ -21,6 +22,8 @@ mod traps;
 #[cfg(test)]
 mod atomics_tests;
 #[cfg(test)]
+mod inline_tests;
+#[cfg(test)]
 mod simd_tests;
 #[cfg(test)]
 mod tests;
@@ -28,6 +31,7 @@ mod tests;
 use self::abi::{func_signature, is_supported_ref, wasm_signature};
 use self::code_memory::CodeMemory;
 use self::func_env::ModuleEnv;
+use self::inline::{InlineBodies, fits_offsets, may_inline};
 use self::trampolines::{
     array_call_signature, build_array_call, build_host_call, build_mutex_fast_path,
 };
@@ -38,7 +42,7 @@ use crate::environ::{
     Tunables, VMOffsets, WasmError, unsupported,
 };
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::Signature;
+use cranelift_codegen::ir::{self, Signature};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{CodegenError, Context, FinalizedMachExceptionHandler};
@@ -65,6 +69,7 @@ impl CodeRange {
         len: 0,
         traps: Vec::new(),
         sources: Vec::new(),
+        inlined: Vec::new(),
         handlers: Vec::new(),
     };
 }
@@ -239,23 +244,47 @@ impl Compiler {
                 ..self.isa.frontend_config()
             },
         };
-        // Functions compile in parallel, each worker with its own scratch; the JIT takes
-        // the machine code in index order afterwards.
-        let bodies = module
-            .function_bodies
-            .par_iter()
-            .zip(&env.func_ids)
-            .zip(defined_types)
-            .enumerate()
-            .map_init(Scratch::new, |scratch, (defined, ((range, &id), &ty))| {
-                let index = module.num_imported_functions + defined as u32;
-                let reader = BinaryReader::new(&bytes[range.clone()], range.start as u64);
-                let body = FunctionBody::new(reader);
-                let func_type = module.func_type(ty);
-                let signature = func_signature(&env.signatures, ty);
-                scratch.compile(&*self.isa, id, signature, |b| {
-                    translate_function(&env, b, &body, index, func_type)
+        let translate = |defined: usize, b: &mut FunctionBuilder<'_>| {
+            let range = &module.function_bodies[defined];
+            let reader = BinaryReader::new(&bytes[range.clone()], range.start as u64);
+            let index = module.num_imported_functions + defined as u32;
+            let func_type = module.func_type(defined_types[defined]);
+            translate_function(&env, b, &FunctionBody::new(reader), index, func_type)
+        };
+        let signature = |defined: usize| func_signature(&env.signatures, defined_types[defined]);
+        // The functions small enough to inline are translated first, in parallel; each is
+        // translated again as a caller below, which costs little as they are small.
+        let mut inline_bodies = InlineBodies::default();
+        if self.tunables.inline_functions
+            && self.tunables.opt_level != OptLevel::None
+            && fits_offsets(bytes.len())
+        {
+            let candidates = (0..defined_types.len())
+                .into_par_iter()
+                .filter(|&defined| may_inline(&module.function_bodies[defined]))
+                .map_init(FunctionBuilderContext::new, |builder, defined| {
+                    build_function(&*self.isa, builder, signature(defined), |b| {
+                        translate(defined, b)
+                    })
+                    .map(|function| (env.func_ids[defined], function))
                 })
+                .collect::<Result<Vec<_>, _>>()?;
+            for (id, function) in &candidates {
+                inline_bodies.offer(*id, function);
+            }
+        }
+        // Functions compile in parallel, each worker with its own scratch; the JIT takes the
+        // machine code in index order afterwards.
+        let bodies = (0..defined_types.len())
+            .into_par_iter()
+            .map_init(Scratch::new, |scratch, defined| {
+                scratch.compile(
+                    &*self.isa,
+                    env.func_ids[defined],
+                    signature(defined),
+                    |b| translate(defined, b),
+                    &inline_bodies,
+                )
             })
             .collect::<Result<Vec<_>, _>>()?;
         let functions = bodies
@@ -405,6 +434,7 @@ struct PendingFunction {
     len: usize,
     traps: Vec<TrapSite>,
     sources: Vec<SourceSite>,
+    inlined: Vec<Vec<u32>>,
     handlers: Vec<HandlerSite>,
 }
 
@@ -416,6 +446,7 @@ struct CompiledBody {
     relocs: Vec<ModuleReloc>,
     traps: Vec<TrapSite>,
     sources: Vec<SourceSite>,
+    inlined: Vec<Vec<u32>>,
     handlers: Vec<HandlerSite>,
 }
 
@@ -433,19 +464,25 @@ impl Scratch {
         }
     }
 
-    /// Builds function `id` with `build` and compiles it for `isa`.
+    /// Builds function `id` with `build`, inlines into it the calls of `inline_bodies` that
+    /// qualify, and compiles it for `isa`.
     fn compile(
         &mut self,
         isa: &dyn TargetIsa,
         id: FuncId,
         signature: &Signature,
         build: impl FnOnce(&mut FunctionBuilder<'_>) -> Result<(), WasmError>,
+        inline_bodies: &InlineBodies,
     ) -> Result<CompiledBody, WasmError> {
+        // The context's function is reused, so that its tables keep their capacity.
         self.context.clear();
         self.context.func.signature = signature.clone();
         let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder);
         build(&mut builder)?;
         builder.finalize(isa.frontend_config());
+        let inlined = inline_bodies
+            .inline_into(&mut self.context)
+            .map_err(codegen_error)?;
         self.context
             .compile(isa, &mut ControlPlane::default())
             .map_err(|error| match error.inner {
@@ -528,9 +565,25 @@ impl Scratch {
             relocs,
             traps,
             sources,
+            inlined,
             handlers,
         })
     }
+}
+
+/// The IR of a function of type `signature` that `build` emits, in a function of its own.
+fn build_function(
+    isa: &dyn TargetIsa,
+    builder_context: &mut FunctionBuilderContext,
+    signature: &Signature,
+    build: impl FnOnce(&mut FunctionBuilder<'_>) -> Result<(), WasmError>,
+) -> Result<ir::Function, WasmError> {
+    let mut function =
+        ir::Function::with_name_signature(ir::UserFuncName::default(), signature.clone());
+    let mut builder = FunctionBuilder::new(&mut function, builder_context);
+    build(&mut builder)?;
+    builder.finalize(isa.frontend_config());
+    Ok(function)
 }
 
 /// Drives one `JITModule` from declarations to finalized code.
@@ -575,7 +628,9 @@ impl CodeBuilder {
         signature: &Signature,
         build: impl FnOnce(&mut FunctionBuilder<'_>) -> Result<(), WasmError>,
     ) -> Result<PendingFunction, WasmError> {
-        let body = self.scratch.compile(&*self.isa, id, signature, build)?;
+        let body =
+            self.scratch
+                .compile(&*self.isa, id, signature, build, &InlineBodies::default())?;
         self.define(body)
     }
 
@@ -590,6 +645,7 @@ impl CodeBuilder {
             len: body.code.len(),
             traps: body.traps,
             sources: body.sources,
+            inlined: body.inlined,
             handlers: body.handlers,
         })
     }
@@ -618,6 +674,7 @@ impl FinishedCode {
             len: function.len,
             traps: function.traps,
             sources: function.sources,
+            inlined: function.inlined,
             handlers: function.handlers,
         }
     }

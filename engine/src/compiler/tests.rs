@@ -17,6 +17,7 @@ pub(super) fn compiler(bounds_checks: BoundsChecks) -> Compiler {
         detect_races: false,
         explore: false,
         opt_level: crate::environ::OptLevel::Speed,
+        inline_functions: true,
     })
     .expect("the host is supported")
 }

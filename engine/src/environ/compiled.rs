@@ -15,6 +15,10 @@ pub struct CodeRange {
     /// Where the code of each wasm instruction starts, in code order: for backtraces.
     /// Empty for trampolines, which have no wasm source.
     pub sources: Vec<SourceSite>,
+    /// For code inlined from other functions: the binary offsets of the inlined instruction
+    /// and of the calls it was inlined at, outermost call first. A source site whose
+    /// `wasm_offset` has [`INLINED`] set indexes this list.
+    pub inlined: Vec<Vec<u32>>,
     /// The calls inside a `try_table`, where an exception thrown out of the callee lands.
     pub handlers: Vec<HandlerSite>,
 }
@@ -31,22 +35,36 @@ pub struct HandlerSite {
 }
 
 /// The machine code of one wasm instruction starts at `code_offset` of its function's code;
-/// the instruction is at byte `wasm_offset` of the module's binary.
+/// the instruction is at byte `wasm_offset` of the module's binary, or, with [`INLINED`] set,
+/// was inlined: the rest of `wasm_offset` indexes [`CodeRange::inlined`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct SourceSite {
     pub code_offset: u32,
     pub wasm_offset: u32,
 }
 
+/// The bit of [`SourceSite::wasm_offset`] that marks inlined code; the compiler inlines
+/// nothing in binaries of 2 GiB or more, whose offsets could have it set.
+pub const INLINED: u32 = 1 << 31;
+
 impl CodeRange {
-    /// The binary offset of the wasm instruction whose code holds `code_offset`.
-    pub fn wasm_offset(&self, code_offset: u32) -> Option<u32> {
+    /// The binary offsets of the wasm instructions behind the code at `code_offset`,
+    /// innermost first: the one instruction, or for inlined code the inlined instruction
+    /// and then each call it was inlined at. Empty for code of no instruction.
+    pub fn wasm_offsets(&self, code_offset: u32) -> Vec<u32> {
         let after = self
             .sources
             .partition_point(|site| site.code_offset <= code_offset);
-        after
-            .checked_sub(1)
-            .map(|index| self.sources[index].wasm_offset)
+        let Some(site) = after.checked_sub(1).map(|index| self.sources[index]) else {
+            return Vec::new();
+        };
+        if site.wasm_offset & INLINED == 0 {
+            return vec![site.wasm_offset];
+        }
+        self.inlined
+            .get((site.wasm_offset & !INLINED) as usize)
+            .map(|chain| chain.iter().rev().copied().collect())
+            .unwrap_or_default()
     }
 }
 

@@ -21,8 +21,8 @@ pub(crate) use builtins::foreach_builtin_function;
 pub use builtins::{BuiltinIndex, BuiltinParam, code_location, split_location};
 pub use canonical::{canonical_global, canonical_table};
 pub use compiled::{
-    CodeRange, CompiledCode, HandlerSite, HostTrampolineCode, MutexFastPath, MutexFastPathCode,
-    SourceSite,
+    CodeRange, CompiledCode, HandlerSite, HostTrampolineCode, INLINED, MutexFastPath,
+    MutexFastPathCode, SourceSite,
 };
 pub(crate) use module::unsupported;
 pub use module::{

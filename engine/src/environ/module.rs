@@ -342,6 +342,19 @@ impl ModuleInfo {
         self.func_type(self.functions[index as usize])
     }
 
+    /// The defined function (imports not counted) whose body holds byte `offset` of the
+    /// binary.
+    pub fn defined_function_at(&self, offset: u32) -> Option<u32> {
+        let offset = offset as usize;
+        let after = self
+            .function_bodies
+            .partition_point(|body| body.start <= offset);
+        let index = after.checked_sub(1)?;
+        self.function_bodies[index]
+            .contains(&offset)
+            .then_some(index as u32)
+    }
+
     /// Function type `type_index`; validation guarantees the index names one.
     pub fn func_type(&self, type_index: u32) -> &FuncType {
         self.types[type_index as usize].composite_type.unwrap_func()

@@ -50,6 +50,8 @@ pub struct Tunables {
     pub explore: bool,
     /// Cranelift's optimization level.
     pub opt_level: OptLevel,
+    /// Inline small functions into their callers (`compiler::inline`) when optimizing.
+    pub inline_functions: bool,
 }
 
 #[allow(
@@ -66,6 +68,7 @@ impl Default for Tunables {
             detect_races: false,
             explore: false,
             opt_level: OptLevel::Speed,
+            inline_functions: true,
         }
     }
 }

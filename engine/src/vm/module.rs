@@ -69,18 +69,32 @@ impl ModuleRuntime {
         registry.is_subtype(sub, sup)
     }
 
-    /// The function whose code holds `pc`, if one of this module's does.
-    pub fn symbolize(&self, pc: usize) -> Option<FrameSymbol> {
-        (0..self.info.function_bodies.len() as u32).find_map(|defined| {
+    /// The wasm frames of the code at `pc`, innermost first, if one of this module's
+    /// functions holds it: the function, preceded by the functions inlined into it there.
+    pub fn symbolize(&self, pc: usize) -> Vec<FrameSymbol> {
+        let found = (0..self.info.function_bodies.len() as u32).find_map(|defined| {
             let code = self.code.function(defined);
             let offset = pc
                 .checked_sub(code.start)
                 .filter(|&offset| offset < code.len)?;
-            Some(FrameSymbol {
-                wasm_offset: code.wasm_offset(offset as u32),
+            Some((defined, code.wasm_offsets(offset as u32)))
+        });
+        let Some((defined, offsets)) = found else {
+            return Vec::new();
+        };
+        let Some((&outermost, inlined)) = offsets.split_last() else {
+            return vec![self.function_symbol(defined)];
+        };
+        let inlined_frames = inlined.iter().map(|&offset| FrameSymbol {
+            wasm_offset: Some(offset),
+            ..self.function_symbol(self.info.defined_function_at(offset).unwrap_or(defined))
+        });
+        inlined_frames
+            .chain([FrameSymbol {
+                wasm_offset: Some(outermost),
                 ..self.function_symbol(defined)
-            })
-        })
+            }])
+            .collect()
     }
 
     /// Defined function `defined` (imports not counted) by its names, at no offset.

@@ -566,13 +566,15 @@ impl StoreOpaque {
     pub fn symbolize(&self, pcs: &[usize]) -> Vec<FrameSymbol> {
         pcs.iter()
             .enumerate()
-            .filter_map(|(depth, &pc)| {
+            .flat_map(|(depth, &pc)| {
                 // Below the innermost frame, each address is a return address, just after
                 // its call.
                 let pc = if depth == 0 { pc } else { pc.wrapping_sub(1) };
                 self.instances
                     .iter()
-                    .find_map(|record| record.instance.module().symbolize(pc))
+                    .map(|record| record.instance.module().symbolize(pc))
+                    .find(|frames| !frames.is_empty())
+                    .unwrap_or_default()
             })
             .collect()
     }
