@@ -87,6 +87,10 @@ fn target(args: &Args) -> Result<Box<dyn Target>> {
                     weft.display()
                 );
             }
+            // The cases run weft in directories of their own, so a relative path would name
+            // another file there.
+            let weft = std::fs::canonicalize(&weft)
+                .with_context(|| format!("cannot resolve {}", weft.display()))?;
             Box::new(CliArgs::new(weft)?)
         }
     })
