@@ -46,6 +46,26 @@ fn a_seed_makes_the_same_command_line_and_files() {
     assert_ne!(args::case(1, &corpus).args, args::case(2, &corpus).args);
 }
 
+/// Case 867199922319306849 (a commit's CI seed, run longer) gave two file arguments the same
+/// dangling link, and the second link could not be made: no case makes a link twice.
+#[test]
+fn no_case_makes_a_link_twice() {
+    let corpus = corpus();
+    for seed in (0..2000).chain([867_199_922_319_306_849]) {
+        let case = args::case(seed, &corpus);
+        let links: Vec<&PathBuf> = case
+            .entries
+            .iter()
+            .filter_map(|entry| match entry {
+                scratch::Entry::Symlink { path, .. } => Some(path),
+                _ => None,
+            })
+            .collect();
+        let distinct: std::collections::HashSet<_> = links.iter().collect();
+        assert_eq!(distinct.len(), links.len(), "seed {seed}: {links:?}");
+    }
+}
+
 #[test]
 fn the_first_seeds_pass() {
     let mut target = CliArgs::new(weft()).unwrap();

@@ -123,11 +123,11 @@ impl Builder<'_> {
         let odd: &[u8] = match self.rng.gen_range(0..14) {
             0 => b"missing.wasm",
             1 => {
-                self.entries.push(Entry::Dir("dir.wasm".into()));
+                self.add_once(Entry::Dir("dir.wasm".into()));
                 b"dir.wasm"
             }
             2 => {
-                self.entries.push(Entry::File {
+                self.add_once(Entry::File {
                     path: "empty.wasm".into(),
                     bytes: Vec::new(),
                     mode: 0o644,
@@ -146,14 +146,14 @@ impl Builder<'_> {
                 return path.into_os_string();
             }
             5 => {
-                self.entries.push(Entry::Symlink {
+                self.add_once(Entry::Symlink {
                     path: "dangling.wasm".into(),
                     target: "nowhere.wasm".into(),
                 });
                 b"dangling.wasm"
             }
             6 => {
-                self.entries.push(Entry::Symlink {
+                self.add_once(Entry::Symlink {
                     path: "loop.wasm".into(),
                     target: "loop.wasm".into(),
                 });
@@ -227,6 +227,14 @@ impl Builder<'_> {
             mode: 0o644,
         });
         path
+    }
+
+    /// Adds `entry` unless an earlier file argument of the case already made it: a second
+    /// symbolic link at one path cannot be made.
+    fn add_once(&mut self, entry: Entry) {
+        if !self.entries.contains(&entry) {
+            self.entries.push(entry);
+        }
     }
 
     fn note(&mut self, info: &Info) {
