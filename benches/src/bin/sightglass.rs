@@ -10,7 +10,8 @@
 //! on a shared machine (frequency, other load) touches both alike. Writes, beside criterion's folder
 //! (`target/sightglass/`):
 //! - `report.json`: one `weft bench --json` line per file and runtime;
-//! - `report.md`: the ratio table (compile, instantiate, execute; geometric means);
+//! - `report.md`: the ratio table (compile, instantiate and execute medians, the fastest
+//!   execute iterations; geometric means);
 //! - `report.html`: the execute ratios as bars, 1.0 marked.
 //!
 //! The previous run's `report.json` is kept as `previous.json` and compared with: every
@@ -188,7 +189,7 @@ fn workloads(root: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The execute ratios as horizontal bars on a log scale, with 1.0 marked.
-fn html(rows: &[(String, [f64; 3])]) -> String {
+fn html(rows: &[(String, [f64; 4])]) -> String {
     const ROW: f64 = 22.0;
     const LABEL: f64 = 260.0;
     const WIDTH: f64 = 420.0;

@@ -63,12 +63,11 @@ pub(super) struct InlineBodies {
 }
 
 impl InlineBodies {
-    /// Keeps `function` (translated as `id`) if it is small enough and can be inlined.
-    pub(super) fn offer(&mut self, id: FuncId, function: &ir::Function) {
-        if function.dfg.num_values() > SMALL_CALLEE || !inlinable(function) {
+    /// Keeps `body` (translated as `id`) if it is small enough and can be inlined.
+    pub(super) fn offer(&mut self, id: FuncId, mut body: ir::Function) {
+        if body.dfg.num_values() > SMALL_CALLEE || !inlinable(&body) {
             return;
         }
-        let mut body = function.clone();
         let tagged: Vec<(ir::Inst, SourceLoc)> = instructions(&body)
             .map(|inst| (inst, body.srcloc(inst)))
             .filter(|(_, loc)| !loc.is_default())

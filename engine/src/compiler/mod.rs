@@ -12,6 +12,7 @@ mod exceptions;
 mod func_env;
 mod gc;
 mod inline;
+mod placement;
 mod relaxed_simd;
 mod simd;
 mod tail_calls;
@@ -23,6 +24,8 @@ mod traps;
 mod atomics_tests;
 #[cfg(test)]
 mod inline_tests;
+#[cfg(test)]
+mod placement_tests;
 #[cfg(test)]
 mod simd_tests;
 #[cfg(test)]
@@ -154,6 +157,8 @@ impl Compiler {
             ("enable_probestack", "false"),
             // Lets the runtime walk wasm frames when a trap occurs.
             ("preserve_frame_pointers", "true"),
+            // Block offsets and edges, from which `placement` finds loops.
+            ("machine_code_cfg_info", "true"),
         ];
         for (name, value) in settings {
             flags.set(name, value).map_err(codegen_error)?;
@@ -269,8 +274,8 @@ impl Compiler {
                     .map(|function| (env.func_ids[defined], function))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            for (id, function) in &candidates {
-                inline_bodies.offer(*id, function);
+            for (id, function) in candidates {
+                inline_bodies.offer(id, function);
             }
         }
         // Functions compile in parallel, each worker with its own scratch; the JIT takes the
@@ -442,6 +447,8 @@ struct PendingFunction {
 struct CompiledBody {
     id: FuncId,
     alignment: u64,
+    /// Where in a cache line the function should start, for its loops (see `placement`).
+    line_offset: Option<u32>,
     code: Vec<u8>,
     relocs: Vec<ModuleReloc>,
     traps: Vec<TrapSite>,
@@ -550,6 +557,18 @@ impl Scratch {
             .iter()
             .map(|reloc| ModuleReloc::from_mach_reloc(reloc, &self.context.func, id))
             .collect();
+        // Code that needs a coarser alignment than the placement's steps (for constants, say)
+        // keeps it.
+        let line_offset = (compiled.buffer.alignment <= placement::STEP)
+            .then(|| {
+                let loops = placement::loops(
+                    &compiled.bb_starts,
+                    &compiled.bb_edges,
+                    compiled.code_buffer().len() as u32,
+                );
+                placement::line_offset(&loops)
+            })
+            .flatten();
         Ok(CompiledBody {
             id,
             // The ISA's preferred alignment rather than the least the code needs, as Wasmtime
@@ -561,6 +580,7 @@ impl Scratch {
                     .alignment
                     .max(isa.function_alignment().preferred),
             ),
+            line_offset,
             code: compiled.code_buffer().to_vec(),
             relocs,
             traps,
@@ -634,11 +654,22 @@ impl CodeBuilder {
         self.define(body)
     }
 
-    /// Places a compiled function's code in the JIT's memory.
+    /// Places a compiled function's code in the JIT's memory, where its `line_offset` asks
+    /// for. Code memory is handed out in order, so a filler of that many bytes at the start
+    /// of a line puts the function after it; only a function that does not fit in the rest
+    /// of the JIT's current block of pages starts elsewhere, at a new page.
     fn define(&mut self, body: CompiledBody) -> Result<PendingFunction, WasmError> {
+        let alignment = match body.line_offset {
+            None => body.alignment,
+            Some(0) => u64::from(placement::LINE),
+            Some(offset) => {
+                self.fill_line(offset)?;
+                u64::from(placement::STEP)
+            }
+        };
         self.memory
             .module_mut()
-            .define_function_bytes(body.id, body.alignment, &body.code, &body.relocs)
+            .define_function_bytes(body.id, alignment, &body.code, &body.relocs)
             .map_err(module_error)?;
         Ok(PendingFunction {
             id: body.id,
@@ -648,6 +679,23 @@ impl CodeBuilder {
             inlined: body.inlined,
             handlers: body.handlers,
         })
+    }
+
+    /// Takes the first `len` bytes of the next line of code memory, as breakpoints: nothing
+    /// jumps there.
+    fn fill_line(&mut self, len: u32) -> Result<(), WasmError> {
+        // `int3` on x86-64.
+        const BREAKPOINT: u8 = 0xcc;
+        let filler = self.declare(&Signature::new(self.isa.default_call_conv()))?;
+        self.memory
+            .module_mut()
+            .define_function_bytes(
+                filler,
+                u64::from(placement::LINE),
+                &vec![BREAKPOINT; len as usize],
+                &[],
+            )
+            .map_err(module_error)
     }
 
     fn finish(mut self) -> Result<FinishedCode, WasmError> {
