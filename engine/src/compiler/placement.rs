@@ -27,12 +27,10 @@ const ITERATIONS_PER_NESTING: u32 = 8;
 /// at `from` to the one starting at `to`. An edge to a block at or before its own source is
 /// a back edge, and the loop runs from its target to the end of its source block.
 pub(super) fn loops(starts: &[u32], edges: &[(u32, u32)], code_len: u32) -> Vec<Range<u32>> {
+    // `starts` is sorted, so the next block's start is a binary search away.
     let block_end = |start: u32| {
-        starts
-            .iter()
-            .copied()
-            .find(|&next| next > start)
-            .unwrap_or(code_len)
+        let next = starts.partition_point(|&other| other <= start);
+        starts.get(next).copied().unwrap_or(code_len)
     };
     edges
         .iter()
@@ -55,18 +53,22 @@ pub(super) fn line_offset(loops: &[Range<u32>]) -> Option<u32> {
     if small.is_empty() {
         return None;
     }
-    let weight = |range: &Range<u32>| {
-        let depth = small
-            .iter()
-            .filter(|other| *other != &range && contains(other, range))
-            .count();
-        ITERATIONS_PER_NESTING.saturating_pow(depth as u32)
-    };
+    let weights: Vec<u32> = small
+        .iter()
+        .map(|&range| {
+            let depth = small
+                .iter()
+                .filter(|&&other| other != range && contains(other, range))
+                .count();
+            ITERATIONS_PER_NESTING.saturating_pow(depth as u32)
+        })
+        .collect();
     let cost = |offset: u32| -> u32 {
         small
             .iter()
-            .map(|range| weight(range) * lines_touched(range, offset))
-            .sum()
+            .zip(&weights)
+            .map(|(range, weight)| weight.saturating_mul(lines_touched(range, offset)))
+            .fold(0, u32::saturating_add)
     };
     [0, 2 * STEP, STEP, 3 * STEP]
         .into_iter()
@@ -119,6 +121,13 @@ mod tests {
         // at 16, which counts for less.
         let loops = [0xe1..0x180, 0x10c..0x169, 0x131..0x14c];
         assert_eq!(line_offset(&loops), Some(16));
+    }
+
+    #[test]
+    fn deep_nests_saturate_their_weights() {
+        // Twelve loops one inside the other: the innermost weighs 8^11, past `u32`.
+        let nest: Vec<Range<u32>> = (0..12).map(|depth| depth..200 - depth).collect();
+        assert!(line_offset(&nest).is_some());
     }
 
     #[test]
